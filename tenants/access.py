@@ -1,0 +1,56 @@
+"""Who may do what inside a tenant: the request's tenant and the member's role.
+
+The control plane resolves the tenant and the signed-in member's role for each request and
+hands them over as ``g.tenant`` (a ``TenantInfo``) and ``g.tenant_role``; tenant views only read
+them here. Roles are ordered: each includes the rights of those after it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import abort, g
+
+ROLES = ("owner", "admin", "manager", "moderator", "viewer")
+
+
+@dataclass(frozen=True)
+class TenantInfo:
+    slug: str
+    name: str
+    default_language: str
+    status: str
+    languages: tuple[str, ...] = ("fr", "en")
+
+
+def current() -> TenantInfo:
+    return g.tenant
+
+
+def role() -> str | None:
+    return g.get("tenant_role")
+
+
+def has_role(minimum: str) -> bool:
+    mine = role()
+    return mine is not None and ROLES.index(mine) <= ROLES.index(minimum)
+
+
+def require_role(minimum: str) -> Callable:
+    """Views for tenant members holding at least ``minimum``: 401 if signed out, else 403."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if role() is None:
+                abort(401 if not g.get("signed_in") else 403)
+            if not has_role(minimum):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

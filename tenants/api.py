@@ -1,0 +1,74 @@
+"""The only door from the control plane into tenant data.
+
+``webapp`` imports this module and nothing else from ``tenants``. Everything here takes opaque
+ids (a tenant slug, a participant id) and returns plain values or tenant-plane objects that the
+caller must not keep beyond the unit of work.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from tenants import db
+from tenants.access import ROLES, TenantInfo
+from tenants.db import (
+    NAMING_CONVENTION,
+    CrossPlaneError,
+    InvalidSlug,
+    NoTenant,
+    TenantBase,
+    UTCDateTime,
+    activate,
+    commit,
+    configure,
+    deactivate,
+    dispose,
+    exists,
+    make_engine,
+    migration_connection_url,
+    schema_for,
+    session_factory,
+    tenant_context,
+    utcnow,
+    validate_slug,
+)
+from tenants.participants import models as _participant_models  # noqa: F401  (metadata)
+from tenants.participants import services as participants
+
+__all__ = [
+    "NAMING_CONVENTION", "ROLES", "CrossPlaneError", "InvalidSlug", "NoTenant", "TenantBase",
+    "TenantInfo", "UTCDateTime", "activate", "add_participant", "blueprints", "commit", "configure",
+    "count_participants", "deactivate", "dispose", "drop", "exists", "make_engine",
+    "metadata", "migration_connection_url", "provision", "schema_for", "session_factory",
+    "tenant_context", "utcnow", "validate_slug",
+]
+
+metadata = TenantBase.metadata
+
+
+def blueprints() -> list[Blueprint]:
+    """Tenant-facing blueprints, to be mounted under the ``/t/<tenant>`` parent."""
+    from tenants.participants.views import bp as participants_bp
+
+    return [participants_bp]
+
+
+def provision(slug: str, revision: str | None) -> None:
+    """Create a tenant's schema with every table, stamped at the tenant migration ``revision``."""
+    db.create_schema(slug, revision)
+
+
+def drop(slug: str) -> None:
+    """Destroy a tenant's schema and all its data. Irreversible."""
+    db.drop_schema(slug)
+
+
+def add_participant(slug: str, **fields: str) -> int:
+    """Add a participant in its own unit of work (demo data, imports); returns its id."""
+    with tenant_context(slug) as session:
+        return participants.add(session, **fields).id
+
+
+def count_participants(slug: str) -> int:
+    with tenant_context(slug) as session:
+        return participants.count(session)

@@ -1,0 +1,408 @@
+"""The one place that knows how a tenant's schema is reached.
+
+Tenant tables are declared on ``TenantBase`` without a schema. At run time they are reached
+through a *bind* that renders every table as ``<schema>.<table>``:
+
+* PostgreSQL: one engine and pool for the whole platform; a tenant's bind is that engine with
+  ``schema_translate_map={None: schema}``. Nothing ever runs ``SET search_path``, so a pooled
+  connection never carries a tenant from one checkout to the next.
+* SQLite (embedded default): one database file per tenant. A dedicated pool attaches the
+  tenant's file under its schema name when a connection is checked out for that tenant, and
+  detaches the previous one, so a connection holds at most one tenant file at a time.
+
+``tenant_context(slug)`` opens a unit of work for CLI commands, jobs and tests; web requests use
+``activate()``/``deactivate()`` and get a lazily created session through ``session()``.
+A session made here refuses models of the other plane.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    MetaData,
+    TypeDecorator,
+    create_engine,
+    event,
+    inspect,
+    pool,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on both databases (SQLite stores them naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given; use an aware UTC datetime")
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class TenantBase(DeclarativeBase):
+    """Base of every table that lives inside one tenant's schema (declared without a schema)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime}
+
+
+class InvalidSlug(ValueError):
+    """A tenant slug that does not match ``SLUG_RE``; never reaches SQL or a file path."""
+
+
+class NoTenant(RuntimeError):
+    """Tenant data was asked for outside a tenant context."""
+
+
+class CrossPlaneError(RuntimeError):
+    """A session of one plane was asked to load or write a model of the other plane."""
+
+
+def validate_slug(slug: object) -> str:
+    if not isinstance(slug, str) or not SLUG_RE.fullmatch(slug) or slug.endswith("-"):
+        raise InvalidSlug(slug)
+    return slug
+
+
+def schema_for(slug: str) -> str:
+    """Schema (PostgreSQL) or attach name (SQLite) of a tenant; '-' is never in a schema name."""
+    return "t_" + validate_slug(slug).replace("-", "_")
+
+
+# --- engines -------------------------------------------------------------------------------
+
+
+def _sqlite_hooks(engine: Engine) -> None:
+    """Foreign keys on, WAL, a busy timeout, and transactions that honour savepoints.
+
+    Python 3.11's sqlite3 opens transactions on its own and breaks SAVEPOINT; the documented
+    fix is ``isolation_level=None`` and an explicit ``BEGIN`` from SQLAlchemy's begin event.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, record):  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, *, pool_size: int = 10, pool_recycle: int = 1800) -> Engine:
+    """The platform engine for ``url`` (control plane, and tenants too on PostgreSQL)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, poolclass=pool.QueuePool, pool_size=pool_size,
+                               connect_args={"check_same_thread": False})
+        _sqlite_hooks(engine)
+        return engine
+    # Recycling keeps each backend's catalog cache bounded when thousands of schemas exist.
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                         pool_recycle=pool_recycle)
+
+
+def _sqlite_tenant_engine(pool_size: int) -> Engine:
+    """A pool whose connections each hold at most one tenant file, attached on checkout."""
+    engine = create_engine("sqlite://", poolclass=pool.QueuePool, pool_size=pool_size,
+                           connect_args={"check_same_thread": False})
+    _sqlite_hooks(engine)
+
+    @event.listens_for(engine, "engine_connect")
+    def _attach(conn):  # type: ignore[no-untyped-def]
+        opts = conn.get_execution_options()
+        schema, path = opts.get("parvis_schema"), opts.get("parvis_path")
+        info = conn.connection.info
+        if schema is None or info.get("attached") == schema:
+            return
+        # On the driver connection, outside any transaction (ATTACH refuses to run inside one).
+        raw = conn.connection.driver_connection
+        if info.get("attached"):
+            raw.execute(f'DETACH DATABASE "{info.pop("attached")}"')
+        if not Path(path).exists():  # ATTACH would silently create an empty database
+            raise NoTenant(f"no database file for tenant schema {schema}")
+        raw.execute(f'ATTACH DATABASE ? AS "{schema}"', (path,))
+        info["attached"] = schema
+
+    return engine
+
+
+@dataclass
+class _Registry:
+    """Engines and per-tenant binds; configured once by the application factory."""
+
+    engine: Engine | None = None
+    data_dir: Path | None = None
+    sqlite_engine: Engine | None = None
+    binds: OrderedDict[str, Engine] = field(default_factory=OrderedDict)
+    max_binds: int = 1024
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine is not None and self.engine.dialect.name == "sqlite"
+
+
+_reg = _Registry()
+
+
+def configure(engine: Engine, data_dir: str | Path, *, pool_size: int = 10) -> None:
+    """Point the tenant plane at the platform engine (and, on SQLite, a tenant-files folder)."""
+    dispose()
+    _reg.engine = engine
+    _reg.data_dir = Path(data_dir)
+    if _reg.is_sqlite:
+        _reg.data_dir.mkdir(parents=True, exist_ok=True)
+        _reg.sqlite_engine = _sqlite_tenant_engine(pool_size)
+
+
+def dispose() -> None:
+    with _reg.lock:
+        _reg.binds.clear()
+    if _reg.sqlite_engine is not None:
+        _reg.sqlite_engine.dispose()
+        _reg.sqlite_engine = None
+
+
+def _engine() -> Engine:
+    if _reg.engine is None:
+        raise RuntimeError("tenants.db.configure() was not called")
+    return _reg.engine
+
+
+def tenant_file(slug: str) -> Path:
+    """SQLite only: the file holding a tenant's data (name from the validated slug only)."""
+    assert _reg.data_dir is not None
+    return _reg.data_dir / f"{validate_slug(slug)}.db"
+
+
+def bind_for(slug: str) -> Engine:
+    """The engine through which a tenant's tables are reached (cached, bounded LRU)."""
+    with _reg.lock:
+        bind = _reg.binds.get(slug)
+        if bind is not None:
+            _reg.binds.move_to_end(slug)
+            return bind
+    schema = schema_for(slug)
+    if _reg.is_sqlite:
+        assert _reg.sqlite_engine is not None
+        bind = _reg.sqlite_engine.execution_options(
+            schema_translate_map={None: schema}, parvis_schema=schema,
+            parvis_path=str(tenant_file(slug)))
+    else:
+        bind = _engine().execution_options(schema_translate_map={None: schema})
+    with _reg.lock:
+        _reg.binds[slug] = bind
+        while len(_reg.binds) > _reg.max_binds:
+            _reg.binds.popitem(last=False)
+    return bind
+
+
+# --- sessions ------------------------------------------------------------------------------
+
+
+class PlaneSession(Session):
+    """A session that serves the models of one plane only (``info['plane']``)."""
+
+    def get_bind(self, mapper=None, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        plane = self.info.get("plane")
+        if mapper is not None and plane is not None:
+            cls = getattr(mapper, "class_", mapper)
+            if isinstance(cls, type) and not issubclass(cls, plane):
+                raise CrossPlaneError(f"{cls.__name__} is not a {plane.__name__} model")
+        return super().get_bind(mapper, *args, **kwargs)
+
+
+def session_factory(plane: type[DeclarativeBase], bind: Engine) -> sessionmaker[Session]:
+    """A sessionmaker for one plane; used for the control plane too."""
+    return sessionmaker(bind=bind, class_=PlaneSession, info={"plane": plane},
+                        expire_on_commit=False)
+
+
+class TenantScope:
+    """One tenant's unit of work: a session created on first use, committed once."""
+
+    def __init__(self, slug: str) -> None:
+        self.slug = validate_slug(slug)
+        self.schema = schema_for(slug)
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = session_factory(TenantBase, bind_for(self.slug))()
+            self._session.info["tenant"] = self.slug
+        return self._session
+
+    def commit(self) -> None:
+        if self._session is not None:
+            self._session.commit()
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+_current: ContextVar[TenantScope | None] = ContextVar("parvis_tenant_scope", default=None)
+
+
+def current_slug() -> str:
+    scope = _current.get()
+    if scope is None:
+        raise NoTenant("no tenant is active here")
+    return scope.slug
+
+
+def session() -> Session:
+    """The active tenant's session (request, job, CLI or test context)."""
+    scope = _current.get()
+    if scope is None:
+        raise NoTenant("tenant data asked for outside a tenant context")
+    return scope.session
+
+
+def activate(slug: str) -> object:
+    """Make ``slug`` the active tenant; returns a token for ``deactivate``."""
+    return _current.set(TenantScope(slug))
+
+
+def commit() -> None:
+    scope = _current.get()
+    if scope is not None:
+        scope.commit()
+
+
+def deactivate(token: object) -> None:
+    scope = _current.get()
+    if scope is not None:
+        scope.close()
+    _current.reset(token)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def tenant_context(slug: str) -> Iterator[Session]:
+    """Run a block as ``slug``: commit at the end, roll back on error, restore the previous."""
+    token = activate(slug)
+    try:
+        yield session()
+        commit()
+    finally:
+        deactivate(token)
+
+
+# --- lifecycle -----------------------------------------------------------------------------
+
+VERSION_TABLE = "alembic_version"
+
+
+def _version_table(metadata: MetaData):  # type: ignore[no-untyped-def]
+    from sqlalchemy import Column, String, Table
+
+    return Table(VERSION_TABLE, metadata, Column("version_num", String(32), primary_key=True))
+
+
+def exists(slug: str) -> bool:
+    if _reg.is_sqlite:
+        return tenant_file(slug).exists()
+    with _engine().connect() as conn:
+        return schema_for(slug) in inspect(conn).get_schema_names()
+
+
+def create_schema(slug: str, revision: str | None) -> None:
+    """Create a tenant's schema (or file) with every table, stamped at ``revision``."""
+    schema = schema_for(slug)
+    if _reg.is_sqlite:
+        path = tenant_file(slug)
+        if path.exists():
+            raise FileExistsError(path)
+        # Create the file, with WAL set once (it is persistent), before attaching it.
+        import sqlite3
+
+        raw = sqlite3.connect(path)
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.close()
+    else:
+        with _engine().begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        version = MetaData()
+        _version_table(version)
+        with bind_for(slug).begin() as conn:
+            TenantBase.metadata.create_all(conn)
+            version.create_all(conn)
+            if revision:
+                conn.execute(version.tables[VERSION_TABLE].insert(), {"version_num": revision})
+    except Exception:
+        drop_schema(slug)
+        raise
+
+
+def drop_schema(slug: str) -> None:
+    """Destroy a tenant's schema (or file) and everything in it."""
+    schema = schema_for(slug)
+    with _reg.lock:
+        _reg.binds.pop(slug, None)
+    if _reg.is_sqlite:
+        if _reg.sqlite_engine is not None:
+            _reg.sqlite_engine.dispose()  # close connections that may hold the file
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{tenant_file(slug)}{suffix}").unlink(missing_ok=True)
+        return
+    with _engine().begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def migration_connection_url(slug: str) -> tuple[Engine, str | None]:
+    """For the tenant migration environment: an engine and the schema to migrate.
+
+    On SQLite the tenant file is opened directly (its tables live in ``main``); on PostgreSQL
+    the platform engine is returned with the schema the migration env must select.
+    """
+    if _reg.is_sqlite:
+        engine = create_engine(f"sqlite:///{tenant_file(slug)}", poolclass=pool.NullPool)
+        _sqlite_hooks(engine)
+        return engine, None
+    return _engine(), schema_for(slug)
+

@@ -1,0 +1,46 @@
+"""Parvis: the Flask application (composition root) and the control plane.
+
+Rule: ``create_app`` is the only place that wires extensions, blueprints and the tenant plane
+together; feature modules are imported inside it so importing ``webapp.web`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Flask:
+    """Build the application; ``overrides`` replaces settings read from the environment."""
+    from webapp import cli, config, db, jobs, tenancy
+    from webapp.auth.views import bp as auth_bp
+    from webapp.extensions import csrf, htmx, login_manager
+    from webapp.organisations.views import bp as organisations_bp
+    from webapp.web import errors, i18n, security
+    from webapp.web.views import bp as site_bp
+
+    settings = config.load(overrides)
+    app = Flask(__name__, instance_path=settings["INSTANCE_PATH"],
+                static_folder="web/static", template_folder="web/templates")
+    app.config.update(settings)
+    app.config["PARVIS_OVERRIDES"] = dict(overrides or {})
+
+    db.init_app(app)
+    jobs.init_app(app)
+    if for_worker:
+        return app
+
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    i18n.init_app(app)
+    errors.init_app(app)
+    security.init_app(app)
+
+    app.register_blueprint(site_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(organisations_bp)
+    tenancy.init_app(app)
+    cli.init_app(app)
+    return app

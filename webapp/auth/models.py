@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.db import ControlBase, Timestamps
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class OperatorRole(enum.StrEnum):
+    ADMIN = "admin"
+    SUPPORT = "support"
+    PRIVACY = "privacy"
+
+
+class Account(Timestamps, ControlBase):
+    """A person on the control plane: a tenant member, a platform operator, or both."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(5), default="fr")
+    is_active: Mapped[bool] = mapped_column(default=True)
+    operator_role: Mapped[OperatorRole | None] = mapped_column(_enum(OperatorRole))
+    password_changed_at: Mapped[datetime | None]
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="account",
+                                                         cascade="all, delete-orphan")
+
+    # Flask-Login protocol; the id is the login session's, not the account's.
+    login_id = None  # per loaded instance: the login session id (not a column)
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str | None:
+        return self.login_id
+
+
+class Membership(Timestamps, ControlBase):
+    """A member's role in one tenant (owner, admin, manager, moderator, viewer)."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("tenant_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"),
+                                           index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
+                                            index=True)
+    role: Mapped[str] = mapped_column(String(20))
+
+    account: Mapped[Account] = relationship(back_populates="memberships")
+
+
+class LoginSession(ControlBase):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "login_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
+                                            index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class LoginFailure(ControlBase):
+    """A failed login, keyed by a keyed hash of the e-mail or of the client address."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)

@@ -1,0 +1,69 @@
+"""Configuration from environment variables, with safe defaults for the embedded setup.
+
+Every setting is read from a ``PARVIS_*`` environment variable; the README lists them. The
+defaults run Parvis on SQLite under ``instance/`` with an in-process job queue stored in SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"PARVIS_{name}", default)
+
+
+def _flag(name: str, default: bool) -> bool:
+    return _env(name, "1" if default else "0").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key(instance: Path) -> str:
+    """The key signing sessions: from the environment, else a random one kept in instance/."""
+    if key := os.environ.get("PARVIS_SECRET_KEY"):
+        return key
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load(overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping; ``overrides`` wins (used by tests and benchmarks)."""
+    overrides = overrides or {}
+    instance = Path(overrides.get("INSTANCE_PATH") or _env("INSTANCE_PATH", str(ROOT / "instance")))
+    cfg = {
+        "INSTANCE_PATH": str(instance),
+        "DATABASE_URL": _env("DATABASE_URL", f"sqlite:///{instance / 'parvis.db'}"),
+        # SQLite only: where the one-file-per-tenant databases live.
+        "TENANT_DATA_DIR": _env("TENANT_DATA_DIR", str(instance / "tenants")),
+        "DB_POOL_SIZE": int(_env("DB_POOL_SIZE", "10")),
+        "DB_POOL_RECYCLE": int(_env("DB_POOL_RECYCLE", "1800")),
+        # Job queue: "sqlite" (file in instance/), "redis://…", or "immediate" (run inline).
+        "JOBS_BACKEND": _env("JOBS_BACKEND", "sqlite"),
+        "JOBS_SQLITE_PATH": _env("JOBS_SQLITE_PATH", str(instance / "jobs.db")),
+        "BABEL_DEFAULT_LOCALE": "fr",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
+        "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
+        "LANGUAGES": ("fr", "en"),
+        "SESSION_COOKIE_NAME": "parvis_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _flag("SECURE_COOKIES", False),
+        "PERMANENT_SESSION_LIFETIME": int(_env("SESSION_HOURS", "12")) * 3600,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "WTF_CSRF_HEADERS": ["X-CSRFToken"],
+        "LOGIN_MAX_FAILURES": int(_env("LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_FAILURE_WINDOW": int(_env("LOGIN_FAILURE_WINDOW", "900")),
+        "LOGIN_MAX_FAILURES_PER_IP": int(_env("LOGIN_MAX_FAILURES_PER_IP", "50")),
+        "SECURITY_CONTACT": _env("SECURITY_CONTACT", "mailto:security@parvis.example"),
+        "TESTING": False,
+    }
+    cfg.update(overrides)
+    cfg["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(Path(cfg["INSTANCE_PATH"]))
+    return cfg

@@ -1,0 +1,94 @@
+"""Control-plane database: ``ControlBase``, the platform engine and the request's one commit.
+
+Services receive a session, validate, flush and log; they never commit. A web request commits
+once, in ``commit_request`` (tenant unit of work first, then the control plane), and only when
+the response is not an error; anything else is rolled back when the app context ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import Flask, Response, g
+from sqlalchemy import Engine, MetaData, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from tenants import api as tenants_api
+
+
+class ControlBase(DeclarativeBase):
+    """Base of every control-plane table (accounts, tenant registry, billing, registers)."""
+
+    metadata = MetaData(naming_convention=tenants_api.NAMING_CONVENTION)
+    type_annotation_map = {datetime: tenants_api.UTCDateTime}
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(),
+                                                 onupdate=func.now())
+
+
+utcnow = tenants_api.utcnow
+
+
+class _State:
+    engine: Engine | None = None
+    factory: sessionmaker[Session] | None = None
+
+
+_state = _State()
+
+
+def init_app(app: Flask) -> None:
+    engine = tenants_api.make_engine(app.config["DATABASE_URL"],
+                                     pool_size=app.config["DB_POOL_SIZE"],
+                                     pool_recycle=app.config["DB_POOL_RECYCLE"])
+    _state.engine = engine
+    _state.factory = tenants_api.session_factory(ControlBase, engine)
+    tenants_api.configure(engine, app.config["TENANT_DATA_DIR"],
+                          pool_size=app.config["DB_POOL_SIZE"])
+    app.extensions["parvis_engine"] = engine
+    app.after_request(commit_request)
+    app.teardown_appcontext(close_session)
+
+
+def engine() -> Engine:
+    assert _state.engine is not None, "webapp.db.init_app() was not called"
+    return _state.engine
+
+
+def session() -> Session:
+    """The control-plane session of this app context, created on first use."""
+    if "control_session" not in g:
+        assert _state.factory is not None, "webapp.db.init_app() was not called"
+        g.control_session = _state.factory()
+    return g.control_session
+
+
+def after_commit(callback: Callable[[], object]) -> None:
+    """Run ``callback`` after the unit of work commits (dropped if it never does)."""
+    g.setdefault("after_commit", []).append(callback)
+
+
+def commit() -> None:
+    """Commit the unit of work: tenant data first, then the control plane, then callbacks."""
+    tenants_api.commit()
+    if "control_session" in g:
+        g.control_session.commit()
+    for callback in g.pop("after_commit", []):
+        callback()
+
+
+def commit_request(response: Response) -> Response:
+    if response.status_code < 400:
+        commit()
+    return response
+
+
+def close_session(exc: BaseException | None = None) -> None:
+    g.pop("after_commit", None)
+    control = g.pop("control_session", None)
+    if control is not None:
+        control.close()

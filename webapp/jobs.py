@@ -1,0 +1,92 @@
+"""Background jobs on Huey: SQLite storage by default, Redis in production, inline in tests.
+
+Tasks carry ids, never objects. ``tenant_task`` tasks take the tenant slug first and run inside
+``tenant_context`` (and an app context), so they see that tenant and no other. ``enqueue`` waits
+for the current unit of work to commit: a rolled-back request never sends its e-mails.
+Run the worker with ``flask jobs worker``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, has_app_context
+from huey import Huey
+from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
+
+from tenants import api as tenants_api
+from webapp import db
+
+huey = Huey("parvis", storage_class=MemoryStorage)
+_app: Flask | None = None
+
+
+def init_app(app: Flask) -> None:
+    """Point the queue at the configured storage and remember the app for workers."""
+    global _app
+    _app = app
+    backend = app.config["JOBS_BACKEND"]
+    if backend == "immediate":
+        storage, kwargs = MemoryStorage, {}
+    elif backend.startswith(("redis://", "rediss://")):
+        storage, kwargs = RedisStorage, {"url": backend}
+    else:
+        storage, kwargs = SqliteStorage, {"filename": app.config["JOBS_SQLITE_PATH"]}
+    huey.immediate = False
+    huey.storage_class, huey.storage_kwargs = storage, kwargs
+    huey.storage = huey.create_storage()
+    huey.immediate = backend == "immediate"
+    app.extensions["huey"] = huey
+
+
+def _in_fresh_app_context(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a task in its own app context (its own ``g`` and sessions), then commit once."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        assert _app is not None, "webapp.jobs.init_app() was not called"
+        with _app.app_context():
+            result = fn(*args, **kwargs)
+            db.commit()
+            return result
+
+    return run
+
+
+def task(**options: Any) -> Callable:
+    """A control-plane task."""
+
+    def decorator(fn: Callable[..., Any]) -> Any:
+        return huey.task(**options)(_in_fresh_app_context(fn))
+
+    return decorator
+
+
+def tenant_task(**options: Any) -> Callable:
+    """A task on one tenant's data: ``fn(slug, *ids)`` runs inside that tenant's context."""
+
+    def decorator(fn: Callable[..., Any]) -> Any:
+        @functools.wraps(fn)
+        def run(slug: str, *args: Any, **kwargs: Any) -> Any:
+            with tenants_api.tenant_context(slug):
+                return fn(slug, *args, **kwargs)
+
+        return huey.task(**options)(_in_fresh_app_context(run))
+
+    return decorator
+
+
+def enqueue(task_fn: Any, *args: Any, **kwargs: Any) -> None:
+    """Queue ``task_fn(*args)`` once the current unit of work commits (now, outside one)."""
+    if has_app_context():
+        db.after_commit(functools.partial(task_fn, *args, **kwargs))
+    else:
+        task_fn(*args, **kwargs)
+
+
+def run_worker(workers: int = 2) -> None:
+    from huey.consumer import Consumer
+
+    Consumer(huey, workers=workers, worker_type="thread", periodic=True).run()
