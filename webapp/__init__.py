@@ -22,6 +22,7 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     app = Flask(__name__, instance_path=settings["INSTANCE_PATH"],
                 static_folder="web/static", template_folder="web/templates")
     app.config.update(settings)
+    app.jinja_env.add_extension("jinja2.ext.do")
     app.config["PARVIS_OVERRIDES"] = dict(overrides or {})
 
     db.init_app(app)

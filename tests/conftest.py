@@ -1,0 +1,127 @@
+"""Test fixtures: one application per test session on SQLite or PostgreSQL.
+
+The database is chosen by ``PARVIS_TEST_DATABASE_URL`` (a PostgreSQL server URL; each test
+session creates and later drops its own database on it) and is SQLite otherwise. In CI a
+missing PostgreSQL is an error, never a skip (``PARVIS_REQUIRE_POSTGRES=1``).
+
+The control plane is migrated with Alembic in setup, and two tenants, ``acme`` and
+``globex``, are provisioned for isolation tests. After each test every row written is removed
+and tenants created by the test are dropped, so tests are independent in any order.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import create_engine, delete, select, text
+from sqlalchemy.engine import make_url
+
+from tenants import api as tenants_api
+from tests import factories
+from webapp import create_app, db, migrate
+from webapp.models import ControlBase, Tenant
+
+BASE_TENANTS = ("acme", "globex")
+
+
+def _postgres_database(server_url: str) -> Iterator[str]:
+    name = f"parvis_test_{secrets.token_hex(4)}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = os.environ.get("PARVIS_TEST_DATABASE_URL")
+    if server:
+        yield from _postgres_database(server)
+    else:
+        if os.environ.get("PARVIS_REQUIRE_POSTGRES") == "1":
+            pytest.exit("PARVIS_REQUIRE_POSTGRES=1 but PARVIS_TEST_DATABASE_URL is not set", 3)
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'control.db'}"
+
+
+def app_settings(instance: Path, database_url: str, **extra: object) -> dict:
+    return {
+        "INSTANCE_PATH": str(instance),
+        "DATABASE_URL": database_url,
+        "TENANT_DATA_DIR": str(instance / "tenants"),
+        "JOBS_BACKEND": "immediate",
+        "SECRET_KEY": "test-secret-key",
+        "TESTING": True,
+        "WTF_CSRF_ENABLED": False,
+        "DB_POOL_SIZE": 5,
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[Flask]:
+    instance = tmp_path_factory.mktemp("instance")
+    app = create_app(app_settings(instance, database_url))
+    with app.app_context():
+        migrate.upgrade_control()
+        for slug in BASE_TENANTS:
+            factories.tenant(slug, name=slug.capitalize())
+        db.commit()
+    yield app
+    with app.app_context():
+        for tenant in list(db.session().scalars(select(Tenant))):
+            tenants_api.drop(tenant.slug)
+        db.session().close()
+        db.engine().dispose()
+    tenants_api.dispose()
+
+
+def _clean(app: Flask) -> None:
+    with app.app_context():
+        session = db.session()
+        for tenant in session.scalars(select(Tenant)):
+            if tenant.slug not in BASE_TENANTS:
+                tenants_api.drop(tenant.slug)
+        for table in reversed(ControlBase.metadata.sorted_tables):
+            if table.name == "tenants":
+                session.execute(delete(table).where(table.c.slug.not_in(BASE_TENANTS)))
+            elif table.name != "alembic_version":
+                session.execute(delete(table))
+        session.commit()
+        for slug in BASE_TENANTS:
+            with tenants_api.tenant_context(slug) as tsession:
+                for table in reversed(tenants_api.metadata.sorted_tables):
+                    tsession.execute(delete(table))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "app" in request.fixturenames:
+        _clean(request.getfixturevalue("app"))
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[Flask]:
+    """An app context for tests that call services directly."""
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith("postgresql")
