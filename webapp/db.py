@@ -1,8 +1,10 @@
 """Control-plane database: ``ControlBase``, the platform engine and the request's one commit.
 
 Services receive a session, validate, flush and log; they never commit. A web request commits
-once, in ``commit_request`` (tenant unit of work first, then the control plane), and only when
-the response is not an error; anything else is rolled back when the app context ends.
+once, in ``commit_request`` (tenant unit of work first, then the control plane), unless the
+response is a server error; an exception or a 5xx rolls everything back when the context ends.
+Client errors (4xx) do commit: services validate before writing, so a refused form has written
+nothing, while deliberate records of a refusal (a failed login for throttling) must be kept.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ def commit() -> None:
 
 
 def commit_request(response: Response) -> Response:
-    if response.status_code < 400:
+    if response.status_code < 500:
         commit()
     return response
 
