@@ -338,9 +338,11 @@ VERSION_TABLE = "alembic_version"
 
 
 def _version_table(metadata: MetaData):  # type: ignore[no-untyped-def]
-    from sqlalchemy import Column, String, Table
+    """Alembic's version table exactly as Alembic creates it (same column, same key name)."""
+    from sqlalchemy import Column, PrimaryKeyConstraint, String, Table
 
-    return Table(VERSION_TABLE, metadata, Column("version_num", String(32), primary_key=True))
+    return Table(VERSION_TABLE, metadata, Column("version_num", String(32), nullable=False),
+                 PrimaryKeyConstraint("version_num", name=f"{VERSION_TABLE}_pkc"))
 
 
 def exists(slug: str) -> bool:

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import Flask
 from sqlalchemy import create_engine, delete, select, text
 from sqlalchemy.engine import make_url
@@ -27,6 +29,26 @@ from webapp import create_app, db, migrate
 from webapp.models import ControlBase, Tenant
 
 BASE_TENANTS = ("acme", "globex")
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+
+
+def compile_translations() -> None:
+    """Build the .mo files Flask-Babel loads (not committed) when missing or older than the .po."""
+    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as source:
+            catalog = read_po(source)
+        # Write then rename: parallel test workers (xdist) never read a half-written file.
+        partial = mo.with_name(f"{mo.name}.{os.getpid()}.tmp")
+        with partial.open("wb") as target:
+            write_mo(target, catalog)
+        partial.replace(mo)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    compile_translations()
 
 
 def _postgres_database(server_url: str) -> Iterator[str]:

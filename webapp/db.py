@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from flask import Flask, Response, g
+from flask import Flask, Response, current_app, g
 from sqlalchemy import Engine, MetaData, func
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from tenants import api as tenants_api
 
@@ -35,37 +35,37 @@ class Timestamps:
 utcnow = tenants_api.utcnow
 
 
-class _State:
-    engine: Engine | None = None
-    factory: sessionmaker[Session] | None = None
-
-
-_state = _State()
-
-
 def init_app(app: Flask) -> None:
-    engine = tenants_api.make_engine(app.config["DATABASE_URL"],
-                                     pool_size=app.config["DB_POOL_SIZE"],
-                                     pool_recycle=app.config["DB_POOL_RECYCLE"])
-    _state.engine = engine
-    _state.factory = tenants_api.session_factory(ControlBase, engine)
-    tenants_api.configure(engine, app.config["TENANT_DATA_DIR"],
-                          pool_size=app.config["DB_POOL_SIZE"])
-    app.extensions["parvis_engine"] = engine
+    """Give ``app`` its own engine and session factory, and point the tenant plane at them."""
+    control = tenants_api.make_engine(app.config["DATABASE_URL"],
+                                      pool_size=app.config["DB_POOL_SIZE"],
+                                      pool_recycle=app.config["DB_POOL_RECYCLE"])
+    app.extensions["parvis_engine"] = control
+    app.extensions["parvis_sessions"] = tenants_api.session_factory(ControlBase, control)
+    bind_tenant_plane(app)
     app.after_request(commit_request)
     app.teardown_appcontext(close_session)
 
 
+def bind_tenant_plane(app: Flask) -> None:
+    """Point the tenant plane, which is process-wide, at ``app``'s database.
+
+    ``create_app`` does it; only a process holding two apps (a test building a dedicated one)
+    calls it again, to hand the tenant plane back to the first.
+    """
+    tenants_api.configure(app.extensions["parvis_engine"], app.config["TENANT_DATA_DIR"],
+                          pool_size=app.config["DB_POOL_SIZE"])
+
+
 def engine() -> Engine:
-    assert _state.engine is not None, "webapp.db.init_app() was not called"
-    return _state.engine
+    """The control-plane engine of the current app."""
+    return current_app.extensions["parvis_engine"]
 
 
 def session() -> Session:
     """The control-plane session of this app context, created on first use."""
     if "control_session" not in g:
-        assert _state.factory is not None, "webapp.db.init_app() was not called"
-        g.control_session = _state.factory()
+        g.control_session = current_app.extensions["parvis_sessions"]()
     return g.control_session
 
 

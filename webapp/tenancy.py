@@ -9,6 +9,8 @@ domains can be added here, in ``resolve``, without touching any view.
 
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, Flask, abort, g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -81,8 +83,14 @@ def _end_tenant_scope(exc: BaseException | None = None) -> None:
         tenants_api.deactivate(token)
 
 
-def init_app(app: Flask) -> None:
+@functools.cache
+def _mount_tenant_blueprints() -> None:
+    """Once per process: a blueprint cannot change after its first registration on an app."""
     for child in tenants_api.blueprints():
         bp.register_blueprint(child)
+
+
+def init_app(app: Flask) -> None:
+    _mount_tenant_blueprints()
     app.register_blueprint(bp)
     app.teardown_request(_end_tenant_scope)

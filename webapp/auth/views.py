@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask import Blueprint, abort, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from webapp import db
 from webapp.auth import services
 from webapp.auth.forms import LoginForm
 from webapp.extensions import login_manager
+from webapp.organisations.services import tenants_by_id
 from webapp.web.errors import error_page
 from webapp.web.htmx import render
 from webapp.web.i18n import safe_next
@@ -22,8 +24,7 @@ def load_user(login_id: str):  # type: ignore[no-untyped-def]
 
 @login_manager.unauthorized_handler
 def unauthorized():  # type: ignore[no-untyped-def]
-    if request.method == "GET":
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    # The 401 handler (webapp.web.errors) sends browsers to the login page, htmx included.
     abort(401)
 
 
@@ -42,9 +43,10 @@ def login():  # type: ignore[no-untyped-def]
                                        _client_ip())
         if result.throttled:
             minutes = max(result.retry_after // 60, 1)
-            return error_page(429, message=_(
-                "Too many failed sign-in attempts. Please try again in %(minutes)d minutes.",
-                minutes=minutes), retry_after=result.retry_after)
+            return error_page(429, message=ngettext(
+                "Too many failed sign-in attempts. Please try again in %(num)d minute.",
+                "Too many failed sign-in attempts. Please try again in %(num)d minutes.",
+                minutes), retry_after=result.retry_after)
         if result.account is not None:
             services.start_session(db.session(), result.account)
             login_user(result.account)
@@ -68,9 +70,6 @@ def logout():  # type: ignore[no-untyped-def]
 @login_required
 def home():  # type: ignore[no-untyped-def]
     memberships = sorted(current_user.memberships, key=lambda m: m.tenant_id)
-    from webapp.organisations.services import tenants_by_id
-
     tenants = tenants_by_id(db.session(), [m.tenant_id for m in memberships])
     return render("auth/home.html", memberships=memberships, tenants=tenants,
-                  is_operator=current_user.operator_role is not None,
-                  app_name=current_app.name)
+                  is_operator=current_user.operator_role is not None)

@@ -7,6 +7,7 @@ A failed provisioning removes the half-made schema and the row.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 
 from flask_babel import lazy_gettext as _l
@@ -23,7 +24,11 @@ LANGUAGES = ("fr", "en")
 
 
 class TenantError(ValueError):
-    """A tenant operation refused with a translated, user-facing reason."""
+    """A tenant operation refused with a translated, user-facing reason about ``field``."""
+
+    def __init__(self, message: object, field: str = "slug") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def check_slug(slug: str) -> str:
@@ -43,16 +48,30 @@ def check_slug(slug: str) -> str:
     return slug
 
 
+def _invisible(char: str) -> bool:
+    """Control, format (e.g. bidi overrides), private-use, unassigned and line-break characters;
+    spaces are fine. They would make a name display differently from what it is."""
+    return not char.isprintable() and unicodedata.category(char) != "Zs"
+
+
 def check_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
-        raise TenantError(_l("Enter the organisation's name."))
-    if len(name) > 200 or any(ord(c) < 32 for c in name):
-        raise TenantError(_l("The name must be at most 200 printable characters."))
+        raise TenantError(_l("Enter the organisation's name."), "name")
+    if len(name) > 200:
+        raise TenantError(_l("The name must be at most 200 printable characters."), "name")
+    if any(_invisible(c) for c in name):
+        raise TenantError(_l("The name cannot contain control characters or invisible "
+                             "formatting characters."), "name")
     return name
 
 
 def get(db: Session, slug: str) -> Tenant | None:
+    """The tenant with this slug; None for any text that is not a valid slug (never queried)."""
+    try:
+        tenants_api.validate_slug(slug)
+    except tenants_api.InvalidSlug:
+        return None
     return db.scalar(select(Tenant).where(Tenant.slug == slug))
 
 
@@ -67,7 +86,8 @@ def create(db: Session, *, slug: str, name: str, default_language: str = "fr") -
     """Register and provision a tenant; commits the registry row itself (see module doc)."""
     slug, name = check_slug(slug), check_name(name)
     if default_language not in LANGUAGES:
-        raise TenantError(_l("Choose French or English as the default language."))
+        raise TenantError(_l("Choose French or English as the default language."),
+                          "default_language")
     if get(db, slug) is not None or tenants_api.exists(slug):
         raise TenantError(_l("This address name is already taken."))
     tenant = Tenant(slug=slug, name=name, default_language=default_language,

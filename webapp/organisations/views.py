@@ -49,7 +49,8 @@ def create():  # type: ignore[no-untyped-def]
             services.create(db.session(), slug=form.slug.data.strip(), name=form.name.data,
                             default_language=form.default_language.data)
         except services.TenantError as exc:
-            form.slug.errors = [*form.slug.errors, str(exc)]
+            field = form[exc.field]
+            field.errors = [*field.errors, str(exc)]
         else:
             return redirect(url_for(".index"), code=303)
     return _page(form, status=422)
@@ -59,7 +60,7 @@ def create():  # type: ignore[no-untyped-def]
 @operator_required
 def change_status(slug: str):  # type: ignore[no-untyped-def]
     form = StatusForm()
-    tenant = services.get(db.session(), slug) if len(slug) <= 41 else None
+    tenant = services.get(db.session(), slug)
     if tenant is None:
         abort(404)
     if not form.validate_on_submit():

@@ -20,6 +20,8 @@ def wants_fragment() -> bool:
 
 
 def render_block(template_name: str, block: str, **context: Any) -> str:
+    """Render one block alone. It sees ``context`` but not the template's top level, so
+    macros it uses are imported (and variables set) inside the block."""
     env = current_app.jinja_env
     template = env.get_or_select_template(template_name)
     current_app.update_template_context(context)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, redirect, request, session
+from flask import Blueprint, current_app, g, has_request_context, redirect, request, session
 from flask_babel import get_locale
 
 from webapp.extensions import babel
@@ -12,7 +12,8 @@ bp = Blueprint("i18n", __name__)
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
-    chosen = session.get("lang")
+    # Outside a request (CLI commands, jobs) there is no visitor and so no explicit choice.
+    chosen = session.get("lang") if has_request_context() else None
     if chosen in languages:
         return chosen
     tenant = g.get("tenant")

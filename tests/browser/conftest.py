@@ -1,0 +1,126 @@
+"""Browser fixtures: the demo served by a live server, and Debian's Chromium driven by Playwright.
+
+Playwright's own browser downloads are never used: Chromium comes from ``apt-get install
+chromium``. Without it the browser tests are skipped locally, and fail where they must run
+(``CI=true`` or ``PARVIS_REQUIRE_BROWSER=1``, as ``make test`` sets).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+
+from tests.browser.live_server import serve
+from tests.conftest import _postgres_database, app_settings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+# Runs in every document before its own scripts: a CSP violation becomes a console error.
+REPORT_CSP = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`);
+});
+"""
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    owner_email: str
+    owner_password: str
+
+
+def _required() -> bool:
+    return (os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+            or os.environ.get("PARVIS_REQUIRE_BROWSER") == "1")
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The demo (``flask demo``) with real CSRF, on its own database, at an HTTP address."""
+    instance = tmp_path_factory.mktemp("browser-instance")
+    with contextlib.ExitStack() as stack:
+        if server := os.environ.get("PARVIS_TEST_DATABASE_URL"):
+            database = stack.enter_context(contextlib.contextmanager(_postgres_database)(server))
+        elif os.environ.get("PARVIS_REQUIRE_POSTGRES") == "1":
+            pytest.exit("PARVIS_REQUIRE_POSTGRES=1 but PARVIS_TEST_DATABASE_URL is not set", 3)
+        else:
+            database = f"sqlite:///{instance / 'control.db'}"
+        settings = app_settings(instance, database, WTF_CSRF_ENABLED=True, TESTING=False)
+        mp = multiprocessing.get_context("spawn")
+        ours, theirs = mp.Pipe()
+        process = mp.Process(target=serve, args=(settings, theirs), daemon=True)
+        process.start()
+        if not ours.poll(120):
+            process.kill()
+            pytest.fail("the live server did not start within 120 s")
+        message = ours.recv()
+        if message[0] != "ready":
+            process.join(10)
+            pytest.fail(message[1])
+        _, port, email, password = message
+        try:
+            yield LiveServer(f"http://127.0.0.1:{port}", email, password)
+        finally:
+            ours.send("stop")
+            process.join(20)
+            if process.is_alive():
+                process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is missing: apt-get install chromium"
+        if _required():
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh browser profile with the page's CSP enforced."""
+    ctx = browser.new_context()
+    ctx.add_init_script(REPORT_CSP)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Iterator[Page]:
+    """A page that fails the test on a CSP violation or an uncaught script error."""
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error" and ("CSP violation" in message.text
+                                         or "Content Security Policy" in message.text):
+            problems.append(message.text)
+
+    new_page = context.new_page()
+    new_page.on("console", on_console)
+    new_page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    yield new_page
+    assert problems == [], "the browser reported problems"
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """A full-page screenshot in test-artifacts/ (gitignored), for a person to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,147 @@
+"""The architecture rules hold in the code itself.
+
+* ``webapp`` reaches tenant data only through ``tenants.api``; ``tenants`` uses only the shared
+  web layer, the extensions and the job queue of ``webapp``.
+* The mechanisms that select a tenant's schema appear only in ``tenants/db.py`` and the tenant
+  migration environment.
+* Tenant feature code builds statements with the ORM or Core, never raw SQL strings, so the
+  schema translation applies to every statement.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__", "instance", ".pytest_cache",
+                ".ruff_cache", ".import_linter_cache", ".hypothesis", "test-artifacts"}
+
+TENANT_IMPORTS_ALLOWED_IN_WEBAPP = ("tenants.api",)
+WEBAPP_IMPORTS_ALLOWED_IN_TENANTS = ("webapp.web", "webapp.extensions", "webapp.jobs")
+
+# Selecting a schema: the engine-level translation, the PostgreSQL session variable, SQLite's
+# ATTACH. Uppercase ATTACH is the SQL keyword; in lowercase only "attach database" is SQL.
+SCHEMA_SELECTION = re.compile(
+    r"(?i:schema_translate_map|search_path)|\bATTACH\b|(?i:\battach\s+database\b)")
+SCHEMA_SELECTION_ALLOWED = ("tenants/db.py", "migrations/tenant/", "tests/test_architecture.py")
+
+
+def source_files(suffixes: tuple[str, ...] = (".py",)) -> Iterator[Path]:
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.endswith(".egg-info"))
+        for name in sorted(files):
+            if name.endswith(suffixes):
+                yield Path(folder) / name
+
+
+def python_modules(package: str) -> Iterator[tuple[str, Path]]:
+    for path in sorted((ROOT / package).rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        yield ".".join(parts[:-1] if parts[-1] == "__init__" else parts), path
+
+
+def imported_names(module: str, path: Path) -> Iterator[tuple[int, str]]:
+    """Every module (or module attribute) ``module`` imports, anywhere in its code."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            for alias in node.names:
+                yield node.lineno, f"{base}.{alias.name}"
+
+
+def within(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def test_import_scanner_resolves_plain_from_and_relative_imports(tmp_path: Path) -> None:
+    source = tmp_path / "views.py"
+    source.write_text("import tenants\nfrom tenants import db\nfrom ..jobs import task\n"
+                      "def f():\n    from tenants.api import x\n")
+    assert {name for _, name in imported_names("webapp.web.views", source)} == {
+        "tenants", "tenants.db", "webapp.jobs.task", "tenants.api.x"}
+
+
+def test_webapp_imports_only_tenants_api() -> None:
+    seen, wrong = set(), []
+    for module, path in python_modules("webapp"):
+        for line, name in imported_names(module, path):
+            if within(name, ("tenants",)):
+                seen.add(name)
+                if not within(name, TENANT_IMPORTS_ALLOWED_IN_WEBAPP):
+                    wrong.append(f"{module}:{line} imports {name}")
+    assert seen, "the scan found no import of tenants at all: it is not looking at webapp"
+    assert wrong == []
+
+
+def test_tenants_import_only_the_shared_parts_of_webapp() -> None:
+    seen, wrong = set(), []
+    for module, path in python_modules("tenants"):
+        for line, name in imported_names(module, path):
+            if within(name, ("webapp",)):
+                seen.add(name)
+                if not within(name, WEBAPP_IMPORTS_ALLOWED_IN_TENANTS):
+                    wrong.append(f"{module}:{line} imports {name}")
+    assert seen, "the scan found no import of webapp at all: it is not looking at tenants"
+    assert wrong == []
+
+
+def test_schema_selection_lives_only_in_the_tenant_plane_and_its_migrations() -> None:
+    found: dict[str, list[int]] = {}
+    for path in source_files((".py", ".sql")):
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if SCHEMA_SELECTION.search(line):
+                found.setdefault(path.relative_to(ROOT).as_posix(), []).append(number)
+    assert "tenants/db.py" in found  # the scan does see the mechanism where it belongs
+    assert {f: lines for f, lines in found.items()
+            if not f.startswith(SCHEMA_SELECTION_ALLOWED)} == {}
+
+
+def test_import_contracts_hold() -> None:
+    lint = Path(sys.executable).parent / "lint-imports"
+    result = subprocess.run([str(lint), "--no-cache", "--no-logo"], cwd=ROOT, capture_output=True,  # noqa: S603
+                            text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+@pytest.mark.parametrize("package", ["webapp", "tenants"])
+def test_every_package_states_its_purpose(package: str) -> None:
+    missing = [module for module, path in python_modules(package)
+               if path.name == "__init__.py" and not ast.get_docstring(ast.parse(path.read_text()))]
+    assert missing == []
+
+
+RAW_SQL_IMPORTS = {"text", "literal_column", "TextClause"}
+RAW_SQL_CALLS = {"text", "literal_column", "exec_driver_sql"}
+
+
+def test_tenant_feature_code_uses_no_raw_sql() -> None:
+    wrong = []
+    for module, path in python_modules("tenants"):
+        if module == "tenants.db":  # the one module that creates and drops schemas
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+                wrong += [f"{module}:{node.lineno} imports {a.name}" for a in node.names
+                          if a.name in RAW_SQL_IMPORTS]
+            elif isinstance(node, ast.Call):
+                func = node.func
+                called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if called in RAW_SQL_CALLS:
+                    wrong.append(f"{module}:{node.lineno} calls {called}()")
+    assert wrong == []

@@ -1,0 +1,63 @@
+"""Fixtures for the control plane and the shared web layer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import inspect
+
+from tests.conftest import app_settings
+from webapp import create_app, db, jobs
+
+
+@pytest.fixture
+def make_app(app: Flask, database_url: str) -> Iterator[Callable[..., Flask]]:
+    """Build a dedicated app (own settings) on the session app's databases.
+
+    The tenant plane and the job queue are process-wide and follow the last app built, so they
+    are handed back to the session app afterwards.
+    """
+    made: list[Flask] = []
+
+    def make(**overrides: object) -> Flask:
+        instance = Path(app.config["INSTANCE_PATH"])
+        made.append(create_app(app_settings(instance, database_url, **overrides)))
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for dedicated in made:
+            dedicated.extensions["parvis_engine"].dispose()
+        db.bind_tenant_plane(app)
+        jobs.init_app(app)
+
+
+@pytest.fixture
+def english() -> Callable[[FlaskClient], FlaskClient]:
+    """Switch a client to English, so tests can read the (source) texts."""
+
+    def switch(client: FlaskClient) -> FlaskClient:
+        with client.session_transaction() as session:
+            session["lang"] = "en"
+        return client
+
+    return switch
+
+
+@pytest.fixture
+def tenant_storage(app: Flask, is_postgres: bool) -> Callable[[], set[str]]:
+    """What holds tenant data right now: schema names (PostgreSQL) or tenant files (SQLite)."""
+
+    def snapshot() -> set[str]:
+        if is_postgres:
+            with app.app_context(), db.engine().connect() as conn:
+                return set(inspect(conn).get_schema_names())
+        # Only the database files: -wal/-shm files come and go with open connections.
+        return {p.name for p in Path(app.config["TENANT_DATA_DIR"]).glob("*.db")}
+
+    return snapshot
