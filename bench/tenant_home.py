@@ -42,7 +42,7 @@ from webapp.organisations import services as org_services
 
 ROUND_SECONDS = 0.5  # short interleaved rounds: a burst of noise hits every scenario alike
 WARMUP_SECONDS = 0.3
-SEQUENCE = 8192  # requests are drawn from a pre-shuffled sequence of this length
+SEQUENCE = 8192  # requests are drawn from a pre-shuffled sequence at least this long
 PARTICIPANTS_PER_TENANT = 3
 SQL_SAMPLE = 50  # requests replayed with SQL counting on (outside the timed rounds)
 
@@ -199,14 +199,15 @@ class Scenario:
     tenants: int
     app: WSGIApp
     environs: list[dict[str, Any]]  # distinct requests; replayed in a random order
-    sequence: list[dict[str, Any]] = field(default_factory=list)
+    sequence: list[dict[str, Any]] = field(init=False)
     rates: list[float] = field(default_factory=list)  # req/s, one per round
     percentiles_ms: list[tuple[float, float]] = field(default_factory=list)  # p50, p99 per round
     sql: SqlCount | None = None
 
     def __post_init__(self) -> None:
         # Drawn once, so choosing the next request costs the same in every scenario.
-        self.sequence = random.Random(self.name).choices(self.environs, k=SEQUENCE)
+        length = max(SEQUENCE, 2 * len(self.environs))
+        self.sequence = random.Random(self.name).choices(self.environs, k=length)
 
     def warm_up(self) -> None:
         for environ in self.environs:  # every distinct request once, and check it succeeds
@@ -216,6 +217,7 @@ class Scenario:
 
     def run(self, seconds: float, *, keep: bool = True) -> None:
         app, sequence, clock = self.app, self.sequence, time.perf_counter_ns
+        length = len(sequence)
         latencies: list[int] = []
         gc.collect()
         start = now = clock()
@@ -223,7 +225,7 @@ class Scenario:
         i = 0
         while now < deadline:
             before = now
-            call(app, sequence[i % SEQUENCE])
+            call(app, sequence[i % length])
             now = clock()
             latencies.append(now - before)
             i += 1
