@@ -349,7 +349,7 @@ def exists(slug: str) -> bool:
     if _reg.is_sqlite:
         return tenant_file(slug).exists()
     with _engine().connect() as conn:
-        return schema_for(slug) in inspect(conn).get_schema_names()
+        return inspect(conn).has_schema(schema_for(slug))
 
 
 def create_schema(slug: str, revision: str | None) -> None:
