@@ -17,7 +17,6 @@ import gc
 import os
 import platform
 import random
-import secrets
 import statistics
 import sys
 import tempfile
@@ -31,11 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from werkzeug.test import EnvironBuilder
 
 from tenants import api as tenants_api
+from tests import factories
 from webapp import create_app, db, migrate
 from webapp.config import ROOT
 from webapp.organisations import services as org_services
@@ -304,18 +304,9 @@ def database(server_url: str | None, workdir: Path) -> Iterator[str]:
     if server_url is None:
         yield f"sqlite:///{workdir / 'control.db'}"
         return
-    name = f"parvis_bench_{secrets.token_hex(4)}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    log(f"created database {name}")
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        log(f"dropped database {name}")
+    with factories.throwaway_database(server_url, "parvis_bench") as url:
+        log(f"created database {make_url(url).database}")
+        yield url
 
 
 def slug_for(i: int) -> str:

@@ -12,7 +12,6 @@ and tenants created by the test are dropped, so tests are independent in any ord
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +19,7 @@ import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask
-from sqlalchemy import create_engine, delete, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import delete, select
 
 from tenants import api as tenants_api
 from tests import factories
@@ -51,24 +49,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     compile_translations()
 
 
-def _postgres_database(server_url: str) -> Iterator[str]:
-    name = f"parvis_test_{secrets.token_hex(4)}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = os.environ.get("PARVIS_TEST_DATABASE_URL")
     if server:
-        yield from _postgres_database(server)
+        with factories.throwaway_database(server, "parvis_test") as url:
+            yield url
     else:
         if os.environ.get("PARVIS_REQUIRE_POSTGRES") == "1":
             pytest.exit("PARVIS_REQUIRE_POSTGRES=1 but PARVIS_TEST_DATABASE_URL is not set", 3)

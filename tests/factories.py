@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 
 from tenants import api as tenants_api
 from webapp import db
@@ -46,3 +51,18 @@ def participant(slug: str, email: str, **fields: str) -> int:
 
 def login(client: FlaskClient, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
     return client.post("/login", data={"email": email, "password": password})
+
+
+@contextmanager
+def throwaway_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A fresh PostgreSQL database on ``server_url``, dropped at the end; yields its URL."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -76,28 +76,25 @@ def test_import_scanner_resolves_plain_from_and_relative_imports(tmp_path: Path)
         "tenants", "tenants.db", "webapp.jobs.task", "tenants.api.x"}
 
 
-def test_webapp_imports_only_tenants_api() -> None:
+def foreign_imports(package: str, other: str, allowed: tuple[str, ...]) -> list[str]:
+    """Imports of ``other`` in ``package`` that are not ``allowed``; asserts the scan saw any."""
     seen, wrong = set(), []
-    for module, path in python_modules("webapp"):
+    for module, path in python_modules(package):
         for line, name in imported_names(module, path):
-            if within(name, ("tenants",)):
+            if within(name, (other,)):
                 seen.add(name)
-                if not within(name, TENANT_IMPORTS_ALLOWED_IN_WEBAPP):
+                if not within(name, allowed):
                     wrong.append(f"{module}:{line} imports {name}")
-    assert seen, "the scan found no import of tenants at all: it is not looking at webapp"
-    assert wrong == []
+    assert seen, f"the scan found no import of {other} at all: it is not looking at {package}"
+    return wrong
+
+
+def test_webapp_imports_only_tenants_api() -> None:
+    assert foreign_imports("webapp", "tenants", TENANT_IMPORTS_ALLOWED_IN_WEBAPP) == []
 
 
 def test_tenants_import_only_the_shared_parts_of_webapp() -> None:
-    seen, wrong = set(), []
-    for module, path in python_modules("tenants"):
-        for line, name in imported_names(module, path):
-            if within(name, ("webapp",)):
-                seen.add(name)
-                if not within(name, WEBAPP_IMPORTS_ALLOWED_IN_TENANTS):
-                    wrong.append(f"{module}:{line} imports {name}")
-    assert seen, "the scan found no import of webapp at all: it is not looking at tenants"
-    assert wrong == []
+    assert foreign_imports("tenants", "webapp", WEBAPP_IMPORTS_ALLOWED_IN_TENANTS) == []
 
 
 def test_schema_selection_lives_only_in_the_tenant_plane_and_its_migrations() -> None:

@@ -56,13 +56,6 @@ def upgrade_control(revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
-def stamp_control(revision: str = "head") -> None:
-    cfg = alembic_config("control")
-    with db.engine().begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.stamp(cfg, revision)
-
-
 # --- one tenant ----------------------------------------------------------------------------
 
 

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
+from tests import factories
 from tests.browser.live_server import serve
-from tests.conftest import _postgres_database, app_settings
+from tests.conftest import app_settings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -52,7 +53,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     instance = tmp_path_factory.mktemp("browser-instance")
     with contextlib.ExitStack() as stack:
         if server := os.environ.get("PARVIS_TEST_DATABASE_URL"):
-            database = stack.enter_context(contextlib.contextmanager(_postgres_database)(server))
+            database = stack.enter_context(factories.throwaway_database(server, "parvis_browser"))
         elif os.environ.get("PARVIS_REQUIRE_POSTGRES") == "1":
             pytest.exit("PARVIS_REQUIRE_POSTGRES=1 but PARVIS_TEST_DATABASE_URL is not set", 3)
         else:
