@@ -34,6 +34,11 @@ def role() -> str | None:
     return g.get("tenant_role")
 
 
+def member_id() -> int | None:
+    """The signed-in member's control-plane account id (opaque here), if they are staff."""
+    return g.get("member_id")
+
+
 def has_role(minimum: str) -> bool:
     mine = role()
     return mine is not None and ROLES.index(mine) <= ROLES.index(minimum)

@@ -11,6 +11,9 @@ from flask import Blueprint
 
 from tenants import db
 from tenants.access import ROLES, TenantInfo
+
+# Every tenant model, so ``metadata`` (create_all, migrations) knows all tables.
+from tenants.audit import models as _audit_models  # noqa: F401
 from tenants.db import (
     NAMING_CONVENTION,
     CrossPlaneError,
@@ -32,8 +35,12 @@ from tenants.db import (
     utcnow,
     validate_slug,
 )
-from tenants.participants import models as _participant_models  # noqa: F401  (metadata)
+from tenants.events import models as _event_models  # noqa: F401
+from tenants.fields import models as _field_models  # noqa: F401
+from tenants.participants import models as _participant_models  # noqa: F401
 from tenants.participants import services as participants
+from tenants.registration import models as _registration_models  # noqa: F401
+from tenants.settings import models as _settings_models  # noqa: F401
 
 __all__ = [
     "NAMING_CONVENTION", "ROLES", "CrossPlaneError", "InvalidSlug", "NoTenant", "TenantBase",
@@ -48,9 +55,13 @@ metadata = TenantBase.metadata
 
 def blueprints() -> list[Blueprint]:
     """Tenant-facing blueprints, to be mounted under the ``/t/<tenant>`` parent."""
+    from tenants.events.views import bp as events_bp
+    from tenants.fields.views import bp as fields_bp
     from tenants.participants.views import bp as participants_bp
+    from tenants.registration.views import bp as registration_bp
+    from tenants.settings.views import bp as settings_bp
 
-    return [participants_bp]
+    return [events_bp, participants_bp, registration_bp, fields_bp, settings_bp]
 
 
 def provision(slug: str, revision: str | None) -> None:
@@ -63,10 +74,13 @@ def drop(slug: str) -> None:
     db.drop_schema(slug)
 
 
-def add_participant(slug: str, **fields: str) -> int:
+def add_participant(slug: str, *, confirmed: bool = True, **fields: str) -> int:
     """Add a participant in its own unit of work (demo data, imports); returns its id."""
     with tenant_context(slug) as session:
-        return participants.add(session, **fields).id
+        participant = participants.add(session, **fields)
+        if confirmed:
+            participant.email_confirmed_at = utcnow()
+        return participant.id
 
 
 def count_participants(slug: str) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, select, text
@@ -66,3 +67,57 @@ def throwaway_database(server_url: str, prefix: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# --- tenant data (each in its own unit of work, like a finished request) --------------------
+
+
+def confirmed_participant(slug: str, email: str, *, password: str = PASSWORD,
+                          **fields: str) -> int:
+    """A participant who signed up with ``password`` and followed the confirmation link."""
+    return tenants_api.add_participant(slug, email=email, password=password, **fields)
+
+
+def participant_login(client: FlaskClient, slug: str, email: str,
+                      password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    return client.post(f"/t/{slug}/login", data={"email": email, "password": password})
+
+
+def event(slug: str, **fields: object) -> int:
+    """A published event starting in a week for two hours, unless ``fields`` say otherwise."""
+    from tenants.events.models import Event
+
+    start = tenants_api.utcnow().replace(microsecond=0) + timedelta(days=7)
+    values: dict = {"title": {"fr": "Atelier", "en": "Workshop"}, "starts_at": start,
+                    "ends_at": start + timedelta(hours=2), "status": "published",
+                    "join_url": "https://video.example.test/room/42"}
+    values.update(fields)
+    with tenants_api.tenant_context(slug) as session:
+        created = Event(**values)
+        session.add(created)
+        session.flush()
+        return created.id
+
+
+def custom_field(slug: str, type: str = "text", **fields: object) -> int:
+    from tenants.fields.models import CustomField
+
+    values: dict = {"type": type, "label": {"fr": "Entreprise", "en": "Company"},
+                    "purpose": {"fr": "Organiser les groupes", "en": "Organise groups"}}
+    values.update(fields)
+    with tenants_api.tenant_context(slug) as session:
+        created = CustomField(**values)
+        session.add(created)
+        session.flush()
+        return created.id
+
+
+def registration(slug: str, event_id: int, participant_id: int) -> str:
+    """Register a participant through the service; returns the resulting status."""
+    from tenants.events.models import Event
+    from tenants.participants.models import Participant
+    from tenants.registration import services
+
+    with tenants_api.tenant_context(slug) as session:
+        return services.register(session, session.get(Event, event_id),
+                                 session.get(Participant, participant_id)).status

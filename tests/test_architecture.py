@@ -25,7 +25,8 @@ SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__", "instance", ".py
                 ".ruff_cache", ".import_linter_cache", ".hypothesis", "test-artifacts"}
 
 TENANT_IMPORTS_ALLOWED_IN_WEBAPP = ("tenants.api",)
-WEBAPP_IMPORTS_ALLOWED_IN_TENANTS = ("webapp.web", "webapp.extensions", "webapp.jobs")
+WEBAPP_IMPORTS_ALLOWED_IN_TENANTS = ("webapp.web", "webapp.extensions", "webapp.jobs",
+                                     "webapp.mail")
 
 # Selecting a schema: the engine-level translation, the PostgreSQL session variable, SQLite's
 # ATTACH. Uppercase ATTACH is the SQL keyword; in lowercase only "attach database" is SQL.

@@ -32,7 +32,7 @@ def schema_diff(conn: Connection, metadata: MetaData, schema: str | None = None)
         # Compare that schema only, with its own version table left out like the default one.
         opts.update(include_schemas=True, version_table_schema=schema,
                     include_name=lambda name, kind, _: kind != "schema" or name == schema)
-        placed = MetaData()
+        placed = MetaData(naming_convention=metadata.naming_convention)
         for table in metadata.sorted_tables:
             table.to_metadata(placed, schema=schema)
         metadata = placed
@@ -54,8 +54,10 @@ def shape(conn: Connection, schema: str | None) -> dict[str, dict[str, Any]]:
     """Every table of the tenant with its columns, keys, indexes and foreign keys, by name."""
     insp = inspect(conn)
     return {table: {
-        "columns": [(c["name"], str(c["type"]), c["nullable"])
-                    for c in insp.get_columns(table, schema=schema)],
+        # Sorted: a column added by a later migration comes last, where create_all puts it
+        # in model order.
+        "columns": sorted((c["name"], str(c["type"]), c["nullable"])
+                          for c in insp.get_columns(table, schema=schema)),
         "primary key": insp.get_pk_constraint(table, schema=schema),
         "unique": sorted((u["name"], tuple(u["column_names"]))
                          for u in insp.get_unique_constraints(table, schema=schema)),

@@ -54,6 +54,8 @@ def pull_tenant(endpoint: str | None, values: dict | None) -> None:
     g.tenant_id = tenant.id
     g.signed_in = current_user.is_authenticated
     g.tenant_role = member_role(tenant)
+    # The member's control-plane id, opaque to the tenant plane (access logs, decisions).
+    g.member_id = current_user.id if g.tenant_role else None
     g.tenant_token = tenants_api.activate(tenant.slug)
 
 

@@ -2,10 +2,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, func
+from sqlalchemy import ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenants.db import TenantBase
+
+# Standard registration fields besides e-mail and password, in form order.
+STANDARD_FIELDS = ("first_name", "last_name", "mobile_phone", "city", "postal_code",
+                   "job_function")
 
 
 class Participant(TenantBase):
@@ -13,13 +17,56 @@ class Participant(TenantBase):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200), default="")
     first_name: Mapped[str] = mapped_column(String(100), default="")
     last_name: Mapped[str] = mapped_column(String(100), default="")
+    mobile_phone: Mapped[str] = mapped_column(String(40), default="")
     city: Mapped[str] = mapped_column(String(100), default="")
+    postal_code: Mapped[str] = mapped_column(String(20), default="")
+    job_function: Mapped[str] = mapped_column(String(100), default="")
+    language: Mapped[str] = mapped_column(String(5), default="fr")
+    # Who sees this person in participant lists: nobody, participants or public.
+    visibility: Mapped[str] = mapped_column(String(20), default="nobody")
+    # Double opt-in: None until the e-mailed link is followed.
+    email_confirmed_at: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
+    last_active_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
     @property
     def public_name(self) -> str:
         """First name and initial of the last name: the most a public list ever shows."""
         initial = f" {self.last_name[:1]}." if self.last_name else ""
         return f"{self.first_name}{initial}".strip()
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
+
+
+class ParticipantToken(TenantBase):
+    """A secret handed to a participant: a login session, an e-mail confirmation, a reset.
+
+    Only the SHA-256 of the token is stored; ``used_at`` ends it (logout, link followed).
+    """
+
+    __tablename__ = "participant_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # session | confirm | reset
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class ParticipantLoginFailure(TenantBase):
+    """A failed participant sign-in, keyed by a keyed hash of the e-mail or client address."""
+
+    __tablename__ = "participant_login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)

@@ -1,24 +1,81 @@
-"""Business operations on participants; each takes the tenant session, flushes, never commits."""
+"""Participants' accounts: sign-up with double opt-in, sign-in, sessions, reset, profile.
+
+Each function takes the tenant session, flushes and never commits. Secrets handed out
+(session cookies, e-mailed links) are random tokens whose SHA-256 only is stored, per tenant.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app, g, has_request_context
+from flask import session as cookie
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from tenants.participants.models import Participant
+from tenants.db import current_slug, utcnow
+from tenants.participants.models import (
+    STANDARD_FIELDS,
+    Participant,
+    ParticipantLoginFailure,
+    ParticipantToken,
+)
+from webapp.web import passwords, throttle
+
+TOKEN_LIFETIMES = {"confirm": timedelta(days=7), "reset": timedelta(hours=2)}
 
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def add(db: Session, *, email: str, first_name: str = "", last_name: str = "",
-        city: str = "") -> Participant:
-    participant = Participant(email=normalise_email(email), first_name=first_name.strip(),
-                              last_name=last_name.strip(), city=city.strip())
+# --- accounts ------------------------------------------------------------------------------
+
+
+class EmailTaken(Exception):
+    """One account per e-mail per tenant."""
+
+
+def find_by_email(db: Session, email: str) -> Participant | None:
+    return db.scalar(select(Participant).where(Participant.email == normalise_email(email)))
+
+
+def add(db: Session, *, email: str, password: str | None = None, language: str = "fr",
+        **fields: str) -> Participant:
+    """Create an account (unconfirmed). ``fields`` are standard fields (first_name, city…)."""
+    email = normalise_email(email)
+    if find_by_email(db, email) is not None:
+        raise EmailTaken(email)
+    unknown = set(fields) - set(STANDARD_FIELDS)
+    if unknown:
+        raise ValueError(f"not standard fields: {sorted(unknown)}")
+    participant = Participant(
+        email=email, language=language,
+        password_hash=passwords.hash_password(password) if password else "",
+        password_changed_at=utcnow() if password else None,
+        **{k: (v or "").strip() for k, v in fields.items()})
     db.add(participant)
     db.flush()
     return participant
+
+
+def update_profile(db: Session, participant: Participant, **fields: str) -> None:
+    for name, value in fields.items():
+        if name not in STANDARD_FIELDS:
+            raise ValueError(name)
+        setattr(participant, name, (value or "").strip())
+    db.flush()
+
+
+def set_visibility(db: Session, participant: Participant, visibility: str,
+                   allowed: tuple[str, ...]) -> None:
+    if visibility not in allowed:
+        raise ValueError(visibility)
+    participant.visibility = visibility
+    db.flush()
 
 
 def count(db: Session) -> int:
@@ -33,3 +90,138 @@ def page(db: Session, *, offset: int = 0, limit: int = 50) -> list[Participant]:
 
 def get(db: Session, participant_id: int) -> Participant | None:
     return db.get(Participant, participant_id)
+
+
+# --- tokens --------------------------------------------------------------------------------
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(db: Session, participant: Participant, purpose: str,
+                lifetime: timedelta | None = None) -> str:
+    """A new secret for ``participant`` (session, confirm or reset); returns it in clear."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.add(ParticipantToken(token_hash=_hash(token), participant_id=participant.id,
+                            purpose=purpose, created_at=now,
+                            expires_at=now + (lifetime or TOKEN_LIFETIMES[purpose])))
+    db.flush()
+    return token
+
+
+def _live_token(db: Session, token: str, purpose: str) -> ParticipantToken | None:
+    if not token or len(token) > 100:
+        return None
+    return db.scalar(select(ParticipantToken).where(
+        ParticipantToken.token_hash == _hash(token), ParticipantToken.purpose == purpose,
+        ParticipantToken.used_at.is_(None), ParticipantToken.expires_at > utcnow()))
+
+
+def use_token(db: Session, token: str, purpose: str) -> Participant | None:
+    """Spend a one-time token; the participant it was for, or None (unknown, used, expired)."""
+    row = _live_token(db, token, purpose)
+    if row is None:
+        return None
+    spent = db.execute(update(ParticipantToken).where(
+        ParticipantToken.token_hash == row.token_hash, ParticipantToken.used_at.is_(None))
+        .values(used_at=utcnow()).execution_options(synchronize_session=False))
+    return db.get(Participant, row.participant_id) if spent.rowcount == 1 else None
+
+
+def confirm_email(db: Session, token: str) -> Participant | None:
+    """Follow the double opt-in link: the account becomes active (its registrations move on)."""
+    participant = use_token(db, token, "confirm")
+    if participant is not None and participant.email_confirmed_at is None:
+        participant.email_confirmed_at = utcnow()
+        from tenants.registration import services as registrations
+
+        registrations.participant_confirmed(db, participant)
+    db.flush()
+    return participant
+
+
+def reset_password(db: Session, token: str, new_password: str) -> Participant | None:
+    participant = use_token(db, token, "reset")
+    if participant is not None:
+        change_password(db, participant, new_password)
+        # Following an e-mailed link also proves the address.
+        if participant.email_confirmed_at is None:
+            participant.email_confirmed_at = utcnow()
+    return participant
+
+
+def change_password(db: Session, participant: Participant, new_password: str) -> None:
+    """Set a new password and end every other session of this participant."""
+    participant.password_hash = passwords.hash_password(new_password)
+    participant.password_changed_at = utcnow()
+    keep = cookie.get(_cookie_key()) if has_request_context() else None
+    stmt = update(ParticipantToken).where(ParticipantToken.participant_id == participant.id,
+                                          ParticipantToken.purpose == "session",
+                                          ParticipantToken.used_at.is_(None))
+    if keep:
+        stmt = stmt.where(ParticipantToken.token_hash != _hash(keep))
+    db.execute(stmt.values(used_at=utcnow()))
+    db.flush()
+
+
+# --- sign-in and sessions --------------------------------------------------------------------
+
+
+@dataclass
+class SignIn:
+    participant: Participant | None = None
+    throttled: bool = False
+    retry_after: int = 0
+
+
+def authenticate(db: Session, email: str, password: str, client_ip: str) -> SignIn:
+    """Check credentials, throttled per e-mail and per client address within this tenant."""
+    cfg = current_app.config
+    email = normalise_email(email)
+    slug = current_slug()
+    email_key = throttle.key("p-email", f"{slug}:{email}")
+    ip_key = throttle.key("p-ip", f"{slug}:{client_ip}")
+    if throttle.is_throttled(db, ParticipantLoginFailure,
+                             {email_key: cfg["LOGIN_MAX_FAILURES"],
+                              ip_key: cfg["LOGIN_MAX_FAILURES_PER_IP"]}):
+        return SignIn(throttled=True, retry_after=cfg["LOGIN_FAILURE_WINDOW"])
+    participant = find_by_email(db, email)
+    if passwords.verify(participant.password_hash if participant else None, password):
+        assert participant is not None
+        if passwords.needs_rehash(participant.password_hash):
+            participant.password_hash = passwords.hash_password(password)
+        throttle.clear(db, ParticipantLoginFailure, email_key)
+        return SignIn(participant=participant)
+    throttle.record_failure(db, ParticipantLoginFailure, [email_key, ip_key])
+    return SignIn()
+
+
+def _cookie_key() -> str:
+    return f"p:{current_slug()}"
+
+
+def sign_in(db: Session, participant: Participant) -> None:
+    """Open a session for ``participant`` in this tenant (kept in the cookie under p:<slug>)."""
+    lifetime = timedelta(seconds=current_app.config["PERMANENT_SESSION_LIFETIME"])
+    cookie[_cookie_key()] = issue_token(db, participant, "session", lifetime)
+    participant.last_active_at = utcnow()
+    g.participant = participant
+
+
+def current(db: Session) -> Participant | None:
+    """The participant signed in to this tenant in this browser, or None (cached per request)."""
+    if "participant" not in g:
+        token = cookie.get(_cookie_key())
+        row = _live_token(db, token, "session") if isinstance(token, str) else None
+        g.participant = db.get(Participant, row.participant_id) if row else None
+    return g.participant
+
+
+def sign_out(db: Session) -> None:
+    token = cookie.pop(_cookie_key(), None)
+    if isinstance(token, str):
+        db.execute(update(ParticipantToken).where(ParticipantToken.token_hash == _hash(token))
+                   .values(used_at=utcnow()))
+    g.participant = None

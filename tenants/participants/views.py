@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, g, request
 
 from tenants import access, db
 from tenants.participants import services
@@ -11,9 +11,29 @@ bp = Blueprint("participants", __name__, template_folder="templates")
 PAGE_SIZE = 50
 
 
-@bp.get("/")
-def home():  # type: ignore[no-untyped-def]
-    return render("participants/home.html", tenant=access.current())
+@bp.app_context_processor
+def inject_participant() -> dict:
+    """``current_participant()`` in templates: who is signed in to this tenant, if anyone."""
+
+    def current_participant():  # type: ignore[no-untyped-def]
+        return services.current(db.session()) if g.get("tenant") else None
+
+    return {"current_participant": current_participant}
+
+
+@bp.get("/login")
+def login():  # type: ignore[no-untyped-def]
+    return ""
+
+
+@bp.post("/logout")
+def logout():  # type: ignore[no-untyped-def]
+    return ""
+
+
+@bp.get("/me")
+def profile():  # type: ignore[no-untyped-def]
+    return ""
 
 
 @bp.get("/admin/participants")

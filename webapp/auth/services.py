@@ -8,45 +8,24 @@ tells an attacker which e-mails have accounts.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from webapp.auth.models import Account, LoginFailure, LoginSession
 from webapp.db import utcnow
+from webapp.web import passwords, throttle
 
-hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-_DUMMY_HASH = hasher.hash(secrets.token_urlsafe(16))
-
-MIN_PASSWORD_LENGTH = 12
+hash_password = passwords.hash_password
+password_problems = passwords.problems
 
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
-
-
-def hash_password(password: str) -> str:
-    return hasher.hash(password)
-
-
-def password_problems(password: str, *, email: str = "") -> list[str]:
-    """Reasons (message ids) a password is too weak; empty when it is acceptable."""
-    problems = []
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append("too_short")
-    if len(set(password)) < 6:
-        problems.append("too_repetitive")
-    local = normalise_email(email).split("@")[0]
-    if local and len(local) >= 4 and local in password.lower():
-        problems.append("contains_email")
-    return problems
 
 
 def create_account(db: Session, *, email: str, password: str, display_name: str = "",
@@ -59,11 +38,6 @@ def create_account(db: Session, *, email: str, password: str, display_name: str 
     return account
 
 
-def _key(kind: str, value: str) -> str:
-    secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
-
-
 @dataclass
 class LoginResult:
     account: Account | None = None
@@ -71,36 +45,23 @@ class LoginResult:
     retry_after: int = 0
 
 
-def _recent_failures(db: Session, key: str, since) -> int:  # type: ignore[no-untyped-def]
-    return db.scalar(select(func.count()).where(LoginFailure.key == key,
-                                                LoginFailure.at >= since)) or 0
-
-
 def authenticate(db: Session, email: str, password: str, client_ip: str) -> LoginResult:
     """Check credentials with throttling per e-mail and per client address."""
     cfg = current_app.config
-    window = cfg["LOGIN_FAILURE_WINDOW"]
-    now = utcnow()
-    since = now - timedelta(seconds=window)
     email = normalise_email(email)
-    email_key, ip_key = _key("email", email), _key("ip", client_ip)
-    if (_recent_failures(db, email_key, since) >= cfg["LOGIN_MAX_FAILURES"]
-            or _recent_failures(db, ip_key, since) >= cfg["LOGIN_MAX_FAILURES_PER_IP"]):
-        return LoginResult(throttled=True, retry_after=window)
+    email_key, ip_key = throttle.key("email", email), throttle.key("ip", client_ip)
+    if throttle.is_throttled(db, LoginFailure, {email_key: cfg["LOGIN_MAX_FAILURES"],
+                                                ip_key: cfg["LOGIN_MAX_FAILURES_PER_IP"]}):
+        return LoginResult(throttled=True, retry_after=cfg["LOGIN_FAILURE_WINDOW"])
 
     account = db.scalar(select(Account).where(Account.email == email))
-    try:
-        ok = hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        ok = False
+    ok = passwords.verify(account.password_hash if account else None, password)
     if ok and account is not None and account.is_active:
-        if hasher.check_needs_rehash(account.password_hash):
+        if passwords.needs_rehash(account.password_hash):
             account.password_hash = hash_password(password)
-        db.execute(delete(LoginFailure).where(LoginFailure.key == email_key))
+        throttle.clear(db, LoginFailure, email_key)
         return LoginResult(account=account)
-    db.execute(delete(LoginFailure).where(LoginFailure.at < since))
-    db.add_all([LoginFailure(key=email_key, at=now), LoginFailure(key=ip_key, at=now)])
-    db.flush()
+    throttle.record_failure(db, LoginFailure, [email_key, ip_key])
     return LoginResult()
 
 

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tenants.db import TenantBase
+from tenants.texts import JSONType, Texts
+
+DEFAULT_REMINDERS = [1440, 60]  # minutes before the start
+
+
+class Event(TenantBase):
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint("capacity IS NULL OR seats_taken <= capacity", name="no_overbooking"),
+        CheckConstraint("seats_taken >= 0", name="seats_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[Texts] = mapped_column(JSONType)
+    description: Mapped[Texts] = mapped_column(JSONType, default=dict)
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime]
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
+    capacity: Mapped[int | None]  # None: unlimited
+    seats_taken: Mapped[int] = mapped_column(default=0)
+    registration_opens_at: Mapped[datetime | None]
+    registration_closes_at: Mapped[datetime | None]
+    approval: Mapped[str] = mapped_column(String(10), default="auto")  # auto | manual
+    waitlist: Mapped[bool] = mapped_column(default=True)
+    join_url: Mapped[str] = mapped_column(String(2000), default="")
+    reminders: Mapped[list[int]] = mapped_column(JSONType, default=lambda: list(DEFAULT_REMINDERS))
+    status: Mapped[str] = mapped_column(String(10), default="draft")  # draft|published|cancelled
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+    @property
+    def is_full(self) -> bool:
+        return self.capacity is not None and self.seats_taken >= self.capacity
+
+    @property
+    def seats_left(self) -> int | None:
+        return None if self.capacity is None else max(self.capacity - self.seats_taken, 0)

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tenants.db import TenantBase
+from tenants.events.models import Event
+from tenants.participants.models import Participant
+
+# pending: e-mail not confirmed yet · awaiting: manual approval · confirmed: holds a seat ·
+# waitlisted: waits for a seat · cancelled: by the participant · refused: by a manager.
+STATUSES = ("pending", "awaiting", "confirmed", "waitlisted", "cancelled", "refused")
+ACTIVE = ("pending", "awaiting", "confirmed", "waitlisted")
+
+
+class Registration(TenantBase):
+    __tablename__ = "registrations"
+    __table_args__ = (
+        UniqueConstraint("event_id", "participant_id"),
+        Index("ix_registrations_event_status_created", "event_id", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime]  # set by services: it orders the waiting list
+    confirmed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    # The member (control-plane account id, opaque here) who approved or refused.
+    decided_by: Mapped[int | None]
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+    event: Mapped[Event] = relationship(lazy="raise")
+    participant: Mapped[Participant] = relationship(lazy="raise")
+
+
+class SentReminder(TenantBase):
+    """A reminder already sent, so a retried or duplicated reminder job sends nothing twice."""
+
+    __tablename__ = "sent_reminders"
+    __table_args__ = (UniqueConstraint("registration_id", "offset_minutes", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("registrations.id", ondelete="CASCADE"))
+    offset_minutes: Mapped[int]
+    starts_at: Mapped[datetime]
+    sent_at: Mapped[datetime]

@@ -1,0 +1,246 @@
+"""Registering to an event, seats, the waiting list and approvals.
+
+Every status change goes through one conditional UPDATE (``_move``), so two requests racing on
+the same registration cannot both apply; every seat is taken or released by one conditional
+UPDATE on the event row (``_take_seat``/``_release_seat``). Together they keep ``seats_taken``
+equal to the number of confirmed registrations, under any interleaving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session, contains_eager
+
+from tenants.db import current_slug, utcnow
+from tenants.events.models import Event
+from tenants.participants.models import Participant
+from tenants.registration.models import ACTIVE, Registration
+
+
+class RegistrationError(Exception):
+    """A registration that cannot be made or changed; ``code`` names the reason for the UI."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code  # closed | not_open | full | ended | not_found | not_allowed
+
+
+def registration_state(event: Event, now: datetime | None = None) -> str:
+    """open, not_open (not yet), closed (deadline passed, cancelled or draft) or ended."""
+    now = now or utcnow()
+    if event.status != "published":
+        return "closed"
+    if event.ends_at <= now:
+        return "ended"
+    if event.registration_opens_at and now < event.registration_opens_at:
+        return "not_open"
+    if event.registration_closes_at and now >= event.registration_closes_at:
+        return "closed"
+    if event.starts_at <= now:
+        return "closed"
+    return "open"
+
+
+def _notify(registration: Registration, kind: str) -> None:
+    """E-mail the participant once the unit of work commits (job queue)."""
+    from tenants.registration import tasks
+    from webapp.jobs import enqueue
+
+    enqueue(tasks.send_registration_email, current_slug(), registration.id, kind)
+
+
+def _take_seat(db: Session, event_id: int) -> bool:
+    result = db.execute(
+        update(Event)
+        .where(Event.id == event_id,
+               or_(Event.capacity.is_(None), Event.seats_taken < Event.capacity))
+        .values(seats_taken=Event.seats_taken + 1)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def _release_seat(db: Session, event_id: int) -> None:
+    db.execute(update(Event).where(Event.id == event_id, Event.seats_taken > 0)
+               .values(seats_taken=Event.seats_taken - 1)
+               .execution_options(synchronize_session=False))
+
+
+def _move(db: Session, registration: Registration, from_: Sequence[str], to: str,
+          **values: object) -> bool:
+    """Change the status if it is still one of ``from_``; False if another request won."""
+    result = db.execute(
+        update(Registration)
+        .where(Registration.id == registration.id, Registration.status.in_(from_))
+        .values(status=to, **values)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        return False
+    registration.status = to
+    for key, value in values.items():
+        setattr(registration, key, value)
+    return True
+
+
+def _confirm(db: Session, registration: Registration, from_: Sequence[str]) -> bool:
+    """Give a seat: take it on the event, then move the registration; undo if it moved."""
+    if not _take_seat(db, registration.event_id):
+        return False
+    if _move(db, registration, from_, "confirmed", confirmed_at=utcnow()):
+        return True
+    _release_seat(db, registration.event_id)
+    return False
+
+
+def _place(db: Session, registration: Registration, event: Event) -> None:
+    """A confirmed participant's registration: seat, approval queue or waiting list."""
+    if event.approval == "manual":
+        _move(db, registration, ("pending",), "awaiting")
+        _notify(registration, "awaiting")
+    elif _confirm(db, registration, ("pending",)):
+        _notify(registration, "confirmed")
+    elif event.waitlist and _move(db, registration, ("pending",), "waitlisted"):
+        _notify(registration, "waitlisted")
+    elif registration.status == "pending":
+        raise RegistrationError("full")
+
+
+def register(db: Session, event: Event, participant: Participant) -> Registration:
+    """Register ``participant``; a participant whose e-mail is unconfirmed stays pending."""
+    state = registration_state(event)
+    if state != "open":
+        raise RegistrationError(state)
+    existing = db.scalar(select(Registration).where(Registration.event_id == event.id,
+                                                    Registration.participant_id == participant.id))
+    if existing is not None and existing.status in ACTIVE:
+        return existing
+    if existing is not None and existing.status == "refused":
+        raise RegistrationError("not_allowed")
+    # A savepoint: when the last seat goes meanwhile and there is no waiting list, nothing of
+    # this attempt remains (4xx responses commit what was flushed).
+    with db.begin_nested():
+        if existing is None:
+            registration = Registration(event_id=event.id, participant_id=participant.id,
+                                        status="pending", created_at=utcnow())
+            db.add(registration)
+        else:  # cancelled before: start again, at the end of any waiting list
+            registration = existing
+            registration.status, registration.created_at = "pending", utcnow()
+            registration.confirmed_at = registration.cancelled_at = None
+        db.flush()
+        if participant.is_confirmed:
+            _place(db, registration, event)
+        db.flush()
+    return registration
+
+
+def participant_confirmed(db: Session, participant: Participant) -> list[Registration]:
+    """After the double opt-in: place every registration that waited for it."""
+    pending = list(db.scalars(
+        select(Registration).join(Registration.event).options(contains_eager(Registration.event))
+        .where(Registration.participant_id == participant.id, Registration.status == "pending")
+        .order_by(Registration.created_at)))
+    for registration in pending:
+        try:
+            _place(db, registration, registration.event)
+        except RegistrationError:
+            _move(db, registration, ("pending",), "cancelled", cancelled_at=utcnow())
+            _notify(registration, "full")
+    db.flush()
+    return pending
+
+
+def promote(db: Session, event_id: int) -> list[Registration]:
+    """Give free seats to the waiting list, oldest first."""
+    promoted: list[Registration] = []
+    while True:
+        candidate = db.scalar(
+            select(Registration).where(Registration.event_id == event_id,
+                                       Registration.status == "waitlisted")
+            .order_by(Registration.created_at, Registration.id).limit(1))
+        if candidate is None:
+            break
+        if not _take_seat(db, event_id):
+            break
+        if _move(db, candidate, ("waitlisted",), "confirmed", confirmed_at=utcnow()):
+            promoted.append(candidate)
+            _notify(candidate, "promoted")
+        else:  # someone else moved it meanwhile: give the seat back and look again
+            _release_seat(db, event_id)
+    db.flush()
+    return promoted
+
+
+def cancel(db: Session, registration: Registration) -> None:
+    """The participant gives up; a freed seat goes to the waiting list."""
+    was = registration.status
+    if was not in ACTIVE:
+        return
+    if not _move(db, registration, (was,), "cancelled", cancelled_at=utcnow()):
+        raise RegistrationError("not_allowed")
+    _notify(registration, "cancelled")
+    if was == "confirmed":
+        _release_seat(db, registration.event_id)
+        promote(db, registration.event_id)
+    db.flush()
+
+
+def approve(db: Session, registration: Registration, member_id: int | None) -> str:
+    """A manager approves: the registration is confirmed, or waitlisted if the event is full."""
+    if registration.status != "awaiting":
+        raise RegistrationError("not_allowed")
+    registration.decided_by = member_id
+    if _confirm(db, registration, ("awaiting",)):
+        _notify(registration, "confirmed")
+    elif registration.status == "awaiting":
+        event = db.get(Event, registration.event_id)
+        if event is None or not event.waitlist:
+            raise RegistrationError("full")
+        if _move(db, registration, ("awaiting",), "waitlisted"):
+            _notify(registration, "waitlisted")
+    db.flush()
+    return registration.status
+
+
+def refuse(db: Session, registration: Registration, member_id: int | None) -> None:
+    if not _move(db, registration, ("awaiting", "waitlisted"), "refused", decided_by=member_id):
+        raise RegistrationError("not_allowed")
+    _notify(registration, "refused")
+    db.flush()
+
+
+def event_changed(db: Session, event: Event) -> list[Registration]:
+    """After an admin edits an event: more capacity may free seats for the waiting list."""
+    return promote(db, event.id) if event.status == "published" else []
+
+
+def get(db: Session, registration_id: int) -> Registration | None:
+    return db.get(Registration, registration_id)
+
+
+def for_participant(db: Session, participant_id: int) -> list[Registration]:
+    """A participant's registrations with their events (one statement), soonest first."""
+    return list(db.scalars(
+        select(Registration).join(Registration.event).options(contains_eager(Registration.event))
+        .where(Registration.participant_id == participant_id)
+        .order_by(Event.starts_at.desc())))
+
+
+def roster(db: Session, event_id: int, statuses: Sequence[str] | None = None,
+           ) -> list[Registration]:
+    """An event's registrations with their participants, in one statement, oldest first."""
+    stmt = (select(Registration).join(Registration.participant)
+            .options(contains_eager(Registration.participant))
+            .where(Registration.event_id == event_id)
+            .order_by(Registration.created_at, Registration.id))
+    if statuses:
+        stmt = stmt.where(Registration.status.in_(statuses))
+    return list(db.scalars(stmt))
+
+
+def counts(db: Session, event_id: int) -> dict[str, int]:
+    rows = db.execute(select(Registration.status, func.count())
+                      .where(Registration.event_id == event_id).group_by(Registration.status))
+    return {status: n for status, n in rows}
