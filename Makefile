@@ -33,8 +33,11 @@ help:
 	@echo "make run    demo at http://127.0.0.1:5000/t/demo/ (prints the logins)"
 	@echo "make test   install what the tests need and run them all (SQLite and PostgreSQL)"
 
+# The job worker (e-mails, reminders) runs beside the web server and stops with it.
 run: system-run $(VENV)/.installed-run assets translations
 	$(BIN)/flask --app wsgi demo
+	$(BIN)/flask --app wsgi jobs worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT; \
 	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
 
 # The browser tests must run here: a missing Chromium fails them instead of skipping.

@@ -43,11 +43,35 @@ from tenants.registration import models as _registration_models  # noqa: F401
 from tenants.settings import models as _settings_models  # noqa: F401
 
 __all__ = [
-    "NAMING_CONVENTION", "ROLES", "CrossPlaneError", "InvalidSlug", "NoTenant", "TenantBase",
-    "TenantInfo", "UTCDateTime", "activate", "add_participant", "blueprints", "commit", "configure",
-    "count_participants", "deactivate", "dispose", "drop", "exists", "make_engine",
-    "metadata", "migration_connection_url", "provision", "schema_for", "session_factory",
-    "tenant_context", "utcnow", "validate_slug",
+    "NAMING_CONVENTION",
+    "ROLES",
+    "CrossPlaneError",
+    "InvalidSlug",
+    "NoTenant",
+    "TenantBase",
+    "TenantInfo",
+    "UTCDateTime",
+    "activate",
+    "add_participant",
+    "blueprints",
+    "commit",
+    "configure",
+    "count_participants",
+    "deactivate",
+    "dispose",
+    "drop",
+    "exists",
+    "make_engine",
+    "metadata",
+    "migration_connection_url",
+    "provision",
+    "schema_for",
+    "seed_demo",
+    "session_factory",
+    "set_participant_password",
+    "tenant_context",
+    "utcnow",
+    "validate_slug",
 ]
 
 metadata = TenantBase.metadata
@@ -81,6 +105,23 @@ def add_participant(slug: str, *, confirmed: bool = True, **fields: str) -> int:
         if confirmed:
             participant.email_confirmed_at = utcnow()
         return participant.id
+
+
+def seed_demo(slug: str, people: list[tuple[str, str, str]], password: str) -> None:
+    """Fill a new demo tenant (form, events, registrations)."""
+    from tenants import demo
+
+    with tenant_context(slug) as session:
+        demo.seed(session, people, password)
+
+
+def set_participant_password(slug: str, email: str, password: str) -> bool:
+    """Give a participant a new password (demo logins); False if there is no such person."""
+    with tenant_context(slug) as session:
+        person = participants.find_by_email(session, email)
+        if person is not None:
+            participants.change_password(session, person, password)
+        return person is not None
 
 
 def count_participants(slug: str) -> int:

@@ -31,3 +31,25 @@ def pick(texts: Mapping[str, str] | None, language: str, default: str = "fr") ->
 def clean(texts: Mapping[str, object], languages: tuple[str, ...]) -> Texts:
     """Keep the enabled languages only, as stripped strings."""
     return {lang: str(texts.get(lang) or "").strip() for lang in languages}
+
+
+def texts_form(languages: tuple[str, ...], *, required: str | None = None, max_length: int = 200,
+               multiline: bool = False) -> type:
+    """A WTForms sub-form with one input per enabled language, for use in a ``FormField``.
+
+    ``required`` names the language that must be filled (usually the tenant's default); its
+    data is a ``{language: text}`` mapping ready for ``clean``.
+    """
+    from flask_babel import lazy_gettext as _l
+    from wtforms import Form, StringField, TextAreaField
+    from wtforms.validators import DataRequired, Length, Optional
+
+    names = {"fr": _l("in French"), "en": _l("in English")}
+    field_class = TextAreaField if multiline else StringField
+    attrs = {
+        lang: field_class(names.get(lang, lang), render_kw={"lang": lang},
+                          validators=[DataRequired() if lang == required else Optional(),
+                                      Length(max=max_length)])
+        for lang in languages
+    }
+    return type("TextsForm", (Form,), attrs)

@@ -7,6 +7,9 @@ missing PostgreSQL is an error, never a skip (``PARVIS_REQUIRE_POSTGRES=1``).
 The control plane is migrated with Alembic in setup, and two tenants, ``acme`` and
 ``globex``, are provisioned for isolation tests. After each test every row written is removed
 and tenants created by the test are dropped, so tests are independent in any order.
+
+E-mails of every app built with ``app_settings`` go over SMTP to one local sink per test
+process (each xdist worker has its own); the ``outbox`` fixture gives a test the sink, emptied.
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ from sqlalchemy import delete, select
 
 from tenants import api as tenants_api
 from tests import factories
+from tests.mail_sink import SMTPSink
 from webapp import create_app, db, migrate
 from webapp.models import ControlBase, Tenant
 
 BASE_TENANTS = ("acme", "globex")
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+MAIL_SINK = SMTPSink()
 
 
 def compile_translations() -> None:
@@ -61,6 +66,21 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'control.db'}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def mail_sink() -> Iterator[SMTPSink]:
+    """The SMTP sink, started before any app is built (autouse runs first in its scope)."""
+    MAIL_SINK.start()
+    yield MAIL_SINK
+    MAIL_SINK.stop()
+
+
+@pytest.fixture
+def outbox(mail_sink: SMTPSink) -> SMTPSink:
+    """The SMTP sink, emptied: holds only the e-mails this test sends."""
+    mail_sink.clear()
+    return mail_sink
+
+
 def app_settings(instance: Path, database_url: str, **extra: object) -> dict:
     return {
         "INSTANCE_PATH": str(instance),
@@ -71,6 +91,7 @@ def app_settings(instance: Path, database_url: str, **extra: object) -> dict:
         "TESTING": True,
         "WTF_CSRF_ENABLED": False,
         "DB_POOL_SIZE": 5,
+        "MAIL_URL": MAIL_SINK.url,
         **extra,
     }
 
@@ -133,3 +154,44 @@ def client(app: Flask):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def is_postgres(database_url: str) -> bool:
     return database_url.startswith("postgresql")
+
+
+class StatementCounter:
+    """Counts SQL statements sent to any database while active (``with counter:``)."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self.active = False
+
+    def __enter__(self) -> StatementCounter:
+        self.statements.clear()
+        self.active = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.active = False
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def record(self, conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        # Transaction control is not a query (tenant files are attached on the raw driver
+        # connection, which these events never see).
+        if self.active and not statement.lstrip().upper().startswith(
+                ("BEGIN", "SAVEPOINT", "RELEASE")):
+            self.statements.append(statement)
+
+
+@pytest.fixture
+def statements() -> Iterator[StatementCounter]:
+    """``with statements: client.get(...)`` then ``statements.count``: SQL sent meanwhile."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    counter = StatementCounter()
+    event.listen(Engine, "before_cursor_execute", counter.record)
+    try:
+        yield counter
+    finally:
+        event.remove(Engine, "before_cursor_execute", counter.record)

@@ -11,7 +11,7 @@ from flask import Flask
 
 def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Flask:
     """Build the application; ``overrides`` replaces settings read from the environment."""
-    from webapp import cli, config, db, jobs, tenancy
+    from webapp import cli, config, db, jobs, mail, tenancy
     from webapp.auth.views import bp as auth_bp
     from webapp.extensions import csrf, htmx, login_manager
     from webapp.organisations.views import bp as organisations_bp
@@ -36,6 +36,7 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     i18n.init_app(app)
+    mail.init_app(app)
     errors.init_app(app)
     security.init_app(app)
 

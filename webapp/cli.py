@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -222,16 +222,16 @@ def demo(slug: str) -> None:
     """Set up the embedded demo: schema, a demo tenant with participants, and logins."""
     migrate.upgrade_control()
     session = db.session()
+    op_password, owner_password = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
+    participant_password = secrets.token_urlsafe(12)
+    participant_email = "rose.fournier@example.org"  # the last of DEMO_PEOPLE
     if org_services.get(session, slug) is None:
         org_services.create(session, slug=slug, name="Association Démo", default_language="fr")
         db.commit()
-        for first, last, city in DEMO_PEOPLE:
-            email = f"{first}.{last}@example.org".lower().replace("é", "e").replace("è", "e")
-            tenants_api.add_participant(slug, email=email, first_name=first, last_name=last,
-                                        city=city)
+        tenants_api.seed_demo(slug, DEMO_PEOPLE, participant_password)
+    tenants_api.set_participant_password(slug, participant_email, participant_password)
     tenant = org_services.get(session, slug)
     assert tenant is not None
-    op_password, owner_password = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
     op_email = "operator@parvis.example"
     _set_account(op_email, op_password, display_name="Opératrice Parvis",
                  operator_role=OperatorRole.ADMIN)
@@ -239,8 +239,11 @@ def demo(slug: str) -> None:
     _grant(tenant.id, owner, "owner")
     db.commit()
     click.echo(f"\nParvis demo ready — http://127.0.0.1:5000/t/{slug}/\n"
-               f"  tenant owner : {owner.email} / {owner_password}  (sees the participants)\n"
-               f"  operator     : {op_email} / {op_password}  (console at /ops/tenants)\n")
+               f"  tenant owner : {owner.email} / {owner_password}  (sign in at /login)\n"
+               f"  operator     : {op_email} / {op_password}  (console at /ops/tenants)")
+    click.echo(f"  participant  : {participant_email} / {participant_password}"
+               f"  (sign in at /t/{slug}/login)")
+    click.echo(f"  e-mails      : written to {current_app.config['INSTANCE_PATH']}/outbox/\n")
 
 
 def init_app(app: Flask) -> None:

@@ -10,6 +10,8 @@ import os
 import secrets
 from pathlib import Path
 
+from webapp import mail
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -62,8 +64,17 @@ def load(overrides: dict | None = None) -> dict:
         "LOGIN_FAILURE_WINDOW": int(_env("LOGIN_FAILURE_WINDOW", "900")),
         "LOGIN_MAX_FAILURES_PER_IP": int(_env("LOGIN_MAX_FAILURES_PER_IP", "50")),
         "SECURITY_CONTACT": _env("SECURITY_CONTACT", "mailto:security@parvis.example"),
+        # E-mail: "outbox" (.eml files in <instance>/outbox/) or an smtp://, smtp+starttls://
+        # or smtps:// URL with optional user:password@.
+        # Public address of the site, for links in e-mails sent by jobs (no request there).
+        "BASE_URL": _env("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "MAIL_URL": _env("MAIL_URL", "outbox"),
+        "MAIL_FROM": _env("MAIL_FROM", "Parvis <no-reply@localhost>"),
+        "MAIL_TIMEOUT": float(_env("MAIL_TIMEOUT", "10")),
         "TESTING": False,
     }
     cfg.update(overrides)
+    # A mistyped mail URL or sender fails at start-up rather than at the first e-mail.
+    mail.mailer_from_config(cfg)
     cfg["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(Path(cfg["INSTANCE_PATH"]))
     return cfg
