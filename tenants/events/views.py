@@ -1,22 +1,216 @@
+"""Event pages: the public list and event page, and the admins' list and editor.
+
+The join link is never rendered here except in the admin's edit form: participants receive it
+by e-mail only. Dates are shown in the event's own time zone, which is always named.
+"""
+
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_time, get_timezone_gmt
+from flask import Blueprint, Response, abort, redirect, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from tenants import access, db
+from tenants.events import services
+from tenants.events.forms import EventFields, event_form
+from tenants.events.models import Event
+from tenants.registration.services import registration_state
+from tenants.settings import services as settings
+from tenants.texts import pick
+from webapp.extensions import htmx
+from webapp.web.errors import error_page
 from webapp.web.htmx import render
 
 bp = Blueprint("events", __name__, template_folder="templates")
 
+# Ids in URLs: positive and within the databases' integer range, so any other number is a
+# plain 404 (SQLite cannot even bind a larger one).
+ID = "int(min=1, max=2147483647)"
+PAGE_SIZE = 20
+MAX_PAGE = 10_000  # keeps OFFSET within what any database accepts
+
+
+def _page() -> int:
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+
+
+def _locale() -> str:
+    return str(get_locale() or "fr")
+
+
+def event_moment(moment: datetime, event: Event) -> str:
+    """A date and time in the event's zone, e.g. "15 January 2031 at 10:00"."""
+    zone = ZoneInfo(event.timezone)
+    return _("%(date)s at %(time)s",
+             date=format_date(moment.astimezone(zone), "long", locale=_locale()),
+             time=format_time(moment, "short", tzinfo=zone, locale=_locale()))
+
+
+def event_when(event: Event) -> str:
+    """When the event happens, in its own zone, with the zone named and its UTC offset."""
+    zone = ZoneInfo(event.timezone)
+    start, end = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
+    locale = _locale()
+    label = f"{event.timezone.replace('_', ' ')}, {get_timezone_gmt(start, locale=locale)}"
+    if start.date() == end.date():
+        return _("%(day)s, %(start)s\u2013%(end)s (%(zone)s)",
+                 day=format_date(start, "full", locale=locale),
+                 start=format_time(start, "short", tzinfo=zone, locale=locale),
+                 end=format_time(end, "short", tzinfo=zone, locale=locale), zone=label)
+    return _("%(start)s to %(end)s (%(zone)s)", start=event_moment(event.starts_at, event),
+             end=event_moment(event.ends_at, event), zone=label)
+
+
+def _text_helpers() -> dict[str, Any]:
+    """``text(texts)``: a tenant text in the visitor's language, else the tenant's default."""
+    language, default = _locale(), settings.languages(db.session())[0]
+    return {"text": lambda texts: pick(texts, language, default),
+            "event_when": event_when, "event_moment": event_moment}
+
+
+def _done(target: str) -> Response:
+    """After a successful change: a redirect (or htmx's own, so the whole page changes)."""
+    if htmx:
+        return Response(status=204, headers={"HX-Redirect": target})
+    return redirect(target, code=303)
+
+
+def _event_or_404(event_id: int) -> Event:
+    event = services.get(db.session(), event_id)
+    if event is None:
+        abort(404)
+    return event
+
+
+# --- public ----------------------------------------------------------------------------------
+
 
 @bp.get("/")
 def index():  # type: ignore[no-untyped-def]
-    return render("events/index.html")
+    page = _page()
+    found = services.upcoming(db.session(), limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    events = found[:PAGE_SIZE]
+    return render("events/index.html", block="events", events=events, page=page,
+                  has_next=len(found) > PAGE_SIZE,
+                  states={event.id: registration_state(event) for event in events},
+                  **_text_helpers())
 
 
-@bp.get("/events/<int:event_id>")
+@bp.get(f"/events/<{ID}:event_id>")
 def show(event_id: int):  # type: ignore[no-untyped-def]
-    return render("events/index.html")
+    staff = access.has_role("viewer")
+    event = services.get_visible(db.session(), event_id, staff=staff)
+    if event is None:
+        abort(404)
+    return render("events/show.html", event=event, state=registration_state(event),
+                  **_text_helpers())
+
+
+# --- admin -----------------------------------------------------------------------------------
 
 
 @bp.get("/admin/events")
+@access.require_role("viewer")
 def admin_index():  # type: ignore[no-untyped-def]
-    return render("events/index.html")
+    view = request.args.get("view", "upcoming")
+    if view not in services.VIEWS:
+        view = "upcoming"
+    page = _page()
+    found, counts = services.admin_list(db.session(), view, limit=PAGE_SIZE + 1,
+                                        offset=(page - 1) * PAGE_SIZE)
+    return render("events/admin_index.html", block="events", view=view, page=page,
+                  events=found[:PAGE_SIZE], has_next=len(found) > PAGE_SIZE, counts=counts,
+                  can_edit=access.has_role("admin"), **_text_helpers())
+
+
+def _editor(form: EventFields, event: Event | None, status: int = 200) -> Response:
+    return render("events/edit.html", block="form", status=status, form=form, event=event,
+                  languages=settings.languages(db.session()), **_text_helpers())
+
+
+def _list_for(event: Event) -> str:
+    view = {"draft": "drafts", "cancelled": "cancelled"}.get(event.status, "upcoming")
+    return url_for(".admin_index", view=view)
+
+
+@bp.route("/admin/events/new", methods=["GET", "POST"])
+@access.require_role("admin")
+def create():  # type: ignore[no-untyped-def]
+    languages = settings.languages(db.session())
+    form = event_form(languages)
+    if not form.is_submitted():
+        return _editor(form, None)
+    if not form.validate():
+        return _editor(form, None, status=422)
+    event = services.create(db.session(), **form.values(languages))
+    return _done(_list_for(event))
+
+
+ERROR_FIELDS = {"capacity": "capacity", "has_registrations": "status"}
+
+
+@bp.route(f"/admin/events/<{ID}:event_id>/edit", methods=["GET", "POST"])
+@access.require_role("admin")
+def edit(event_id: int):  # type: ignore[no-untyped-def]
+    event = _event_or_404(event_id)
+    languages = settings.languages(db.session())
+    form = event_form(languages, event)
+    if event.status == "cancelled":  # nothing more to change: the page says so
+        return _editor(form, event, status=409 if form.is_submitted() else 200)
+    if not form.is_submitted():
+        return _editor(form, event)
+    if not form.validate():
+        return _editor(form, event, status=422)
+    try:
+        services.update(db.session(), event, **form.values(languages))
+    except services.EventError as exc:
+        form[ERROR_FIELDS[exc.code]].errors.append(
+            _("Some participants are registered: cancel the event instead of making it a "
+              "draft again.") if exc.code == "has_registrations" else
+            _("%(taken)s seats are already taken: the capacity cannot be lower.",
+              taken=event.seats_taken))
+        return _editor(form, event, status=422)
+    return _done(_list_for(event))
+
+
+def _confirmation(event: Event, action: str) -> Response:
+    """The step before publishing or cancelling: a page (or fragment) with a confirm button."""
+    registrants = services.active_count(db.session(), event.id) if action == "cancel" else 0
+    return render("events/confirm.html", block="confirm", event=event, action=action,
+                  registrants=registrants, **_text_helpers())
+
+
+def _already(event: Event) -> Response:
+    """A publish or cancel sent twice (two tabs, a double click): say what the event is now."""
+    message = (_("This event has been cancelled.") if event.status == "cancelled"
+               else _("This event is already published."))
+    return error_page(409, title=_("Nothing to do"), message=message)
+
+
+@bp.post(f"/admin/events/<{ID}:event_id>/publish")
+@access.require_role("admin")
+def publish(event_id: int):  # type: ignore[no-untyped-def]
+    event = _event_or_404(event_id)
+    if event.status != "draft":
+        return _already(event)
+    if request.form.get("confirm") != "yes":
+        return _confirmation(event, "publish")
+    services.publish(db.session(), event)
+    return _done(url_for(".admin_index", view="upcoming"))
+
+
+@bp.post(f"/admin/events/<{ID}:event_id>/cancel")
+@access.require_role("admin")
+def cancel(event_id: int):  # type: ignore[no-untyped-def]
+    event = _event_or_404(event_id)
+    if event.status == "cancelled":
+        return _already(event)
+    if request.form.get("confirm") != "yes":
+        return _confirmation(event, "cancel")
+    services.cancel(db.session(), event)
+    return _done(url_for(".admin_index", view="cancelled"))

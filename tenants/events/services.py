@@ -1,0 +1,217 @@
+"""Creating, changing, publishing and cancelling events, and the lists that show them.
+
+Forms validate what an admin typed; these functions assert the invariants again (an end after
+the start, a known status, a capacity that never drops below the seats already taken) so no
+caller can store an impossible event. They flush and never commit. Consequences for
+registrations follow here too: more seats go to the waiting list, a published event's
+reminders are queued for its start time, and a cancellation e-mails every registrant.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import available_timezones
+
+from sqlalchemy import func, select
+from sqlalchemy import update as sql_update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from tenants.db import current_slug, utcnow
+from tenants.events.models import DEFAULT_REMINDERS, Event
+from tenants.registration import services as registrations
+from tenants.registration import tasks
+from tenants.registration.models import ACTIVE, Registration
+
+EDITABLE = ("title", "description", "starts_at", "ends_at", "timezone", "capacity",
+            "registration_opens_at", "registration_closes_at", "approval", "waitlist",
+            "join_url", "reminders", "status")
+MAX_CAPACITY = 100_000
+VIEWS = ("upcoming", "past", "drafts", "cancelled")  # tabs of the admin list
+TIMES = ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at")
+
+
+class EventError(Exception):
+    """A change the event's current state forbids; ``code`` names the reason for the UI."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code  # capacity | has_registrations | cancelled | not_draft
+
+
+@functools.cache
+def known_zones() -> frozenset[str]:
+    """IANA time zone names this system can convert (read once: it scans the tz database)."""
+    return frozenset(available_timezones())
+
+
+def _in_utc(values: dict[str, Any]) -> dict[str, Any]:
+    """Instants as UTC: reminder jobs compare the stored start time by its ISO text."""
+    return {key: value.astimezone(UTC) if key in TIMES and value is not None else value
+            for key, value in values.items()}
+
+
+def _check(event: Event) -> None:
+    """Invariants of a stored event (the form has told the admin about each already)."""
+    assert event.title and any(event.title.values()), "an event needs a title"
+    assert event.starts_at.tzinfo is not None and event.ends_at.tzinfo is not None
+    assert event.ends_at > event.starts_at, "the end must come after the start"
+    assert event.timezone in known_zones()
+    assert event.capacity is None or 1 <= event.capacity <= MAX_CAPACITY
+    assert event.approval in ("auto", "manual")
+    assert event.status in ("draft", "published", "cancelled")
+    assert all(isinstance(m, int) and m > 0 for m in event.reminders)
+    opens, closes = event.registration_opens_at, event.registration_closes_at
+    assert closes is None or closes <= event.starts_at
+    assert opens is None or opens < (closes or event.starts_at)
+
+
+def _after_change(db: Session, event: Event, *, reschedule: bool) -> None:
+    """Free seats go to the waiting list; reminders follow the (new) start of a live event."""
+    registrations.event_changed(db, event)
+    if reschedule and event.status == "published":
+        tasks.schedule_reminders(event)
+
+
+def create(db: Session, **values: Any) -> Event:
+    unknown = set(values) - set(EDITABLE)
+    assert not unknown, f"not event fields: {unknown}"
+    defaults = {"description": {}, "timezone": "Europe/Paris", "capacity": None,
+                "approval": "auto", "waitlist": True, "join_url": "",
+                "reminders": list(DEFAULT_REMINDERS), "status": "draft"}
+    event = Event(**_in_utc({**defaults, **values}), seats_taken=0)
+    assert event.status in ("draft", "published")
+    _check(event)
+    db.add(event)
+    db.flush()
+    _after_change(db, event, reschedule=True)
+    return event
+
+
+def _set_capacity(db: Session, event: Event, capacity: int | None) -> None:
+    """Change the capacity in one conditional UPDATE: a registration racing with the change
+    cannot end up holding a seat above the new capacity."""
+    if capacity == event.capacity:
+        return
+    stmt = sql_update(Event).where(Event.id == event.id).values(capacity=capacity)
+    if capacity is not None:
+        stmt = stmt.where(Event.seats_taken <= capacity)
+    if db.execute(stmt.execution_options(synchronize_session=False)).rowcount != 1:
+        db.refresh(event, ["seats_taken"])
+        raise EventError("capacity")
+    set_committed_value(event, "capacity", capacity)
+
+
+def update(db: Session, event: Event, **values: Any) -> Event:
+    """Apply an admin's changes; refused (nothing written) if the event's state forbids them."""
+    unknown = set(values) - set(EDITABLE)
+    assert not unknown, f"not event fields: {unknown}"
+    values = _in_utc(values)
+    if event.status == "cancelled":
+        raise EventError("cancelled")
+    status = values.get("status", event.status)
+    assert status in ("draft", "published")
+    if status == "draft" and event.status == "published" and active_count(db, event.id):
+        raise EventError("has_registrations")  # unpublishing would hide it from registrants
+    # Refusals first: nothing is changed when one applies.
+    if "capacity" in values:
+        _set_capacity(db, event, values.pop("capacity"))
+    before = (event.starts_at, sorted(event.reminders or []), event.status)
+    for key, value in values.items():
+        setattr(event, key, value)
+    _check(event)
+    db.flush()
+    after = (event.starts_at, sorted(event.reminders or []), event.status)
+    _after_change(db, event, reschedule=after != before)
+    return event
+
+
+def publish(db: Session, event: Event) -> Event:
+    if event.status != "draft":
+        raise EventError("not_draft")
+    event.status = "published"
+    _check(event)
+    db.flush()
+    _after_change(db, event, reschedule=True)
+    return event
+
+
+def cancel(db: Session, event: Event) -> list[int]:
+    """Cancel the event and e-mail every active registrant (after commit); returns their
+    registration ids. Registrations keep their status as a record of who had registered."""
+    from webapp.jobs import enqueue
+
+    if event.status == "cancelled":
+        return []
+    event.status = "cancelled"
+    db.flush()
+    ids = list(db.scalars(select(Registration.id).where(Registration.event_id == event.id,
+                                                        Registration.status.in_(ACTIVE))
+                          .order_by(Registration.id)))
+    for registration_id in ids:
+        enqueue(tasks.send_registration_email, current_slug(), registration_id,
+                "event_cancelled")
+    return ids
+
+
+def get(db: Session, event_id: int) -> Event | None:
+    return db.get(Event, event_id)
+
+
+def get_visible(db: Session, event_id: int, staff: bool) -> Event | None:
+    """The event if this reader may see its page: drafts are for staff only."""
+    event = db.get(Event, event_id)
+    if event is None or (event.status == "draft" and not staff):
+        return None
+    return event
+
+
+def upcoming(db: Session, limit: int, offset: int = 0,
+             now: datetime | None = None) -> list[Event]:
+    """Published events that have not ended yet, soonest first (one statement)."""
+    return list(db.scalars(
+        select(Event).where(Event.status == "published", Event.ends_at > (now or utcnow()))
+        .order_by(Event.starts_at, Event.id).limit(limit).offset(offset)))
+
+
+def admin_list(db: Session, view: str, *, limit: int, offset: int = 0,
+               now: datetime | None = None) -> tuple[list[Event], dict[int, dict[str, int]]]:
+    """One tab of the admin list and its registration counts per status, in two statements."""
+    now = now or utcnow()
+    stmt = select(Event)
+    if view == "upcoming":
+        stmt = stmt.where(Event.status == "published", Event.ends_at > now)
+        stmt = stmt.order_by(Event.starts_at, Event.id)
+    elif view == "past":
+        stmt = stmt.where(Event.status == "published", Event.ends_at <= now)
+        stmt = stmt.order_by(Event.starts_at.desc(), Event.id.desc())
+    elif view == "drafts":
+        stmt = stmt.where(Event.status == "draft").order_by(Event.starts_at, Event.id)
+    elif view == "cancelled":
+        stmt = stmt.where(Event.status == "cancelled")
+        stmt = stmt.order_by(Event.starts_at.desc(), Event.id.desc())
+    else:
+        raise ValueError(view)
+    events = list(db.scalars(stmt.limit(limit).offset(offset)))
+    return events, counts_by_event(db, [event.id for event in events])
+
+
+def counts_by_event(db: Session, event_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Registrations per status for several events, in one grouped statement."""
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    if event_ids:
+        rows = db.execute(select(Registration.event_id, Registration.status, func.count())
+                          .where(Registration.event_id.in_(event_ids))
+                          .group_by(Registration.event_id, Registration.status))
+        for event_id, status, n in rows:
+            counts[event_id][status] = n
+    return dict(counts)
+
+
+def active_count(db: Session, event_id: int) -> int:
+    return db.scalar(select(func.count()).select_from(Registration)
+                     .where(Registration.event_id == event_id,
+                            Registration.status.in_(ACTIVE))) or 0
