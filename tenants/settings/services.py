@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
+from tenants.participants.models import Participant
 from tenants.settings.models import VISIBILITIES, Settings
 
 SUPPORTED_LANGUAGES = ("fr", "en")
@@ -29,14 +31,21 @@ def languages(db: Session) -> tuple[str, ...]:
 
 
 def update(db: Session, *, languages: list[str], max_visibility: str) -> Settings:
+    """Change the settings; ``languages`` default first. Lowering the widest visibility
+    lowers, in one statement, every participant who had chosen more to the new maximum."""
     if not languages or any(lang not in SUPPORTED_LANGUAGES for lang in languages):
         raise ValueError("languages")
     if max_visibility not in VISIBILITIES:
         raise ValueError("max_visibility")
     settings = get(db)
+    lowered = VISIBILITIES.index(max_visibility) < VISIBILITIES.index(settings.max_visibility)
     settings.languages = list(dict.fromkeys(languages))
     settings.max_visibility = max_visibility
     db.flush()
+    if lowered:
+        above = VISIBILITIES[VISIBILITIES.index(max_visibility) + 1:]
+        db.execute(sql_update(Participant).where(Participant.visibility.in_(above))
+                   .values(visibility=max_visibility))
     return settings
 
 
