@@ -22,11 +22,14 @@ from tenants.db import (
     TenantBase,
     UTCDateTime,
     activate,
+    after_commit,
     commit,
     configure,
     deactivate,
     dispose,
+    done_writing,
     exists,
+    in_tenant_context,
     make_engine,
     migration_connection_url,
     schema_for,
@@ -34,6 +37,7 @@ from tenants.db import (
     tenant_context,
     utcnow,
     validate_slug,
+    writing,
 )
 from tenants.events import models as _event_models  # noqa: F401
 from tenants.fields import models as _field_models  # noqa: F401
@@ -53,14 +57,17 @@ __all__ = [
     "UTCDateTime",
     "activate",
     "add_participant",
+    "after_commit",
     "blueprints",
     "commit",
     "configure",
     "count_participants",
     "deactivate",
     "dispose",
+    "done_writing",
     "drop",
     "exists",
+    "in_tenant_context",
     "make_engine",
     "metadata",
     "migration_connection_url",
@@ -72,6 +79,7 @@ __all__ = [
     "tenant_context",
     "utcnow",
     "validate_slug",
+    "writing",
 ]
 
 metadata = TenantBase.metadata

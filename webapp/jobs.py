@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, has_app_context
+from flask import Flask, has_app_context, has_request_context
 from huey import Huey
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 
@@ -79,11 +79,20 @@ def tenant_task(**options: Any) -> Callable:
 
 
 def enqueue(task_fn: Any, *args: Any, **kwargs: Any) -> None:
-    """Queue ``task_fn(*args)`` once the current unit of work commits (now, outside one)."""
-    if has_app_context():
-        db.after_commit(functools.partial(task_fn, *args, **kwargs))
+    """Queue ``task_fn(*args)`` once the current unit of work commits (now, outside one).
+
+    The unit of work is the request's; else the enclosing ``tenant_context`` (a job, a CLI
+    command, a test); else the app context's ``db.commit()``.
+    """
+    call = functools.partial(task_fn, *args, **kwargs)
+    if has_request_context():
+        db.after_commit(call)
+    elif tenants_api.in_tenant_context():
+        tenants_api.after_commit(call)
+    elif has_app_context():
+        db.after_commit(call)
     else:
-        task_fn(*args, **kwargs)
+        call()
 
 
 def run_worker(workers: int = 2) -> None:

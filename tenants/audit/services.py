@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from tenants.audit.models import AccessLog
@@ -10,3 +13,13 @@ from tenants.db import utcnow
 
 def record(db: Session, *, member_id: int | None, action: str, target: str) -> None:
     db.add(AccessLog(member_id=member_id, action=action, target=target, at=utcnow()))
+
+
+def record_many(db: Session, *, member_id: int | None, action: str,
+                targets: Iterable[str]) -> None:
+    """One entry per target, in one statement (a page showing several events' registrants)."""
+    now = utcnow()
+    rows = [{"member_id": member_id, "action": action, "target": target, "at": now}
+            for target in targets]
+    if rows:
+        db.execute(insert(AccessLog), rows)

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tenants.db import current_slug, utcnow
 from tenants.events.models import Event
@@ -53,9 +55,10 @@ def _notify(registration: Registration, kind: str) -> None:
 
 
 def _take_seat(db: Session, event_id: int) -> bool:
+    """One seat more, if one is free; never on an event that is cancelled, a draft or over."""
     result = db.execute(
         update(Event)
-        .where(Event.id == event_id,
+        .where(Event.id == event_id, Event.status == "published", Event.ends_at > utcnow(),
                or_(Event.capacity.is_(None), Event.seats_taken < Event.capacity))
         .values(seats_taken=Event.seats_taken + 1)
         .execution_options(synchronize_session=False))
@@ -70,25 +73,30 @@ def _release_seat(db: Session, event_id: int) -> None:
 
 def _move(db: Session, registration: Registration, from_: Sequence[str], to: str,
           **values: object) -> bool:
-    """Change the status if it is still one of ``from_``; False if another request won."""
+    """Change the status if it is still one of ``from_``; False if another request won.
+
+    The object is updated as already stored (no second UPDATE at flush); after a lost race its
+    status is expired, so the next read shows what the winner wrote.
+    """
     result = db.execute(
         update(Registration)
         .where(Registration.id == registration.id, Registration.status.in_(from_))
         .values(status=to, **values)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
+        db.expire(registration, ["status"])
         return False
-    registration.status = to
-    for key, value in values.items():
-        setattr(registration, key, value)
+    for key, value in {"status": to, **values}.items():
+        set_committed_value(registration, key, value)
     return True
 
 
-def _confirm(db: Session, registration: Registration, from_: Sequence[str]) -> bool:
+def _confirm(db: Session, registration: Registration, from_: Sequence[str],
+             **values: object) -> bool:
     """Give a seat: take it on the event, then move the registration; undo if it moved."""
     if not _take_seat(db, registration.event_id):
         return False
-    if _move(db, registration, from_, "confirmed", confirmed_at=utcnow()):
+    if _move(db, registration, from_, "confirmed", confirmed_at=utcnow(), **values):
         return True
     _release_seat(db, registration.event_id)
     return False
@@ -97,13 +105,13 @@ def _confirm(db: Session, registration: Registration, from_: Sequence[str]) -> b
 def _place(db: Session, registration: Registration, event: Event) -> None:
     """A confirmed participant's registration: seat, approval queue or waiting list."""
     if event.approval == "manual":
-        _move(db, registration, ("pending",), "awaiting")
-        _notify(registration, "awaiting")
+        if _move(db, registration, ("pending",), "awaiting"):
+            _notify(registration, "awaiting")
     elif _confirm(db, registration, ("pending",)):
         _notify(registration, "confirmed")
     elif event.waitlist and _move(db, registration, ("pending",), "waitlisted"):
         _notify(registration, "waitlisted")
-    elif registration.status == "pending":
+    elif registration.status == "pending":  # reloaded if another request placed it meanwhile
         raise RegistrationError("full")
 
 
@@ -112,27 +120,34 @@ def register(db: Session, event: Event, participant: Participant) -> Registratio
     state = registration_state(event)
     if state != "open":
         raise RegistrationError(state)
-    existing = db.scalar(select(Registration).where(Registration.event_id == event.id,
-                                                    Registration.participant_id == participant.id))
+    existing = for_event(db, event.id, participant.id)
     if existing is not None and existing.status in ACTIVE:
         return existing
     if existing is not None and existing.status == "refused":
         raise RegistrationError("not_allowed")
     # A savepoint: when the last seat goes meanwhile and there is no waiting list, nothing of
     # this attempt remains (4xx responses commit what was flushed).
-    with db.begin_nested():
-        if existing is None:
-            registration = Registration(event_id=event.id, participant_id=participant.id,
-                                        status="pending", created_at=utcnow())
-            db.add(registration)
-        else:  # cancelled before: start again, at the end of any waiting list
-            registration = existing
-            registration.status, registration.created_at = "pending", utcnow()
-            registration.confirmed_at = registration.cancelled_at = None
-        db.flush()
-        if participant.is_confirmed:
-            _place(db, registration, event)
-        db.flush()
+    try:
+        with db.begin_nested():
+            if existing is None:
+                registration = Registration(event_id=event.id, participant_id=participant.id,
+                                            status="pending", created_at=utcnow())
+                db.add(registration)
+                db.flush()
+            else:  # cancelled before: start again, at the end of any waiting list
+                registration = existing
+                if not _move(db, registration, ("cancelled",), "pending", created_at=utcnow(),
+                             confirmed_at=None, cancelled_at=None):
+                    return registration  # a concurrent request of the same person restarted it
+            if participant.is_confirmed:
+                _place(db, registration, event)
+            db.flush()
+    except IntegrityError:
+        # The same participant registered twice at once and the other request won the insert.
+        winner = for_event(db, event.id, participant.id)
+        if winner is None:
+            raise
+        return winner
     return registration
 
 
@@ -143,6 +158,9 @@ def participant_confirmed(db: Session, participant: Participant) -> list[Registr
         .where(Registration.participant_id == participant.id, Registration.status == "pending")
         .order_by(Registration.created_at)))
     for registration in pending:
+        if registration.event.status == "cancelled" or registration_state(
+                registration.event) == "ended":
+            continue  # nothing left to place it in; it stays pending as a record
         try:
             _place(db, registration, registration.event)
         except RegistrationError:
@@ -174,11 +192,18 @@ def promote(db: Session, event_id: int) -> list[Registration]:
 
 
 def cancel(db: Session, registration: Registration) -> None:
-    """The participant gives up; a freed seat goes to the waiting list."""
-    was = registration.status
-    if was not in ACTIVE:
-        return
-    if not _move(db, registration, (was,), "cancelled", cancelled_at=utcnow()):
+    """The participant gives up; a freed seat goes to the waiting list.
+
+    Cancelling what is already cancelled or refused does nothing. If the status changes under
+    us (a promotion, an approval), the cancellation applies to the new status.
+    """
+    for _attempt in range(len(ACTIVE)):  # each lost race means one more step along ACTIVE
+        was = registration.status
+        if was not in ACTIVE:
+            return
+        if _move(db, registration, (was,), "cancelled", cancelled_at=utcnow()):
+            break
+    else:
         raise RegistrationError("not_allowed")
     _notify(registration, "cancelled")
     if was == "confirmed":
@@ -188,18 +213,23 @@ def cancel(db: Session, registration: Registration) -> None:
 
 
 def approve(db: Session, registration: Registration, member_id: int | None) -> str:
-    """A manager approves: the registration is confirmed, or waitlisted if the event is full."""
-    if registration.status != "awaiting":
+    """A manager approves: the registration is confirmed, or waitlisted if the event is full.
+
+    Returns the new status; ``full`` when there is no seat and no waiting list.
+    """
+    event = db.get(Event, registration.event_id)
+    if (registration.status != "awaiting" or event is None or event.status != "published"
+            or event.ends_at <= utcnow()):
         raise RegistrationError("not_allowed")
-    registration.decided_by = member_id
-    if _confirm(db, registration, ("awaiting",)):
+    if _confirm(db, registration, ("awaiting",), decided_by=member_id):
         _notify(registration, "confirmed")
-    elif registration.status == "awaiting":
-        event = db.get(Event, registration.event_id)
-        if event is None or not event.waitlist:
+    elif registration.status == "awaiting":  # no seat (reloaded if the move lost a race)
+        if not event.waitlist:
             raise RegistrationError("full")
-        if _move(db, registration, ("awaiting",), "waitlisted"):
+        if _move(db, registration, ("awaiting",), "waitlisted", decided_by=member_id):
             _notify(registration, "waitlisted")
+    if registration.status not in ("confirmed", "waitlisted"):
+        raise RegistrationError("not_allowed")  # refused or cancelled meanwhile
     db.flush()
     return registration.status
 
@@ -220,8 +250,30 @@ def get(db: Session, registration_id: int) -> Registration | None:
     return db.get(Registration, registration_id)
 
 
+def for_event(db: Session, event_id: int, participant_id: int) -> Registration | None:
+    """A participant's registration to one event, whatever its status (one statement)."""
+    return db.scalar(select(Registration).where(Registration.event_id == event_id,
+                                                Registration.participant_id == participant_id))
+
+
+def owned(db: Session, registration_id: int, participant_id: int) -> Registration | None:
+    """A registration by id if it belongs to ``participant_id``, with its event (one statement)."""
+    return db.scalar(
+        select(Registration).join(Registration.event).options(contains_eager(Registration.event))
+        .where(Registration.id == registration_id,
+               Registration.participant_id == participant_id))
+
+
+def with_people(db: Session, registration_id: int) -> Registration | None:
+    """A registration with its participant and event loaded (one statement): staff rows."""
+    return db.scalar(
+        select(Registration).join(Registration.participant).join(Registration.event)
+        .options(contains_eager(Registration.participant), contains_eager(Registration.event))
+        .where(Registration.id == registration_id))
+
+
 def for_participant(db: Session, participant_id: int) -> list[Registration]:
-    """A participant's registrations with their events (one statement), soonest first."""
+    """A participant's registrations with their events (one statement), latest event first."""
     return list(db.scalars(
         select(Registration).join(Registration.event).options(contains_eager(Registration.event))
         .where(Registration.participant_id == participant_id)
@@ -244,3 +296,37 @@ def counts(db: Session, event_id: int) -> dict[str, int]:
     rows = db.execute(select(Registration.status, func.count())
                       .where(Registration.event_id == event_id).group_by(Registration.status))
     return {status: n for status, n in rows}
+
+
+def waitlist_positions(db: Session, registrations: Sequence[Registration]) -> dict[int, int]:
+    """Place (1 = next) of each waitlisted registration in its event's waiting list.
+
+    One statement for all of them: the waiting lists of their events ranked by a window
+    function, in the order ``promote`` follows.
+    """
+    waiting = [r for r in registrations if r.status == "waitlisted"]
+    if not waiting:
+        return {}
+    ranked = (
+        select(Registration.id, func.row_number().over(
+            partition_by=Registration.event_id,
+            order_by=(Registration.created_at, Registration.id)).label("position"))
+        .where(Registration.status == "waitlisted",
+               Registration.event_id.in_({r.event_id for r in waiting}))
+        .subquery())
+    rows = db.execute(select(ranked.c.id, ranked.c.position)
+                      .where(ranked.c.id.in_([r.id for r in waiting])))
+    return {registration_id: position for registration_id, position in rows}
+
+
+APPROVALS_LIMIT = 500  # the queue page shows the oldest ones; deciding them brings the next
+
+
+def awaiting_approval(db: Session, limit: int = APPROVALS_LIMIT) -> list[Registration]:
+    """The approval queue across events, oldest first, with participants and events (one
+    statement); at most ``limit`` rows."""
+    return list(db.scalars(
+        select(Registration).join(Registration.participant).join(Registration.event)
+        .options(contains_eager(Registration.participant), contains_eager(Registration.event))
+        .where(Registration.status == "awaiting")
+        .order_by(Registration.created_at, Registration.id).limit(limit)))

@@ -2,14 +2,15 @@
 
 Jobs carry ids and re-read the current state, so a job that runs late or twice does the right
 thing: a join link goes only to a registration that is still confirmed, and a reminder is
-recorded in ``sent_reminders`` before it leaves, so it is never sent twice.
+recorded in ``sent_reminders`` (committed) before its e-mail job is queued, so it is never sent
+twice, while a failed delivery is retried by the e-mail job alone.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import url_for
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -17,9 +18,11 @@ from tenants.db import current_slug, session, utcnow
 from tenants.events.models import Event
 from tenants.participants.models import Participant
 from tenants.registration.models import Registration, SentReminder
+from tenants.settings import services as settings
 from tenants.texts import pick
 from webapp import mail
 from webapp.jobs import huey, tenant_task
+from webapp.web.urls import external_url
 
 # Which registration statuses each e-mail still makes sense for when the job runs.
 EMAIL_STATUSES = {
@@ -27,22 +30,28 @@ EMAIL_STATUSES = {
     "waitlisted": ("waitlisted",), "refused": ("refused",), "cancelled": ("cancelled",),
     "full": ("cancelled",), "event_cancelled": ("cancelled", "confirmed", "awaiting",
                                                 "waitlisted", "pending"),
+    "reminder": ("confirmed",), "resend": ("confirmed",),
 }
+# The only e-mails that carry the join link: it is never shown on a page.
 JOIN_LINK_KINDS = ("confirmed", "promoted", "reminder", "resend")
 
 
 def _send(kind: str, registration: Registration, participant: Participant, event: Event,
           **extra: object) -> None:
+    from tenants.events.views import event_when  # the event page's wording, in the mail's locale
+
     language = participant.language
+    if language not in current_app.config["LANGUAGES"]:
+        language = current_app.config["BABEL_DEFAULT_LOCALE"]
+    slug = current_slug()
     message = mail.render_message(
         participant.email, f"registration/email/{kind}", language,
         participant=participant, event=event, registration=registration,
-        title=pick(event.title, language),
+        title=pick(event.title, language, settings.languages(session())[0]),
+        event_when=event_when,
         join_url=event.join_url if kind in JOIN_LINK_KINDS else None,
-        event_url=url_for("tenant.events.show", tenant=current_slug(), event_id=event.id,
-                          _external=True),
-        registrations_url=url_for("tenant.registration.mine", tenant=current_slug(),
-                                  _external=True),
+        event_url=external_url("tenant.events.show", tenant=slug, event_id=event.id),
+        registrations_url=external_url("tenant.registration.mine", tenant=slug),
         **extra)
     mail.send(message)
 
@@ -57,16 +66,21 @@ def _load(registration_id: int) -> tuple[Registration, Participant, Event] | Non
 
 
 @tenant_task(retries=3, retry_delay=60)
-def send_registration_email(slug: str, registration_id: int, kind: str) -> bool:
-    """E-mail a participant about their registration, if it is still in the matching state."""
+def send_registration_email(slug: str, registration_id: int, kind: str,
+                            offset_minutes: int = 0) -> bool:
+    """E-mail a participant about their registration, if it is still in the matching state.
+
+    ``offset_minutes`` is for reminders: how long before the start this one is.
+    """
     loaded = _load(registration_id)
     if loaded is None:
         return False
     registration, participant, event = loaded
-    allowed = ("confirmed",) if kind == "resend" else EMAIL_STATUSES[kind]
-    if registration.status not in allowed:
+    if registration.status not in EMAIL_STATUSES[kind]:
         return False
-    _send(kind, registration, participant, event)
+    if kind == "reminder" and (event.status != "published" or event.starts_at <= utcnow()):
+        return False
+    _send(kind, registration, participant, event, offset_minutes=offset_minutes)
     return True
 
 
@@ -75,28 +89,30 @@ def send_reminders(slug: str, event_id: int, offset_minutes: int, starts_at: str
     """Remind every confirmed registrant of an event; skips if the event moved or was cancelled.
 
     ``starts_at`` is the start time this reminder was scheduled for: a rescheduled event has
-    newer jobs, and this one does nothing.
+    newer jobs, and this one does nothing. Returns how many reminders were queued.
     """
+    from webapp.jobs import enqueue
+
     db = session()
     event = db.get(Event, event_id)
     if (event is None or event.status != "published"
             or event.starts_at.isoformat() != starts_at or event.starts_at <= utcnow()):
         return 0
-    sent = 0
-    for registration, participant in db.execute(
-            select(Registration, Participant)
-            .join(Participant, Participant.id == Registration.participant_id)
-            .where(Registration.event_id == event_id, Registration.status == "confirmed")):
+    queued = 0
+    for registration_id in list(db.scalars(
+            select(Registration.id).where(Registration.event_id == event_id,
+                                          Registration.status == "confirmed")
+            .order_by(Registration.id))):
         try:
             with db.begin_nested():
-                db.add(SentReminder(registration_id=registration.id,
+                db.add(SentReminder(registration_id=registration_id,
                                     offset_minutes=offset_minutes, starts_at=event.starts_at,
                                     sent_at=utcnow()))
         except IntegrityError:
             continue  # already reminded for this start time
-        _send("reminder", registration, participant, event, offset_minutes=offset_minutes)
-        sent += 1
-    return sent
+        enqueue(send_registration_email, slug, registration_id, "reminder", offset_minutes)
+        queued += 1
+    return queued
 
 
 def schedule_reminders(event: Event) -> None:

@@ -1,0 +1,75 @@
+"""Small helpers for the registration tests (kept here, not in tests/factories.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from tenants import api as tenants_api
+from tenants.events.models import Event
+from tenants.participants import services as participants
+from tenants.participants.models import Participant
+from tenants.registration.models import Registration
+from tests import factories
+
+
+def person(slug: str, email: str, *, language: str = "en", **fields: str) -> int:
+    """A confirmed participant (their e-mails in ``language``)."""
+    fields.setdefault("first_name", email.split("@")[0].capitalize())
+    fields.setdefault("last_name", "Tester")
+    return factories.confirmed_participant(slug, email, language=language, **fields)
+
+
+def sign_in(client: FlaskClient, slug: str, participant_id: int) -> FlaskClient:
+    """Sign a participant in to ``slug`` in this client, as the login page would."""
+    with tenants_api.tenant_context(slug) as session:
+        token = participants.issue_token(session, session.get(Participant, participant_id),
+                                         "session", timedelta(hours=1))
+    with client.session_transaction() as cookie:
+        cookie[f"p:{slug}"] = token
+    return client
+
+
+def staff(client: FlaskClient, slug: str, role: str, email: str | None = None) -> FlaskClient:
+    """Sign a tenant member with ``role`` in to this client (in English)."""
+    email = email or f"{role}@{slug}.test"
+    with client.application.app_context():
+        factories.member(slug, email, role)
+    assert factories.login(client, email).status_code == 303
+    return english(client)
+
+
+def english(client: FlaskClient) -> FlaskClient:
+    with client.session_transaction() as cookie:
+        cookie["lang"] = "en"
+    return client
+
+
+def status(slug: str, registration_id: int) -> str:
+    with tenants_api.tenant_context(slug) as session:
+        return session.get(Registration, registration_id).status
+
+
+def registration_id(slug: str, event_id: int, participant_id: int) -> int:
+    with tenants_api.tenant_context(slug) as session:
+        return session.scalar(select(Registration.id).where(
+            Registration.event_id == event_id, Registration.participant_id == participant_id))
+
+
+def seats(slug: str, event_id: int) -> tuple[int, int]:
+    """(seats_taken, confirmed registrations): always equal."""
+    with tenants_api.tenant_context(slug) as session:
+        taken = session.get(Event, event_id).seats_taken
+        confirmed = session.scalar(select(func.count()).select_from(Registration).where(
+            Registration.event_id == event_id, Registration.status == "confirmed"))
+        return taken, confirmed
+
+
+def statuses(slug: str, event_id: int) -> dict[str, int]:
+    with tenants_api.tenant_context(slug) as session:
+        rows = session.execute(select(Registration.status, func.count())
+                               .where(Registration.event_id == event_id)
+                               .group_by(Registration.status))
+        return {key: count for key, count in rows}
