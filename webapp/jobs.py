@@ -70,7 +70,7 @@ def tenant_task(**options: Any) -> Callable:
     def decorator(fn: Callable[..., Any]) -> Any:
         @functools.wraps(fn)
         def run(slug: str, *args: Any, **kwargs: Any) -> Any:
-            with tenants_api.tenant_context(slug):
+            with tenants_api.tenant_context(slug, writer=True):
                 return fn(slug, *args, **kwargs)
 
         return huey.task(**options)(_in_fresh_app_context(run))

@@ -89,14 +89,16 @@ def send_reminders(slug: str, event_id: int, offset_minutes: int, starts_at: str
     """Remind every confirmed registrant of an event; skips if the event moved or was cancelled.
 
     ``starts_at`` is the start time this reminder was scheduled for: a rescheduled event has
-    newer jobs, and this one does nothing. Returns how many reminders were queued.
+    newer jobs, and this one does nothing; so does a reminder the admin has unticked since.
+    Returns how many reminders were queued.
     """
     from webapp.jobs import enqueue
 
     db = session()
     event = db.get(Event, event_id)
     if (event is None or event.status != "published"
-            or event.starts_at.isoformat() != starts_at or event.starts_at <= utcnow()):
+            or event.starts_at.isoformat() != starts_at or event.starts_at <= utcnow()
+            or offset_minutes not in (event.reminders or [])):  # unticked since scheduled
         return 0
     queued = 0
     for registration_id in list(db.scalars(

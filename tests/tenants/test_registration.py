@@ -769,8 +769,7 @@ def test_reminders_are_scheduled_for_the_current_start(app, monkeypatch):
             found = session.get(Event, event)
             tasks.schedule_reminders(found)
             start = found.starts_at
-        assert scheduled == []  # queued only once the unit of work commits
-        control_db.commit()
+            assert scheduled == []  # queued only once the unit of work commits
     assert scheduled == [(("acme", event, 60, start.isoformat()), start - timedelta(hours=1)),
                          (("acme", event, 1440, start.isoformat()), start - timedelta(days=1))]
 
