@@ -14,7 +14,7 @@ from datetime import timedelta
 from flask import current_app, g, has_request_context
 from flask import session as cookie
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from tenants.db import current_slug, utcnow
 from tenants.participants.models import (
@@ -26,6 +26,7 @@ from tenants.participants.models import (
 from webapp.web import passwords, throttle
 
 TOKEN_LIFETIMES = {"confirm": timedelta(days=7), "reset": timedelta(hours=2)}
+LANGUAGES = ("fr", "en")
 
 
 def normalise_email(email: str) -> str:
@@ -78,6 +79,28 @@ def set_visibility(db: Session, participant: Participant, visibility: str,
     db.flush()
 
 
+def set_language(db: Session, participant: Participant, language: str) -> None:
+    """The language of the participant's e-mails."""
+    if language not in LANGUAGES:
+        raise ValueError(language)
+    participant.language = language
+    db.flush()
+
+
+def listed(db: Session, visibilities: tuple[str, ...], *, offset: int = 0,
+           limit: int = 50) -> list[Participant]:
+    """Confirmed participants who chose one of ``visibilities``, by name (one statement; only
+    the names are read, all a participant list may show)."""
+    if not visibilities:
+        return []
+    return list(db.scalars(
+        select(Participant).options(load_only(Participant.first_name, Participant.last_name))
+        .where(Participant.visibility.in_(visibilities),
+               Participant.email_confirmed_at.is_not(None))
+        .order_by(Participant.first_name, Participant.last_name, Participant.id)
+        .offset(offset).limit(limit)))
+
+
 def count(db: Session) -> int:
     return db.scalar(select(func.count()).select_from(Participant)) or 0
 
@@ -119,6 +142,29 @@ def _live_token(db: Session, token: str, purpose: str) -> ParticipantToken | Non
         ParticipantToken.used_at.is_(None), ParticipantToken.expires_at > utcnow()))
 
 
+def token_owner(db: Session, token: str, purpose: str, *, live: bool = True,
+                ) -> Participant | None:
+    """Whom a token was issued to, without spending it; ``live=False`` also finds a token that
+    was used or has expired (to tell "already confirmed" from "unknown link")."""
+    if live:
+        row = _live_token(db, token, purpose)
+    elif token and len(token) <= 100:
+        row = db.scalar(select(ParticipantToken).where(
+            ParticipantToken.token_hash == _hash(token), ParticipantToken.purpose == purpose))
+    else:
+        row = None
+    return db.get(Participant, row.participant_id) if row is not None else None
+
+
+def recently_issued(db: Session, participant: Participant, purpose: str,
+                    within: timedelta) -> bool:
+    """Whether a ``purpose`` token went to this participant less than ``within`` ago (so a
+    form sent in a loop cannot flood someone's mailbox)."""
+    return db.scalar(select(func.count()).select_from(ParticipantToken).where(
+        ParticipantToken.participant_id == participant.id, ParticipantToken.purpose == purpose,
+        ParticipantToken.created_at > utcnow() - within)) != 0
+
+
 def use_token(db: Session, token: str, purpose: str) -> Participant | None:
     """Spend a one-time token; the participant it was for, or None (unknown, used, expired)."""
     row = _live_token(db, token, purpose)
@@ -133,13 +179,18 @@ def use_token(db: Session, token: str, purpose: str) -> Participant | None:
 def confirm_email(db: Session, token: str) -> Participant | None:
     """Follow the double opt-in link: the account becomes active (its registrations move on)."""
     participant = use_token(db, token, "confirm")
-    if participant is not None and participant.email_confirmed_at is None:
+    if participant is not None:
+        _mark_confirmed(db, participant)
+    db.flush()
+    return participant
+
+
+def _mark_confirmed(db: Session, participant: Participant) -> None:
+    if participant.email_confirmed_at is None:
         participant.email_confirmed_at = utcnow()
         from tenants.registration import services as registrations
 
         registrations.participant_confirmed(db, participant)
-    db.flush()
-    return participant
 
 
 def reset_password(db: Session, token: str, new_password: str) -> Participant | None:
@@ -147,8 +198,8 @@ def reset_password(db: Session, token: str, new_password: str) -> Participant | 
     if participant is not None:
         change_password(db, participant, new_password)
         # Following an e-mailed link also proves the address.
-        if participant.email_confirmed_at is None:
-            participant.email_confirmed_at = utcnow()
+        _mark_confirmed(db, participant)
+        db.flush()
     return participant
 
 
@@ -214,8 +265,16 @@ def current(db: Session) -> Participant | None:
     """The participant signed in to this tenant in this browser, or None (cached per request)."""
     if "participant" not in g:
         token = cookie.get(_cookie_key())
-        row = _live_token(db, token, "session") if isinstance(token, str) else None
-        g.participant = db.get(Participant, row.participant_id) if row else None
+        g.participant = None
+        if isinstance(token, str) and 0 < len(token) <= 100:
+            # One statement: this runs on every page a participant sees.
+            g.participant = db.scalar(
+                select(Participant)
+                .join(ParticipantToken, ParticipantToken.participant_id == Participant.id)
+                .where(ParticipantToken.token_hash == _hash(token),
+                       ParticipantToken.purpose == "session",
+                       ParticipantToken.used_at.is_(None),
+                       ParticipantToken.expires_at > utcnow()))
     return g.participant
 
 

@@ -1,14 +1,46 @@
+"""Participants' pages: sign-up (with or without an event), e-mail confirmation, sign-in and
+sign-out, password reset and change, the profile, the participant list; and the staff's list
+and record of participants.
+
+No page tells whether an address has an account: sign-up, password reset and a new
+confirmation link get the same answer whatever the address, and only the owner of the address
+learns more, by e-mail. Every e-mail leaves from a job, after the request's commit.
+"""
+
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, request
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, g, redirect, request, url_for
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from tenants import access, db
-from tenants.participants import services
+from tenants.audit import services as audit
+from tenants.events import services as events
+from tenants.events.models import Event
+from tenants.fields import answers
+from tenants.participants import forms, services, tasks
+from tenants.participants.models import Participant
+from tenants.registration import services as registrations
+from tenants.settings import services as settings
+from tenants.texts import pick
+from webapp.extensions import htmx
+from webapp.jobs import enqueue
+from webapp.web import passwords
+from webapp.web.errors import error_page
 from webapp.web.htmx import render
+from webapp.web.i18n import safe_next
 
 bp = Blueprint("participants", __name__, template_folder="templates")
 
 PAGE_SIZE = 50
+MAX_PAGE = 10_000  # keeps OFFSET within what any database accepts
+MAX_ID = 2**31 - 1  # larger ids do not exist, and SQLite cannot even bind some of them
+LISTED = ("participants", "public")  # visibilities that put someone in a list
 
 
 @bp.app_context_processor
@@ -21,25 +53,342 @@ def inject_participant() -> dict:
     return {"current_participant": current_participant}
 
 
-@bp.get("/login")
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _language() -> str:
+    return str(get_locale() or "fr")
+
+
+def _client_ip() -> str:
+    # Behind a proxy, configure werkzeug's ProxyFix so remote_addr is the client's address.
+    return request.remote_addr or "unknown"
+
+
+def _page() -> int:
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+
+
+def _go(target: str) -> Response:
+    """Redirect after a change (htmx follows with a full page load)."""
+    if htmx:
+        return Response(status=204, headers={"HX-Redirect": target})
+    return redirect(target, code=303)
+
+
+def _is_preview() -> bool:
+    """The fields block asked again after a controlling answer changed (htmx): render, save
+    nothing."""
+    return request.method == "POST" and request.form.get("preview") == "1"
+
+
+def _throttled(retry_after: int) -> Response:
+    minutes = max(retry_after // 60, 1)
+    return error_page(429, message=ngettext(
+        "Too many failed sign-in attempts. Please try again in %(num)d minute.",
+        "Too many failed sign-in attempts. Please try again in %(num)d minutes.",
+        minutes), retry_after=retry_after)
+
+
+def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Pages of the signed-in participant; others are sent to the sign-in page and back."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        me = services.current(db.session())
+        if me is None:
+            back = request.full_path.rstrip("?") if request.method == "GET" else url_for(
+                ".profile")
+            return _go(url_for(".login", next=back))
+        return view(me, *args, **kwargs)
+
+    return wrapped
+
+
+def _event_helpers() -> dict[str, Any]:
+    from tenants.events.views import event_moment, event_when
+
+    language, default = _language(), settings.languages(db.session())[0]
+    return {"text": lambda texts: pick(texts, language, default), "event_when": event_when,
+            "event_moment": event_moment}
+
+
+def _message(title: str, message: str, status: int = 200, **context: Any) -> Response:
+    return render("participants/message.html", status=status, title=title, message=message,
+                  **context)
+
+
+# --- signing up --------------------------------------------------------------------------------
+
+
+def _signup_page(form: Any, event: Event | None, state: str, *, status: int = 200,
+                 block: str | None = None) -> Response:
+    return render("participants/signup.html", block=block, status=status, form=form,
+                  event=event, state=state, preview=block is not None, **_event_helpers())
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@bp.route("/events/<int:event_id>/signup", methods=["GET", "POST"], endpoint="signup_event")
+def signup(event_id: int | None = None):  # type: ignore[no-untyped-def]
+    session = db.session()
+    event = None
+    if event_id is not None:
+        event = (events.get_visible(session, event_id, staff=access.has_role("viewer"))
+                 if event_id <= MAX_ID else None)
+        if event is None:
+            abort(404)
+    if services.current(session) is not None:  # has an account: registers from the event page
+        return _go(url_for("tenant.events.show", event_id=event.id) if event
+                   else url_for(".profile"))
+    state = registrations.registration_state(event) if event is not None else "open"
+    if state != "open":
+        return _signup_page(None, event, state, status=409 if request.method == "POST" else 200)
+    form = answers.build_form_class(session, _language(), signup=True)()
+    if _is_preview():
+        return _signup_page(form, event, state, block="fields")
+    if not form.is_submitted():
+        return _signup_page(form, event, state)
+    if not form.validate():
+        return _signup_page(form, event, state, status=422)
+
+    slug = db.current_slug()
+    try:
+        with session.begin_nested():
+            participant = services.add(
+                session, email=form.email.data, password=form.password.data,
+                language=_language(), **{key: form[key].data or "" for key in form.standard})
+            answers.save_answers(session, participant, form)
+            if event is not None:  # pending until the address is confirmed
+                registrations.register(session, event, participant)
+    except registrations.RegistrationError as refused:  # closed meanwhile: nothing is kept
+        return _signup_page(None, event, refused.code, status=409)
+    except (services.EmailTaken, IntegrityError):  # IntegrityError: the same, at the same time
+        existing = services.find_by_email(session, form.email.data)
+        # The same work as a new account (hashing is the slow part), so the time taken tells
+        # nothing either; the owner of the address is told by e-mail.
+        passwords.hash_password(form.password.data)
+        if existing is not None:
+            enqueue(tasks.send_signup_attempt, slug, existing.id)
+    else:
+        enqueue(tasks.send_confirmation, slug, participant.id,
+                event.id if event is not None else None)
+    return redirect(url_for(".check_inbox"), code=303)
+
+
+@bp.get("/signup/check-inbox")
+def check_inbox():  # type: ignore[no-untyped-def]
+    return _message(_("Check your inbox"), _(
+        "We have sent an e-mail to the address you gave. Follow the link in it within 7 days "
+        "to confirm your address and complete your registration. No e-mail after a few "
+        "minutes? Look in your spam folder, or ask for a new link."),
+        links=[(url_for(".resend_confirmation"), _("Send me a new confirmation link"))])
+
+
+@bp.get("/confirm/<token>")
+def confirm(token: str):  # type: ignore[no-untyped-def]
+    session = db.session()
+    participant = services.confirm_email(session, token)
+    if participant is not None:
+        services.sign_out(session)  # whoever was signed in in this browser
+        services.sign_in(session, participant)
+        flash(_("Your e-mail address is confirmed: welcome!"), "registration")
+        return redirect(url_for("tenant.registration.mine"), code=303)
+    owner = services.token_owner(session, token, "confirm", live=False)
+    if owner is not None and owner.is_confirmed:
+        return _message(_("Address already confirmed"), _(
+            "This link has already been used: your e-mail address is confirmed. Sign in to "
+            "continue."), links=[(url_for(".login"), _("Sign in"))])
+    return render("participants/confirm_failed.html", status=410 if owner else 400,
+                  form=forms.EmailForm(formdata=None))
+
+
+@bp.route("/confirm/resend", methods=["GET", "POST"])
+def resend_confirmation():  # type: ignore[no-untyped-def]
+    form = forms.EmailForm()
+    if not form.validate_on_submit():
+        return render("participants/resend.html", form=form,
+                      status=422 if form.is_submitted() else 200)
+    participant = services.find_by_email(db.session(), form.email.data)
+    if participant is not None and not participant.is_confirmed:
+        enqueue(tasks.send_confirmation, db.current_slug(), participant.id)
+    return _message(_("Check your inbox"), _(
+        "If this address has an account waiting for confirmation, a new link is on its way. "
+        "It is valid for 7 days."))
+
+
+# --- signing in and out ------------------------------------------------------------------------
+
+
+@bp.route("/login", methods=["GET", "POST"])
 def login():  # type: ignore[no-untyped-def]
-    return ""
+    form = forms.LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if not form.validate_on_submit():
+        return render("participants/login.html", form=form, status=422 if form.errors else 200)
+    session = db.session()
+    result = services.authenticate(session, form.email.data, form.password.data, _client_ip())
+    if result.throttled:
+        return _throttled(result.retry_after)
+    participant = result.participant
+    if participant is None:
+        # One message for an unknown address and a wrong password: no account enumeration.
+        form.password.errors = [_("E-mail address or password is incorrect.")]
+        return render("participants/login.html", form=form, status=422)
+    if not participant.is_confirmed:
+        # Only the password's owner reads this, so it reveals nothing to anyone else.
+        enqueue(tasks.send_confirmation, db.current_slug(), participant.id)
+        form.email.errors = [_("Confirm your e-mail address first: we have sent you a new "
+                               "link (look in your spam folder too).")]
+        return render("participants/login.html", form=form, status=403)
+    services.sign_out(session)
+    services.sign_in(session, participant)
+    return redirect(safe_next(form.next.data, url_for("tenant.events.index")), code=303)
 
 
 @bp.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
-    return ""
+    services.sign_out(db.session())
+    return redirect(url_for("tenant.events.index"), code=303)
 
 
-@bp.get("/me")
-def profile():  # type: ignore[no-untyped-def]
-    return ""
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():  # type: ignore[no-untyped-def]
+    form = forms.EmailForm()
+    if not form.validate_on_submit():
+        return render("participants/forgot.html", form=form,
+                      status=422 if form.is_submitted() else 200)
+    participant = services.find_by_email(db.session(), form.email.data)
+    if participant is not None:
+        enqueue(tasks.send_password_reset, db.current_slug(), participant.id)
+    return _message(_("Check your inbox"), _(
+        "If this address has an account, we have sent it a link to choose a new password. "
+        "The link is valid for 2 hours."))
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):  # type: ignore[no-untyped-def]
+    session = db.session()
+    owner = services.token_owner(session, token, "reset")
+    if owner is None:
+        return _expired_reset()
+    form = forms.ResetForm()
+    form.account_email = owner.email
+    if not form.validate_on_submit():
+        return render("participants/reset.html", form=form,
+                      status=422 if form.is_submitted() else 200)
+    services.sign_out(session)  # then every session of the account ends with the reset
+    participant = services.reset_password(session, token, form.password.data)
+    if participant is None:  # used in another tab meanwhile
+        return _expired_reset()
+    services.sign_in(session, participant)
+    flash(_("Your new password is saved. You are signed in; any other session has ended."),
+          "profile")
+    return redirect(url_for(".profile"), code=303)
+
+
+def _expired_reset() -> Response:
+    return _message(_("This link no longer works"), _(
+        "A password reset link works once, for 2 hours. Ask for a new one."), status=410,
+        links=[(url_for(".forgot_password"), _("Ask for a new link"))])
+
+
+# --- the signed-in participant -----------------------------------------------------------------
+
+
+def _profile_form(me: Participant, *, submitted: bool) -> answers.AnswersForm:
+    session = db.session()
+    base = answers.build_form_class(session, _language(), signup=False, participant=me)
+    form_class = type("ProfileForm", (base,),
+                      {"email_language": forms.language_field(me.language)})
+    return form_class() if submitted else form_class(formdata=None)
+
+
+def _profile_page(me: Participant, form: Any, visibility: Any, status: int = 200,
+                  block: str | None = None) -> Response:
+    allowed = settings.allowed_visibilities(db.session())
+    return render("participants/profile.html", block=block, status=status, me=me, form=form,
+                  visibility=visibility, lists_disabled=len(allowed) == 1,
+                  preview=block is not None)
+
+
+@bp.route("/me", methods=["GET", "POST"])
+@signed_in
+def profile(me: Participant):  # type: ignore[no-untyped-def]
+    session = db.session()
+    form = _profile_form(me, submitted=True)
+    visibility = forms.visibility_form(settings.allowed_visibilities(session), me.visibility,
+                                       submitted=False)
+    if _is_preview():
+        return _profile_page(me, form, visibility, block="fields")
+    if not form.is_submitted():
+        return _profile_page(me, form, visibility)
+    if not form.validate():
+        return _profile_page(me, form, visibility, status=422)
+    answers.save_answers(session, me, form)
+    services.set_language(session, me, form.email_language.data)
+    flash(_("Your profile is saved."), "profile")
+    return redirect(url_for(".profile"), code=303)
+
+
+@bp.post("/me/visibility")
+@signed_in
+def visibility(me: Participant):  # type: ignore[no-untyped-def]
+    session = db.session()
+    allowed = settings.allowed_visibilities(session)
+    form = forms.visibility_form(allowed, me.visibility, submitted=True)
+    if not form.validate():
+        return _profile_page(me, _profile_form(me, submitted=False), form, status=422)
+    services.set_visibility(session, me, form.visibility.data, allowed)
+    flash(_("Your choice is saved."), "profile")
+    return redirect(url_for(".profile"), code=303)
+
+
+@bp.route("/me/password", methods=["GET", "POST"])
+@signed_in
+def change_password(me: Participant):  # type: ignore[no-untyped-def]
+    form = forms.ChangePasswordForm()
+    form.account_email = me.email
+    if not form.validate_on_submit():
+        return render("participants/password.html", form=form,
+                      status=422 if form.is_submitted() else 200)
+    session = db.session()
+    # Through the throttled check: a borrowed session cannot be used to guess the password.
+    result = services.authenticate(session, me.email, form.current.data, _client_ip())
+    if result.throttled:
+        return _throttled(result.retry_after)
+    if result.participant is None or result.participant.id != me.id:
+        form.current.errors = [_("Your current password is incorrect.")]
+        return render("participants/password.html", form=form, status=422)
+    services.change_password(session, me, form.password.data)
+    flash(_("Your new password is saved. Your other sessions have ended."), "profile")
+    return redirect(url_for(".profile"), code=303)
+
+
+# --- the participant list ----------------------------------------------------------------------
+
+
+@bp.get("/people")
+def people():  # type: ignore[no-untyped-def]
+    session = db.session()
+    allowed = settings.allowed_visibilities(session)
+    me = services.current(session)
+    # Visitors see those who chose "public"; participants also those who chose "participants".
+    shown = tuple(v for v in LISTED if v in allowed and (v == "public" or me is not None))
+    page = _page()
+    found = services.listed(session, shown, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1)
+    return render("participants/people.html", block="results", people=found[:PAGE_SIZE],
+                  page=page, has_next=len(found) > PAGE_SIZE, disabled=allowed == ("nobody",),
+                  sign_in_to_see=not shown and "participants" in allowed)
+
+
+# --- staff -------------------------------------------------------------------------------------
 
 
 @bp.get("/admin/participants")
 @access.require_role("viewer")
 def index():  # type: ignore[no-untyped-def]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = _page()
     session = db.session()
     people = services.page(session, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     total = services.count(session)
@@ -50,7 +399,15 @@ def index():  # type: ignore[no-untyped-def]
 @bp.get("/admin/participants/<int:participant_id>")
 @access.require_role("manager")
 def show(participant_id: int):  # type: ignore[no-untyped-def]
-    participant = services.get(db.session(), participant_id)
+    session = db.session()
+    participant = services.get(session, participant_id) if participant_id <= MAX_ID else None
     if participant is None:
         abort(404)
-    return render("participants/show.html", participant=participant)
+    audit.record(session, member_id=access.member_id(), action="participant.read",
+                 target=f"participant:{participant.id}")
+    language, default = _language(), settings.languages(session)[0]
+    answered = [(pick(field.label, language, default),
+                 answers.display_value(field, value, language, default),
+                 field.archived_at is not None)
+                for field, value in answers.answered_fields(session, participant.id)]
+    return render("participants/show.html", participant=participant, answers=answered)

@@ -1,0 +1,97 @@
+"""E-mails about a participant's account, sent by jobs after the request's commit.
+
+Each job issues the token its link carries, in its own unit of work: no secret ever sits in
+the queue's storage, and a job that fails before committing leaves no usable token behind (a
+retry issues a new one). A job re-reads the account, so a late or repeated job does the right
+thing: no confirmation link for an address confirmed meanwhile, and no second link within
+``RESEND_INTERVAL`` (a form sent in a loop cannot flood someone's mailbox).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+
+from tenants.db import session
+from tenants.events.models import Event
+from tenants.participants import services
+from tenants.participants.models import Participant
+from tenants.settings import services as settings
+from tenants.texts import pick
+from webapp import mail
+from webapp.jobs import tenant_task
+from webapp.web.urls import external_url
+
+RESEND_INTERVAL = timedelta(minutes=1)
+
+
+def _send(participant: Participant, template: str, **context: Any) -> None:
+    language = participant.language
+    if language not in current_app.config["LANGUAGES"]:
+        language = current_app.config["BABEL_DEFAULT_LOCALE"]
+    message = mail.render_message(participant.email, f"participants/email/{template}",
+                                  language, participant=participant, **context)
+    mail.send(message)
+
+
+def _link_token(participant: Participant, purpose: str) -> str | None:
+    """A new token for an e-mailed link, or None if one went out a moment ago."""
+    db = session()
+    if services.recently_issued(db, participant, purpose, RESEND_INTERVAL):
+        return None
+    return services.issue_token(db, participant, purpose)
+
+
+@tenant_task(retries=3, retry_delay=60)
+def send_confirmation(slug: str, participant_id: int, event_id: int | None = None) -> bool:
+    """The double opt-in e-mail; ``event_id``: the event the participant is registering to."""
+    db = session()
+    participant = db.get(Participant, participant_id)
+    if participant is None or participant.is_confirmed:
+        return False
+    token = _link_token(participant, "confirm")
+    if token is None:
+        return False
+    event = db.get(Event, event_id) if event_id else None
+    title = (pick(event.title, participant.language, settings.languages(db)[0])
+             if event is not None else "")
+    _send(participant, "confirm", event_title=title,
+          days=services.TOKEN_LIFETIMES["confirm"].days,
+          link=external_url("tenant.participants.confirm", tenant=slug, token=token))
+    return True
+
+
+@tenant_task(retries=3, retry_delay=60)
+def send_password_reset(slug: str, participant_id: int) -> bool:
+    participant = session().get(Participant, participant_id)
+    if participant is None:
+        return False
+    token = _link_token(participant, "reset")
+    if token is None:
+        return False
+    hours = int(services.TOKEN_LIFETIMES["reset"].total_seconds() // 3600)
+    _send(participant, "reset", hours=hours,
+          link=external_url("tenant.participants.reset_password", tenant=slug, token=token),
+          forgot_url=external_url("tenant.participants.forgot_password", tenant=slug))
+    return True
+
+
+@tenant_task(retries=3, retry_delay=60)
+def send_signup_attempt(slug: str, participant_id: int) -> bool:
+    """Someone tried to sign up with an address that has an account: tell its owner (the
+    person signing up is told only to check their inbox, so nobody learns who has an account).
+    An unconfirmed owner also gets a new confirmation link."""
+    participant = session().get(Participant, participant_id)
+    if participant is None:
+        return False
+    confirm_link = None
+    if not participant.is_confirmed:
+        token = _link_token(participant, "confirm")
+        if token is not None:
+            confirm_link = external_url("tenant.participants.confirm", tenant=slug, token=token)
+    _send(participant, "signup_attempt", confirm_link=confirm_link,
+          login_url=external_url("tenant.participants.login", tenant=slug),
+          forgot_url=external_url("tenant.participants.forgot_password", tenant=slug))
+    return True
