@@ -11,7 +11,7 @@ import contextlib
 import multiprocessing
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -40,6 +40,8 @@ class LiveServer:
     url: str
     owner_email: str
     owner_password: str
+    # What the server's app was built from: a child process can set up data in its database.
+    settings: dict = field(default_factory=dict, hash=False, compare=False)
 
 
 def _required() -> bool:
@@ -72,7 +74,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             pytest.fail(message[1])
         _, port, email, password = message
         try:
-            yield LiveServer(f"http://127.0.0.1:{port}", email, password)
+            yield LiveServer(f"http://127.0.0.1:{port}", email, password, settings)
         finally:
             ours.send("stop")
             process.join(20)

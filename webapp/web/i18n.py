@@ -2,28 +2,105 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from babel import Locale
+from babel.support import NullTranslations
 from flask import Blueprint, current_app, g, has_request_context, redirect, request, session
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from webapp.extensions import babel
 
 bp = Blueprint("i18n", __name__)
 
+# Flask-Babel parses the selector's answer on every request unless it is already a Locale.
+_locales: dict[str, Locale] = {}
 
-def select_locale() -> str:
+
+def _locale(code: str) -> Locale:
+    locale = _locales.get(code)
+    if locale is None:
+        locale = _locales[code] = Locale.parse(code)
+    return locale
+
+
+def select_locale() -> Locale:
     languages = current_app.config["LANGUAGES"]
     # Outside a request (CLI commands, jobs) there is no visitor and so no explicit choice.
     chosen = session.get("lang") if has_request_context() else None
     if chosen in languages:
-        return chosen
+        return _locale(chosen)
     tenant = g.get("tenant")
     if tenant is not None and tenant.default_language in languages:
-        return tenant.default_language
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+        return _locale(tenant.default_language)
+    return _locale(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def _catalog(context: Context) -> NullTranslations:
+    """The catalogue for one template render, fetched from Flask-Babel at its first ``_()``.
+
+    Flask-Babel's own template callables walk its domain, context and locale look-ups again
+    for each ``_()``, and a page makes dozens. Catalogues are immutable at run time and a render
+    happens under one locale (``force_locale`` wraps whole renders, as for e-mails), so the
+    render's evaluation context keeps the one it got.
+    """
+    # A macro module imported without context keeps its first evaluation context for the life
+    # of the process, so the cached catalogue is checked against the current locale.
+    eval_ctx = context.eval_ctx
+    locale = get_locale()
+    cached = getattr(eval_ctx, "parvis_catalog", None)
+    if cached is not None and cached[0] is locale:
+        return cached[1]
+    translations = get_translations()
+    eval_ctx.parvis_catalog = (locale, translations)  # type: ignore[attr-defined]
+    return translations
+
+
+# Jinja's "newstyle" gettext functions (jinja2.ext), calling the catalogue directly rather than
+# through two more layers of ``Context.call``: autoescaped when the template is, and always
+# %-formatted, exactly as Jinja's own.
+def _finish(context: Context, text: str, variables: dict[str, Any]) -> str:
+    if context.eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704 -- our own catalogue, as in Jinja
+    return text % variables
+
+
+@pass_context
+def _gettext(context: Context, string: str, /, **variables: Any) -> str:
+    return _finish(context, _catalog(context).ugettext(string), variables)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, num: int, /,
+              **variables: Any) -> str:
+    variables.setdefault("num", num)
+    return _finish(context, _catalog(context).ungettext(singular, plural, num), variables)
+
+
+@pass_context
+def _pgettext(context: Context, string_ctx: str, string: str, /, **variables: Any) -> str:
+    variables.setdefault("context", string_ctx)
+    return _finish(context, _catalog(context).upgettext(string_ctx, string), variables)
+
+
+@pass_context
+def _npgettext(context: Context, string_ctx: str, singular: str, plural: str, num: int, /,
+               **variables: Any) -> str:
+    variables.setdefault("context", string_ctx)
+    variables.setdefault("num", num)
+    return _finish(context, _catalog(context).unpgettext(string_ctx, singular, plural, num),
+                   variables)
 
 
 def init_app(app) -> None:  # type: ignore[no-untyped-def]
     babel.init_app(app, locale_selector=select_locale)
+    # Flask-Babel installed Jinja's newstyle gettext (``{% trans %}`` compiles for it); these
+    # replace its callables, and ``_`` points straight at gettext instead of looking it up.
+    app.jinja_env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext,
+                                 pgettext=_pgettext, npgettext=_npgettext)
     app.register_blueprint(bp)
 
     @app.context_processor
