@@ -17,6 +17,7 @@ import gc
 import os
 import platform
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -54,6 +55,7 @@ NOISY = 0.30  # round-to-round variation above which another job was competing f
 
 WSGIApp = Callable[..., Any]
 TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK"}
+TENANT_SCHEMA = re.compile(r"\bt_[a-z0-9_]+\.")
 
 
 def log(message: str) -> None:
@@ -147,7 +149,7 @@ class SqlCount:
         parts = [f"{self.per_request(n):g} x {sql}" for sql, n in self.statements.most_common()]
         parts.append(f"{self.per_request(self.transactions):g} transaction begun")
         parts.append(f"{self.per_request(self.commits):g} committed")
-        parts.append(f"{self.per_request(self.pings):g} pool pre-ping")
+        parts.append(f"{self.per_request(self.pings):g} connection ping")
         return "; ".join(parts)
 
 
@@ -155,14 +157,15 @@ class SqlCount:
 def counting_sql(engine: Engine) -> Iterator[SqlCount]:
     """Count what every engine sends (control plane and, on SQLite, the tenant-files engine).
 
-    ``engine`` is the platform engine, whose pool pings each connection it hands out when
-    ``pool_pre_ping`` is on: a round trip that no SQLAlchemy event reports, so the dialect's
-    ping is wrapped while counting.
+    ``engine`` is the platform engine, whose pool pings a connection it hands out when the
+    server may have closed it (``pool_pre_ping`` would on every checkout): a round trip that no
+    SQLAlchemy event reports, so the dialect's ping is wrapped while counting.
     """
     seen = SqlCount()
 
     def on_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        sql = " ".join(statement.split())
+        # One line per statement whichever tenant's schema it names.
+        sql = TENANT_SCHEMA.sub("t_<tenant>.", " ".join(statement.split()))
         if sql.upper() in TRANSACTION_CONTROL:  # SQLite's explicit BEGIN: counted as a begin
             return
         seen.statements[sql if len(sql) <= 90 else sql[:87] + "..."] += 1
@@ -446,7 +449,9 @@ def main(argv: list[str] | None = None) -> None:
             "TENANT_DATA_DIR": str(workdir / "tenants"),
             "JOBS_BACKEND": "immediate",
             "SECRET_KEY": "bench-secret-key",
-            "DB_POOL_SIZE": 5,
+            # The default: on SQLite, also how many tenant files stay attached to idle
+            # connections (tenants.db._TenantFilePool), which the first phase's 10 fit in.
+            "DB_POOL_SIZE": 10,
         })
         try:
             with app.app_context():

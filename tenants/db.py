@@ -8,7 +8,8 @@ through a *bind* that renders every table as ``<schema>.<table>``:
   connection never carries a tenant from one checkout to the next.
 * SQLite (embedded default): one database file per tenant. A dedicated pool attaches the
   tenant's file under its schema name when a connection is checked out for that tenant, and
-  detaches the previous one, so a connection holds at most one tenant file at a time.
+  detaches the previous one, so a connection holds at most one tenant file at a time. The pool
+  hands out, when it has one, an idle connection already holding the active tenant's file.
 
 ``tenant_context(slug)`` opens a unit of work for CLI commands, jobs and tests; web requests use
 ``activate()``/``deactivate()`` and get a lazily created session through ``session()``.
@@ -19,9 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import re
+import select
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +36,7 @@ from sqlalchemy import (
     TypeDecorator,
     create_engine,
     event,
+    exc,
     inspect,
     pool,
 )
@@ -107,6 +110,19 @@ def schema_for(slug: str) -> str:
 # --- engines -------------------------------------------------------------------------------
 
 
+_writer: ContextVar[bool] = ContextVar("parvis_writer", default=False)
+
+
+def writing(flag: bool) -> object:
+    """Declare whether the current unit of work writes (SQLite locks early when it does);
+    returns a token for ``done_writing``. PostgreSQL needs nothing: rows are locked on write."""
+    return _writer.set(flag)
+
+
+def done_writing(token: object) -> None:
+    _writer.reset(token)  # type: ignore[arg-type]
+
+
 def _sqlite_hooks(engine: Engine) -> None:
     """Foreign keys on, WAL, a busy timeout, and transactions that honour savepoints.
 
@@ -125,7 +141,12 @@ def _sqlite_hooks(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN")
+        # On the driver connection: SQLAlchemy's statement path costs more than the BEGIN.
+        # A unit of work that will write takes the write lock first: a deferred transaction
+        # that reads, then writes after another writer committed, fails at once with
+        # "database is locked" instead of waiting for the busy timeout.
+        conn.connection.driver_connection.execute(
+            "BEGIN IMMEDIATE" if _writer.get() else "BEGIN")
 
 
 def make_engine(url: str, *, pool_size: int = 10, pool_recycle: int = 1800) -> Engine:
@@ -139,13 +160,102 @@ def make_engine(url: str, *, pool_size: int = 10, pool_recycle: int = 1800) -> E
         _sqlite_hooks(engine)
         return engine
     # Recycling keeps each backend's catalog cache bounded when thousands of schemas exist.
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                         pool_recycle=pool_recycle)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size,
+                           pool_recycle=pool_recycle)
+    _replace_closed_connections(engine)
+    return engine
+
+
+def _replace_closed_connections(engine: Engine) -> None:
+    """Replace a pooled PostgreSQL connection the server has closed, without a round trip.
+
+    ``pool_pre_ping`` would send a query on every checkout: a round trip per request. A server
+    that restarts or ends a backend (``pg_terminate_backend``, ``idle_session_timeout``) sends
+    a message and closes the socket, which makes it readable, while an idle connection is
+    otherwise silent. So a checkout polls the socket (one system call) and pings only when
+    there is something to read; if the ping fails, ``DisconnectionError`` makes the pool retry
+    with a new connection (SQLAlchemy's documented checkout hook). A connection dropped without
+    a word (a network cut) would hang a pre-ping just the same; ``pool_recycle`` and TCP
+    keepalives bound those.
+    """
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn, record, proxy):  # type: ignore[no-untyped-def]
+        try:
+            poller = select.poll()
+            poller.register(dbapi_conn.fileno(), select.POLLIN | select.POLLPRI)
+            if poller.poll(0):
+                engine.dialect.do_ping(dbapi_conn)
+        except Exception as error:  # a closed connection has no file descriptor either
+            raise exc.DisconnectionError("the server closed this pooled connection") from error
+
+
+class _TenantFilePool(pool.Pool):
+    """SQLite tenant connections, each remembering the tenant file it holds.
+
+    A checkout takes an idle connection holding the active tenant's file if there is one (the
+    most recently returned), else opens a new one while fewer than ``size`` are open, else
+    takes the least recently returned idle one, whose file ``_attach`` then swaps. Swapping
+    (DETACH, ATTACH, the new file's schema read) costs more than the rest of a small page, so
+    requests spread over a few tenants keep each tenant's file attached instead. Which
+    connection is chosen is only a preference: ``_attach`` makes every checkout hold the right
+    file. Beyond ``size``, connections are opened rather than waited for (SQLite has no
+    connection limit) and closed when returned.
+    """
+
+    def __init__(self, creator, pool_size: int = 10, **kw):  # type: ignore[no-untyped-def]
+        super().__init__(creator, **kw)
+        self._size = pool_size
+        self._open = 0
+        self._idle: list[pool.ConnectionPoolEntry] = []  # least recently returned first
+        self._lock = threading.Lock()
+
+    def _do_get(self) -> pool.ConnectionPoolEntry:
+        scope = _current.get()
+        wanted = scope.schema if scope is not None else None
+        with self._lock:
+            for i in range(len(self._idle) - 1, -1, -1):
+                if self._idle[i].info.get("attached") == wanted:
+                    return self._idle.pop(i)
+            if self._idle and self._open >= self._size:
+                return self._idle.pop(0)
+            self._open += 1
+        try:
+            return self._create_connection()
+        except BaseException:
+            with self._lock:
+                self._open -= 1
+            raise
+
+    def _do_return_conn(self, record: pool.ConnectionPoolEntry) -> None:
+        with self._lock:
+            self._idle.append(record)
+            surplus = self._idle.pop(0) if self._open > self._size else None
+            if surplus is not None:
+                self._open -= 1
+        if surplus is not None:
+            surplus.close()
+
+    def dispose(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+            self._open -= len(idle)
+        for record in idle:
+            record.close()
+
+    def recreate(self) -> _TenantFilePool:
+        return self.__class__(self._creator, pool_size=self._size, recycle=self._recycle,
+                              echo=self.echo, logging_name=self._orig_logging_name,
+                              reset_on_return=self._reset_on_return, pre_ping=self._pre_ping,
+                              _dispatch=self.dispatch, dialect=self._dialect)
+
+    def status(self) -> str:
+        return f"Tenant file pool size: {self._size} open: {self._open} idle: {len(self._idle)}"
 
 
 def _sqlite_tenant_engine(pool_size: int) -> Engine:
     """A pool whose connections each hold at most one tenant file, attached on checkout."""
-    engine = create_engine("sqlite://", poolclass=pool.QueuePool, pool_size=pool_size,
+    engine = create_engine("sqlite://", poolclass=_TenantFilePool, pool_size=pool_size,
                            connect_args={"check_same_thread": False})
     _sqlite_hooks(engine)
 
@@ -254,10 +364,15 @@ class PlaneSession(Session):
         return super().get_bind(mapper, *args, **kwargs)
 
 
-def session_factory(plane: type[DeclarativeBase], bind: Engine) -> sessionmaker[Session]:
+def session_factory(plane: type[DeclarativeBase], bind: Engine | None) -> sessionmaker[Session]:
     """A sessionmaker for one plane; used for the control plane too."""
     return sessionmaker(bind=bind, class_=PlaneSession, info={"plane": plane},
                         expire_on_commit=False)
+
+
+# One factory for every tenant, the bind given per session: a sessionmaker makes a new Session
+# subclass, and SQLAlchemy builds the event dispatch of each new class on first use.
+_tenant_sessions = session_factory(TenantBase, None)
 
 
 class TenantScope:
@@ -267,16 +382,19 @@ class TenantScope:
         self.slug = validate_slug(slug)
         self.schema = schema_for(slug)
         self._session: Session | None = None
+        self.after_commit: list[Callable[[], object]] = []
 
     @property
     def session(self) -> Session:
         if self._session is None:
-            self._session = session_factory(TenantBase, bind_for(self.slug))()
-            self._session.info["tenant"] = self.slug
+            self._session = _tenant_sessions(bind=bind_for(self.slug),
+                                             info={"tenant": self.slug})
         return self._session
 
     def commit(self) -> None:
-        if self._session is not None:
+        # A session that never began a transaction (no query, nothing added) has nothing to
+        # commit; committing it would only begin and end an empty one.
+        if self._session is not None and self._session.in_transaction():
             self._session.commit()
 
     def close(self) -> None:
@@ -321,15 +439,37 @@ def deactivate(token: object) -> None:
     _current.reset(token)  # type: ignore[arg-type]
 
 
+def in_tenant_context() -> bool:
+    return _current.get() is not None
+
+
+def after_commit(callback: Callable[[], object]) -> None:
+    """Run ``callback`` once the active ``tenant_context`` has committed (dropped if not)."""
+    scope = _current.get()
+    if scope is None:
+        raise NoTenant("no tenant unit of work to wait for")
+    scope.after_commit.append(callback)
+
+
 @contextlib.contextmanager
-def tenant_context(slug: str) -> Iterator[Session]:
-    """Run a block as ``slug``: commit at the end, roll back on error, restore the previous."""
-    token = activate(slug)
+def tenant_context(slug: str, *, writer: bool = False) -> Iterator[Session]:
+    """Run a block as ``slug``: commit at the end, roll back on error, restore the previous.
+
+    Jobs queued meanwhile (``after_commit``) run once the block has committed. ``writer``
+    declares a unit of work that writes (jobs do), so that on SQLite it takes the write lock
+    first; a reader nested in a writer of the same tenant must not be a writer itself.
+    """
+    token, writes = activate(slug), writing(writer)
     try:
+        scope = _current.get()
+        assert scope is not None
         yield session()
         commit()
     finally:
         deactivate(token)
+        done_writing(writes)
+    for callback in scope.after_commit:
+        callback()
 
 
 # --- lifecycle -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, current_app, g, request
 from sqlalchemy import Engine, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -43,8 +43,25 @@ def init_app(app: Flask) -> None:
     app.extensions["parvis_engine"] = control
     app.extensions["parvis_sessions"] = tenants_api.session_factory(ControlBase, control)
     bind_tenant_plane(app)
+    app.before_request(declare_writes)
     app.after_request(commit_request)
+    app.teardown_request(end_writes)
     app.teardown_appcontext(close_session)
+
+
+READ_ONLY_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def declare_writes() -> None:
+    """A POST (or PUT, DELETE…) writes: on SQLite its transactions take the write lock first,
+    so concurrent writers queue on the busy timeout instead of failing."""
+    g.writes_token = tenants_api.writing(request.method not in READ_ONLY_METHODS)
+
+
+def end_writes(exc: BaseException | None = None) -> None:
+    token = g.pop("writes_token", None)
+    if token is not None:
+        tenants_api.done_writing(token)
 
 
 def bind_tenant_plane(app: Flask) -> None:
@@ -77,8 +94,9 @@ def after_commit(callback: Callable[[], object]) -> None:
 def commit() -> None:
     """Commit the unit of work: tenant data first, then the control plane, then callbacks."""
     tenants_api.commit()
-    if "control_session" in g:
-        g.control_session.commit()
+    control = g.get("control_session")
+    if control is not None and control.in_transaction():  # else nothing was read or written
+        control.commit()
     for callback in g.pop("after_commit", []):
         callback()
 

@@ -5,16 +5,23 @@ without touching SQL or the file system), then looked up in the registry: unknow
 suspended or ended → a clear page, read-only → pages render but writes are refused.
 ``url_for`` fills the slug back in, so tenant views never pass it by hand. Subdomains or custom
 domains can be added here, in ``resolve``, without touching any view.
+
+Registry rows are cached per process for ``CACHE_SECONDS`` (see ``TenantCache``), so most pages
+send no control-plane query at all.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
+import time
+from dataclasses import dataclass
 
 from flask import Blueprint, Flask, abort, g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import ORMExecuteState, Session, object_session, sessionmaker
 
 from tenants import api as tenants_api
 from webapp import db
@@ -25,44 +32,107 @@ from webapp.web.errors import error_page
 bp = Blueprint("tenant", __name__, url_prefix="/t/<tenant>")
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CLOSED = (TenantStatus.SUSPENDED, TenantStatus.ENDED)
 
 
-def resolve(slug: str) -> Tenant | None:
+@dataclass(frozen=True)
+class Resolved:
+    """What a request needs from a registry row: its id and what tenant views may read."""
+
+    id: int
+    info: tenants_api.TenantInfo
+
+
+class TenantCache:
+    """Registry rows by slug, kept ``CACHE_SECONDS`` in this process.
+
+    A change made in this process (an operator suspends a tenant, a tenant is dropped) empties
+    the cache when it is flushed and again when it commits, so it shows on the next request; a
+    row read while a change was under way is not kept. A change made by another process
+    (another web worker, a CLI command, SQL by hand) shows within ``CACHE_SECONDS``. Unknown
+    slugs and tenants still provisioning are never cached. Keys carry the database, for
+    processes that hold apps on different databases (tests).
+    """
+
+    CACHE_SECONDS = 5.0
+    MAX_ENTRIES = 20_000  # about 10 MB; beyond, the oldest entries go
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[object, str], tuple[float, Resolved]] = {}
+        self._lock = threading.Lock()  # writers only: reads of a dict are atomic
+        self.generation = 0  # bumped by every clear()
+
+    def get(self, key: tuple[object, str]) -> Resolved | None:
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        return None
+
+    def put(self, key: tuple[object, str], value: Resolved, generation: int) -> None:
+        """Keep ``value``, read from the registry when the cache was at ``generation``."""
+        with self._lock:
+            if generation != self.generation:  # the registry changed while it was read
+                return
+            self._entries.pop(key, None)  # re-inserted last: eviction goes oldest first
+            self._entries[key] = (time.monotonic() + self.CACHE_SECONDS, value)
+            while len(self._entries) > self.MAX_ENTRIES:
+                del self._entries[next(iter(self._entries))]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self._entries.clear()
+
+
+cache = TenantCache()
+
+
+def resolve(slug: str) -> Resolved | None:
     try:
         tenants_api.validate_slug(slug)
     except tenants_api.InvalidSlug:
         return None
-    return db.session().scalar(select(Tenant).where(Tenant.slug == slug))
+    key = (db.engine().url, slug)
+    resolved = cache.get(key)
+    if resolved is None:
+        generation = cache.generation
+        tenant = db.session().scalar(select(Tenant).where(Tenant.slug == slug))
+        if tenant is None:
+            return None
+        resolved = Resolved(tenant.id, tenants_api.TenantInfo(
+            slug=tenant.slug, name=tenant.name, default_language=tenant.default_language,
+            status=tenant.status.value))
+        if tenant.status != TenantStatus.PROVISIONING:
+            cache.put(key, resolved, generation)
+    return resolved
 
 
-def member_role(tenant: Tenant) -> str | None:
+def member_role(tenant_id: int) -> str | None:
     if not current_user.is_authenticated:
         return None
     return db.session().scalar(select(Membership.role).where(
-        Membership.tenant_id == tenant.id, Membership.account_id == current_user.id))
+        Membership.tenant_id == tenant_id, Membership.account_id == current_user.id))
 
 
 @bp.url_value_preprocessor
 def pull_tenant(endpoint: str | None, values: dict | None) -> None:
     slug = (values or {}).pop("tenant", None)
-    tenant = resolve(slug) if slug else None
-    if tenant is None or tenant.status == TenantStatus.PROVISIONING:
+    resolved = resolve(slug) if slug else None
+    if resolved is None or resolved.info.status == TenantStatus.PROVISIONING:
         abort(404)
-    g.tenant = tenants_api.TenantInfo(slug=tenant.slug, name=tenant.name,
-                                      default_language=tenant.default_language,
-                                      status=tenant.status.value)
-    g.tenant_id = tenant.id
+    g.tenant = resolved.info
+    g.tenant_id = resolved.id
     g.signed_in = current_user.is_authenticated
-    g.tenant_role = member_role(tenant)
+    g.tenant_role = member_role(resolved.id)
     # The member's control-plane id, opaque to the tenant plane (access logs, decisions).
     g.member_id = current_user.id if g.tenant_role else None
-    g.tenant_token = tenants_api.activate(tenant.slug)
+    g.tenant_token = tenants_api.activate(resolved.info.slug)
 
 
 @bp.before_request
 def refuse_closed_tenants():  # type: ignore[no-untyped-def]
     status = g.tenant.status
-    if status in (TenantStatus.SUSPENDED, TenantStatus.ENDED):
+    if status in CLOSED:
         return error_page(403, title=str(_l("This space is not available")),
                           message=str(_l("This organisation's space is currently closed. "
                                          "Please contact the organisation for more information.")))
@@ -85,6 +155,46 @@ def _end_tenant_scope(exc: BaseException | None = None) -> None:
         tenants_api.deactivate(token)
 
 
+# --- keeping the cache true to the registry ------------------------------------------------
+
+CHANGED = "parvis_tenants_changed"
+
+
+def _row_changed(mapper: object, connection: object, target: Tenant) -> None:
+    """A registry row was inserted, updated or deleted through the ORM (at flush)."""
+    cache.clear()
+    session = object_session(target)
+    if session is not None:
+        session.info[CHANGED] = True
+
+
+def _statement_ran(state: ORMExecuteState) -> None:
+    """An UPDATE/DELETE/INSERT statement on the registry table (bulk or Core)."""
+    if ((state.is_update or state.is_delete or state.is_insert)
+            and getattr(state.statement.table, "name", None) == Tenant.__tablename__):
+        cache.clear()
+        state.session.info[CHANGED] = True
+
+
+def _committed(session: Session) -> None:
+    # Again at commit: a request may have cached the old row between the flush and now.
+    if session.info.pop(CHANGED, False):
+        cache.clear()
+
+
+@functools.cache
+def _watch_registry_rows() -> None:
+    """Once per process: mapper events are global."""
+    for name in ("after_insert", "after_update", "after_delete"):
+        event.listen(Tenant, name, _row_changed)
+
+
+def _watch_registry(sessions: sessionmaker) -> None:
+    _watch_registry_rows()
+    event.listen(sessions, "do_orm_execute", _statement_ran)
+    event.listen(sessions, "after_commit", _committed)
+
+
 @functools.cache
 def _mount_tenant_blueprints() -> None:
     """Once per process: a blueprint cannot change after its first registration on an app."""
@@ -94,5 +204,6 @@ def _mount_tenant_blueprints() -> None:
 
 def init_app(app: Flask) -> None:
     _mount_tenant_blueprints()
+    _watch_registry(app.extensions["parvis_sessions"])
     app.register_blueprint(bp)
     app.teardown_request(_end_tenant_scope)

@@ -1,5 +1,5 @@
-"""Security headers on every response, a strict Content-Security-Policy htmx works under, and
-one guard against NUL characters in submitted text.
+"""Security headers on every response, a strict Content-Security-Policy htmx works under, one
+guard against NUL characters in submitted text, and the signed session cookie.
 
 htmx is served from our own static folder and configured (meta ``htmx-config``) to never eval
 or inject inline styles, so the policy needs no 'unsafe-inline' nor 'unsafe-eval'.
@@ -10,7 +10,9 @@ from __future__ import annotations
 from itertools import chain
 
 from flask import Flask, Response, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
+from itsdangerous import URLSafeTimedSerializer
 
 from webapp.web.errors import error_page
 
@@ -37,14 +39,28 @@ HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+HSTS = "max-age=31536000; includeSubDomains"
 
 
-def add_headers(response: Response) -> Response:
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    if response.mimetype == "text/html":
-        response.headers.setdefault("Cache-Control", "no-store")
-    return response
+def header_adder(headers: dict[str, str]):  # type: ignore[no-untyped-def]
+    """An after-request hook adding ``headers`` (and no-store on HTML) unless a view set them.
+
+    Names are lowered once here and the response's own names once per response: werkzeug's
+    ``setdefault`` looks each name up case-insensitively and raises a KeyError when it is
+    missing, which made this hook cost nearly a bare Flask request.
+    """
+    missing_unless_set = [(name.lower(), name, value) for name, value in headers.items()]
+
+    def add_headers(response: Response) -> Response:
+        present = {name.lower() for name, _value in response.headers}
+        for lowered, name, value in missing_unless_set:
+            if lowered not in present:
+                response.headers.add(name, value)
+        if "cache-control" not in present and response.mimetype == "text/html":
+            response.headers.add("Cache-Control", "no-store")
+        return response
+
+    return add_headers
 
 
 def refuse_nul_characters() -> Response | None:
@@ -54,7 +70,12 @@ def refuse_nul_characters() -> Response | None:
     deep inside whichever view received it), and they truncate strings in C libraries. One
     check here covers every form, hand-read parameter and future view at once.
     """
-    fields = chain(request.args.items(multi=True), request.form.items(multi=True))
+    environ = request.environ
+    fields = chain(
+        # Without a query string or a Content-Type there is nothing to parse (werkzeug parses
+        # a form only for a form Content-Type), so the common GET skips building both.
+        request.args.items(multi=True) if environ.get("QUERY_STRING") else (),
+        request.form.items(multi=True) if environ.get("CONTENT_TYPE") else ())
     if any("\x00" in name or "\x00" in value for name, value in fields):
         return error_page(400, message=str(_l(
             "What you sent contains a character that is not allowed (a null character). "
@@ -62,12 +83,27 @@ def refuse_nul_characters() -> Response | None:
     return None
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie sessions, with the signing serializer built once per key set.
+
+    Flask builds one to open and one to save the session on every request, and building one
+    serialises a test value; the serializer keeps no state between uses.
+    """
+
+    _cached: tuple[tuple[object, ...], URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        cached = self._cached
+        if cached is None or cached[0] != keys:
+            cached = self._cached = (keys, super().get_signing_serializer(app))
+        return cached[1]
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = CookieSessions()
     app.before_request(refuse_nul_characters)
-    app.after_request(add_headers)
+    headers = dict(HEADERS)
     if app.config.get("SESSION_COOKIE_SECURE"):
-        @app.after_request
-        def hsts(response: Response) -> Response:
-            response.headers.setdefault("Strict-Transport-Security",
-                                        "max-age=31536000; includeSubDomains")
-            return response
+        headers["Strict-Transport-Security"] = HSTS
+    app.after_request(header_adder(headers))

@@ -1,0 +1,119 @@
+"""The shared request path's shortcuts keep their guarantees.
+
+The registry cache shows a status change made in this process on the next request, and one
+made elsewhere within its time to live; on SQLite a tenant's file stays attached to a pooled
+connection between units of work, never beside another; on PostgreSQL a pooled connection the
+server has closed is replaced, without a ping on every checkout.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlalchemy import create_engine, text, update
+from sqlalchemy.pool import NullPool
+
+from tenants import api as tenants_api
+from tenants import db as tenant_db
+from webapp import db, tenancy
+from webapp.organisations import services as org_services
+from webapp.organisations.models import Tenant, TenantStatus
+
+
+def set_status_with_orm(app: Flask, slug: str, status: TenantStatus) -> None:
+    with app.app_context():
+        org_services.set_status(db.session(), org_services.get(db.session(), slug), status)
+        db.commit()
+
+
+@pytest.fixture
+def acme_reopened(app: Flask):  # type: ignore[no-untyped-def]
+    yield
+    set_status_with_orm(app, "acme", TenantStatus.ACTIVE)
+
+
+def test_a_cached_tenant_page_sends_no_registry_query(client, statements) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/t/acme/").status_code == 200
+    with statements:
+        assert client.get("/t/acme/").status_code == 200
+    assert not [sql for sql in statements.statements if "tenants" in sql]
+
+
+def test_a_status_change_through_the_orm_shows_on_the_next_request(
+        app, client, acme_reopened) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/t/acme/").status_code == 200
+    set_status_with_orm(app, "acme", TenantStatus.SUSPENDED)
+    assert client.get("/t/acme/").status_code == 403
+    assert client.get("/t/globex/").status_code == 200
+
+
+def test_a_status_change_by_update_statement_shows_on_the_next_request(
+        app, client, acme_reopened) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/t/acme/").status_code == 200
+    with app.app_context():
+        db.session().execute(update(Tenant).where(Tenant.slug == "acme")
+                             .values(status=TenantStatus.SUSPENDED))
+        db.commit()
+    assert client.get("/t/acme/").status_code == 403
+
+
+def test_a_change_made_by_another_process_shows_once_the_entry_expires(
+        app, client, acme_reopened, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/t/acme/").status_code == 200
+    # SQL outside any session of this process: as another web worker or a CLI command would.
+    with app.app_context(), db.engine().begin() as conn:
+        conn.execute(update(Tenant).where(Tenant.slug == "acme")
+                     .values(status=TenantStatus.SUSPENDED))
+    later = tenancy.time.monotonic() + tenancy.TenantCache.CACHE_SECONDS + 0.1
+    monkeypatch.setattr(tenancy.time, "monotonic", lambda: later)
+    assert client.get("/t/acme/").status_code == 403
+
+
+def test_a_tenant_still_provisioning_is_not_cached(app, client) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        db.session().add(Tenant(slug="newcomer", name="Newcomer",
+                                status=TenantStatus.PROVISIONING))
+        db.commit()
+    assert client.get("/t/newcomer/").status_code == 404
+    tenants_api.provision("newcomer", None)
+    with app.app_context(), db.engine().begin() as conn:  # unseen by this process's sessions
+        conn.execute(update(Tenant).where(Tenant.slug == "newcomer")
+                     .values(status=TenantStatus.ACTIVE))
+    assert client.get("/t/newcomer/").status_code == 200
+
+
+def test_sqlite_tenant_files_stay_attached_between_units_of_work(
+        ctx, is_postgres) -> None:  # type: ignore[no-untyped-def]
+    if is_postgres:
+        pytest.skip("tenant files are SQLite's")
+
+    def connection_for(slug: str) -> int:
+        with tenants_api.tenant_context(slug) as session:
+            conn = session.connection()
+            attached = conn.exec_driver_sql("PRAGMA database_list").all()
+            assert [row[1] for row in attached if row[1] not in ("main", "temp")] == [
+                tenant_db.schema_for(slug)]
+            return id(conn.connection.driver_connection)
+
+    acme, globex = connection_for("acme"), connection_for("globex")
+    assert acme != globex
+    assert connection_for("acme") == acme
+    assert connection_for("globex") == globex
+
+
+def test_postgresql_replaces_a_connection_the_server_closed(
+        ctx, is_postgres) -> None:  # type: ignore[no-untyped-def]
+    if not is_postgres:
+        pytest.skip("a PostgreSQL server ends the connection")
+    engine = db.engine()
+    with engine.connect() as conn:
+        victim = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+    # From outside the pool, so that the victim waits in it, idle, as between two requests.
+    admin = create_engine(engine.url, poolclass=NullPool)
+    with admin.connect() as conn:
+        assert conn.execute(text("SELECT pg_terminate_backend(:pid, 5000)"),
+                            {"pid": victim}).scalar()
+    admin.dispose()
+    for _checkout in range(engine.pool.size() + 1):  # the victim is among the next ones
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != victim
