@@ -3,6 +3,8 @@ refusals that write nothing, escaping, stored values and how they read back."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from flask_babel import force_locale
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -322,3 +324,16 @@ def test_bounds_are_told_in_the_readers_language(app, client):
         number = factories.custom_field("acme", "number", min_value="1", max_value="1000.5")
     response = post(client, **{f"custom_{number}": "2000"})
     assert "Enter a value from 1 to 1,000.5." in errors(response)
+
+
+def test_the_country_list_is_in_the_reader_language_and_keeps_the_choice(app) -> None:
+    from tenants.fields import answers
+
+    with app.test_request_context():
+        widget = answers.CountrySelect("fr")
+        field = SimpleNamespace(id="f1", name="f1", data="DE")
+        html = widget(field, required=True)
+    assert html.startswith('<select id="f1" name="f1" required>')
+    assert '<option selected value="DE">Allemagne</option>' in html
+    assert html.count("selected") == 1
+    assert '<option value="ES">Espagne</option>' in html
