@@ -3,7 +3,8 @@
 The registry cache shows a status change made in this process on the next request, and one
 made elsewhere within its time to live; on SQLite a tenant's file stays attached to a pooled
 connection between units of work, never beside another; on PostgreSQL a pooled connection the
-server has closed is replaced, without a ping on every checkout.
+server has closed is replaced, without a ping on every checkout; a template's cached catalogue
+follows the request's language.
 """
 
 from __future__ import annotations
@@ -117,3 +118,14 @@ def test_postgresql_replaces_a_connection_the_server_closed(
     for _checkout in range(engine.pool.size() + 1):  # the victim is among the next ones
         with engine.connect() as conn:
             assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != victim
+
+
+def test_a_macro_imported_without_context_follows_each_request_language(app) -> None:  # type: ignore[no-untyped-def]
+    # Jinja keeps such a macro module, with its evaluation context, for the process's life:
+    # the catalogue cached for a render must not outlive the locale it was fetched for.
+    french, english = app.test_client(), app.test_client()
+    with english.session_transaction() as session:
+        session["lang"] = "en"
+    for _visit in range(2):
+        assert "(obligatoire)" in french.get("/login").get_data(as_text=True)
+        assert "(required)" in english.get("/login").get_data(as_text=True)
