@@ -57,6 +57,7 @@ from bench.tenant_home import (
     NOISY,
     ROUND_SECONDS,
     WARMUP_SECONDS,
+    RoundStats,
     SqlCount,
     bare_flask_app,
     build_environ,
@@ -97,7 +98,7 @@ GOAL_RATE = 50.0  # registrations per second on one event, zero oversell
 
 
 @dataclass
-class Measure:
+class Measure(RoundStats):
     """Something done over and over in timed rounds: a request, or hashing a password.
 
     ``step`` returns the response's status line (None when it is not a request); ``context``
@@ -144,27 +145,6 @@ class Measure:
         self.steps += SQL_SAMPLE
         seen.requests = SQL_SAMPLE
         self.sql = seen
-
-    @property
-    def rate(self) -> float:
-        return statistics.median(self.rates)
-
-    def ratio_to(self, other: Measure) -> float:
-        """Median over rounds of this rate over ``other``'s in the same round."""
-        return statistics.median(a / b for a, b in zip(self.rates, other.rates, strict=True))
-
-    @property
-    def spread(self) -> float:
-        q1, _, q3 = statistics.quantiles(self.rates, n=4)
-        return (q3 - q1) / self.rate
-
-    @property
-    def p50_ms(self) -> float:
-        return statistics.median(p50 for p50, _ in self.percentiles_ms)
-
-    @property
-    def p99_ms(self) -> float:
-        return statistics.median(p99 for _, p99 in self.percentiles_ms)
 
 
 def measure(scenarios: list[Measure], rounds: int, engine: Engine) -> None:

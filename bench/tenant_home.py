@@ -196,8 +196,38 @@ def counting_sql(engine: Engine) -> Iterator[SqlCount]:
             event.remove(Engine, name, fn)
 
 
+class RoundStats:
+    """Figures of a scenario measured in rounds: ``rates`` and ``percentiles_ms``, one per round."""
+
+    rates: list[float]
+    percentiles_ms: list[tuple[float, float]]
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(self.rates)
+
+    def ratio_to(self, other: RoundStats) -> float:
+        """Median over rounds of this scenario's rate over ``other``'s in the same round."""
+        return statistics.median(a / b for a, b in zip(self.rates, other.rates, strict=True))
+
+    @property
+    def spread(self) -> float:
+        """Round-to-round variation: interquartile range of the round rates over the median."""
+        q1, _, q3 = statistics.quantiles(self.rates, n=4)
+        return (q3 - q1) / self.rate
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(p50 for p50, _ in self.percentiles_ms)
+
+    @property
+    def p99_ms(self) -> float:
+        """The median round's p99: a burst of load on the machine spoils a round, not the run."""
+        return statistics.median(p99 for _, p99 in self.percentiles_ms)
+
+
 @dataclass
-class Scenario:
+class Scenario(RoundStats):
     name: str
     tenants: int
     app: WSGIApp
@@ -243,29 +273,6 @@ class Scenario:
                 call(self.app, environ)
                 seen.requests += 1
         self.sql = seen
-
-    @property
-    def rate(self) -> float:
-        return statistics.median(self.rates)
-
-    def ratio_to(self, other: Scenario) -> float:
-        """Median over rounds of this scenario's rate over ``other``'s in the same round."""
-        return statistics.median(a / b for a, b in zip(self.rates, other.rates, strict=True))
-
-    @property
-    def spread(self) -> float:
-        """Round-to-round variation: interquartile range of the round rates over the median."""
-        q1, _, q3 = statistics.quantiles(self.rates, n=4)
-        return (q3 - q1) / self.rate
-
-    @property
-    def p50_ms(self) -> float:
-        return statistics.median(p50 for p50, _ in self.percentiles_ms)
-
-    @property
-    def p99_ms(self) -> float:
-        """The median round's p99: a burst of load on the machine spoils a round, not the run."""
-        return statistics.median(p99 for _, p99 in self.percentiles_ms)
 
 
 @dataclass

@@ -198,15 +198,15 @@ def confirm(token: str):  # type: ignore[no-untyped-def]
         return _message(_("Address already confirmed"), _(
             "This link has already been used: your e-mail address is confirmed. Sign in to "
             "continue."), links=[(url_for(".login"), _("Sign in"))])
-    return render("participants/confirm_failed.html", status=410 if owner else 400,
-                  form=forms.EmailForm(formdata=None))
+    return render("participants/resend.html", status=410 if owner else 400,
+                  form=forms.EmailForm(formdata=None), link_failed=True)
 
 
 @bp.route("/confirm/resend", methods=["GET", "POST"])
 def resend_confirmation():  # type: ignore[no-untyped-def]
     form = forms.EmailForm()
     if not form.validate_on_submit():
-        return render("participants/resend.html", form=form,
+        return render("participants/resend.html", form=form, link_failed=False,
                       status=422 if form.is_submitted() else 200)
     participant = services.find_by_email(db.session(), form.email.data)
     if participant is not None and not participant.is_confirmed:
