@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from tenants import db
+from tenants import db, pagecache  # noqa: F401 -- its listeners keep copies true
 from tenants.access import ROLES, TenantInfo
 
 # Every tenant model, so ``metadata`` (create_all, migrations) knows all tables.

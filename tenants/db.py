@@ -375,6 +375,11 @@ def session_factory(plane: type[DeclarativeBase], bind: Engine | None) -> sessio
 _tenant_sessions = session_factory(TenantBase, None)
 
 
+def listen(name: str, function: Callable[..., object]) -> None:
+    """Listen to a session event (``after_commit``, ``after_flush``…) of every tenant session."""
+    event.listen(_tenant_sessions, name, function)
+
+
 class TenantScope:
     """One tenant's unit of work: a session created on first use, committed once."""
 
@@ -441,6 +446,12 @@ def deactivate(token: object) -> None:
 
 def in_tenant_context() -> bool:
     return _current.get() is not None
+
+
+def in_transaction() -> bool:
+    """Whether the active unit of work has begun a transaction (without starting a session)."""
+    scope = _current.get()
+    return scope is not None and scope._session is not None and scope._session.in_transaction()
 
 
 def after_commit(callback: Callable[[], object]) -> None:

@@ -6,7 +6,32 @@ together; feature modules are imported inside it so importing ``webapp.web`` sta
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+from weakref import WeakKeyDictionary
+
 from flask import Flask
+
+
+class Parvis(Flask):
+    """Flask, without an ``inspect`` call per hook per request.
+
+    Flask passes every hook and view through ``ensure_sync``, which inspects the function to
+    tell ``async def`` from ``def``: a dozen times per request. The answer never changes for a
+    given function, so it is kept, weakly: a function made for one request
+    (``after_this_request``) does not stay.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._synced: WeakKeyDictionary[Callable[..., Any], Callable[..., Any]] = (
+            WeakKeyDictionary())
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        synced = self._synced.get(func)
+        if synced is None:
+            synced = self._synced[func] = super().ensure_sync(func)
+        return synced
 
 
 def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Flask:
@@ -19,7 +44,7 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     from webapp.web.views import bp as site_bp
 
     settings = config.load(overrides)
-    app = Flask(__name__, instance_path=settings["INSTANCE_PATH"],
+    app = Parvis(__name__, instance_path=settings["INSTANCE_PATH"],
                 static_folder="web/static", template_folder="web/templates")
     app.config.update(settings)
     app.jinja_env.add_extension("jinja2.ext.do")

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 
 from flask import Blueprint, Flask, abort, g, request
+from flask import session as cookie
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import event, select
@@ -122,8 +123,10 @@ def pull_tenant(endpoint: str | None, values: dict | None) -> None:
         abort(404)
     g.tenant = resolved.info
     g.tenant_id = resolved.id
-    g.signed_in = current_user.is_authenticated
-    g.tenant_role = member_role(resolved.id)
+    # Flask-Login keeps a signed-in member's id in the session: without one, the visitor is
+    # nobody, and Flask-Login's own loading (session protection, a hash of the client) is skipped.
+    g.signed_in = "_user_id" in cookie and current_user.is_authenticated
+    g.tenant_role = member_role(resolved.id) if g.signed_in else None
     # The member's control-plane id, opaque to the tenant plane (access logs, decisions).
     g.member_id = current_user.id if g.tenant_role else None
     g.tenant_token = tenants_api.activate(resolved.info.slug)

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from tenants import access, db
+from tenants import access, db, pagecache
 from tenants.events import services
 from tenants.events.forms import EventFields, event_form
 from tenants.events.models import Event
@@ -91,6 +91,7 @@ def _event_or_404(event_id: int) -> Event:
 
 
 @bp.get("/")
+@pagecache.cached
 def index():  # type: ignore[no-untyped-def]
     page = _page()
     found = services.upcoming(db.session(), limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
@@ -102,6 +103,7 @@ def index():  # type: ignore[no-untyped-def]
 
 
 @bp.get(f"/events/<{ID}:event_id>")
+@pagecache.cached
 def show(event_id: int):  # type: ignore[no-untyped-def]
     staff = access.has_role("viewer")
     event = services.get_visible(db.session(), event_id, staff=staff)

@@ -18,7 +18,7 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from tenants import access, db
+from tenants import access, db, pagecache
 from tenants.audit import services as audit
 from tenants.events import services as events
 from tenants.events.models import Event
@@ -129,6 +129,7 @@ def _signup_page(form: Any, event: Event | None, state: str, *, status: int = 20
 
 @bp.route("/signup", methods=["GET", "POST"])
 @bp.route("/events/<int:event_id>/signup", methods=["GET", "POST"], endpoint="signup_event")
+@pagecache.cached
 def signup(event_id: int | None = None):  # type: ignore[no-untyped-def]
     session = db.session()
     event = None

@@ -7,12 +7,15 @@ or inject inline styles, so the policy needs no 'unsafe-inline' nor 'unsafe-eval
 
 from __future__ import annotations
 
+import threading
+import time
 from itertools import chain
 
-from flask import Flask, Response, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, Response, current_app, g, request, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_babel import lazy_gettext as _l
-from itsdangerous import URLSafeTimedSerializer
+from flask_wtf.csrf import generate_csrf
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from webapp.web.errors import error_page
 
@@ -83,25 +86,109 @@ def refuse_nul_characters() -> Response | None:
     return None
 
 
-class CookieSessions(SecureCookieSessionInterface):
-    """Flask's signed cookie sessions, with the signing serializer built once per key set.
+class CsrfTokens:
+    """Flask-WTF's signed CSRF token for this request, signed once per session secret.
 
-    Flask builds one to open and one to save the session on every request, and building one
-    serialises a test value; the serializer keeps no state between uses.
+    Flask-WTF builds a serializer and signs the session's secret (JSON, zlib, HMAC) on every
+    page. With ``WTF_CSRF_TIME_LIMIT`` off, the token it checks carries no expiry, so the
+    token signed for a secret stays valid as long as that secret: one is kept per secret
+    (bounded, oldest out first) and handed out again, in ``g`` where Flask-WTF looks first.
     """
 
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._signed: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()  # writers only: reads of a dict are atomic
+
+    def __call__(self) -> str:
+        token = g.get("csrf_token")
+        if token is not None:
+            return token
+        raw, key = session.get("csrf_token"), current_app.secret_key
+        if not isinstance(raw, str) or not isinstance(key, str):  # Flask-WTF sets or refuses
+            return generate_csrf()
+        token = self._signed.get((key, raw))
+        if token is None:
+            token = generate_csrf()
+            with self._lock:
+                if len(self._signed) >= self.MAX_ENTRIES:
+                    del self._signed[next(iter(self._signed))]
+                self._signed[(key, raw)] = token
+        g.csrf_token = token
+        return token
+
+
+csrf_token = CsrfTokens()
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie sessions, with the costs of an unchanged cookie paid once.
+
+    * The signing serializer is built once per key set (Flask builds one to open and one to
+      save the session on every request, and building one serialises a test value).
+    * A cookie already verified is not verified again: the same bytes under the same keys
+      give the same contents, so a bounded map from cookie to (contents, time signed) skips
+      the HMACs, base64 and JSON of each page; the age limit is still checked on every
+      request. Only flat sessions (strings, numbers) are kept, since a request may mutate a
+      nested value (the list of flashed messages) in place.
+    * A session nobody modified skips the cookie settings Flask reads before deciding, in the
+      end, to set no cookie.
+    """
+
+    MAX_OPENED = 10_000
+
     _cached: tuple[tuple[object, ...], URLSafeTimedSerializer | None] | None = None
+
+    def __init__(self) -> None:
+        self._opened: dict[str, tuple[dict[str, object], float]] = {}
+        self._lock = threading.Lock()  # writers only: reads of a dict are atomic
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         keys = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
         cached = self._cached
         if cached is None or cached[0] != keys:
+            with self._lock:
+                self._opened.clear()  # verified under other keys
             cached = self._cached = (keys, super().get_signing_serializer(app))
         return cached[1]
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        max_age = app.permanent_session_lifetime.total_seconds()
+        opened = self._opened.get(value)
+        if opened is None or time.time() - opened[1] > max_age:
+            try:
+                data, signed = serializer.loads(value, max_age=int(max_age),
+                                                return_timestamp=True)
+            except BadSignature:
+                return self.session_class()
+            opened = (data, signed.timestamp())
+            if all(isinstance(item, str | int | float | bool) for item in data.values()):
+                with self._lock:
+                    if len(self._opened) >= self.MAX_OPENED:
+                        del self._opened[next(iter(self._opened))]
+                    self._opened[value] = opened
+        return self.session_class(opened[0])  # a copy: flat values are immutable
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        accessed = session.accessed  # before reading ``permanent``, a read of the session
+        if session.modified or (app.config["SESSION_REFRESH_EACH_REQUEST"] and session.permanent):
+            super().save_session(app, session, response)
+        elif accessed:
+            response.vary.add("Cookie")
 
 
 def init_app(app: Flask) -> None:
     app.session_interface = CookieSessions()
+    # Flask-WTF's context processor also offers ``csrf_token``; a later processor wins.
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.context_processor(lambda: {"csrf_token": csrf_token})
     app.before_request(refuse_nul_characters)
     headers = dict(HEADERS)
     if app.config.get("SESSION_COOKIE_SECURE"):
