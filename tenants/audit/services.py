@@ -7,8 +7,11 @@ from collections.abc import Iterable
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from tenants import pagecache
 from tenants.audit.models import AccessLog
 from tenants.db import utcnow
+
+pagecache.not_shown(AccessLog.__tablename__)  # staff reading data changes no public page
 
 
 def record(db: Session, *, member_id: int | None, action: str, target: str) -> None:

@@ -16,6 +16,7 @@ from flask import session as cookie
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, load_only
 
+from tenants import pagecache
 from tenants.db import current_slug, utcnow
 from tenants.participants.models import (
     STANDARD_FIELDS,
@@ -24,6 +25,9 @@ from tenants.participants.models import (
     ParticipantToken,
 )
 from webapp.web import passwords, throttle
+
+# Sign-ins, resets and failed attempts change no public page.
+pagecache.not_shown(ParticipantToken.__tablename__, ParticipantLoginFailure.__tablename__)
 
 TOKEN_LIFETIMES = {"confirm": timedelta(days=7), "reset": timedelta(hours=2)}
 LANGUAGES = ("fr", "en")

@@ -181,3 +181,39 @@ def test_language_switch_redirects_only_to_same_site_paths(client, target):
     response = client.post("/language", data={"lang": "en", "next": target})
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
+
+
+def test_a_verified_session_cookie_is_kept_but_still_ages(app, monkeypatch):
+    from webapp.web import security
+
+    client = app.test_client()
+    client.post("/language", data={"lang": "en", "next": "/"})
+    interface = app.session_interface
+    assert isinstance(interface, security.CookieSessions)
+    client.get("/")  # the page adds its CSRF secret: the cookie changes once more
+    assert 'lang="en"' in client.get("/").get_data(as_text=True)
+    assert client.get_cookie("parvis_session").value in interface._opened  # verified, kept
+    later = datetime.now(UTC).timestamp() + app.permanent_session_lifetime.total_seconds() + 60
+    monkeypatch.setattr(security.time, "time", lambda: later)
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
+    assert 'lang="fr"' in client.get("/").get_data(as_text=True)  # too old: a new session
+
+
+def test_flashed_messages_show_once_with_kept_cookies(app, make_app, english):
+    from flask import flash, get_flashed_messages
+
+    flashing = make_app()
+
+    @flashing.get("/flash-test")
+    def flash_test():  # type: ignore[no-untyped-def]
+        flash("hello")
+        return "ok"
+
+    @flashing.get("/read-test")
+    def read_test():  # type: ignore[no-untyped-def]
+        return ",".join(get_flashed_messages())
+
+    client = flashing.test_client()
+    client.get("/flash-test")
+    assert client.get("/read-test").get_data(as_text=True) == "hello"
+    assert client.get("/read-test").get_data(as_text=True) == ""
