@@ -36,7 +36,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from wtforms import (
     BooleanField,
@@ -520,12 +520,23 @@ def condition_holds(value: Any, expected: str | None) -> bool:
     return value is not None and value == expected
 
 
-def save_answers(db: Session, participant: Participant, form: AnswersForm) -> None:
+def save_answers(db: Session, participant: Participant, form: AnswersForm, *,
+                 new: bool = False) -> None:
     """Store a validated form: the standard fields asked, and one answer per custom field
-    (a blank answer, or one to a question that does not apply, removes the stored one)."""
+    (a blank answer, or one to a question that does not apply, removes the stored one).
+
+    ``new``: the account was just created with the form's standard fields and has no answer
+    yet, so the answers go in with one INSERT and nothing is read first.
+    """
+    values = form.answers()
+    if new:
+        rows = [{"participant_id": participant.id, "field_id": field_id, "value": value}
+                for field_id, value in values.items() if value is not None]
+        if rows:
+            db.execute(insert(Answer), rows)
+        return
     participants.update_profile(db, participant,
                                 **{key: form[key].data or "" for key in form.standard})
-    values = form.answers()
     if not values:
         return
     existing = {answer.field_id: answer for answer in db.scalars(

@@ -158,7 +158,7 @@ def signup(event_id: int | None = None):  # type: ignore[no-untyped-def]
             participant = services.add(
                 session, email=form.email.data, password=form.password.data,
                 language=_language(), **{key: form[key].data or "" for key in form.standard})
-            answers.save_answers(session, participant, form)
+            answers.save_answers(session, participant, form, new=True)
             if event is not None:  # pending until the address is confirmed
                 registrations.register(session, event, participant)
     except registrations.RegistrationError as refused:  # closed meanwhile: nothing is kept
