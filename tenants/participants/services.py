@@ -48,6 +48,16 @@ def find_by_email(db: Session, email: str) -> Participant | None:
     return db.scalar(select(Participant).where(Participant.email == normalise_email(email)))
 
 
+def should_tell_owner(db: Session, participant: Participant) -> bool:
+    """Whether to e-mail the owner of an address someone just tried to sign up with: once per
+    address per throttling window, so the sign-up form cannot be used to flood an inbox."""
+    bucket = throttle.key("signup-attempt", f"{current_slug()}:{participant.email}")
+    if throttle.is_throttled(db, ParticipantLoginFailure, {bucket: 1}):
+        return False
+    throttle.record_failure(db, ParticipantLoginFailure, [bucket])
+    return True
+
+
 def add(db: Session, *, email: str, password: str | None = None, language: str = "fr",
         **fields: str) -> Participant:
     """Create an account (unconfirmed). ``fields`` are standard fields (first_name, city…)."""

@@ -168,7 +168,7 @@ def signup(event_id: int | None = None):  # type: ignore[no-untyped-def]
         # The same work as a new account (hashing is the slow part), so the time taken tells
         # nothing either; the owner of the address is told by e-mail.
         passwords.hash_password(form.password.data)
-        if existing is not None:
+        if existing is not None and services.should_tell_owner(session, existing):
             enqueue(tasks.send_signup_attempt, slug, existing.id)
     else:
         enqueue(tasks.send_confirmation, slug, participant.id,
