@@ -31,6 +31,8 @@ from flask.logging import default_handler
 from flask_babel import force_locale
 from jinja2 import TemplateNotFound
 
+from tenants import api as tenants_api
+
 log = logging.getLogger(__name__)
 
 Security = Literal["none", "starttls", "ssl"]
@@ -208,6 +210,17 @@ def send(message: Message) -> None:
     mailer().send(message)
 
 
+def _tenant_name() -> str | None:
+    """The organisation an e-mail is sent for, named in its signature: the active tenant's
+    (tenant jobs and requests run in a tenant context), from the registry."""
+    if not tenants_api.in_tenant_context():
+        return None
+    from webapp.tenancy import resolve  # the registry lookup, cached like a request's
+
+    resolved = resolve(tenants_api.current_slug())
+    return resolved.info.name if resolved is not None else None
+
+
 def render_message(to: str, template: str, language: str, *,
                    headers: dict[str, str] | None = None, **context: Any) -> Message:
     """Render ``<template>.txt`` (required) and ``<template>.html`` (optional) in ``language``.
@@ -227,6 +240,7 @@ def render_message(to: str, template: str, language: str, *,
         html_template = env.get_template(f"{template}.html")
     except TemplateNotFound:
         html_template = None
+    context.setdefault("tenant_name", _tenant_name())
     with force_locale(language):
         app.update_template_context(context)
         blocks = text_template.blocks["subject"](text_template.new_context(context))

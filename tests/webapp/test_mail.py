@@ -250,3 +250,14 @@ def test_render_message_refuses_mistakes(templates: Flask, template: str, langua
                                          error: str) -> None:
     with pytest.raises(ValueError, match=error):
         mail.render_message("zoe@example.org", template, language, title="x", day=date(2025, 1, 1))
+
+
+def test_a_tenants_e_mails_are_signed_with_its_name(templates: Flask) -> None:
+    from tenants import api as tenants_api
+
+    values = {"title": "Atelier", "day": date(2025, 3, 12), "link": LINK}
+    with tenants_api.tenant_context("acme"):
+        message = mail.render_message("zoe@example.org", "test_email/invite", "en", **values)
+    assert message.text.endswith("Sent by Parvis on behalf of Acme.")
+    outside = mail.render_message("zoe@example.org", "test_email/invite", "en", **values)
+    assert outside.text.endswith("Sent by Parvis.")
