@@ -166,10 +166,14 @@ def _statement(state: ORMExecuteState) -> None:
         state.session.info[STALE] = True
 
 
+_bumping = threading.Lock()
+
+
 def _committed(session: Session) -> None:
     if session.info.pop(STALE, False):
         slug = session.info["tenant"]
-        _generations[slug] = _generations.get(slug, 0) + 1
+        with _bumping:
+            _generations[slug] = _generations.get(slug, 0) + 1
 
 
 def _rolled_back(session: Session) -> None:
