@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Form, HiddenField, SelectChoice, SelectField
+from wtforms import (
+    BooleanField,
+    Form,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+)
 from wtforms.validators import Length, Optional
 
 STATUS_LABELS = {
@@ -37,6 +44,14 @@ class DecisionForm(FlaskForm):
 
     view = SelectField(choices=[SelectChoice("roster", "roster"),
                                 SelectChoice("approvals", "approvals")], default="roster")
+
+
+class AttendanceForm(FlaskForm):
+    """Mark registrants as attended (``attended`` 1) or not (0): one row or the ticked ones."""
+
+    registration = SelectMultipleField(coerce=int, validate_choice=False)
+    attended = SelectField(choices=[SelectChoice("1", "1"), SelectChoice("0", "0")])
+    status = HiddenField(validators=[Optional(), Length(max=20)])  # the roster's filter
 
 
 class RosterFilter(Form):

@@ -30,6 +30,8 @@ class Registration(TenantBase):
     created_at: Mapped[datetime]  # set by services: it orders the waiting list
     confirmed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+    # Set by staff once the participant attended (opens rating the event).
+    attended_at: Mapped[datetime | None]
     # The member (control-plane account id, opaque here) who approved or refused.
     decided_by: Mapped[int | None]
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

@@ -330,3 +330,21 @@ def awaiting_approval(db: Session, limit: int = APPROVALS_LIMIT) -> list[Registr
         .options(contains_eager(Registration.participant), contains_eager(Registration.event))
         .where(Registration.status == "awaiting")
         .order_by(Registration.created_at, Registration.id).limit(limit)))
+
+
+def mark_attended(db: Session, event: Event, registration_ids: Sequence[int],
+                  attended: bool) -> int:
+    """Record (or undo) that these confirmed registrants of ``event`` attended it, in one
+    statement; ids of other events or other statuses are left alone. Returns how many rows
+    changed. RegistrationError("not_started") before the event's start."""
+    if event.starts_at > utcnow():
+        raise RegistrationError("not_started")
+    result = db.execute(
+        update(Registration)
+        .where(Registration.event_id == event.id, Registration.id.in_(list(registration_ids)),
+               Registration.status == "confirmed",
+               Registration.attended_at.is_(None) if attended
+               else Registration.attended_at.is_not(None))
+        .values(attended_at=utcnow() if attended else None)
+        .execution_options(synchronize_session="fetch"))
+    return result.rowcount

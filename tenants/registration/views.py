@@ -23,7 +23,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
@@ -41,6 +41,7 @@ from tenants.participants.models import Participant
 from tenants.registration import export, services, tasks
 from tenants.registration.forms import (
     STATUS_LABELS,
+    AttendanceForm,
     CancelForm,
     DecisionForm,
     JoinLinkForm,
@@ -293,6 +294,44 @@ def roster(event_id: int):  # type: ignore[no-untyped-def]
                   counts=services.counts(session, event.id),
                   positions=services.waitlist_positions(session, registrations),
                   export_fields=export_fields, view="roster", **_staff_context())
+
+
+MAX_ATTENDANCE_IDS = 5000  # one roster page's worth
+
+
+@bp.post(f"/admin/events/<{ID}:event_id>/attendance")
+@access.require_role("manager")
+def attendance(event_id: int):  # type: ignore[no-untyped-def]
+    """Mark confirmed registrants as attended or not: one row (its button) or the ticked ones."""
+    event = _event_or_404(event_id)
+    form = AttendanceForm()
+    if not form.validate_on_submit():
+        abort(400)
+    ids = [i for i in form.registration.data or [] if 0 < i <= 2147483647]
+    if not ids or len(ids) > MAX_ATTENDANCE_IDS:
+        return error_page(422, title=_("Attendance not recorded"),
+                          message=_("Tick at least one registrant first."))
+    session = db.session()
+    try:
+        changed = services.mark_attended(session, event, ids, form.attended.data == "1")
+    except services.RegistrationError:
+        return error_page(409, title=_("Attendance not recorded"),
+                          message=_("Attendance can be recorded once the event has started."))
+    if wants_fragment() and len(ids) == 1:
+        registration = services.with_people(session, ids[0])
+        if registration is None or registration.event_id != event.id:
+            abort(404)
+        body = render_block("registration/roster.html", "row", registration=registration,
+                            event=event, positions={}, view="roster",
+                            **_staff_context())
+        response = Response(body, mimetype="text/html")
+        response.vary.add("HX-Request")
+        return response
+    flash(ngettext("Attendance recorded for %(num)d registrant.",
+                   "Attendance recorded for %(num)d registrants.", changed), "registration")
+    status = form.status.data if form.status.data in STATUS_LABELS else None
+    return redirect(url_for("tenant.registration.roster", event_id=event.id, status=status),
+                    code=303)
 
 
 @bp.get("/admin/approvals")

@@ -9,6 +9,13 @@ from tenants.db import TenantBase
 from tenants.texts import JSONType
 
 VISIBILITIES = ("nobody", "participants", "public")
+# Ratings: who may rate, who sees the reviews, and the default order of the review list.
+RATERS = ("attended", "confirmed")
+RATING_VISIBILITIES = ("public", "participants", "staff")
+RATING_ORDERS = ("newest", "highest", "lowest")
+# Bounds of the ratings windows, in days.
+RATING_WINDOW_DAYS = (1, 365)
+RATING_EDIT_DAYS = (0, 365)
 
 
 class Settings(TenantBase):
@@ -21,4 +28,13 @@ class Settings(TenantBase):
     languages: Mapped[list[str]] = mapped_column(JSONType, default=lambda: ["fr", "en"])
     # The widest participant-list visibility a participant may choose.
     max_visibility: Mapped[str] = mapped_column(String(20), default="participants")
+    # Ratings: "attended" (marked by staff) or "confirmed" (a confirmed registration is enough,
+    # for tenants that do not track attendance); both only after the event's end.
+    ratings_raters: Mapped[str] = mapped_column(String(12), default="attended")
+    ratings_window_days: Mapped[int] = mapped_column(default=30)  # after the event's end
+    ratings_edit_days: Mapped[int] = mapped_column(default=30)  # after posting
+    ratings_autopublish_stars: Mapped[bool] = mapped_column(default=True)
+    ratings_premoderate_comments: Mapped[bool] = mapped_column(default=True)
+    ratings_visibility: Mapped[str] = mapped_column(String(12), default="public")
+    ratings_order: Mapped[str] = mapped_column(String(10), default="newest")
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from sqlalchemy import update as sql_update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tenants.participants.models import Participant
-from tenants.settings.models import VISIBILITIES, Settings
+from tenants.settings.models import (
+    RATERS,
+    RATING_EDIT_DAYS,
+    RATING_ORDERS,
+    RATING_VISIBILITIES,
+    RATING_WINDOW_DAYS,
+    VISIBILITIES,
+    Settings,
+)
 
 SUPPORTED_LANGUAGES = ("fr", "en")
 
@@ -18,16 +27,55 @@ def get(db: Session) -> Settings:
         return cached
     settings = db.get(Settings, 1)
     if settings is None:
-        settings = Settings(id=1, languages=list(SUPPORTED_LANGUAGES),
-                            max_visibility="participants")
-        db.add(settings)
-        db.flush()
+        try:  # a savepoint: requests (or jobs) reading a new tenant at once may all insert it
+            with db.begin_nested():
+                settings = Settings(id=1, languages=list(SUPPORTED_LANGUAGES),
+                                    max_visibility="participants")
+                db.add(settings)
+                db.flush()
+        except IntegrityError:
+            settings = db.get(Settings, 1)
+            assert settings is not None  # the other insert committed before ours failed
     db.info["tenant_settings"] = settings
     return settings
 
 
 def languages(db: Session) -> tuple[str, ...]:
     return tuple(get(db).languages)
+
+
+RATINGS_KEYS = ("ratings_raters", "ratings_window_days", "ratings_edit_days",
+                "ratings_autopublish_stars", "ratings_premoderate_comments",
+                "ratings_visibility", "ratings_order")
+
+
+def _check_ratings(values: dict[str, object]) -> None:
+    """ValueError(name) for a ratings setting out of its choices or bounds."""
+    choices = {"ratings_raters": RATERS, "ratings_visibility": RATING_VISIBILITIES,
+               "ratings_order": RATING_ORDERS}
+    bounds = {"ratings_window_days": RATING_WINDOW_DAYS, "ratings_edit_days": RATING_EDIT_DAYS}
+    for name, value in values.items():
+        if name not in RATINGS_KEYS:
+            raise ValueError(name)
+        if name in choices and value not in choices[name]:
+            raise ValueError(name)
+        if name in bounds and not (isinstance(value, int) and not isinstance(value, bool)
+                                   and bounds[name][0] <= value <= bounds[name][1]):
+            raise ValueError(name)
+        if name.startswith(("ratings_autopublish", "ratings_premoderate")) and not isinstance(
+                value, bool):
+            raise ValueError(name)
+
+
+def update_ratings(db: Session, **values: object) -> Settings:
+    """Change the ratings policy (any of RATINGS_KEYS); ValueError(name) if one is out of its
+    choices or bounds, and then nothing changes."""
+    _check_ratings(values)
+    settings = get(db)
+    for name, value in values.items():
+        setattr(settings, name, value)
+    db.flush()
+    return settings
 
 
 def update(db: Session, *, languages: list[str], max_visibility: str) -> Settings:

@@ -6,16 +6,25 @@ from flask import Blueprint, Response, abort, redirect, request, url_for
 
 from tenants import access, db
 from tenants.settings import services
-from tenants.settings.forms import SettingsForm
+from tenants.settings.forms import RatingsSettingsForm, SettingsForm
 from webapp.extensions import htmx
 from webapp.web.htmx import render
 
 bp = Blueprint("settings", __name__, template_folder="templates")
 
 
-def _page(form: SettingsForm, *, status: int = 200, saved: bool = False) -> Response:
-    return render("settings/edit.html", block="settings", status=status, form=form,
-                  saved=saved, can_edit=access.has_role("admin"))
+def _ratings_form() -> RatingsSettingsForm:
+    current = services.get(db.session())
+    return RatingsSettingsForm(formdata=None, data={name: getattr(current, name)
+                                                    for name in services.RATINGS_KEYS})
+
+
+def _page(form: SettingsForm, *, status: int = 200, saved: bool = False,
+          ratings_form: RatingsSettingsForm | None = None, ratings_saved: bool = False,
+          block: str = "settings") -> Response:
+    return render("settings/edit.html", block=block, status=status, form=form,
+                  saved=saved, ratings_form=ratings_form or _ratings_form(),
+                  ratings_saved=ratings_saved, can_edit=access.has_role("admin"))
 
 
 @bp.route("/admin/settings", methods=["GET", "POST"])
@@ -27,7 +36,8 @@ def edit():  # type: ignore[no-untyped-def]
         form = SettingsForm(data={"default_language": current.languages[0],
                                   "languages": current.languages,
                                   "max_visibility": current.max_visibility})
-        return _page(form, saved=request.args.get("saved") == "1")
+        return _page(form, saved=request.args.get("saved") == "1",
+                     ratings_saved=request.args.get("saved") == "ratings")
     if not access.has_role("admin"):
         abort(403)
     form = SettingsForm()
@@ -38,3 +48,20 @@ def edit():  # type: ignore[no-untyped-def]
     if htmx:
         return _page(form, saved=True)
     return redirect(url_for(".edit", saved=1), code=303)
+
+
+@bp.post("/admin/settings/ratings")
+@access.require_role("admin")
+def ratings():  # type: ignore[no-untyped-def]
+    """The ratings policy: a form of its own on the settings page."""
+    current = services.get(db.session())
+    settings_form = SettingsForm(formdata=None, data={"default_language": current.languages[0],
+                                                      "languages": current.languages,
+                                                      "max_visibility": current.max_visibility})
+    form = RatingsSettingsForm()
+    if not form.validate():
+        return _page(settings_form, status=422, ratings_form=form, block="ratings")
+    services.update_ratings(db.session(), **form.values())
+    if htmx:
+        return _page(settings_form, ratings_form=form, ratings_saved=True, block="ratings")
+    return redirect(url_for(".edit", saved="ratings"), code=303)

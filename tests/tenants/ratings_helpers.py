@@ -1,0 +1,83 @@
+"""Small helpers for the ratings tests (kept here, not in tests/factories.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tenants import api as tenants_api
+from tenants.participants.models import Participant
+from tenants.ratings import services
+from tenants.ratings.models import Rating
+from tenants.registration.models import Registration
+from tenants.settings import services as settings
+from tests import factories
+
+
+def past_event(slug: str, *, ended: timedelta = timedelta(days=1), **fields: object) -> int:
+    """A published event that ended ``ended`` ago (two hours long)."""
+    end = tenants_api.utcnow().replace(microsecond=0) - ended
+    return factories.event(slug, starts_at=end - timedelta(hours=2), ends_at=end, **fields)
+
+
+def attendee(slug: str, event_id: int, participant_id: int, *, attended: bool = True,
+             status: str = "confirmed") -> int:
+    """A registration written directly (the event is over), marked attended if asked."""
+    with tenants_api.tenant_context(slug) as session:
+        now = tenants_api.utcnow()
+        registration = Registration(event_id=event_id, participant_id=participant_id,
+                                    status=status, created_at=now - timedelta(days=10),
+                                    attended_at=now if attended else None)
+        session.add(registration)
+        session.flush()
+        return registration.id
+
+
+def people(slug: str, count: int, start: int = 0) -> list[int]:
+    """Confirmed participants without a password (quick to create in bulk)."""
+    with tenants_api.tenant_context(slug) as session:
+        found = [Participant(email=f"r{start + i}@example.org", first_name=f"First{start + i}",
+                             last_name=f"Last{start + i}", email_confirmed_at=tenants_api.utcnow())
+                 for i in range(count)]
+        session.add_all(found)
+        session.flush()
+        return [p.id for p in found]
+
+
+def ratings(slug: str, event_id: int, stars: list[int], *, comment: str = "Good",
+            status: str = "published", participant_ids: list[int] | None = None) -> list[int]:
+    """Ratings written directly (authors created unless given), one per star count."""
+    authors = participant_ids or people(slug, len(stars), start=event_id * 100_000)
+    with tenants_api.tenant_context(slug) as session:
+        now = tenants_api.utcnow()
+        rows = [Rating(event_id=event_id, participant_id=pid, stars=n, comment=comment,
+                       status=status, created_at=now - timedelta(minutes=i))
+                for i, (pid, n) in enumerate(zip(authors, stars, strict=True))]
+        session.add_all(rows)
+        session.flush()
+        services.recount(session, event_id)
+        return [r.id for r in rows]
+
+
+def rating(slug: str, rating_id: int) -> Rating | None:
+    with tenants_api.tenant_context(slug) as session:
+        found = session.get(Rating, rating_id)
+        if found is not None:
+            session.expunge(found)
+        return found
+
+
+def all_ratings(slug: str) -> list[tuple[int | None, int, str, str]]:
+    with tenants_api.tenant_context(slug) as session:
+        return [tuple(row) for row in session.execute(  # type: ignore[misc]
+            select(Rating.participant_id, Rating.stars, Rating.comment, Rating.status)
+            .order_by(Rating.id))]
+
+
+def configure(slug: str, **values: object) -> None:
+    """Change ratings settings directly."""
+    with tenants_api.tenant_context(slug) as session:
+        current = settings.get(session)
+        for name, value in values.items():
+            setattr(current, name, value)
