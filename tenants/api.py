@@ -14,6 +14,7 @@ from tenants.access import ROLES, TenantInfo
 
 # Every tenant model, so ``metadata`` (create_all, migrations) knows all tables.
 from tenants.audit import models as _audit_models  # noqa: F401
+from tenants.consent import models as _consent_models  # noqa: F401
 from tenants.db import (
     NAMING_CONVENTION,
     CrossPlaneError,
@@ -44,6 +45,7 @@ from tenants.events import models as _event_models  # noqa: F401
 from tenants.fields import models as _field_models  # noqa: F401
 from tenants.participants import models as _participant_models  # noqa: F401
 from tenants.participants import services as participants
+from tenants.ratings import models as _rating_models  # noqa: F401
 from tenants.registration import models as _registration_models  # noqa: F401
 from tenants.settings import models as _settings_models  # noqa: F401
 
@@ -73,7 +75,9 @@ __all__ = [
     "make_engine",
     "metadata",
     "migration_connection_url",
+    "processing_config",
     "provision",
+    "purge_consent_ledger",
     "schema_for",
     "seed_demo",
     "session_factory",
@@ -89,13 +93,17 @@ metadata = TenantBase.metadata
 
 def blueprints() -> list[Blueprint]:
     """Tenant-facing blueprints, to be mounted under the ``/t/<tenant>`` parent."""
+    from tenants.consent.views import bp as consent_bp
     from tenants.events.views import bp as events_bp
     from tenants.fields.views import bp as fields_bp
     from tenants.participants.views import bp as participants_bp
+    from tenants.ratings.views import bp as ratings_bp
     from tenants.registration.views import bp as registration_bp
+    from tenants.rights.views import bp as rights_bp
     from tenants.settings.views import bp as settings_bp
 
-    return [events_bp, participants_bp, registration_bp, fields_bp, settings_bp]
+    return [events_bp, participants_bp, registration_bp, fields_bp, settings_bp, ratings_bp,
+            consent_bp, rights_bp]
 
 
 def provision(slug: str, revision: str | None) -> None:
@@ -134,6 +142,34 @@ def set_participant_password(slug: str, email: str, password: str) -> bool:
         return person is not None
 
 
+def purge_consent_ledger(slug: str) -> None:
+    """Queue the job deleting ``slug``'s consent proofs past their retention."""
+    from tenants.consent import tasks
+
+    tasks.purge_ledger(slug)
+
+
 def count_participants(slug: str) -> int:
     with tenant_context(slug) as session:
         return participants.count(session)
+
+
+def processing_config(slug: str) -> dict:
+    """What the tenant's processor register (GDPR Art. 30(2)) is generated from: its live
+    configuration as plain values, without any participant's data."""
+    from tenants.consent import services as consent_services
+    from tenants.consent.models import ConsentConfig
+    from tenants.fields import services as fields
+
+    with tenant_context(slug) as session:
+        consent = session.get(ConsentConfig, 1)  # absent until the banner is first configured
+        services = consent_services.list_services(session)
+        return {
+            "standard_fields": fields.standard_modes(session),
+            "custom_fields": [{"label": dict(f.label or {}), "purpose": dict(f.purpose or {}),
+                               "type": f.type, "required": f.required}
+                              for f in fields.active_fields(session)],
+            "services": [{"name": s.name, "provider": s.provider, "purpose": s.purpose,
+                          "location": s.location} for s in services],
+            "consent_retention_years": consent.retention_years if consent else 5,
+        }

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from flask import Flask, Response, current_app, g, request
 from sqlalchemy import Engine, MetaData, func
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from tenants import api as tenants_api
 
@@ -79,10 +79,15 @@ def engine() -> Engine:
     return current_app.extensions["parvis_engine"]
 
 
+def sessions() -> sessionmaker[Session]:
+    """The current app's control-plane session factory (a session outside the unit of work)."""
+    return current_app.extensions["parvis_sessions"]
+
+
 def session() -> Session:
     """The control-plane session of this app context, created on first use."""
     if "control_session" not in g:
-        g.control_session = current_app.extensions["parvis_sessions"]()
+        g.control_session = sessions()()
     return g.control_session
 
 

@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, has_app_context, has_request_context
+from flask import Flask, g, has_app_context, has_request_context
 from huey import Huey
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 
@@ -64,12 +64,34 @@ def task(**options: Any) -> Callable:
     return decorator
 
 
+def periodic_task(schedule: Callable[..., bool], **options: Any) -> Callable:
+    """A control-plane task the worker runs on ``schedule`` (a ``huey.crontab``)."""
+
+    def decorator(fn: Callable[..., Any]) -> Any:
+        return huey.periodic_task(schedule, **options)(_in_fresh_app_context(fn))
+
+    return decorator
+
+
+def _know_tenant(slug: str) -> None:
+    """Give a tenant job its tenant's registry row as ``g.tenant``, as a request has it (the
+    organisation's name signs its e-mails). Read before the tenant's connection is taken and in
+    a session closed at once: a job never holds two connections (one pool on PostgreSQL)."""
+    from webapp.tenancy import resolve
+
+    with db.sessions()() as session:
+        resolved = resolve(slug, session)
+    if resolved is not None:
+        g.tenant = resolved.info
+
+
 def tenant_task(**options: Any) -> Callable:
     """A task on one tenant's data: ``fn(slug, *ids)`` runs inside that tenant's context."""
 
     def decorator(fn: Callable[..., Any]) -> Any:
         @functools.wraps(fn)
         def run(slug: str, *args: Any, **kwargs: Any) -> Any:
+            _know_tenant(slug)
             with tenants_api.tenant_context(slug, writer=True):
                 return fn(slug, *args, **kwargs)
 
@@ -97,5 +119,7 @@ def enqueue(task_fn: Any, *args: Any, **kwargs: Any) -> None:
 
 def run_worker(workers: int = 2) -> None:
     from huey.consumer import Consumer
+
+    from webapp import sweeps  # noqa: F401 -- registers the periodic tasks with the consumer
 
     Consumer(huey, workers=workers, worker_type="thread", periodic=True).run()

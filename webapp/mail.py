@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import unquote, urlsplit
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask.logging import default_handler
 from flask_babel import force_locale
 from jinja2 import TemplateNotFound
@@ -211,13 +211,20 @@ def send(message: Message) -> None:
 
 
 def _tenant_name() -> str | None:
-    """The organisation an e-mail is sent for, named in its signature: the active tenant's
-    (tenant jobs and requests run in a tenant context), from the registry."""
+    """The organisation an e-mail is sent for, named in its signature: the request's tenant,
+    else the active tenant context's (a job), from the registry."""
+    tenant = g.get("tenant")
+    if tenant is not None:
+        return tenant.name
     if not tenants_api.in_tenant_context():
         return None
-    from webapp.tenancy import resolve  # the registry lookup, cached like a request's
+    from webapp import db
+    from webapp.tenancy import resolve
 
-    resolved = resolve(tenants_api.current_slug())
+    # A registry miss is read in a session of its own, closed at once: a job never holds a
+    # control-plane connection beside its tenant's (one pool for both on PostgreSQL).
+    with db.sessions()() as session:
+        resolved = resolve(tenants_api.current_slug(), session)
     return resolved.info.name if resolved is not None else None
 
 

@@ -88,7 +88,9 @@ class TenantCache:
 cache = TenantCache()
 
 
-def resolve(slug: str) -> Resolved | None:
+def resolve(slug: str, session: Session | None = None) -> Resolved | None:
+    """The registry row of ``slug`` (cached), read on a miss in ``session``, by default the
+    unit of work's control session."""
     try:
         tenants_api.validate_slug(slug)
     except tenants_api.InvalidSlug:
@@ -97,7 +99,7 @@ def resolve(slug: str) -> Resolved | None:
     resolved = cache.get(key)
     if resolved is None:
         generation = cache.generation
-        tenant = db.session().scalar(select(Tenant).where(Tenant.slug == slug))
+        tenant = (session or db.session()).scalar(select(Tenant).where(Tenant.slug == slug))
         if tenant is None:
             return None
         resolved = Resolved(tenant.id, tenants_api.TenantInfo(

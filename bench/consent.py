@@ -1,0 +1,167 @@
+"""What cookie consent costs a tenant page: the banner, the visitor's consent check, the
+consented scripts and the per-response CSP, as ratios to the same page of a tenant without
+services.
+
+    .venv/bin/python -m bench.consent [--database-url URL] [--seconds N]
+
+Same method as bench/tenant_home.py (whose helpers it imports): WSGI calls in this process,
+interleaved rounds of 0.5 s, every figure read as a ratio measured in the same rounds. Two
+tenants with the same three published events: ``plain`` has no consent service (no banner,
+nothing to check), ``consent`` has an analytics script and an embedded video. The home page is
+measured for:
+
+- a visitor of ``plain`` (the baseline of the ratios);
+- a first visitor of ``consent``: the banner is rendered, no script;
+- a visitor of ``consent`` who accepted everything: their consent cookie is looked up, the
+  script and the video frame are rendered, the response gets its own CSP.
+
+Each twice: as served (public pages are kept whole per consent state by tenants/pagecache.py,
+so a hit costs the consent check and the CSP only), and rendered each time (the page cache is
+emptied before every request, in all three alike), which adds the banner's templates.
+Goal (issue 5): every consent scenario ≥ 0.90 of its baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from bench.tenant_home import (
+    NOISY,
+    ROUND_SECONDS,
+    SQL_SAMPLE,
+    Scenario,
+    WSGIApp,
+    build_environ,
+    database,
+    log,
+    server_version,
+    translations_compiled,
+    visitor_cookie,
+)
+from tenants import api as tenants_api
+from tenants.consent import services
+from tests import factories
+from webapp import create_app, db, migrate
+from webapp.organisations import services as org_services
+
+GOAL = 0.90
+
+
+def setup(app: Flask) -> str:
+    """Both tenants, their events, and the services of ``consent``; returns a consent id of a
+    visitor who accepted everything."""
+    with app.app_context():
+        for slug in ("plain", "consent"):
+            org_services.create(db.session(), slug=slug, name=f"Organisation {slug}",
+                                default_language="fr")
+            db.commit()
+            for i in range(3):
+                factories.event(slug, title={"fr": f"Atelier {i}", "en": f"Workshop {i}"})
+        with tenants_api.tenant_context("consent") as session:
+            services.save_service(
+                session, None, name="Matomo", provider="InnoCraft", purpose="audience",
+                cookies=[{"name": "_pk_id", "lifetime": "13 months"}], location="France",
+                load_kind="script", load_url="https://stats.example.org/matomo.js")
+            services.save_service(
+                session, None, name="VideoHost", provider="Video Inc.", purpose="embedded",
+                cookies=[{"name": "vh", "lifetime": "6 months"}], location="United States",
+                load_kind="embed", load_url="https://video.example.net/embed/42")
+        with tenants_api.tenant_context("consent") as session:
+            config = services.config(session)
+            state = services.VisitorState(config, None, False, frozenset())
+            return services.record_choice(session, state, config.optional_ids).consent_id
+
+
+def uncached(app: Flask) -> WSGIApp:
+    """``app`` with its page cache emptied before each request: every page is rendered."""
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        store = app.extensions.get("parvis_pages")
+        if store is not None:
+            store.clear()
+        return app(environ, start_response)
+
+    return wsgi
+
+
+def home(name: str, app: Flask, slug: str, cookie: str, *, rendered: bool) -> Scenario:
+    return Scenario(name, 2, uncached(app) if rendered else app,
+                    [build_environ(f"/t/{slug}/", cookie)])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.consent", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", help="a PostgreSQL server URL (a database is created "
+                        "and dropped on it); SQLite in a temporary folder otherwise")
+    parser.add_argument("--seconds", type=float, default=8.0,
+                        help="measured seconds per scenario (default: 8)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="parvis-bench-") as tmp, \
+            database(args.database_url, Path(tmp)) as url:
+        workdir = Path(tmp)
+        app = create_app({"INSTANCE_PATH": str(workdir / "instance"), "DATABASE_URL": url,
+                          "TENANT_DATA_DIR": str(workdir / "tenants"),
+                          "JOBS_BACKEND": "immediate", "SECRET_KEY": "bench-secret-key",
+                          "DB_POOL_SIZE": 10})
+        try:
+            with app.app_context():
+                migrate.upgrade_control()
+                engine = db.engine()
+            consent_id = setup(app)
+            session_cookie = visitor_cookie(app, "/t/plain/")
+            consented = f"{session_cookie}; {services.COOKIE}={consent_id}"
+            rounds = max(4, round(args.seconds / ROUND_SECONDS))
+            pairs = []
+            for rendered in (False, True):
+                how = "rendered" if rendered else "as served"
+                base = home(f"no services, {how}", app, "plain", session_cookie,
+                            rendered=rendered)
+                pairs.append((base, [
+                    home(f"banner, {how}", app, "consent", session_cookie, rendered=rendered),
+                    home(f"consented, {how}", app, "consent", consented, rendered=rendered)]))
+            scenarios = [s for base, others in pairs for s in (base, *others)]
+            for scenario in scenarios:
+                scenario.warm_up()
+            for r in range(rounds):
+                for s in scenarios[r % len(scenarios):] + scenarios[:r % len(scenarios)]:
+                    s.run(ROUND_SECONDS)
+                log(f"  round {r + 1}/{rounds}: "
+                    + ", ".join(f"{s.rates[-1]:,.0f}" for s in scenarios) + " req/s")
+            for scenario in scenarios:
+                scenario.count_sql(engine)
+            catalogs = "catalogs compiled" if translations_compiled() else "catalogs NOT compiled"
+            print(f"Parvis consent benchmark — {datetime.now(UTC):%Y-%m-%d}, "
+                  f"{server_version(engine)}, Python {platform.python_version()}, "
+                  f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, {catalogs}, "
+                  f"{rounds} rounds of {ROUND_SECONDS:g} s per scenario")
+            print(f"{'scenario':<28}{'req/s':>9}{'vs base':>9}{'±':>6}{'p50 ms':>8}"
+                  f"{'p99 ms':>8}{'SQL/req':>8}  verdict")
+            for base, others in pairs:
+                for s in (base, *others):
+                    ratio = s.ratio_to(base)
+                    verdict = "" if s is base else (
+                        f"goal ≥ {GOAL:.2f}: " + ("ok" if ratio >= GOAL else "MISSED"))
+                    sql = s.sql.statements_per_request if s.sql else 0
+                    print(f"{s.name:<28}{s.rate:>9,.0f}{ratio:>9.3f}{s.spread:>6.0%}"
+                          f"{s.p50_ms:>8.2f}{s.p99_ms:>8.2f}{sql:>8g}  {verdict}")
+            if any(s.spread > NOISY for s in scenarios):
+                print(f"warning: round-to-round variation (±) above {NOISY:.0%}: the machine "
+                      "was busy, rerun for firm figures")
+            print(f"(SQL/req counted on {SQL_SAMPLE} requests outside the timed rounds)")
+        finally:
+            with app.app_context():
+                db.engine().dispose()
+            tenants_api.dispose()
+
+
+if __name__ == "__main__":
+    main()
