@@ -169,6 +169,7 @@ def build_form_class(db: Session, language: str, *, signup: bool,
     if signup:
         attrs["email"] = account_forms.email_field()
         attrs.update(account_forms.new_password_fields())
+        attrs["marketing"] = account_forms.marketing_field()
     standard = tuple(key for key, mode in modes.items() if mode != "off")
     for key in standard:
         attrs[key] = _standard_field(key, required=modes[key] == "required",

@@ -13,6 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     EmailField,
     HiddenField,
     PasswordField,
@@ -92,6 +93,17 @@ def _confirm_field() -> PasswordField:
         validators=[DataRequired(_l("Type the password a second time.")),
                     EqualTo("password", _l("The two passwords are different."))],
         render_kw={"autocomplete": "new-password"})
+
+
+# The privacy note shown on the sign-up form (participants/signup.html): its version is recorded
+# in the consent ledger with each sign-up. Change it whenever the note's wording changes.
+PRIVACY_NOTE_VERSION = "2026-11-23"
+
+
+def marketing_field() -> BooleanField:
+    """The opt-in to the organisation's news, unticked unless the person ticks it."""
+    return BooleanField(_l("Send me news of this organisation's next events by e-mail. You can "
+                           "stop at any time."))
 
 
 def new_password_fields() -> dict[str, PasswordField]:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tenants import access, db, pagecache
 from tenants.audit import services as audit
+from tenants.consent import services as consent
 from tenants.events import services as events
 from tenants.events.models import Event
 from tenants.fields import answers
@@ -159,6 +160,11 @@ def signup(event_id: int | None = None):  # type: ignore[no-untyped-def]
                 session, email=form.email.data, password=form.password.data,
                 language=_language(), **{key: form[key].data or "" for key in form.standard})
             answers.save_answers(session, participant, form, new=True)
+            # No terms are shown to participants yet: the version recorded is empty.
+            consent.record_registration(session, participant,
+                                        privacy_version=forms.PRIVACY_NOTE_VERSION,
+                                        terms_version="",
+                                        marketing_opt_in=bool(form.marketing.data))
             if event is not None:  # pending until the address is confirmed
                 registrations.register(session, event, participant)
     except registrations.RegistrationError as refused:  # closed meanwhile: nothing is kept

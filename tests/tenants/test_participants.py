@@ -600,3 +600,21 @@ def test_junk_on_the_account_forms_never_fails_and_refusals_change_nothing(
     if response.status_code >= 400:
         assert {key: getattr(ada, key) for key in BASELINE} == BASELINE
     assert count("acme") == 1 and outbox.messages == []
+
+
+def test_sign_up_records_the_notice_version_and_the_opt_in_in_the_consent_ledger(app, client):
+    from tenants.consent import services as consent
+    from tenants.participants.forms import PRIVACY_NOTE_VERSION
+
+    english(client)
+    page = client.get("/t/acme/signup").get_data(as_text=True)
+    assert 'type="checkbox"' in page and "news of this organisation" in page
+    assert 'name="marketing" type="checkbox" value="y">' in page  # unticked by default
+    client.post("/t/acme/signup", data=signup_data("news@example.org", marketing="y"))
+    client.post("/t/acme/signup", data=signup_data("quiet@example.org"))
+    with tenants_api.tenant_context("acme") as session:
+        for email, opted_in in (("news@example.org", True), ("quiet@example.org", False)):
+            [entry] = consent.history(session, person("acme", email).id)
+            assert entry.kind == "registration"
+            assert entry.choices == {"privacy": PRIVACY_NOTE_VERSION, "terms": "",
+                                     "marketing": opted_in}
