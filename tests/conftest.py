@@ -22,13 +22,13 @@ import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from tenants import api as tenants_api
 from tests import factories
 from tests.mail_sink import SMTPSink
 from webapp import create_app, db, migrate
-from webapp.models import ControlBase, Tenant
+from webapp.models import ControlBase, Tenant, TenantStatus
 
 BASE_TENANTS = ("acme", "globex")
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
@@ -123,6 +123,9 @@ def _clean(app: Flask) -> None:
         for table in reversed(ControlBase.metadata.sorted_tables):
             if table.name == "tenants":
                 session.execute(delete(table).where(table.c.slug.not_in(BASE_TENANTS)))
+                # A test may have suspended a base tenant or made it read-only.
+                session.execute(update(Tenant).where(Tenant.slug.in_(BASE_TENANTS))
+                                .values(status=TenantStatus.ACTIVE))
             elif table.name != "alembic_version":
                 session.execute(delete(table))
         session.commit()

@@ -40,6 +40,7 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     from webapp.auth.views import bp as auth_bp
     from webapp.extensions import csrf, htmx, login_manager
     from webapp.organisations.views import bp as organisations_bp
+    from webapp.processor.views import bp as processor_bp
     from webapp.web import errors, i18n, security
     from webapp.web.views import bp as site_bp
 
@@ -68,6 +69,7 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     app.register_blueprint(site_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(organisations_bp)
+    app.register_blueprint(processor_bp)
     tenancy.init_app(app)
     cli.init_app(app)
     return app

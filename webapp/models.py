@@ -3,6 +3,8 @@
 from webapp.auth.models import Account, LoginFailure, LoginSession, Membership, OperatorRole
 from webapp.db import ControlBase
 from webapp.organisations.models import Tenant, TenantStatus
+from webapp.processor.models import DpaAcceptance, Objection, SubProcessor, SubProcessorChange
 
-__all__ = ["Account", "ControlBase", "LoginFailure", "LoginSession", "Membership",
-           "OperatorRole", "Tenant", "TenantStatus"]
+__all__ = ["Account", "ControlBase", "DpaAcceptance", "LoginFailure", "LoginSession",
+           "Membership", "Objection", "OperatorRole", "SubProcessor", "SubProcessorChange",
+           "Tenant", "TenantStatus"]

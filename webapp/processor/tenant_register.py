@@ -1,0 +1,123 @@
+"""A tenant's processor register (GDPR Art. 30(2)), generated from its live configuration.
+
+Parvis keeps it for each client organisation: the processing it carries out for the tenant
+(registration fields, standard and custom, with their purposes), the tenant's third-party
+services, the sub-processors, transfers outside the EU, retention and security measures. The
+tenant's configuration is read through ``tenants.api.processing_config`` (no participant data).
+Retention shows the platform defaults until the tenant's retention matrix exists (issue 6),
+except consent proofs, whose period the tenant already sets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+
+from tenants import api as tenants_api
+from webapp.processor.forms import SAFEGUARDS
+from webapp.processor.models import Safeguard, SubProcessor
+
+# As the registration form's labels (tenants.fields.answers).
+STANDARD_LABELS = {
+    "first_name": _l("First name"), "last_name": _l("Last name"),
+    "mobile_phone": _l("Mobile phone"), "city": _l("City"), "postal_code": _l("Postal code"),
+    "job_function": _l("Job function"),
+}
+# The same labels as the form designer's (tenants.fields.forms, which is not importable here).
+FIELD_TYPES = {
+    "text": _l("Short text"), "textarea": _l("Long text"), "number": _l("Number"),
+    "date": _l("Date"), "choice": _l("Single choice"), "multichoice": _l("Multiple choice"),
+    "checkbox": _l("Checkbox"), "email": _l("E-mail address"), "phone": _l("Phone number"),
+    "url": _l("Web address"), "country": _l("Country"),
+}
+SERVICE_PURPOSES = {
+    "necessary": _l("Strictly necessary"), "audience": _l("Audience measurement"),
+    "personalisation": _l("Personalisation"), "marketing": _l("Marketing"),
+    "embedded": _l("Embedded content"),
+}
+HEADINGS = (_l("Section"), _l("Item"), _l("Details"), _l("Retention or location"))
+
+
+@dataclass(frozen=True)
+class Line:
+    section: str
+    item: str
+    details: str
+    where_or_how_long: str
+
+    def cells(self) -> list[str]:
+        return [self.section, self.item, self.details, self.where_or_how_long]
+
+
+def _pick(texts: dict[str, str], language: str) -> str:
+    return texts.get(language) or next((t for t in texts.values() if t), "")
+
+
+def build(slug: str, sub_processors: list[SubProcessor], language: str) -> list[Line]:
+    """The register's lines, in ``language`` (the tenant's texts fall back to another one)."""
+    config = tenants_api.processing_config(slug)
+    lines: list[Line] = []
+
+    section = _("Processing carried out for the organisation")
+    asked = [_("E-mail address (required)")] + [
+        f"{STANDARD_LABELS[key]} ({_('required') if mode == 'required' else _('optional')})"
+        for key, mode in config["standard_fields"].items() if mode != "off"]
+    lines.append(Line(section, _("Participant accounts and registration form"),
+                      ", ".join(asked),
+                      _("36 months after the last activity, after a warning 30 days before "
+                        "(platform default)")))
+    for field in config["custom_fields"]:
+        purpose = _pick(field["purpose"], language) or _("No purpose stated")
+        lines.append(Line(section, _("Custom field: %(label)s", label=_pick(field["label"],
+                                                                           language)),
+                          _("%(kind)s, %(need)s. Purpose: %(purpose)s",
+                            kind=FIELD_TYPES.get(field["type"], field["type"]),
+                            need=_("required") if field["required"] else _("optional"),
+                            purpose=purpose),
+                          _("12 months after the event ends (platform default)")))
+    lines += [
+        Line(section, _("Registrations and attendance"), _("Events, registrations, waiting "
+                                                          "lists, attendance"),
+             _("12 months after the event ends (platform default)")),
+        Line(section, _("Ratings and comments"), _("Stars and comments on events"),
+             _("Comments anonymised after 36 months (platform default)")),
+        Line(section, _("Cookie consent proofs"), _("Random consent id, choices, banner "
+                                                    "version, time; no personal data"),
+             ngettext("%(num)d year after the consent ends", "%(num)d years after the consent "
+                      "ends", config["consent_retention_years"])),
+        Line(section, _("Connection logs"), _("IP address and time"),
+             _("12 months (platform default)")),
+        Line(section, _("Data-subject requests"), _("Requests, identity checks, answers"),
+             _("3 years after closing (platform default)")),
+    ]
+
+    section = _("Third-party services of the organisation")
+    for service in config["services"]:
+        lines.append(Line(section, service["name"], "{} — {}".format(
+            service["provider"], SERVICE_PURPOSES.get(service["purpose"], service["purpose"])),
+            service["location"]))
+    if not config["services"]:
+        lines.append(Line(section, _("None"), "", ""))
+
+    section = _("Sub-processors")
+    for entry in sub_processors:
+        lines.append(Line(section, entry.name, entry.text("purpose", language),
+                          f"{entry.location} ({SAFEGUARDS[entry.safeguard.value]})"))
+
+    section = _("Transfers outside the EU")
+    transfers = [e for e in sub_processors if e.safeguard != Safeguard.EU]
+    for entry in transfers:
+        lines.append(Line(section, entry.name, str(SAFEGUARDS[entry.safeguard.value]),
+                          entry.location))
+    if not transfers:
+        lines.append(Line(section, _("None"), _("Every sub-processor processes the data in "
+                                                "the EU/EEA."), ""))
+
+    lines.append(Line(_("Security measures"), _("Data processing agreement, section 5"),
+                      _("Separate database schema per organisation, encryption in transit, "
+                        "argon2id passwords, role-based access, logged exports, backups in "
+                        "France"), ""))
+    return lines

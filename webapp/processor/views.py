@@ -1,0 +1,391 @@
+"""Processor-duty pages: public legal pages, tenant owners' DPA and sub-processor pages, and
+the operators' registers. Roles: owners accept and object, owners and admins see their
+organisation's acceptances; operators with the admin or privacy role run the registers, and
+any operator sees DPA acceptances."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, url_for
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from webapp import db
+from webapp.auth.models import Membership, OperatorRole
+from webapp.jobs import enqueue
+from webapp.organisations import services as org_services
+from webapp.processor import dpa, register, services, tenant_register
+from webapp.processor.forms import (
+    CHANGE_KINDS,
+    SAFEGUARDS,
+    AcceptDpaForm,
+    ChangeForm,
+    ObjectionForm,
+    SubProcessorForm,
+)
+from webapp.processor.models import SubProcessor
+from webapp.processor.tasks import inform_owners
+from webapp.web.errors import error_page
+from webapp.web.htmx import render
+from webapp.web.spreadsheet import csv_line
+
+bp = Blueprint("processor", __name__, template_folder="templates")
+
+REGISTER_ROLES = (OperatorRole.ADMIN, OperatorRole.PRIVACY)
+# Overridable by an ``ACCESSIBILITY_CONTACT`` setting.
+ACCESSIBILITY_CONTACT = "accessibility@parvis.example"
+
+
+def language() -> str:
+    return "en" if str(get_locale()) == "en" else "fr"
+
+
+def long_date(day: date) -> str:
+    return format_date(day, "long")
+
+
+def moment(at: datetime) -> str:
+    """In the platform's time zone, with its offset ("long"): readers may be elsewhere."""
+    return format_datetime(at, "long")
+
+
+@bp.app_context_processor
+def processor_context() -> dict:
+    return {"dpa_pending": services.dpa_pending, "pending_dpa_tenants": _pending_dpa_tenants,
+            "safeguard_labels": SAFEGUARDS, "change_labels": CHANGE_KINDS,
+            "long_date": long_date, "moment": moment}
+
+
+def _pending_dpa_tenants() -> list:
+    """For the banner: the tenants the signed-in account owns with a DPA to accept."""
+    if not current_user.is_authenticated:
+        return []
+    return services.tenants_pending_dpa(db.session(), current_user.id)
+
+
+# --- access rules ------------------------------------------------------------------------------
+
+
+def operator_required(*roles: OperatorRole) -> Callable:
+    """Signed-in operators; with ``roles``, only those operator roles (others: 403)."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            role = current_user.operator_role
+            if role is None or (roles and role not in roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def member_required(*roles: str) -> Callable:
+    """Members of the tenant ``slug`` with one of ``roles``: sets ``g.org`` and ``g.org_role``.
+
+    Unknown organisation: 404; anybody else, operators included: 403.
+    """
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        @login_required
+        def wrapped(slug: str, *args: Any, **kwargs: Any) -> Any:
+            tenant = org_services.get(db.session(), slug)
+            if tenant is None:
+                abort(404)
+            role = db.session().scalar(select(Membership.role).where(
+                Membership.tenant_id == tenant.id, Membership.account_id == current_user.id))
+            if role not in roles:
+                abort(403)
+            g.org, g.org_role = tenant, role
+            return view(slug, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def refused(exc: services.ProcessorError):  # type: ignore[no-untyped-def]
+    titles = {404: _("Not found"), 409: _("Not possible any more")}
+    return error_page(exc.status, title=titles.get(exc.status), message=str(exc))
+
+
+# --- public pages ------------------------------------------------------------------------------
+
+
+@bp.get("/legal/dpa")
+def dpa_text():  # type: ignore[no-untyped-def]
+    return render("processor/dpa_public.html", version=dpa.current(), language=language())
+
+
+@bp.get("/legal/sub-processors")
+def sub_processors():  # type: ignore[no-untyped-def]
+    today = db.utcnow().date()
+    session = db.session()
+    return render("processor/sub_processors.html", entries=services.listed(session, today),
+                  upcoming=services.upcoming(session, today), language=language())
+
+
+@bp.get("/legal/accessibility")
+def accessibility():  # type: ignore[no-untyped-def]
+    contact = current_app.config.get("ACCESSIBILITY_CONTACT", ACCESSIBILITY_CONTACT)
+    return render("processor/accessibility.html", language=language(), contact=contact)
+
+
+# --- tenant owners -----------------------------------------------------------------------------
+
+
+def _dpa_page(form: AcceptDpaForm, status: int = 200):  # type: ignore[no-untyped-def]
+    current = dpa.current()
+    form.version.data = current.id
+    return render("processor/dpa.html", status=status, form=form, version=current,
+                  language=language(), pending=services.dpa_pending(g.org.id),
+                  acceptances=services.acceptances(db.session(), g.org.id))
+
+
+@bp.get("/organisations/<slug>/dpa")
+@member_required("owner", "admin")
+def dpa_page(slug: str):  # type: ignore[no-untyped-def]
+    return _dpa_page(AcceptDpaForm(formdata=None))
+
+
+@bp.post("/organisations/<slug>/dpa")
+@member_required("owner")
+def accept_dpa(slug: str):  # type: ignore[no-untyped-def]
+    form = AcceptDpaForm()
+    if not form.validate_on_submit():
+        return _dpa_page(form, status=422)
+    try:
+        services.accept(db.session(), g.org.id, current_user.id, form.version.data or "",
+                        language())
+    except services.ProcessorError as exc:
+        return refused(exc)
+    flash(_("Thank you: the agreement is accepted."), "processor")
+    return redirect(url_for(".dpa_page", slug=slug), code=303)
+
+
+def _changes_page(form: ObjectionForm, status: int = 200, failed: int | None = None):  # type: ignore[no-untyped-def]
+    session = db.session()
+    now = db.utcnow()
+    objected = {o.change_id: o for o in services.objections(session, tenant_id=g.org.id)}
+    changes = services.changes(session)
+    return render("processor/changes.html", status=status, form=form, now=now,
+                  open_changes=[c for c in changes if c.objection_deadline > now],
+                  closed_changes=[c for c in changes if c.objection_deadline <= now],
+                  objected=objected, failed=failed, language=language())
+
+
+@bp.get("/organisations/<slug>/sub-processors")
+@member_required("owner")
+def owner_changes(slug: str):  # type: ignore[no-untyped-def]
+    return _changes_page(ObjectionForm(formdata=None))
+
+
+@bp.post("/organisations/<slug>/sub-processors/<int:change_id>/objection")
+@member_required("owner")
+def object_to(slug: str, change_id: int):  # type: ignore[no-untyped-def]
+    form = ObjectionForm()
+    if not form.validate_on_submit():
+        return _changes_page(form, status=422, failed=change_id)
+    try:
+        services.object_to(db.session(), change_id, g.org.id, current_user.id,
+                           form.reason.data or "")
+    except services.ProcessorError as exc:
+        if exc.field:
+            form.reason.errors = [str(exc)]
+            return _changes_page(form, status=422, failed=change_id)
+        return refused(exc)
+    flash(_("Your objection is recorded. We will contact you before the change takes effect."),
+          "processor")
+    return redirect(url_for(".owner_changes", slug=slug), code=303)
+
+
+# --- operators -----------------------------------------------------------------------------------
+
+
+@bp.get("/ops/dpa")
+@operator_required()
+def ops_dpa():  # type: ignore[no-untyped-def]
+    session = db.session()
+    tenants = org_services.all_tenants(session)
+    by_tenant: dict[int, list] = {}
+    for acceptance in services.acceptances(session):
+        by_tenant.setdefault(acceptance.tenant_id, []).append(acceptance)
+    return render("processor/ops_dpa.html", tenants=tenants, by_tenant=by_tenant,
+                  current=dpa.current())
+
+
+def _ops_list(form: SubProcessorForm, status: int = 200):  # type: ignore[no-untyped-def]
+    session = db.session()
+    return render("processor/ops_sub_processors.html", status=status, form=form,
+                  entries=services.all_sub_processors(session),
+                  changes=services.changes(session), language=language())
+
+
+@bp.get("/ops/sub-processors")
+@operator_required(*REGISTER_ROLES)
+def ops_sub_processors():  # type: ignore[no-untyped-def]
+    return _ops_list(SubProcessorForm(formdata=None))
+
+
+def _save(form: SubProcessorForm, entry: SubProcessor | None) -> SubProcessor | None:
+    """Validate and save; on a refusal, the error is put on its field and None returned."""
+    if not form.validate_on_submit():
+        return None
+    data = services.SubProcessorData(**{name: form[name].data or "" for name in (
+        "name", "purpose_fr", "purpose_en", "data_fr", "data_en", "location", "safeguard")})
+    try:
+        return services.save_sub_processor(db.session(), data, entry)
+    except services.ProcessorError as exc:
+        form[exc.field or "name"].errors = [str(exc)]
+        return None
+
+
+@bp.post("/ops/sub-processors")
+@operator_required(*REGISTER_ROLES)
+def create_sub_processor():  # type: ignore[no-untyped-def]
+    form = SubProcessorForm()
+    entry = _save(form, None)
+    if entry is None:
+        return _ops_list(form, status=422)
+    flash(_("Saved as a draft: announce it to put it on the public list."), "processor")
+    return redirect(url_for(".edit_sub_processor", entry_id=entry.id), code=303)
+
+
+def _entry_or_404(entry_id: int) -> SubProcessor:
+    entry = db.session().get(SubProcessor, entry_id)
+    if entry is None:
+        abort(404)
+    return entry
+
+
+def _edit_page(entry: SubProcessor, form: SubProcessorForm, change_form: ChangeForm,
+               status: int = 200):  # type: ignore[no-untyped-def]
+    return render("processor/ops_edit.html", status=status, entry=entry, form=form,
+                  change_form=change_form, language=language())
+
+
+@bp.route("/ops/sub-processors/<int:entry_id>", methods=["GET", "POST"])
+@operator_required(*REGISTER_ROLES)
+def edit_sub_processor(entry_id: int):  # type: ignore[no-untyped-def]
+    entry = _entry_or_404(entry_id)
+    form = SubProcessorForm(obj=entry)
+    if form.is_submitted():
+        if _save(form, entry) is None:
+            return _edit_page(entry, form, ChangeForm(formdata=None), status=422)
+        flash(_("Changes saved."), "processor")
+        return redirect(url_for(".edit_sub_processor", entry_id=entry.id), code=303)
+    form.safeguard.data = entry.safeguard.value
+    return _edit_page(entry, form, ChangeForm(formdata=None))
+
+
+@bp.post("/ops/sub-processors/<int:entry_id>/announce")
+@operator_required(*REGISTER_ROLES)
+def announce(entry_id: int):  # type: ignore[no-untyped-def]
+    entry = _entry_or_404(entry_id)
+    form = ChangeForm()
+    page_form = SubProcessorForm(formdata=None, obj=entry)
+    page_form.safeguard.data = entry.safeguard.value
+    if not form.validate_on_submit():
+        return _edit_page(entry, page_form, form, status=422)
+    try:
+        change = services.announce(
+            db.session(), entry, kind=form.kind.data, effective_on=form.effective_on.data,
+            objection_days=form.objection_days.data, note_fr=form.note_fr.data or "",
+            note_en=form.note_en.data or "", account_id=current_user.id)
+    except services.ProcessorError as exc:
+        form[exc.field or "kind"].errors = [str(exc)]
+        return _edit_page(entry, page_form, form, status=422)
+    enqueue(inform_owners, change.id)
+    flash(_("The change is announced; every organisation owner is being e-mailed."), "processor")
+    return redirect(url_for(".ops_objections"), code=303)
+
+
+@bp.get("/ops/sub-processors/objections")
+@operator_required(*REGISTER_ROLES)
+def ops_objections():  # type: ignore[no-untyped-def]
+    session = db.session()
+    by_change: dict[int, list] = {}
+    for objection in services.objections(session):
+        by_change.setdefault(objection.change_id, []).append(objection)
+    tenants = org_services.tenants_by_id(
+        session, {o.tenant_id for found in by_change.values() for o in found})
+    return render("processor/ops_objections.html", changes=services.changes(session),
+                  by_change=by_change, tenants=tenants, now=db.utcnow(), language=language())
+
+
+@bp.get("/ops/records")
+@operator_required(*REGISTER_ROLES)
+def records():  # type: ignore[no-untyped-def]
+    lang = language()
+    return render("processor/records.html", headings=register.HEADINGS,
+                  rows=register.rows(lang), generated=db.utcnow())
+
+
+@bp.get("/ops/records.csv")
+@operator_required(*REGISTER_ROLES)
+def records_csv() -> Response:
+    # Each cell made formula-safe; the BOM makes spreadsheet software read UTF-8.
+    body = csv_line([str(h) for h in register.HEADINGS.values()])
+    body += "".join(csv_line(row) for row in register.rows(language()))
+    return Response("\ufeff" + body, mimetype="text/csv", headers={
+        "Content-Disposition": "attachment; filename=parvis-records-of-processing.csv"})
+
+
+# --- per-tenant processor register (Art. 30(2)) ------------------------------------------------
+
+
+def _tenant_register(tenant: Any, csv_url: str):  # type: ignore[no-untyped-def]
+    lines = tenant_register.build(tenant.slug, services.listed(db.session(), db.utcnow().date()),
+                                  language())
+    return render("processor/tenant_register.html", tenant=tenant, lines=lines,
+                  headings=tenant_register.HEADINGS, csv_url=csv_url, generated=db.utcnow())
+
+
+def _tenant_register_csv(tenant: Any) -> Response:
+    lines = tenant_register.build(tenant.slug, services.listed(db.session(), db.utcnow().date()),
+                                  language())
+    body = csv_line([str(h) for h in tenant_register.HEADINGS])
+    body += "".join(csv_line(line.cells()) for line in lines)
+    return Response("\ufeff" + body, mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=processor-register-{tenant.slug}.csv"})
+
+
+@bp.get("/organisations/<slug>/processor-register")
+@member_required("owner", "admin")
+def owner_register(slug: str):  # type: ignore[no-untyped-def]
+    return _tenant_register(g.org, url_for(".owner_register_csv", slug=slug))
+
+
+@bp.get("/organisations/<slug>/processor-register.csv")
+@member_required("owner", "admin")
+def owner_register_csv(slug: str) -> Response:
+    return _tenant_register_csv(g.org)
+
+
+def _tenant_or_404(slug: str) -> Any:
+    tenant = org_services.get(db.session(), slug)
+    if tenant is None:
+        abort(404)
+    return tenant
+
+
+@bp.get("/ops/processor-registers/<slug>")
+@operator_required(*REGISTER_ROLES)
+def ops_register(slug: str):  # type: ignore[no-untyped-def]
+    return _tenant_register(_tenant_or_404(slug), url_for(".ops_register_csv", slug=slug))
+
+
+@bp.get("/ops/processor-registers/<slug>.csv")
+@operator_required(*REGISTER_ROLES)
+def ops_register_csv(slug: str) -> Response:
+    return _tenant_register_csv(_tenant_or_404(slug))
