@@ -59,10 +59,15 @@ def should_tell_owner(db: Session, participant: Participant) -> bool:
 
 
 def add(db: Session, *, email: str, password: str | None = None, language: str = "fr",
-        **fields: str) -> Participant:
-    """Create an account (unconfirmed). ``fields`` are standard fields (first_name, city…)."""
+        check_email: bool = True, **fields: str) -> Participant:
+    """Create an account (unconfirmed). ``fields`` are standard fields (first_name, city…).
+
+    ``check_email=False``: no look-up first; an address that has an account is refused by the
+    unique constraint (``IntegrityError`` at the flush, after the password was hashed), which
+    the caller handles.
+    """
     email = normalise_email(email)
-    if find_by_email(db, email) is not None:
+    if check_email and find_by_email(db, email) is not None:
         raise EmailTaken(email)
     unknown = set(fields) - set(STANDARD_FIELDS)
     if unknown:

@@ -31,7 +31,6 @@ from tenants.settings import services as settings
 from tenants.texts import pick
 from webapp.extensions import htmx
 from webapp.jobs import enqueue
-from webapp.web import passwords
 from webapp.web.errors import error_page
 from webapp.web.htmx import render
 from webapp.web.i18n import safe_next
@@ -158,7 +157,8 @@ def signup(event_id: int | None = None):  # type: ignore[no-untyped-def]
         with session.begin_nested():
             participant = services.add(
                 session, email=form.email.data, password=form.password.data,
-                language=_language(), **{key: form[key].data or "" for key in form.standard})
+                language=_language(), check_email=False,
+                **{key: form[key].data or "" for key in form.standard})
             answers.save_answers(session, participant, form, new=True)
             # No terms are shown to participants yet: the version recorded is empty.
             consent.record_registration(session, participant,
@@ -166,14 +166,13 @@ def signup(event_id: int | None = None):  # type: ignore[no-untyped-def]
                                         terms_version="",
                                         marketing_opt_in=bool(form.marketing.data))
             if event is not None:  # pending until the address is confirmed
-                registrations.register(session, event, participant)
+                registrations.register_new(session, event, participant)
     except registrations.RegistrationError as refused:  # closed meanwhile: nothing is kept
         return _signup_page(None, event, refused.code, status=409)
-    except (services.EmailTaken, IntegrityError):  # IntegrityError: the same, at the same time
+    except IntegrityError:  # the address has an account (the unique constraint said so)
+        # The password was hashed before the INSERT was refused: the same work as a new
+        # account, so the time taken tells nothing; the owner of the address is told by e-mail.
         existing = services.find_by_email(session, form.email.data)
-        # The same work as a new account (hashing is the slow part), so the time taken tells
-        # nothing either; the owner of the address is told by e-mail.
-        passwords.hash_password(form.password.data)
         if existing is not None and services.should_tell_owner(session, existing):
             enqueue(tasks.send_signup_attempt, slug, existing.id)
     else:

@@ -151,6 +151,19 @@ def register(db: Session, event: Event, participant: Participant) -> Registratio
     return registration
 
 
+def register_new(db: Session, event: Event, participant: Participant) -> Registration:
+    """Register an account created in this unit of work: it has no registration yet and its
+    address is unconfirmed, so this is one pending row (a seat waits for the double opt-in)."""
+    state = registration_state(event)
+    if state != "open":
+        raise RegistrationError(state)
+    assert not participant.is_confirmed, "a confirmed participant registers with register()"
+    registration = Registration(event_id=event.id, participant_id=participant.id,
+                                status="pending", created_at=utcnow())
+    db.add(registration)
+    return registration
+
+
 def participant_confirmed(db: Session, participant: Participant) -> list[Registration]:
     """After the double opt-in: place every registration that waited for it."""
     pending = list(db.scalars(

@@ -618,3 +618,19 @@ def test_sign_up_records_the_notice_version_and_the_opt_in_in_the_consent_ledger
             assert entry.kind == "registration"
             assert entry.choices == {"privacy": PRIVACY_NOTE_VERSION, "terms": "",
                                      "marketing": opted_in}
+
+
+def test_a_taken_address_costs_the_same_hashing_as_a_new_one(app, client, monkeypatch):
+    from webapp.web import passwords
+
+    calls: list[str] = []
+    real = passwords.hash_password
+    monkeypatch.setattr(passwords, "hash_password", lambda pw: calls.append(pw) or real(pw))
+    with app.app_context():
+        participant("acme", "ada@example.org")
+    calls.clear()
+    client.post("/t/acme/signup", data=signup_data("new@example.org"))
+    new = len(calls)
+    calls.clear()
+    client.post("/t/acme/signup", data=signup_data("ada@example.org"))
+    assert new == len(calls) == 1
