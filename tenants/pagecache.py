@@ -103,10 +103,11 @@ def clear() -> None:
 
 def _key() -> tuple[Hashable, ...] | None:
     """The page's key for this request, or None when it must not be served from a copy."""
-    if (request.method != "GET" or "HX-Request" in request.headers
+    current = request._get_current_object()  # one proxy look-up, not four
+    if (current.method != "GET" or "HTTP_HX_REQUEST" in current.environ
             or not ANONYMOUS_KEYS.issuperset(cookie.keys())):
         return None
-    return (g.tenant_id, request.full_path, str(get_locale()),
+    return (g.tenant_id, current.full_path, str(get_locale()),
             *(function() for function in _varies))
 
 

@@ -54,8 +54,10 @@ READ_ONLY_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 def declare_writes() -> None:
     """A POST (or PUT, DELETE…) writes: on SQLite its transactions take the write lock first,
-    so concurrent writers queue on the busy timeout instead of failing."""
-    g.writes_token = tenants_api.writing(request.method not in READ_ONLY_METHODS)
+    so concurrent writers queue on the busy timeout instead of failing. (Not writing is the
+    default: a GET declares nothing.)"""
+    if request.method not in READ_ONLY_METHODS:
+        g.writes_token = tenants_api.writing(True)
 
 
 def end_writes(exc: BaseException | None = None) -> None:

@@ -123,15 +123,16 @@ def pull_tenant(endpoint: str | None, values: dict | None) -> None:
     resolved = resolve(slug) if slug else None
     if resolved is None or resolved.info.status == TenantStatus.PROVISIONING:
         abort(404)
-    g.tenant = resolved.info
-    g.tenant_id = resolved.id
+    here = g._get_current_object()  # one proxy look-up for the six attributes
+    here.tenant = resolved.info
+    here.tenant_id = resolved.id
     # Flask-Login keeps a signed-in member's id in the session: without one, the visitor is
     # nobody, and Flask-Login's own loading (session protection, a hash of the client) is skipped.
-    g.signed_in = "_user_id" in cookie and current_user.is_authenticated
-    g.tenant_role = member_role(resolved.id) if g.signed_in else None
+    here.signed_in = "_user_id" in cookie and current_user.is_authenticated
+    here.tenant_role = member_role(resolved.id) if here.signed_in else None
     # The member's control-plane id, opaque to the tenant plane (access logs, decisions).
-    g.member_id = current_user.id if g.tenant_role else None
-    g.tenant_token = tenants_api.activate(resolved.info.slug)
+    here.member_id = current_user.id if here.tenant_role else None
+    here.tenant_token = tenants_api.activate(resolved.info.slug)
 
 
 @bp.before_request
