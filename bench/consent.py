@@ -29,7 +29,6 @@ import platform
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from flask import Flask
 
@@ -38,18 +37,19 @@ from bench.tenant_home import (
     ROUND_SECONDS,
     SQL_SAMPLE,
     Scenario,
-    WSGIApp,
+    bench_app,
     build_environ,
     database,
-    log,
+    interleaved,
     server_version,
     translations_compiled,
+    uncached,
     visitor_cookie,
 )
 from tenants import api as tenants_api
 from tenants.consent import services
 from tests import factories
-from webapp import create_app, db, migrate
+from webapp import db
 from webapp.organisations import services as org_services
 
 GOAL = 0.90
@@ -80,18 +80,6 @@ def setup(app: Flask) -> str:
             return services.record_choice(session, state, config.optional_ids).consent_id
 
 
-def uncached(app: Flask) -> WSGIApp:
-    """``app`` with its page cache emptied before each request: every page is rendered."""
-
-    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
-        store = app.extensions.get("parvis_pages")
-        if store is not None:
-            store.clear()
-        return app(environ, start_response)
-
-    return wsgi
-
-
 def home(name: str, app: Flask, slug: str, cookie: str, *, rendered: bool) -> Scenario:
     return Scenario(name, 2, uncached(app) if rendered else app,
                     [build_environ(f"/t/{slug}/", cookie)])
@@ -108,13 +96,9 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="parvis-bench-") as tmp, \
             database(args.database_url, Path(tmp)) as url:
         workdir = Path(tmp)
-        app = create_app({"INSTANCE_PATH": str(workdir / "instance"), "DATABASE_URL": url,
-                          "TENANT_DATA_DIR": str(workdir / "tenants"),
-                          "JOBS_BACKEND": "immediate", "SECRET_KEY": "bench-secret-key",
-                          "DB_POOL_SIZE": 10})
+        app = bench_app(workdir, url)
         try:
             with app.app_context():
-                migrate.upgrade_control()
                 engine = db.engine()
             consent_id = setup(app)
             session_cookie = visitor_cookie(app, "/t/plain/")
@@ -129,15 +113,7 @@ def main(argv: list[str] | None = None) -> None:
                     home(f"banner, {how}", app, "consent", session_cookie, rendered=rendered),
                     home(f"consented, {how}", app, "consent", consented, rendered=rendered)]))
             scenarios = [s for base, others in pairs for s in (base, *others)]
-            for scenario in scenarios:
-                scenario.warm_up()
-            for r in range(rounds):
-                for s in scenarios[r % len(scenarios):] + scenarios[:r % len(scenarios)]:
-                    s.run(ROUND_SECONDS)
-                log(f"  round {r + 1}/{rounds}: "
-                    + ", ".join(f"{s.rates[-1]:,.0f}" for s in scenarios) + " req/s")
-            for scenario in scenarios:
-                scenario.count_sql(engine)
+            interleaved(scenarios, rounds, engine)
             catalogs = "catalogs compiled" if translations_compiled() else "catalogs NOT compiled"
             print(f"Parvis consent benchmark — {datetime.now(UTC):%Y-%m-%d}, "
                   f"{server_version(engine)}, Python {platform.python_version()}, "

@@ -31,17 +31,19 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import insert, select
 
-from bench.consent import uncached
 from bench.tenant_home import (
     NOISY,
     ROUND_SECONDS,
     SQL_SAMPLE,
     Scenario,
+    bench_app,
     build_environ,
     database,
+    interleaved,
     log,
     server_version,
     translations_compiled,
+    uncached,
     visitor_cookie,
 )
 from tenants import api as tenants_api
@@ -49,7 +51,7 @@ from tenants.participants.models import Participant
 from tenants.ratings import services
 from tenants.ratings.models import Rating
 from tests import factories
-from webapp import create_app, db, migrate
+from webapp import db
 from webapp.organisations import services as org_services
 
 GOAL = 0.80
@@ -110,13 +112,9 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="parvis-bench-") as tmp, \
             database(args.database_url, Path(tmp)) as url:
         workdir = Path(tmp)
-        app = create_app({"INSTANCE_PATH": str(workdir / "instance"), "DATABASE_URL": url,
-                          "TENANT_DATA_DIR": str(workdir / "tenants"),
-                          "JOBS_BACKEND": "immediate", "SECRET_KEY": "bench-secret-key",
-                          "DB_POOL_SIZE": 10})
+        app = bench_app(workdir, url)
         try:
             with app.app_context():
-                migrate.upgrade_control()
                 engine = db.engine()
             log(f"creating {args.ratings:,} ratings")
             few, many = setup(app, args.ratings)
@@ -132,15 +130,7 @@ def main(argv: list[str] | None = None) -> None:
                     page(f"{args.ratings:,} ratings, {label}", app,
                          f"/t/{SLUG}/events/{many}{query}", cookie, rendered=rendered)))
             scenarios = [s for pair in pairs for s in pair]
-            for scenario in scenarios:
-                scenario.warm_up()
-            for r in range(rounds):
-                for s in scenarios[r % len(scenarios):] + scenarios[:r % len(scenarios)]:
-                    s.run(ROUND_SECONDS)
-                log(f"  round {r + 1}/{rounds}: "
-                    + ", ".join(f"{s.rates[-1]:,.0f}" for s in scenarios) + " req/s")
-            for scenario in scenarios:
-                scenario.count_sql(engine)
+            interleaved(scenarios, rounds, engine)
             catalogs = "catalogs compiled" if translations_compiled() else "catalogs NOT compiled"
             print(f"Parvis ratings benchmark — {datetime.now(UTC):%Y-%m-%d}, "
                   f"{server_version(engine)}, Python {platform.python_version()}, "

@@ -292,17 +292,51 @@ class Phase:
                 if s is not None]
 
     def measure(self, rounds: int, engine: Engine) -> None:
-        """Warm up, then run interleaved rounds, rotating the order so no scenario goes first."""
-        scenarios = self.scenarios
-        for scenario in scenarios:
-            scenario.warm_up()
-        for r in range(rounds):
-            for scenario in scenarios[r % len(scenarios):] + scenarios[:r % len(scenarios)]:
-                scenario.run(ROUND_SECONDS)
-            log(f"  round {r + 1}/{rounds}: "
-                + ", ".join(f"{s.rates[-1]:,.0f}" for s in scenarios) + " req/s")
-        for scenario in scenarios:
-            scenario.count_sql(engine)
+        interleaved(self.scenarios, rounds, engine)
+
+
+def interleaved(scenarios: list[Scenario], rounds: int, engine: Engine) -> None:
+    """Warm up, then run interleaved rounds, rotating the order so no scenario goes first;
+    then count each scenario's SQL."""
+    for scenario in scenarios:
+        scenario.warm_up()
+    for r in range(rounds):
+        for scenario in scenarios[r % len(scenarios):] + scenarios[:r % len(scenarios)]:
+            scenario.run(ROUND_SECONDS)
+        log(f"  round {r + 1}/{rounds}: "
+            + ", ".join(f"{s.rates[-1]:,.0f}" for s in scenarios) + " req/s")
+    for scenario in scenarios:
+        scenario.count_sql(engine)
+
+
+def bench_app(workdir: Path, url: str) -> Flask:
+    """The app under measure: a temporary instance, jobs run at once, a fixed secret key, the
+    default pool (on SQLite also how many tenant files stay attached to idle connections,
+    tenants.db._TenantFilePool, which a first phase of 10 tenants fits in); its control plane
+    migrated."""
+    app = create_app({
+        "INSTANCE_PATH": str(workdir / "instance"),
+        "DATABASE_URL": url,
+        "TENANT_DATA_DIR": str(workdir / "tenants"),
+        "JOBS_BACKEND": "immediate",
+        "SECRET_KEY": "bench-secret-key",
+        "DB_POOL_SIZE": 10,
+    })
+    with app.app_context():
+        migrate.upgrade_control()
+    return app
+
+
+def uncached(app: Flask) -> WSGIApp:
+    """``app`` with its page copies dropped before each request: every page is rendered."""
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        store = app.extensions.get("parvis_pages")
+        if store is not None:
+            store.clear()
+        return app(environ, start_response)
+
+    return wsgi
 
 
 # --- the platform under test ---------------------------------------------------------------
@@ -458,19 +492,9 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="parvis-bench-") as tmp, \
             database(args.database_url, Path(tmp)) as url:
         workdir = Path(tmp)
-        app = create_app({
-            "INSTANCE_PATH": str(workdir / "instance"),
-            "DATABASE_URL": url,
-            "TENANT_DATA_DIR": str(workdir / "tenants"),
-            "JOBS_BACKEND": "immediate",
-            "SECRET_KEY": "bench-secret-key",
-            # The default: on SQLite, also how many tenant files stay attached to idle
-            # connections (tenants.db._TenantFilePool), which the first phase's 10 fit in.
-            "DB_POOL_SIZE": 10,
-        })
+        app = bench_app(workdir, url)
         try:
             with app.app_context():
-                migrate.upgrade_control()
                 engine = db.engine()
             rounds = max(4, round(args.seconds / ROUND_SECONDS))
             catalogs = "catalogs compiled"
