@@ -158,7 +158,9 @@ def test_consent_journey(browser: Browser, live_server: LiveServer, visitors: li
 
     # The embedded clip: a placeholder until "Load this content", which consents to it alone.
     assert visitor.video == [] and page.locator("iframe").count() == 0
-    page.get_by_role("button", name=t(language, "Load this content"), exact=True).click()
+    # The frame may show before its request is reported: wait for the request itself.
+    with page.expect_request(lambda request: request.url.startswith(VIDEO)):
+        page.get_by_role("button", name=t(language, "Load this content"), exact=True).click()
     expect(page.locator(f'iframe[src="{EMBED}"]')).to_be_visible()
     assert visitor.video == [EMBED] and visitor.analytics == []
 
