@@ -25,7 +25,7 @@ TRANSLATIONS = ROOT / "translations"
 POT = TRANSLATIONS / "messages.pot"
 # The extract command of translations/README.md, without its output file.
 EXTRACT = ["extract", "-F", "translations/babel.cfg", "-k", "_l", "-k", "lazy_gettext",
-           "--no-location", "--sort-output", "--project=Parvis"]
+           "-k", "lazy_pgettext:1c,2", "--no-location", "--sort-output", "--project=Parvis"]
 REFRESH = (f".venv/bin/pybabel {' '.join(EXTRACT)} -o translations/messages.pot . && "
            ".venv/bin/pybabel update -i translations/messages.pot -d translations "
            "--ignore-obsolete")
@@ -114,6 +114,8 @@ def test_catalog_compiles_with_matching_placeholders(locale: str) -> None:
         if m.pluralizable:
             expected = [text or m.id[form] for form, text in enumerate(m.string)]
             assert [translations.ngettext(*m.id, n) for n in (1, 2)] == expected
+        elif m.context:
+            assert translations.pgettext(m.context, m.id) == (m.string or m.id)
         else:
             assert translations.gettext(m.id) == (m.string or m.id)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -14,13 +15,14 @@ from wtforms import (
 )
 from wtforms.validators import Length, Optional
 
+# A context where French agrees with "inscription" (feminine), unlike an event's status.
 STATUS_LABELS = {
     "pending": _l("E-mail not confirmed"),
     "awaiting": _l("Awaiting approval"),
-    "confirmed": _l("Confirmed"),
+    "confirmed": lazy_pgettext("registration", "Confirmed"),
     "waitlisted": _l("Waiting list"),
-    "cancelled": _l("Cancelled"),
-    "refused": _l("Refused"),
+    "cancelled": lazy_pgettext("registration", "Cancelled"),
+    "refused": lazy_pgettext("registration", "Refused"),
 }
 
 

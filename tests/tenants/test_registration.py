@@ -821,3 +821,14 @@ def test_junk_never_breaks_the_registration_endpoints(junk_setup, form, target):
         assert status("acme", mine) == before
     taken, confirmed = seats("acme", event)
     assert taken == confirmed <= 1
+
+
+def test_french_statuses_agree_with_registration_and_with_event(app):
+    from flask_babel import force_locale, gettext
+
+    from tenants.registration.forms import STATUS_LABELS
+
+    with app.test_request_context(), force_locale("fr"):
+        assert [str(STATUS_LABELS[s]) for s in ("confirmed", "cancelled", "refused")] == [
+            "Confirmée", "Annulée", "Refusée"]  # une inscription
+        assert gettext("Cancelled") == "Annulé"  # un événement
