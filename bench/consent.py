@@ -23,12 +23,9 @@ Goal (issue 5): every consent scenario ≥ 0.90 of its baseline.
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
-import tempfile
 from datetime import UTC, datetime
-from pathlib import Path
 
 from flask import Flask
 
@@ -37,10 +34,10 @@ from bench.tenant_home import (
     ROUND_SECONDS,
     SQL_SAMPLE,
     Scenario,
-    bench_app,
     build_environ,
-    database,
     interleaved,
+    measured_app,
+    parser,
     server_version,
     translations_compiled,
     uncached,
@@ -86,57 +83,42 @@ def home(name: str, app: Flask, slug: str, cookie: str, *, rendered: bool) -> Sc
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.consent", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", help="a PostgreSQL server URL (a database is created "
-                        "and dropped on it); SQLite in a temporary folder otherwise")
-    parser.add_argument("--seconds", type=float, default=8.0,
-                        help="measured seconds per scenario (default: 8)")
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="parvis-bench-") as tmp, \
-            database(args.database_url, Path(tmp)) as url:
-        workdir = Path(tmp)
-        app = bench_app(workdir, url)
-        try:
-            with app.app_context():
-                engine = db.engine()
-            consent_id = setup(app)
-            session_cookie = visitor_cookie(app, "/t/plain/")
-            consented = f"{session_cookie}; {services.COOKIE}={consent_id}"
-            rounds = max(4, round(args.seconds / ROUND_SECONDS))
-            pairs = []
-            for rendered in (False, True):
-                how = "rendered" if rendered else "as served"
-                base = home(f"no services, {how}", app, "plain", session_cookie,
-                            rendered=rendered)
-                pairs.append((base, [
-                    home(f"banner, {how}", app, "consent", session_cookie, rendered=rendered),
-                    home(f"consented, {how}", app, "consent", consented, rendered=rendered)]))
-            scenarios = [s for base, others in pairs for s in (base, *others)]
-            interleaved(scenarios, rounds, engine)
-            catalogs = "catalogs compiled" if translations_compiled() else "catalogs NOT compiled"
-            print(f"Parvis consent benchmark — {datetime.now(UTC):%Y-%m-%d}, "
-                  f"{server_version(engine)}, Python {platform.python_version()}, "
-                  f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, {catalogs}, "
-                  f"{rounds} rounds of {ROUND_SECONDS:g} s per scenario")
-            print(f"{'scenario':<28}{'req/s':>9}{'vs base':>9}{'±':>6}{'p50 ms':>8}"
-                  f"{'p99 ms':>8}{'SQL/req':>8}  verdict")
-            for base, others in pairs:
-                for s in (base, *others):
-                    ratio = s.ratio_to(base)
-                    verdict = "" if s is base else (
-                        f"goal ≥ {GOAL:.2f}: " + ("ok" if ratio >= GOAL else "MISSED"))
-                    sql = s.sql.statements_per_request if s.sql else 0
-                    print(f"{s.name:<28}{s.rate:>9,.0f}{ratio:>9.3f}{s.spread:>6.0%}"
-                          f"{s.p50_ms:>8.2f}{s.p99_ms:>8.2f}{sql:>8g}  {verdict}")
-            if any(s.spread > NOISY for s in scenarios):
-                print(f"warning: round-to-round variation (±) above {NOISY:.0%}: the machine "
-                      "was busy, rerun for firm figures")
-            print(f"(SQL/req counted on {SQL_SAMPLE} requests outside the timed rounds)")
-        finally:
-            with app.app_context():
-                db.engine().dispose()
-            tenants_api.dispose()
+    command = parser("bench.consent", __doc__, 8.0)
+    args = command.parse_args(argv)
+    with measured_app(args.database_url) as (app, engine):
+        consent_id = setup(app)
+        session_cookie = visitor_cookie(app, "/t/plain/")
+        consented = f"{session_cookie}; {services.COOKIE}={consent_id}"
+        rounds = max(4, round(args.seconds / ROUND_SECONDS))
+        pairs = []
+        for rendered in (False, True):
+            how = "rendered" if rendered else "as served"
+            base = home(f"no services, {how}", app, "plain", session_cookie,
+                        rendered=rendered)
+            pairs.append((base, [
+                home(f"banner, {how}", app, "consent", session_cookie, rendered=rendered),
+                home(f"consented, {how}", app, "consent", consented, rendered=rendered)]))
+        scenarios = [s for base, others in pairs for s in (base, *others)]
+        interleaved(scenarios, rounds, engine)
+        catalogs = "catalogs compiled" if translations_compiled() else "catalogs NOT compiled"
+        print(f"Parvis consent benchmark — {datetime.now(UTC):%Y-%m-%d}, "
+              f"{server_version(engine)}, Python {platform.python_version()}, "
+              f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, {catalogs}, "
+              f"{rounds} rounds of {ROUND_SECONDS:g} s per scenario")
+        print(f"{'scenario':<28}{'req/s':>9}{'vs base':>9}{'±':>6}{'p50 ms':>8}"
+              f"{'p99 ms':>8}{'SQL/req':>8}  verdict")
+        for base, others in pairs:
+            for s in (base, *others):
+                ratio = s.ratio_to(base)
+                verdict = "" if s is base else (
+                    f"goal ≥ {GOAL:.2f}: " + ("ok" if ratio >= GOAL else "MISSED"))
+                sql = s.sql.statements_per_request if s.sql else 0
+                print(f"{s.name:<28}{s.rate:>9,.0f}{ratio:>9.3f}{s.spread:>6.0%}"
+                      f"{s.p50_ms:>8.2f}{s.p99_ms:>8.2f}{sql:>8g}  {verdict}")
+        if any(s.spread > NOISY for s in scenarios):
+            print(f"warning: round-to-round variation (±) above {NOISY:.0%}: the machine "
+                  "was busy, rerun for firm figures")
+        print(f"(SQL/req counted on {SQL_SAMPLE} requests outside the timed rounds)")
 
 
 if __name__ == "__main__":

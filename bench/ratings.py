@@ -21,12 +21,9 @@ in index order.
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
-import tempfile
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import insert, select
@@ -36,11 +33,11 @@ from bench.tenant_home import (
     ROUND_SECONDS,
     SQL_SAMPLE,
     Scenario,
-    bench_app,
     build_environ,
-    database,
     interleaved,
     log,
+    measured_app,
+    parser,
     server_version,
     translations_compiled,
     uncached,
@@ -100,68 +97,53 @@ def page(name: str, app: Flask, path: str, cookie: str, *, rendered: bool) -> Sc
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.ratings", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", help="a PostgreSQL server URL (a database is created "
-                        "and dropped on it); SQLite in a temporary folder otherwise")
-    parser.add_argument("--seconds", type=float, default=8.0,
-                        help="measured seconds per scenario (default: 8)")
-    parser.add_argument("--ratings", type=int, default=10_000,
+    command = parser("bench.ratings", __doc__, 8.0)
+    command.add_argument("--ratings", type=int, default=10_000,
                         help="ratings of the big event (default: 10000)")
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="parvis-bench-") as tmp, \
-            database(args.database_url, Path(tmp)) as url:
-        workdir = Path(tmp)
-        app = bench_app(workdir, url)
-        try:
-            with app.app_context():
-                engine = db.engine()
-            log(f"creating {args.ratings:,} ratings")
-            few, many = setup(app, args.ratings)
-            cookie = visitor_cookie(app, f"/t/{SLUG}/events/{few}")
-            rounds = max(4, round(args.seconds / ROUND_SECONDS))
-            pairs = []
-            for query, label in (("", "rendered"), ("?order=lowest", "lowest first"),
-                                 ("", "as served")):
-                rendered = label != "as served"
-                pairs.append((
-                    page(f"10 ratings, {label}", app, f"/t/{SLUG}/events/{few}{query}", cookie,
-                         rendered=rendered),
-                    page(f"{args.ratings:,} ratings, {label}", app,
-                         f"/t/{SLUG}/events/{many}{query}", cookie, rendered=rendered)))
-            scenarios = [s for pair in pairs for s in pair]
-            interleaved(scenarios, rounds, engine)
-            catalogs = "catalogs compiled" if translations_compiled() else "catalogs NOT compiled"
-            print(f"Parvis ratings benchmark — {datetime.now(UTC):%Y-%m-%d}, "
-                  f"{server_version(engine)}, Python {platform.python_version()}, "
-                  f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, {catalogs}, "
-                  f"{rounds} rounds of {ROUND_SECONDS:g} s per scenario")
-            print(f"{'scenario':<30}{'req/s':>9}{'vs 10':>8}{'±':>6}{'p50 ms':>8}"
-                  f"{'p99 ms':>8}{'SQL/req':>8}  verdict")
-            for base, big in pairs:
-                for s in (base, big):
-                    ratio = s.ratio_to(base)
-                    sql = s.sql.statements_per_request if s.sql else 0
-                    verdict = ""
-                    if s is big:
-                        same_sql = per_page(base) == per_page(big)
-                        verdict = (f"goal ≥ {GOAL:.2f}: "
-                                   + ("ok" if ratio >= GOAL else "MISSED")
-                                   + ("; same SQL" if same_sql else "; SQL DIFFERS"))
-                    print(f"{s.name:<30}{s.rate:>9,.0f}{ratio:>8.3f}{s.spread:>6.0%}"
-                          f"{s.p50_ms:>8.2f}{s.p99_ms:>8.2f}{sql:>8g}  {verdict}")
-            for base, big in pairs:  # say which statements differ, if any
-                if base.sql and big.sql and per_page(base) != per_page(big):
-                    print(f"SQL of '{base.name}': {base.sql.describe()}")
-                    print(f"SQL of '{big.name}': {big.sql.describe()}")
-            if any(s.spread > NOISY for s in scenarios):
-                print(f"warning: round-to-round variation (±) above {NOISY:.0%}: the machine "
-                      "was busy, rerun for firm figures")
-            print(f"(SQL/req counted on {SQL_SAMPLE} requests outside the timed rounds)")
-        finally:
-            with app.app_context():
-                db.engine().dispose()
-            tenants_api.dispose()
+    args = command.parse_args(argv)
+    with measured_app(args.database_url) as (app, engine):
+        log(f"creating {args.ratings:,} ratings")
+        few, many = setup(app, args.ratings)
+        cookie = visitor_cookie(app, f"/t/{SLUG}/events/{few}")
+        rounds = max(4, round(args.seconds / ROUND_SECONDS))
+        pairs = []
+        for query, label in (("", "rendered"), ("?order=lowest", "lowest first"),
+                             ("", "as served")):
+            rendered = label != "as served"
+            pairs.append((
+                page(f"10 ratings, {label}", app, f"/t/{SLUG}/events/{few}{query}", cookie,
+                     rendered=rendered),
+                page(f"{args.ratings:,} ratings, {label}", app,
+                     f"/t/{SLUG}/events/{many}{query}", cookie, rendered=rendered)))
+        scenarios = [s for pair in pairs for s in pair]
+        interleaved(scenarios, rounds, engine)
+        catalogs = "catalogs compiled" if translations_compiled() else "catalogs NOT compiled"
+        print(f"Parvis ratings benchmark — {datetime.now(UTC):%Y-%m-%d}, "
+              f"{server_version(engine)}, Python {platform.python_version()}, "
+              f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, {catalogs}, "
+              f"{rounds} rounds of {ROUND_SECONDS:g} s per scenario")
+        print(f"{'scenario':<30}{'req/s':>9}{'vs 10':>8}{'±':>6}{'p50 ms':>8}"
+              f"{'p99 ms':>8}{'SQL/req':>8}  verdict")
+        for base, big in pairs:
+            for s in (base, big):
+                ratio = s.ratio_to(base)
+                sql = s.sql.statements_per_request if s.sql else 0
+                verdict = ""
+                if s is big:
+                    same_sql = per_page(base) == per_page(big)
+                    verdict = (f"goal ≥ {GOAL:.2f}: "
+                               + ("ok" if ratio >= GOAL else "MISSED")
+                               + ("; same SQL" if same_sql else "; SQL DIFFERS"))
+                print(f"{s.name:<30}{s.rate:>9,.0f}{ratio:>8.3f}{s.spread:>6.0%}"
+                      f"{s.p50_ms:>8.2f}{s.p99_ms:>8.2f}{sql:>8g}  {verdict}")
+        for base, big in pairs:  # say which statements differ, if any
+            if base.sql and big.sql and per_page(base) != per_page(big):
+                print(f"SQL of '{base.name}': {base.sql.describe()}")
+                print(f"SQL of '{big.name}': {big.sql.describe()}")
+        if any(s.spread > NOISY for s in scenarios):
+            print(f"warning: round-to-round variation (±) above {NOISY:.0%}: the machine "
+                  "was busy, rerun for firm figures")
+        print(f"(SQL/req counted on {SQL_SAMPLE} requests outside the timed rounds)")
 
 
 if __name__ == "__main__":

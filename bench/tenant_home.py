@@ -309,6 +309,34 @@ def interleaved(scenarios: list[Scenario], rounds: int, engine: Engine) -> None:
         scenario.count_sql(engine)
 
 
+def parser(prog: str, doc: str | None, seconds: float) -> argparse.ArgumentParser:
+    """A benchmark's command line: ``--database-url`` and ``--seconds``, its own to add."""
+    made = argparse.ArgumentParser(prog=f"python -m {prog}", description=doc,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    made.add_argument("--database-url", help="a PostgreSQL server URL (a database is created "
+                      "and dropped on it); SQLite in a temporary folder otherwise")
+    made.add_argument("--seconds", type=float, default=seconds,
+                      help=f"measured seconds per scenario (default: {seconds:g})")
+    return made
+
+
+@contextmanager
+def measured_app(database_url: str | None) -> Iterator[tuple[Flask, Engine]]:
+    """``bench_app`` on a throw-away database (SQLite in a temporary folder, or a database
+    created on the PostgreSQL server), with its engine; everything disposed of at the end."""
+    with tempfile.TemporaryDirectory(prefix="parvis-bench-") as tmp, \
+            database(database_url, Path(tmp)) as url:
+        app = bench_app(Path(tmp), url)
+        try:
+            with app.app_context():
+                engine = db.engine()
+            yield app, engine
+        finally:
+            with app.app_context():
+                db.engine().dispose()
+            tenants_api.dispose()
+
+
 def bench_app(workdir: Path, url: str) -> Flask:
     """The app under measure: a temporary instance, jobs run at once, a fixed secret key, the
     default pool (on SQLite also how many tenant files stay attached to idle connections,
@@ -467,75 +495,60 @@ def report(header: str, phases: list[Phase],
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.tenant_home", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", help="a PostgreSQL server URL (a database is created "
-                        "and dropped on it); SQLite in a temporary folder otherwise")
-    parser.add_argument("--tenants", default="10,1000",
-                        help="tenant counts to measure at, ascending (default: 10,1000)")
-    parser.add_argument("--seconds", type=float, default=10.0,
-                        help="measured seconds per scenario and phase (default: 10)")
-    args = parser.parse_args(argv)
+    command = parser("bench.tenant_home", __doc__, 10.0)
+    command.add_argument("--tenants", default="10,1000",
+                         help="tenant counts to measure at, ascending (default: 10,1000)")
+    args = command.parse_args(argv)
     if args.database_url and not args.database_url.startswith("postgresql"):
-        parser.error("--database-url must be a postgresql+psycopg:// server URL")
+        command.error("--database-url must be a postgresql+psycopg:// server URL")
     try:
         args.tenants = sorted({int(n) for n in args.tenants.split(",")})
     except ValueError:
-        parser.error("--tenants takes comma-separated numbers, e.g. 10,1000")
+        command.error("--tenants takes comma-separated numbers, e.g. 10,1000")
     if args.tenants[0] < 1:
-        parser.error("--tenants must be at least 1")
+        command.error("--tenants must be at least 1")
     return args
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="parvis-bench-") as tmp, \
-            database(args.database_url, Path(tmp)) as url:
-        workdir = Path(tmp)
-        app = bench_app(workdir, url)
-        try:
-            with app.app_context():
-                engine = db.engine()
-            rounds = max(4, round(args.seconds / ROUND_SECONDS))
-            catalogs = "catalogs compiled"
-            if not translations_compiled():
-                catalogs = "catalogs NOT compiled"
-                log("translations are not compiled: run .venv/bin/pybabel compile -d "
-                    "translations for representative figures")
-            header = (f"Parvis tenant home benchmark — {datetime.now(UTC):%Y-%m-%d}, "
-                      f"{server_version(engine)}, Python {platform.python_version()}, "
-                      f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, "
-                      f"{catalogs}, {rounds} rounds of {ROUND_SECONDS:g} s per scenario")
-            plain = bare_flask_app()
-            phases: list[Phase] = []
-            provisioning: dict[tuple[int, int], list[float]] = {}
-            present = 0
-            for count in args.tenants:
-                log(f"provisioning tenants {present} → {count}")
-                timings = grow(app, present, count)
-                if present:  # the first batch starts from an empty platform: not comparable
-                    provisioning[(present, count)] = timings
-                present = count
-                cookie = visitor_cookie(app, f"/t/{slug_for(0)}/")
-                phase = Phase(count,
-                              Scenario("plaintext route (bare Flask)", count, plain,
-                                       [build_environ("/")]),
-                              Scenario("health check /healthz (SELECT 1)", count, app,
-                                       [build_environ("/healthz", cookie)]),
-                              home_page(app, count, count, cookie))
-                if not phases:
-                    phase.landing = Scenario("landing page (template only)", count, app,
-                                             [build_environ("/", cookie)])
-                else:
-                    phase.hot = home_page(app, count, phases[0].tenants, cookie)
-                log(f"measuring with {count} tenants present")
-                phase.measure(rounds, engine)
-                phases.append(phase)
-            report(header, phases, provisioning)
-        finally:
-            with app.app_context():
-                db.engine().dispose()
-            tenants_api.dispose()
+    with measured_app(args.database_url) as (app, engine):
+        rounds = max(4, round(args.seconds / ROUND_SECONDS))
+        catalogs = "catalogs compiled"
+        if not translations_compiled():
+            catalogs = "catalogs NOT compiled"
+            log("translations are not compiled: run .venv/bin/pybabel compile -d "
+                "translations for representative figures")
+        header = (f"Parvis tenant home benchmark — {datetime.now(UTC):%Y-%m-%d}, "
+                  f"{server_version(engine)}, Python {platform.python_version()}, "
+                  f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, "
+                  f"{catalogs}, {rounds} rounds of {ROUND_SECONDS:g} s per scenario")
+        plain = bare_flask_app()
+        phases: list[Phase] = []
+        provisioning: dict[tuple[int, int], list[float]] = {}
+        present = 0
+        for count in args.tenants:
+            log(f"provisioning tenants {present} → {count}")
+            timings = grow(app, present, count)
+            if present:  # the first batch starts from an empty platform: not comparable
+                provisioning[(present, count)] = timings
+            present = count
+            cookie = visitor_cookie(app, f"/t/{slug_for(0)}/")
+            phase = Phase(count,
+                          Scenario("plaintext route (bare Flask)", count, plain,
+                                   [build_environ("/")]),
+                          Scenario("health check /healthz (SELECT 1)", count, app,
+                                   [build_environ("/healthz", cookie)]),
+                          home_page(app, count, count, cookie))
+            if not phases:
+                phase.landing = Scenario("landing page (template only)", count, app,
+                                         [build_environ("/", cookie)])
+            else:
+                phase.hot = home_page(app, count, phases[0].tenants, cookie)
+            log(f"measuring with {count} tenants present")
+            phase.measure(rounds, engine)
+            phases.append(phase)
+        report(header, phases, provisioning)
 
 
 if __name__ == "__main__":
