@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,3 +127,38 @@ def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@dataclass
+class Pages:
+    """Browser profiles for the journey's people, each reporting CSP violations and script
+    errors into ``problems``."""
+
+    browser: Browser
+    problems: list[str] = field(default_factory=list)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def open(self) -> Page:
+        context = self.browser.new_context()
+        context.add_init_script(REPORT_CSP)
+        self.closers.append(context.close)
+        page = context.new_page()
+
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error" and ("CSP violation" in message.text
+                                             or "Content Security Policy" in message.text):
+                self.problems.append(f"{page.url}: {message.text}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: self.problems.append(f"{page.url}: {error}"))
+        return page
+
+
+@pytest.fixture
+def pages(browser: Browser) -> Iterator[Pages]:
+    """Browser profiles for a journey's people; none may report a CSP violation."""
+    opened = Pages(browser)
+    yield opened
+    for close in opened.closers:
+        close()
+    assert opened.problems == [], "the browser reported CSP violations or script errors"

@@ -22,13 +22,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import factories
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, Pages
 from tests.browser.test_registration_journey import (
-    Pages,
     _catalog,
     accessibility,
     on_server,
-    pages,  # noqa: F401 -- the fixture
     shot,
     t,
 )
@@ -87,7 +85,7 @@ def label(page: Page, language: str, text: str):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("language", ["fr", "en"])
 def test_sub_processor_objection_and_dpa_acceptance(
-        pages: Pages, live_server: LiveServer, mail_sink: SMTPSink,  # noqa: F811
+        pages: Pages, live_server: LiveServer, mail_sink: SMTPSink,
         people: dict, language: str):
     provider = f"{PROVIDER[language]} {people['slug'][-6:]}"
 

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
 from multiprocessing.connection import Connection
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests import factories
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, Pages
 from tests.browser.test_registration_journey import (
-    Pages,
     accessibility,
     choose_language,
     shot,
@@ -34,16 +32,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 TITLE = {"fr": "Atelier d'écriture", "en": "Writing workshop"}
 PASSWORD = "Un mot de passe solide 42"
 RUDE = "Nul, et l'animateur est un idiot."
-
-
-@pytest.fixture
-def pages(browser: Browser) -> Iterator[Pages]:
-    """Browser profiles for the journey's people; none may report a CSP violation."""
-    opened = Pages(browser)
-    yield opened
-    for close in opened.closers:
-        close()
-    assert opened.problems == [], "the browser reported CSP violations or script errors"
 
 
 def _seed(settings: dict, slug: str, language: str, pipe: Connection) -> None:

@@ -17,7 +17,6 @@ import functools
 import multiprocessing
 import re
 import secrets
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -27,11 +26,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from babel.support import Translations
-from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from tenants.fields import guard
 from tests import factories
-from tests.browser.conftest import REPORT_CSP, LiveServer
+from tests.browser.conftest import LiveServer, Pages
 from tests.browser.test_accessibility import AXE, RUN_AXE
 from tests.mail_sink import SMTPSink
 
@@ -97,38 +96,6 @@ def seed_tenant(server: LiveServer, slug: str, admin_email: str) -> None:
 # --- browser helpers ---------------------------------------------------------------------------
 
 
-@dataclass
-class Pages:
-    """Browser profiles for the journey's people, each reporting CSP violations and script
-    errors into ``problems``."""
-
-    browser: Browser
-    problems: list[str] = field(default_factory=list)
-    closers: list[Callable[[], None]] = field(default_factory=list)
-
-    def open(self) -> Page:
-        context = self.browser.new_context()
-        context.add_init_script(REPORT_CSP)
-        self.closers.append(context.close)
-        page = context.new_page()
-
-        def on_console(message: ConsoleMessage) -> None:
-            if message.type == "error" and ("CSP violation" in message.text
-                                             or "Content Security Policy" in message.text):
-                self.problems.append(f"{page.url}: {message.text}")
-
-        page.on("console", on_console)
-        page.on("pageerror", lambda error: self.problems.append(f"{page.url}: {error}"))
-        return page
-
-
-@pytest.fixture
-def pages(browser: Browser) -> Iterator[Pages]:
-    opened = Pages(browser)
-    yield opened
-    for close in opened.closers:
-        close()
-    assert opened.problems == [], "the browser reported CSP violations or script errors"
 
 
 def accessibility(page: Page, name: str) -> list[str]:
