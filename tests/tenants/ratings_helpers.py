@@ -7,12 +7,12 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tenants import api as tenants_api
-from tenants.participants.models import Participant
 from tenants.ratings import services
 from tenants.ratings.models import Rating
 from tenants.registration.models import Registration
 from tenants.settings import services as settings
 from tests import factories
+from tests.tenants.registration_helpers import add_people
 
 
 def past_event(slug: str, *, ended: timedelta = timedelta(days=1), **fields: object) -> int:
@@ -35,14 +35,8 @@ def attendee(slug: str, event_id: int, participant_id: int, *, attended: bool = 
 
 
 def people(slug: str, count: int, start: int = 0) -> list[int]:
-    """Confirmed participants without a password (quick to create in bulk)."""
-    with tenants_api.tenant_context(slug) as session:
-        found = [Participant(email=f"r{start + i}@example.org", first_name=f"First{start + i}",
-                             last_name=f"Last{start + i}", email_confirmed_at=tenants_api.utcnow())
-                 for i in range(count)]
-        session.add_all(found)
-        session.flush()
-        return [p.id for p in found]
+    """Confirmed participants (r<n>@example.org), quick to create in bulk."""
+    return add_people(slug, count, start, prefix="r")
 
 
 def ratings(slug: str, event_id: int, stars: list[int], *, comment: str = "Good",

@@ -15,6 +15,18 @@ from tenants.registration.models import Registration
 from tests import factories
 
 
+def add_people(slug: str, count: int, start: int = 0, *, prefix: str = "p") -> list[int]:
+    """Confirmed participants without a password (quick to create in bulk)."""
+    with tenants_api.tenant_context(slug) as session:
+        found = [Participant(email=f"{prefix}{start + i}@example.org",
+                             first_name=f"First{start + i}", last_name=f"Last{start + i}",
+                             email_confirmed_at=tenants_api.utcnow())
+                 for i in range(count)]
+        session.add_all(found)
+        session.flush()
+        return [p.id for p in found]
+
+
 def person(slug: str, email: str, *, language: str = "en", **fields: str) -> int:
     """A confirmed participant (their e-mails in ``language``)."""
     fields.setdefault("first_name", email.split("@")[0].capitalize())

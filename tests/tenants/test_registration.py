@@ -25,6 +25,7 @@ from tenants.registration import services, tasks
 from tenants.registration.models import Registration, SentReminder
 from tests import factories
 from tests.tenants.registration_helpers import (
+    add_people,
     english,
     person,
     registration_id,
@@ -55,17 +56,6 @@ def participant_client(app, email: str, *, language: str = "en"):  # type: ignor
 
 def to(outbox, email: str) -> list:  # type: ignore[no-untyped-def]
     return [m for m in outbox.messages if m["To"] == email]
-
-
-def add_people(slug: str, count: int, start: int = 0) -> list[int]:
-    """Confirmed participants without a password (quick to create in bulk)."""
-    with tenants_api.tenant_context(slug) as session:
-        people = [Participant(email=f"p{start + i}@example.org", first_name=f"First{i}",
-                              last_name=f"Last{i}", email_confirmed_at=tenants_api.utcnow())
-                  for i in range(count)]
-        session.add_all(people)
-        session.flush()
-        return [p.id for p in people]
 
 
 def add_registrations(slug: str, event_id: int, participant_ids: list[int],
