@@ -1,0 +1,27 @@
+"""contract end: terminations, destruction certificates
+
+Revision ID: f3b0000000b3
+Revises: f2b0000000b2
+Create Date: 2026-11-23 18:00:00
+
+Reserved by the lead for the contract end (issue 7) work (filled in by it; kept in the chain so parallel
+work never forks the history).
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision: str = 'f3b0000000b3'
+down_revision: str | None = 'f2b0000000b2'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,27 @@
+"""third-party services and processor duties (tenant side)
+
+Revision ID: e3a0000000a3
+Revises: e2a0000000a2
+Create Date: 2026-11-23 18:00:00
+
+Reserved by the lead for the processor duties (issue 8) work (filled in by it; kept in the chain so parallel
+work never forks the history).
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision: str = 'e3a0000000a3'
+down_revision: str | None = 'e2a0000000a2'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

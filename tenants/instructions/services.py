@@ -1,0 +1,21 @@
+"""Recording the tenant's instructions, in the unit of work of the change itself."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from tenants import access, pagecache
+from tenants.db import utcnow
+from tenants.instructions.models import Instruction
+
+pagecache.not_shown(Instruction.__tablename__)  # the log is shown to staff only
+
+AREAS = ("fields", "retention", "services", "visibility", "ratings", "consent", "registration")
+
+
+def record(db: Session, area: str, summary: str, *, member_id: int | None = None) -> None:
+    """Log a change of ``area`` made by the signed-in member (or ``member_id``)."""
+    if area not in AREAS:
+        raise ValueError(f"unknown instruction area {area!r}")
+    db.add(Instruction(member_id=member_id if member_id is not None else access.member_id(),
+                       area=area, summary=summary[:500], at=utcnow()))
