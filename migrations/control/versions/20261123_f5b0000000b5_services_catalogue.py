@@ -1,4 +1,4 @@
-"""services catalogue, transfers, register versions, breaches, support grants
+"""services catalogue, transfer authorisations, register versions
 
 Revision ID: f5b0000000b5
 Revises: f4b0000000b4
