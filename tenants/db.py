@@ -26,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import (
@@ -73,8 +73,20 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
+# Added to the wall clock by every ``utcnow()`` reader: tests move time forward with it (the
+# ``clock`` fixture); it is always zero in production.
+_clock_offset = timedelta(0)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The current time, for every feature of both planes (never ``datetime.now`` directly)."""
+    return datetime.now(UTC) + _clock_offset
+
+
+def move_clock(offset: timedelta) -> None:
+    """Tests only: make ``utcnow()`` run ``offset`` ahead of the wall clock in this process."""
+    global _clock_offset
+    _clock_offset = offset
 
 
 class TenantBase(DeclarativeBase):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,24 @@ def mail_sink() -> Iterator[SMTPSink]:
     MAIL_SINK.start()
     yield MAIL_SINK
     MAIL_SINK.stop()
+
+
+class Clock:
+    """Moves ``utcnow()`` (both planes, this process) forward: ``clock.advance(days=31)``."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def advance(self, **delta: float) -> None:
+        self.offset += timedelta(**delta)
+        tenants_api.move_clock(self.offset)
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    moved = Clock()
+    yield moved
+    tenants_api.move_clock(timedelta(0))
 
 
 @pytest.fixture
