@@ -49,6 +49,7 @@ from tenants.participants import models as _participant_models  # noqa: F401
 from tenants.participants import services as participants
 from tenants.ratings import models as _rating_models  # noqa: F401
 from tenants.registration import models as _registration_models  # noqa: F401
+from tenants.retention import models as _retention_models  # noqa: F401
 from tenants.settings import models as _settings_models  # noqa: F401
 
 __all__ = [
@@ -102,11 +103,12 @@ def blueprints() -> list[Blueprint]:
     from tenants.participants.views import bp as participants_bp
     from tenants.ratings.views import bp as ratings_bp
     from tenants.registration.views import bp as registration_bp
+    from tenants.retention.views import bp as retention_bp
     from tenants.rights.views import bp as rights_bp
     from tenants.settings.views import bp as settings_bp
 
     return [events_bp, participants_bp, registration_bp, fields_bp, settings_bp, ratings_bp,
-            consent_bp, rights_bp]
+            consent_bp, rights_bp, retention_bp]
 
 
 def provision(slug: str, revision: str | None) -> None:

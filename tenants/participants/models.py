@@ -30,7 +30,13 @@ class Participant(TenantBase):
     # Double opt-in: None until the e-mailed link is followed.
     email_confirmed_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
-    last_active_at: Mapped[datetime | None]
+    # Retention (tenants/retention): the inactivity clock starts at the last sign-in (or at the
+    # sign-up); a deactivated account cannot be used nor e-mailed, and is erased when its
+    # window to reactivate closes. Reason: "inactive" (swept) or "deleted" (by its owner).
+    last_active_at: Mapped[datetime | None] = mapped_column(index=True)
+    inactivity_warned_at: Mapped[datetime | None]
+    deactivated_at: Mapped[datetime | None] = mapped_column(index=True)
+    deactivation_reason: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
@@ -44,6 +50,11 @@ class Participant(TenantBase):
     def is_confirmed(self) -> bool:
         return self.email_confirmed_at is not None
 
+    @property
+    def is_active(self) -> bool:
+        """False once deactivated (inactive or deleted by its owner): no sign-in, no e-mail."""
+        return self.deactivated_at is None
+
 
 class ParticipantToken(TenantBase):
     """A secret handed to a participant: a login session, an e-mail confirmation, a reset.
@@ -56,7 +67,7 @@ class ParticipantToken(TenantBase):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     participant_id: Mapped[int] = mapped_column(
         ForeignKey("participants.id", ondelete="CASCADE"), index=True)
-    purpose: Mapped[str] = mapped_column(String(20))  # session | confirm | reset
+    purpose: Mapped[str] = mapped_column(String(20))  # session | confirm | reset | reactivate
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]

@@ -29,7 +29,8 @@ from webapp.web import passwords, throttle
 # Sign-ins, resets and failed attempts change no public page.
 pagecache.not_shown(ParticipantToken.__tablename__, ParticipantLoginFailure.__tablename__)
 
-TOKEN_LIFETIMES = {"confirm": timedelta(days=7), "reset": timedelta(hours=2)}
+TOKEN_LIFETIMES = {"confirm": timedelta(days=7), "reset": timedelta(hours=2),
+                   "reactivate": timedelta(minutes=15)}
 LANGUAGES = ("fr", "en")
 
 
@@ -115,7 +116,8 @@ def listed(db: Session, visibilities: tuple[str, ...], *, offset: int = 0,
     return list(db.scalars(
         select(Participant).options(load_only(Participant.first_name, Participant.last_name))
         .where(Participant.visibility.in_(visibilities),
-               Participant.email_confirmed_at.is_not(None))
+               Participant.email_confirmed_at.is_not(None),
+               Participant.deactivated_at.is_(None))
         .order_by(Participant.first_name, Participant.last_name, Participant.id)
         .offset(offset).limit(limit)))
 
@@ -277,7 +279,23 @@ def sign_in(db: Session, participant: Participant) -> None:
     lifetime = timedelta(seconds=current_app.config["PERMANENT_SESSION_LIFETIME"])
     cookie[_cookie_key()] = issue_token(db, participant, "session", lifetime)
     participant.last_active_at = utcnow()
+    participant.inactivity_warned_at = None  # a sign-in starts the inactivity count again
     g.participant = participant
+
+
+def hold_for_reactivation(db: Session, participant: Participant) -> None:
+    """The right password for a deactivated account: remember who, briefly, so that the next
+    page may offer to reactivate it (no session is opened until the owner chooses to)."""
+    cookie[f"pr:{current_slug()}"] = issue_token(db, participant, "reactivate")
+
+
+def held_for_reactivation(db: Session, *, spend: bool = False) -> Participant | None:
+    """Whom ``hold_for_reactivation`` remembered in this browser (``spend``: for the last time)."""
+    key = f"pr:{current_slug()}"
+    token = cookie.pop(key, None) if spend else cookie.get(key)
+    if not isinstance(token, str):
+        return None
+    return use_token(db, token, "reactivate") if spend else token_owner(db, token, "reactivate")
 
 
 def current(db: Session) -> Participant | None:

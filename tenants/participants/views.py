@@ -248,6 +248,9 @@ def login():  # type: ignore[no-untyped-def]
                                "link (look in your spam folder too).")]
         return render("participants/login.html", form=form, status=403)
     services.sign_out(session)
+    if not participant.is_active:  # deactivated: its owner may take it back (retention)
+        services.hold_for_reactivation(session, participant)
+        return redirect(url_for("tenant.retention.reactivate"), code=303)
     services.sign_in(session, participant)
     return redirect(safe_next(form.next.data, url_for("tenant.events.index")), code=303)
 

@@ -30,7 +30,7 @@ def send_hidden_email(slug: str, rating_id: int) -> bool:
         .join(Participant, Participant.id == Rating.participant_id)
         .join(Event, Event.id == Rating.event_id)
         .where(Rating.id == rating_id, Rating.status == "hidden")).first()
-    if row is None:
+    if row is None or not row[1].is_active:  # a deactivated account is not written to
         return False
     rating, participant, event = row
     language = participant.language

@@ -40,6 +40,8 @@ def _send(kind: str, registration: Registration, participant: Participant, event
           **extra: object) -> None:
     from tenants.events.views import event_when  # the event page's wording, in the mail's locale
 
+    if not participant.is_active:  # a deactivated account is not written to (retention)
+        return
     language = participant.language
     if language not in current_app.config["LANGUAGES"]:
         language = current_app.config["BABEL_DEFAULT_LOCALE"]
