@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from tenants import pagecache
@@ -26,3 +26,13 @@ def record_many(db: Session, *, member_id: int | None, action: str,
             for target in targets]
     if rows:
         db.execute(insert(AccessLog), rows)
+
+
+def count(db: Session) -> int:
+    return db.scalar(select(func.count()).select_from(AccessLog)) or 0
+
+
+def page(db: Session, *, offset: int, limit: int) -> list[AccessLog]:
+    """The log, newest first (the index on ``at`` serves the order)."""
+    return list(db.scalars(select(AccessLog).order_by(AccessLog.at.desc(), AccessLog.id.desc())
+                           .offset(offset).limit(limit)))

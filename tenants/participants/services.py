@@ -24,6 +24,7 @@ from tenants.participants.models import (
     ParticipantLoginFailure,
     ParticipantToken,
 )
+from tenants.rights.models import restricted_ids
 from webapp.web import passwords, throttle
 
 # Sign-ins, resets and failed attempts change no public page.
@@ -117,7 +118,8 @@ def listed(db: Session, visibilities: tuple[str, ...], *, offset: int = 0,
         select(Participant).options(load_only(Participant.first_name, Participant.last_name))
         .where(Participant.visibility.in_(visibilities),
                Participant.email_confirmed_at.is_not(None),
-               Participant.deactivated_at.is_(None))
+               Participant.deactivated_at.is_(None),
+               Participant.id.not_in(restricted_ids()))  # art. 18: listed nowhere
         .order_by(Participant.first_name, Participant.last_name, Participant.id)
         .offset(offset).limit(limit)))
 

@@ -97,9 +97,10 @@ def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         me = services.current(db.session())
         if me is None:
+            # Absolute endpoints: other features' pages use this decorator too.
             back = request.full_path.rstrip("?") if request.method == "GET" else url_for(
-                ".profile")
-            return _go(url_for(".login", next=back))
+                "tenant.participants.profile")
+            return _go(url_for("tenant.participants.login", next=back))
         return view(me, *args, **kwargs)
 
     return wrapped

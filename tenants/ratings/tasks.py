@@ -13,6 +13,7 @@ from tenants.db import current_slug, session
 from tenants.events.models import Event
 from tenants.participants.models import Participant
 from tenants.ratings.models import Rating
+from tenants.rights.models import is_restricted
 from tenants.settings import services as settings
 from tenants.texts import pick
 from webapp import mail
@@ -33,6 +34,8 @@ def send_hidden_email(slug: str, rating_id: int) -> bool:
     if row is None or not row[1].is_active:  # a deactivated account is not written to
         return False
     rating, participant, event = row
+    if is_restricted(session(), participant.id):  # art. 18: nothing but storage
+        return False
     language = participant.language
     if language not in current_app.config["LANGUAGES"]:
         language = current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -30,6 +30,7 @@ from tenants.fields.models import Answer, CustomField
 from tenants.participants.models import Participant
 from tenants.registration.forms import STATUS_LABELS
 from tenants.registration.models import Registration
+from tenants.rights.models import restricted_ids
 from tenants.settings import services as settings
 from tenants.texts import pick
 
@@ -94,7 +95,9 @@ def _rows(db: Session, event_id: int, zone: ZoneInfo, language: str) -> Iterator
     result = db.execute(
         select(Registration, Participant)
         .join(Participant, Participant.id == Registration.participant_id)
-        .where(Registration.event_id == event_id)
+        .where(Registration.event_id == event_id,
+               # Art. 18: a participant who restricted processing is in no export.
+               Registration.participant_id.not_in(restricted_ids()))
         .order_by(Registration.created_at, Registration.id)
         .execution_options(yield_per=BATCH))
     for batch in result.partitions():

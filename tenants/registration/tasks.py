@@ -18,6 +18,7 @@ from tenants.db import current_slug, session, utcnow
 from tenants.events.models import Event
 from tenants.participants.models import Participant
 from tenants.registration.models import Registration, SentReminder
+from tenants.rights.models import is_restricted
 from tenants.settings import services as settings
 from tenants.texts import pick
 from webapp import mail
@@ -79,6 +80,8 @@ def send_registration_email(slug: str, registration_id: int, kind: str,
         return False
     registration, participant, event = loaded
     if registration.status not in EMAIL_STATUSES[kind]:
+        return False
+    if is_restricted(session(), participant.id):  # art. 18: nothing but storage
         return False
     if kind == "reminder" and (event.status != "published" or event.starts_at <= utcnow()):
         return False

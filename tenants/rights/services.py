@@ -1,23 +1,436 @@
-"""Erasing a participant: every feature's part, in one unit of work.
+"""Data-subject rights inside a tenant: the participant's export, their standing choices
+(restriction, objection, marketing, post-mortem directive), the rights requests and their legal
+clock, and the hard erasure of an account.
 
-Order matters: ratings keep their stars without an author first; registrations are cancelled
-through the registration services, so freed seats go to the waiting lists, and only then
-deleted; consent proofs are unlinked; last the participant's own rows and the participant.
+Each function takes the tenant session, flushes and never commits. Every request and every step
+of it is recorded, self-service actions included, so the tenant's inbox is the full record.
 """
 
 from __future__ import annotations
 
+import calendar
+import hashlib
+import hmac
+import json
+import secrets
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from flask import current_app
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from tenants.consent import services as consent
 from tenants.consent.models import ConsentEntry
+from tenants.db import current_slug, utcnow
+from tenants.events.models import Event
+from tenants.fields.answers import answered_fields, display_value
 from tenants.fields.models import Answer
-from tenants.participants.models import Participant, ParticipantToken
+from tenants.participants.models import STANDARD_FIELDS, Participant, ParticipantToken
 from tenants.ratings import services as ratings
+from tenants.ratings.models import Rating
 from tenants.registration import services as registrations
 from tenants.registration.models import ACTIVE, Registration, SentReminder
+from tenants.rights.models import (
+    DIRECTIVES,
+    KINDS,
+    PrivacyChoices,
+    RequestStep,
+    RightsRequest,
+)
+from tenants.texts import pick
+from webapp.web.spreadsheet import csv_line
+
+CODE_LIFETIME = timedelta(minutes=30)
+MAX_CODE_ATTEMPTS = 5
+DOWNLOAD_LIFETIME = timedelta(days=7)
+MAX_EXTENSION_MONTHS = 2
+
+
+# --- the legal clock -----------------------------------------------------------------------
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later, or the last day of that month if it is shorter
+    (31 January + 1 month = 28 or 29 February): the GDPR's "one month" (art. 12(3))."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def due_on(request: RightsRequest) -> date | None:
+    """The date by which the request must be answered (extended or not)."""
+    return request.extended_to or request.due_on
+
+
+def days_left(request: RightsRequest, today: date | None = None) -> int | None:
+    """Calendar days until the due date (negative: overdue); None once answered."""
+    due = due_on(request)
+    if request.status != "open" or due is None:
+        return None
+    return (due - (today or utcnow().date())).days
+
+
+def can_extend(request: RightsRequest, today: date | None = None) -> bool:
+    """Art. 12(3): once, by up to two months, telling the requester why within the first
+    month."""
+    return (request.status == "open" and request.extended_to is None
+            and request.due_on is not None and (today or utcnow().date()) <= request.due_on)
+
+
+# --- requests and their steps --------------------------------------------------------------
+
+
+def step(db: Session, request: RightsRequest, action: str, *, member_id: int | None = None,
+         note: str = "") -> None:
+    db.add(RequestStep(request_id=request.id, action=action, member_id=member_id, note=note,
+                       at=utcnow()))
+
+
+def _receive(request: RightsRequest, now: datetime) -> None:
+    request.status = "open"
+    request.received_at = now
+    request.due_on = add_months(now.date(), 1)
+
+
+def get(db: Session, request_id: int) -> RightsRequest | None:
+    return db.get(RightsRequest, request_id)
+
+
+def inbox(db: Session, *, show: str = "open", limit: int = 200) -> list[RightsRequest]:
+    """Open requests by due date (the most urgent first), or the answered ones, newest first."""
+    stmt = select(RightsRequest)
+    if show == "open":
+        stmt = stmt.where(RightsRequest.status == "open").order_by(
+            func.coalesce(RightsRequest.extended_to, RightsRequest.due_on), RightsRequest.id)
+    else:
+        stmt = stmt.where(RightsRequest.status == "completed").order_by(
+            RightsRequest.completed_at.desc(), RightsRequest.id.desc())
+    return list(db.scalars(stmt.limit(limit)))
+
+
+def steps(db: Session, request: RightsRequest) -> list[RequestStep]:
+    return list(db.scalars(select(RequestStep).where(RequestStep.request_id == request.id)
+                           .order_by(RequestStep.at, RequestStep.id)))
+
+
+def of_participant(db: Session, participant_id: int) -> list[RightsRequest]:
+    return list(db.scalars(select(RightsRequest)
+                           .where(RightsRequest.participant_id == participant_id,
+                                  RightsRequest.status != "unverified")
+                           .order_by(RightsRequest.created_at.desc(), RightsRequest.id.desc())))
+
+
+def self_service(db: Session, participant: Participant, kind: str, *, evidence: dict,
+                 note: str = "", done: bool = True) -> RightsRequest:
+    """Record what a signed-in participant did themselves, as an answered request (or, for an
+    objection to processing, an open one: the tenant decides)."""
+    now = utcnow()
+    request = RightsRequest(kind=kind, email=participant.email, participant_id=participant.id,
+                            source="self-service", details=note, status="open",
+                            created_at=now, evidence=evidence)
+    _receive(request, now)
+    db.add(request)
+    db.flush()
+    step(db, request, "received", note=note)
+    if done:
+        request.status = "completed"
+        request.completed_at = now
+        step(db, request, "completed")
+    db.flush()
+    return request
+
+
+# --- the request form: identity by an e-mailed code ----------------------------------------
+
+
+def _code_hash(request_id: int, code: str) -> str:
+    # Keyed: a copy of the table does not let anyone try the million codes offline.
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{current_slug()}:{request_id}:{code}".encode(),
+                    hashlib.sha256).hexdigest()
+
+
+def submit(db: Session, *, kind: str, email: str, details: str) -> tuple[RightsRequest, str]:
+    """A request from the form, waiting for its sender to prove the address; returns it and
+    the code to e-mail. Asking again for the same right from the same address before
+    verifying replaces the code rather than adding a request."""
+    if kind not in KINDS:
+        raise ValueError(kind)
+    email = email.strip().lower()
+    request = db.scalar(select(RightsRequest).where(
+        RightsRequest.email == email, RightsRequest.kind == kind,
+        RightsRequest.status == "unverified"))
+    now = utcnow()
+    if request is None:
+        request = RightsRequest(kind=kind, email=email, source="form", status="unverified",
+                                created_at=now)
+        db.add(request)
+        db.flush()
+        step(db, request, "submitted")
+    request.details = details.strip()
+    code = f"{secrets.randbelow(10**6):06d}"
+    request.code_hash = _code_hash(request.id, code)
+    request.code_expires_at = now + CODE_LIFETIME
+    request.code_attempts = 0
+    db.flush()
+    return request, code
+
+
+@dataclass(frozen=True)
+class Verification:
+    outcome: str  # verified | wrong | expired | duplicate
+    attempts_left: int = 0
+    existing: RightsRequest | None = None
+
+
+def verify(db: Session, request: RightsRequest, code: str) -> Verification:
+    """Check the e-mailed code: at most ``MAX_CODE_ATTEMPTS`` tries within its lifetime. A
+    verified request that duplicates an open one (same address and right) is not kept."""
+    now = utcnow()
+    if (request.status != "unverified" or request.code_expires_at is None
+            or request.code_expires_at <= now or request.code_attempts >= MAX_CODE_ATTEMPTS):
+        return Verification("expired")
+    if not hmac.compare_digest(request.code_hash, _code_hash(request.id, code.strip())):
+        request.code_attempts += 1
+        db.flush()
+        left = MAX_CODE_ATTEMPTS - request.code_attempts
+        return Verification("wrong" if left else "expired", attempts_left=left)
+    existing = db.scalar(select(RightsRequest).where(
+        RightsRequest.email == request.email, RightsRequest.kind == request.kind,
+        RightsRequest.status == "open", RightsRequest.id != request.id))
+    if existing is not None:
+        db.delete(request)
+        step(db, existing, "duplicate", note="")
+        db.flush()
+        return Verification("duplicate", existing=existing)
+    request.code_hash, request.code_expires_at = "", None
+    request.participant_id = db.scalar(select(Participant.id).where(
+        Participant.email == request.email))
+    _receive(request, now)
+    step(db, request, "verified")
+    db.flush()
+    return Verification("verified")
+
+
+# --- the tenant's answers ------------------------------------------------------------------
+
+
+class NotAllowed(Exception):
+    """The step is not possible in the request's state (the message says why)."""
+
+
+def extend(db: Session, request: RightsRequest, *, months: int, reason: str,
+           member_id: int | None) -> None:
+    if not can_extend(request):
+        raise NotAllowed("extension")
+    if months not in range(1, MAX_EXTENSION_MONTHS + 1) or not reason.strip():
+        raise ValueError(months)
+    assert request.due_on is not None
+    request.extended_to = add_months(request.due_on, months)
+    request.extension_reason = reason.strip()
+    step(db, request, "extended", member_id=member_id, note=reason.strip())
+    db.flush()
+
+
+def complete(db: Session, request: RightsRequest, *, note: str, member_id: int | None,
+             uphold: bool = True) -> str | None:
+    """Answer the request, applying it to the account with the requester's address if there is
+    one; the evidence is kept on the request. Returns a download token for an export."""
+    if request.status != "open":
+        raise NotAllowed("completion")
+    participant = (db.get(Participant, request.participant_id)
+                   if request.participant_id is not None else None)
+    evidence: dict[str, Any] = {"account": participant is not None}
+    token = None
+    if participant is not None:
+        if request.kind in ("access", "portability"):
+            body = export_json(db, participant)
+            evidence.update(export_sha256=hashlib.sha256(body.encode()).hexdigest(),
+                            export_bytes=len(body.encode()))
+            token = secrets.token_urlsafe(32)
+            request.download_hash = hashlib.sha256(token.encode()).hexdigest()
+            request.download_expires_at = utcnow() + DOWNLOAD_LIFETIME
+        elif request.kind == "erasure":
+            erased = erase(db, participant)
+            evidence.update(erased_ratings=erased.ratings,
+                            erased_registrations=erased.registrations,
+                            erased_at=utcnow().isoformat(timespec="seconds"))
+        elif request.kind == "restriction":
+            set_restricted(db, participant, True)
+        elif request.kind == "objection":
+            row = choices(db, participant.id, create=True)
+            if uphold:  # processing stays stopped until the participant lifts it
+                row.restricted_at = row.restricted_at or utcnow()
+            row.objected_at, row.objection = None, ""
+            evidence["upheld"] = uphold
+    request.status = "completed"
+    request.completed_at = utcnow()
+    request.evidence = {**(request.evidence or {}), **evidence, "note": note.strip()}
+    step(db, request, "completed", member_id=member_id, note=note.strip())
+    db.flush()
+    return token
+
+
+def download(db: Session, request: RightsRequest, token: str) -> Participant | None:
+    """Whose data an answer's download link gives, while it is valid."""
+    if (not request.download_hash or request.download_expires_at is None
+            or request.download_expires_at <= utcnow() or request.participant_id is None
+            or not hmac.compare_digest(request.download_hash,
+                                       hashlib.sha256(token.encode()).hexdigest())):
+        return None
+    return db.get(Participant, request.participant_id)
+
+
+# --- a participant's standing choices ------------------------------------------------------
+
+
+def choices(db: Session, participant_id: int, *, create: bool = False) -> PrivacyChoices:
+    row = db.get(PrivacyChoices, participant_id)
+    if row is None:
+        row = PrivacyChoices(participant_id=participant_id)
+        if create:
+            db.add(row)
+    return row
+
+
+def set_restricted(db: Session, participant: Participant, restricted: bool) -> None:
+    row = choices(db, participant.id, create=True)
+    row.restricted_at = (row.restricted_at or utcnow()) if restricted else None
+    db.flush()
+
+
+def object_to_processing(db: Session, participant: Participant, reason: str) -> RightsRequest:
+    """Art. 21: processing stops at once (art. 18(1)(d)) and the tenant, who must weigh its
+    grounds, gets an open request."""
+    row = choices(db, participant.id, create=True)
+    row.objected_at, row.objection = utcnow(), reason.strip()
+    return self_service(db, participant, "objection", evidence={"scope": "processing"},
+                        note=reason.strip(), done=False)
+
+
+def set_directive(db: Session, participant: Participant, directive: str, *, name: str = "",
+                  email: str = "") -> None:
+    """French law art. 85: what to do with the data after death, and to whom to hand it."""
+    if directive not in DIRECTIVES:
+        raise ValueError(directive)
+    if directive == "hand_over" and not (name.strip() and email.strip()):
+        raise ValueError("hand_over needs a name and an e-mail address")
+    row = choices(db, participant.id, create=True)
+    row.directive = directive
+    keep = directive == "hand_over"
+    row.directive_name = name.strip() if keep else ""
+    row.directive_email = email.strip().lower() if keep else ""
+    row.directive_at = utcnow()
+    db.flush()
+
+
+def _registration_consent(db: Session, participant_id: int) -> ConsentEntry | None:
+    return db.scalar(select(ConsentEntry).where(
+        ConsentEntry.participant_id == participant_id, ConsentEntry.kind == "registration",
+        ConsentEntry.replaced_at.is_(None)).order_by(ConsentEntry.created_at.desc(),
+                                                     ConsentEntry.id.desc()).limit(1))
+
+
+def marketing(db: Session, participant_id: int) -> bool:
+    entry = _registration_consent(db, participant_id)
+    return bool(entry is not None and entry.choices.get("marketing"))
+
+
+def set_marketing(db: Session, participant: Participant, opt_in: bool) -> None:
+    """A new proof in the consent ledger, replacing the previous one (which stays, as proof)."""
+    previous = _registration_consent(db, participant.id)
+    kept = previous.choices if previous is not None else {}
+    if previous is not None:
+        previous.replaced_at = utcnow()
+    consent.record_registration(db, participant, privacy_version=kept.get("privacy", ""),
+                                terms_version=kept.get("terms", ""), marketing_opt_in=opt_in)
+
+
+# --- the export (access and portability) ---------------------------------------------------
+
+
+def _when(moment: datetime | date | None) -> str:
+    return moment.isoformat() if moment is not None else ""
+
+
+def export_data(db: Session, participant: Participant, language: str = "en",
+                default: str = "fr") -> dict[str, Any]:
+    """Everything this tenant holds about ``participant`` (a few indexed queries)."""
+    pid = participant.id
+    row = db.get(PrivacyChoices, pid)
+    profile = {"email": participant.email,
+               **{key: getattr(participant, key) for key in STANDARD_FIELDS},
+               "language": participant.language, "list_visibility": participant.visibility,
+               "email_confirmed_at": _when(participant.email_confirmed_at),
+               "last_active_at": _when(participant.last_active_at),
+               "created_at": _when(participant.created_at)}
+    return {
+        "profile": profile,
+        "answers": [{"field": pick(field.label, language, default),
+                     "value": display_value(field, value, language, default)}
+                    for field, value in answered_fields(db, pid)],
+        "registrations": [
+            {"event": pick(event.title, language, default),
+             "event_starts_at": _when(event.starts_at), "status": registration.status,
+             "registered_at": _when(registration.created_at),
+             "confirmed_at": _when(registration.confirmed_at),
+             "cancelled_at": _when(registration.cancelled_at)}
+            for registration, event in db.execute(
+                select(Registration, Event).join(Event, Event.id == Registration.event_id)
+                .where(Registration.participant_id == pid).order_by(Registration.created_at))],
+        "ratings": [
+            {"event": pick(event.title, language, default), "stars": rating.stars,
+             "comment": rating.comment, "status": rating.status,
+             "posted_at": _when(rating.created_at)}
+            for rating, event in db.execute(
+                select(Rating, Event).join(Event, Event.id == Rating.event_id)
+                .where(Rating.participant_id == pid).order_by(Rating.created_at))],
+        "consent_history": [
+            {"kind": entry.kind, "choices": entry.choices, "given_at": _when(entry.created_at),
+             "expires_at": _when(entry.expires_at), "replaced_at": _when(entry.replaced_at)}
+            for entry in consent.history(db, pid)],
+        "privacy_choices": {
+            "restricted_since": _when(row.restricted_at if row else None),
+            "objected_at": _when(row.objected_at if row else None),
+            "post_mortem_directive": (row.directive if row else None) or "",
+            "directive_recipient": (f"{row.directive_name} <{row.directive_email}>"
+                                    if row and row.directive_email else ""),
+            "marketing": marketing(db, pid)},
+        "rights_requests": [
+            {"kind": request.kind, "received_at": _when(request.received_at),
+             "status": request.status, "completed_at": _when(request.completed_at)}
+            for request in of_participant(db, pid)],
+    }
+
+
+def export_json(db: Session, participant: Participant, language: str = "en") -> str:
+    return json.dumps(export_data(db, participant, language), ensure_ascii=False, indent=2,
+                      sort_keys=False)
+
+
+def _flatten(prefix: str, value: Any) -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        return [pair for key, item in value.items()
+                for pair in _flatten(f"{prefix}.{key}" if prefix else key, item)]
+    if isinstance(value, bool):
+        return [(prefix, "true" if value else "false")]
+    return [(prefix, "" if value is None else str(value))]
+
+
+def export_csv(db: Session, participant: Participant, language: str = "en") -> str:
+    """The same data in one sheet (section, row, field, value); every cell formula-safe."""
+    lines = [csv_line(["section", "row", "field", "value"])]
+    for section, content in export_data(db, participant, language).items():
+        records = content if isinstance(content, list) else [content]
+        for number, record in enumerate(records, start=1):
+            lines.extend(csv_line([section, str(number), field, value])
+                         for field, value in _flatten("", record))
+    return "\ufeff" + "".join(lines)
+
+
+# --- erasure -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -30,7 +443,13 @@ class Erased:
 
 def erase(db: Session, participant: Participant) -> Erased:
     """Erase ``participant`` for good. Their ratings stay in the averages as "Former
-    participant" with the comment removed; their seats are released."""
+    participant" with the comment removed; their seats are released.
+
+    Order matters: ratings keep their stars without an author first; registrations are
+    cancelled through the registration services, so freed seats go to the waiting lists, and
+    only then deleted; consent proofs are unlinked; last the participant's own rows and the
+    participant (their rights requests stay, as the tenant's proof, without the link).
+    """
     rated = ratings.erase_author(db, participant.id)
     owned = list(db.scalars(select(Registration).where(
         Registration.participant_id == participant.id).order_by(Registration.id)))
@@ -45,6 +464,9 @@ def erase(db: Session, participant: Participant) -> Erased:
     # participant could be given the same id.
     db.execute(update(ConsentEntry).where(ConsentEntry.participant_id == participant.id)
                .values(participant_id=None))
+    db.execute(update(RightsRequest).where(RightsRequest.participant_id == participant.id)
+               .values(participant_id=None))
+    db.execute(delete(PrivacyChoices).where(PrivacyChoices.participant_id == participant.id))
     db.execute(delete(Answer).where(Answer.participant_id == participant.id))
     db.execute(delete(ParticipantToken).where(ParticipantToken.participant_id == participant.id))
     db.delete(participant)

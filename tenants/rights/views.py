@@ -1,26 +1,319 @@
-"""Staff actions on a participant's rights. For now: "Erase this participant" (admins), a
-confirmation page that works without JavaScript, then the erasure."""
+"""Data-subject rights pages.
+
+- The signed-in participant's privacy page (/me/privacy): their data, downloads, choices,
+  deletion, and when each kind of data goes. Its forms swap the page's ``#privacy`` part with
+  htmx and are plain forms without JavaScript.
+- The request form for people without an account (/rights/request), verified by an e-mailed
+  code, and the download link of an answered access request.
+- The tenant's rights inbox (managers and above; erasure only by admins, like the erase page),
+  the staff erasure of an account (admins) and the access log (admins).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, request, url_for
+import hashlib
+
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import BooleanField
 
 from tenants import access, db
 from tenants.audit import services as audit
 from tenants.participants import services as participants
-from tenants.rights import services
+from tenants.participants.models import Participant
+from tenants.participants.views import signed_in
+from tenants.registration.forms import STATUS_LABELS
+from tenants.retention import services as retention
+from tenants.rights import forms, services, tasks
+from tenants.rights.models import DIRECTIVES, RightsRequest, is_restricted
+from webapp.jobs import enqueue
 from webapp.web.htmx import render
 
 bp = Blueprint("rights", __name__, template_folder="templates")
 ID = "int(min=1, max=2147483647)"
+CNIL_COMPLAINT = "https://www.cnil.fr/fr/plaintes"
+AUDIT_PAGE = 100
 
 
-class EraseForm(FlaskForm):
-    confirm = BooleanField(_l("I understand that this cannot be undone"))
+@bp.app_context_processor
+def inject_restriction() -> dict:
+    """``processing_restricted(participant)`` in templates: the account pages' banner."""
+
+    def processing_restricted(participant: Participant | None) -> bool:
+        return participant is not None and is_restricted(db.session(), participant.id)
+
+    return {"processing_restricted": processing_restricted}
+
+
+def _language() -> str:
+    return str(get_locale() or "fr")
+
+
+# --- the participant's privacy page --------------------------------------------------------
+
+
+def _privacy_page(me: Participant, status: int = 200, **forms_given: object) -> Response:
+    session = db.session()
+    row = services.choices(session, me.id)
+    directive = forms_given.pop("directive", None) or forms.DirectiveForm(
+        formdata=None, directive=row.directive, name=row.directive_name,
+        email=row.directive_email)
+    marketing = forms.MarketingForm(
+        formdata=None, marketing="yes" if services.marketing(session, me.id) else "no")
+    return render(
+        "rights/privacy.html", status=status, me=me, choices=row,
+        data=services.export_data(session, me, _language()),
+        schedule=retention.schedule_for(session, me),
+        requests=services.of_participant(session, me.id),
+        restricted=is_restricted(session, me.id), cnil=CNIL_COMPLAINT,
+        kind_labels=forms.KIND_LABELS, profile_labels=forms.PROFILE_LABELS,
+        status_labels=STATUS_LABELS,
+        confirm=forms.ConfirmForm(), marketing=forms_given.pop("marketing", marketing),
+        objection=forms_given.pop("objection", None) or forms.ObjectionForm(formdata=None),
+        directive=directive,
+        delete=forms_given.pop("delete", None) or forms.DeleteForm(formdata=None))
+
+
+def _saved(message: str) -> Response:
+    flash(message, "privacy")
+    return redirect(url_for(".privacy"), code=303)
+
+
+@bp.get("/me/privacy")
+@signed_in
+def privacy(me: Participant):  # type: ignore[no-untyped-def]
+    return _privacy_page(me)
+
+
+def _download(me: Participant, kind: str, body: str, mimetype: str, extension: str) -> Response:
+    services.self_service(db.session(), me, kind, evidence={
+        "format": extension, "export_sha256": hashlib.sha256(body.encode()).hexdigest(),
+        "export_bytes": len(body.encode())})
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="my-data.{extension}"',
+        "Cache-Control": "no-store"})
+
+
+@bp.get("/me/privacy/my-data.json")
+@signed_in
+def export_json(me: Participant):  # type: ignore[no-untyped-def]
+    body = services.export_json(db.session(), me, _language())
+    return _download(me, "access", body, "application/json", "json")
+
+
+@bp.get("/me/privacy/my-data.csv")
+@signed_in
+def export_csv(me: Participant):  # type: ignore[no-untyped-def]
+    body = services.export_csv(db.session(), me, _language())
+    return _download(me, "portability", body, "text/csv; charset=utf-8", "csv")
+
+
+@bp.post("/me/privacy/restriction")
+@signed_in
+def restriction(me: Participant):  # type: ignore[no-untyped-def]
+    if not forms.ConfirmForm().validate_on_submit():
+        abort(400)
+    session = db.session()
+    restrict = request.form.get("restrict") == "1"
+    services.set_restricted(session, me, restrict)
+    if restrict:
+        services.self_service(session, me, "restriction", evidence={"restricted": True})
+        return _saved(_("Processing of your data is restricted: we keep it but no longer use "
+                        "it, and send you no more e-mails."))
+    services.self_service(session, me, "restriction", evidence={"restricted": False},
+                          note="lifted")
+    return _saved(_("The restriction is lifted: your data is used again as before."))
+
+
+@bp.post("/me/privacy/marketing")
+@signed_in
+def marketing(me: Participant):  # type: ignore[no-untyped-def]
+    form = forms.MarketingForm()
+    if not form.validate_on_submit():
+        return _privacy_page(me, status=422, marketing=form)
+    session = db.session()
+    opt_in = form.marketing.data == "yes"
+    services.set_marketing(session, me, opt_in)
+    if not opt_in:  # an objection to direct marketing (art. 21(2)): always granted
+        services.self_service(session, me, "objection", evidence={"scope": "marketing"})
+    return _saved(_("Your choice is saved."))
+
+
+@bp.post("/me/privacy/objection")
+@signed_in
+def objection(me: Participant):  # type: ignore[no-untyped-def]
+    form = forms.ObjectionForm()
+    if not form.validate_on_submit():
+        return _privacy_page(me, status=422, objection=form)
+    services.object_to_processing(db.session(), me, form.reason.data)
+    return _saved(_("Your objection is recorded: we stop using your data while the "
+                    "organisation examines it, and answer within one month."))
+
+
+@bp.post("/me/privacy/directive")
+@signed_in
+def directive(me: Participant):  # type: ignore[no-untyped-def]
+    form = forms.DirectiveForm()
+    if not form.validate_on_submit() or form.directive.data not in DIRECTIVES:
+        return _privacy_page(me, status=422, directive=form)
+    session = db.session()
+    services.set_directive(session, me, form.directive.data, name=form.name.data or "",
+                           email=form.email.data or "")
+    services.self_service(session, me, "directive", evidence={"directive": form.directive.data})
+    return _saved(_("Your directive is saved."))
+
+
+@bp.post("/me/privacy/delete")
+@signed_in
+def delete_account(me: Participant):  # type: ignore[no-untyped-def]
+    form = forms.DeleteForm()
+    if not form.validate_on_submit():
+        return _privacy_page(me, status=422, delete=form)
+    session = db.session()
+    erase_at = retention.request_deletion(session, me)
+    services.self_service(session, me, "erasure", evidence={
+        "deactivated": True, "erase_after": erase_at.date().isoformat()})
+    participants.sign_out(session)
+    return render("rights/deleted.html", erase_at=erase_at)
+
+
+# --- the request form ----------------------------------------------------------------------
+
+
+@bp.route("/rights/request", methods=["GET", "POST"])
+def request_form():  # type: ignore[no-untyped-def]
+    form = forms.RequestForm()
+    if not form.validate_on_submit():
+        return render("rights/request.html", form=form, cnil=CNIL_COMPLAINT,
+                      status=422 if form.is_submitted() else 200)
+    rights_request, code = services.submit(db.session(), kind=form.kind.data,
+                                           email=form.email.data, details=form.details.data)
+    enqueue(tasks.send_code, db.current_slug(), rights_request.id, code, _language())
+    return redirect(url_for(".verify", request_id=rights_request.id), code=303)
+
+
+def _request_or_404(request_id: int) -> RightsRequest:
+    found = services.get(db.session(), request_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.route(f"/rights/requests/<{ID}:request_id>", methods=["GET", "POST"])
+def verify(request_id: int):  # type: ignore[no-untyped-def]
+    rights_request = _request_or_404(request_id)
+    form = forms.CodeForm()
+    context = {"form": form, "rights_request": rights_request, "kind_labels": forms.KIND_LABELS,
+               "due": services.due_on(rights_request), "cnil": CNIL_COMPLAINT}
+    if rights_request.status != "unverified" or not form.validate_on_submit():
+        return render("rights/verify.html", outcome=None,
+                      status=422 if form.is_submitted() and form.errors else 200, **context)
+    result = services.verify(db.session(), rights_request, form.code.data)
+    if result.outcome == "wrong":
+        form.code.errors = [_("This code is not the one we sent. Attempts left: %(num)d.",
+                              num=result.attempts_left)]
+        return render("rights/verify.html", outcome=None, status=422, **context)
+    if result.outcome == "duplicate":
+        assert result.existing is not None
+        return render("rights/verify.html", outcome="duplicate", status=409,
+                      existing=result.existing, existing_due=services.due_on(result.existing),
+                      **context)
+    status = 200 if result.outcome == "verified" else 410
+    context["due"] = services.due_on(rights_request)
+    return render("rights/verify.html", outcome=result.outcome, status=status, **context)
+
+
+@bp.get(f"/rights/requests/<{ID}:request_id>/answer/<token>")
+def answer_download(request_id: int, token: str):  # type: ignore[no-untyped-def]
+    session = db.session()
+    participant = (services.download(session, _request_or_404(request_id), token)
+                   if len(token) <= 100 else None)
+    if participant is None:
+        abort(404)
+    return Response(services.export_json(session, participant, _language()),
+                    mimetype="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="my-data.json"',
+                             "Cache-Control": "no-store"})
+
+
+# --- the tenant's inbox --------------------------------------------------------------------
+
+
+@bp.get("/admin/rights")
+@access.require_role("manager")
+def inbox():  # type: ignore[no-untyped-def]
+    show = "completed" if request.args.get("show") == "completed" else "open"
+    return render("rights/inbox.html", requests=services.inbox(db.session(), show=show),
+                  show=show, kind_labels=forms.KIND_LABELS, due_on=services.due_on,
+                  days_left=services.days_left)
+
+
+def _detail(rights_request: RightsRequest, status: int = 200,
+            extend: forms.ExtendForm | None = None,
+            complete: forms.CompleteForm | None = None) -> Response:
+    session = db.session()
+    return render("rights/detail.html", status=status, r=rights_request,
+                  steps=services.steps(session, rights_request), kind_labels=forms.KIND_LABELS,
+                  due=services.due_on(rights_request),
+                  days_left=services.days_left(rights_request),
+                  can_extend=services.can_extend(rights_request),
+                  can_complete=rights_request.status == "open" and (
+                      rights_request.kind != "erasure" or access.has_role("admin")),
+                  extend=extend or forms.ExtendForm(formdata=None),
+                  complete=complete or forms.CompleteForm(formdata=None))
+
+
+@bp.get(f"/admin/rights/<{ID}:request_id>")
+@access.require_role("manager")
+def detail(request_id: int):  # type: ignore[no-untyped-def]
+    rights_request = _request_or_404(request_id)
+    audit.record(db.session(), member_id=access.member_id(), action="rights_request.read",
+                 target=f"rights_request:{request_id}")
+    return _detail(rights_request)
+
+
+@bp.post(f"/admin/rights/<{ID}:request_id>/extend")
+@access.require_role("manager")
+def extend(request_id: int):  # type: ignore[no-untyped-def]
+    rights_request = _request_or_404(request_id)
+    form = forms.ExtendForm()
+    if not services.can_extend(rights_request):
+        form.reason.errors = [_("This request can no longer be extended: an extension is "
+                                "possible once, within the first month.")]
+        return _detail(rights_request, 409, extend=form)
+    if not form.validate_on_submit():
+        return _detail(rights_request, 422, extend=form)
+    services.extend(db.session(), rights_request, months=int(form.months.data),
+                    reason=form.reason.data, member_id=access.member_id())
+    enqueue(tasks.send_extension, db.current_slug(), rights_request.id, _language())
+    flash(_("The request is extended; the requester is told why by e-mail."), "rights")
+    return redirect(url_for(".detail", request_id=request_id), code=303)
+
+
+@bp.post(f"/admin/rights/<{ID}:request_id>/complete")
+@access.require_role("manager")
+def complete(request_id: int):  # type: ignore[no-untyped-def]
+    rights_request = _request_or_404(request_id)
+    if rights_request.kind == "erasure" and not access.has_role("admin"):
+        abort(403)
+    form = forms.CompleteForm()
+    if rights_request.status != "open":
+        form.note.errors = [_("This request is already answered.")]
+        return _detail(rights_request, 409, complete=form)
+    if not form.validate_on_submit():
+        return _detail(rights_request, 422, complete=form)
+    session = db.session()
+    if rights_request.kind in ("access", "portability") and rights_request.participant_id:
+        audit.record(session, member_id=access.member_id(), action="participant.export",
+                     target=f"participant:{rights_request.participant_id}")
+    token = services.complete(session, rights_request, note=form.note.data,
+                              member_id=access.member_id(), uphold=form.uphold.data != "no")
+    enqueue(tasks.send_completed, db.current_slug(), rights_request.id, _language(), token)
+    flash(_("The request is answered; the requester is told by e-mail."), "rights")
+    return redirect(url_for(".detail", request_id=request_id), code=303)
+
+
+# --- staff erasure and the access log ------------------------------------------------------
 
 
 @bp.route(f"/admin/participants/<{ID}:participant_id>/erase", methods=["GET", "POST"])
@@ -30,7 +323,7 @@ def erase(participant_id: int):  # type: ignore[no-untyped-def]
     participant = participants.get(session, participant_id)
     if participant is None:
         abort(404)
-    form = EraseForm()
+    form = forms.EraseForm()
     if request.method == "GET" or not form.validate_on_submit() or not form.confirm.data:
         if request.method == "POST" and not form.confirm.data and not form.errors:
             form.confirm.errors = [_("Tick the box to confirm the erasure.")]
@@ -46,3 +339,14 @@ def erase(participant_id: int):  # type: ignore[no-untyped-def]
 @access.require_role("admin")
 def erased():  # type: ignore[no-untyped-def]
     return render("rights/erased.html")
+
+
+@bp.get("/admin/access-log")
+@access.require_role("admin")
+def access_log():  # type: ignore[no-untyped-def]
+    session = db.session()
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
+    total = audit.count(session)
+    entries = audit.page(session, offset=(page - 1) * AUDIT_PAGE, limit=AUDIT_PAGE)
+    return render("rights/access_log.html", block="results", entries=entries, page=page,
+                  pages=max((total + AUDIT_PAGE - 1) // AUDIT_PAGE, 1), total=total)
