@@ -7,6 +7,8 @@ caller must not keep beyond the unit of work.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint
 
 from tenants import db, pagecache  # noqa: F401 -- its listeners keep copies true
@@ -50,7 +52,11 @@ from tenants.participants import services as participants
 from tenants.ratings import models as _rating_models  # noqa: F401
 from tenants.registration import models as _registration_models  # noqa: F401
 from tenants.retention import models as _retention_models  # noqa: F401
+from tenants.retention import services as _retention
 from tenants.settings import models as _settings_models  # noqa: F401
+
+# Sent with a tenant slug and ``at``: that tenant has data due before its planned sweep.
+retention_due_earlier = _retention.due_earlier
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -81,11 +87,12 @@ __all__ = [
     "move_clock",
     "processing_config",
     "provision",
-    "purge_consent_ledger",
+    "retention_due_earlier",
     "schema_for",
     "seed_demo",
     "session_factory",
     "set_participant_password",
+    "sweep_retention",
     "tenant_context",
     "utcnow",
     "validate_slug",
@@ -147,11 +154,13 @@ def set_participant_password(slug: str, email: str, password: str) -> bool:
         return person is not None
 
 
-def purge_consent_ledger(slug: str) -> None:
-    """Queue the job deleting ``slug``'s consent proofs past their retention."""
-    from tenants.consent import tasks
+def sweep_retention(slug: str) -> datetime:
+    """Run ``slug``'s retention sweep now (batches committed as they go, a receipt written);
+    returns when the tenant next has data to sweep."""
+    from tenants.retention import sweep
 
-    tasks.purge_ledger(slug)
+    with tenant_context(slug, writer=True) as session:
+        return sweep.run(session)
 
 
 def count_participants(slug: str) -> int:

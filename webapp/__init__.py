@@ -36,7 +36,8 @@ class Parvis(Flask):
 
 def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Flask:
     """Build the application; ``overrides`` replaces settings read from the environment."""
-    from webapp import cli, config, db, jobs, mail, tenancy
+    # sweeps: listens for tenants bringing their retention sweep forward.
+    from webapp import cli, config, db, jobs, mail, sweeps, tenancy  # noqa: F401
     from webapp.auth.views import bp as auth_bp
     from webapp.extensions import csrf, htmx, login_manager
     from webapp.organisations.views import bp as organisations_bp

@@ -25,12 +25,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import g, request
-from sqlalchemy import delete, event, select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, object_session
 
 from tenants import db as tenant_db
@@ -460,15 +460,6 @@ def chain(db: Session, consent_id: str) -> list[ConsentEntry]:
              .scalar_subquery())
     return list(db.scalars(select(ConsentEntry).where(ConsentEntry.chain_id == first)
                            .order_by(ConsentEntry.created_at, ConsentEntry.id)))
-
-
-def purge(db: Session, now: datetime | None = None) -> int:
-    """Delete the entries whose consent expired longer ago than the tenant's retention."""
-    now = now or utcnow()
-    years = config(db).retention_years
-    cutoff = now - timedelta(days=365 * years + years // 4)
-    result = db.execute(delete(ConsentEntry).where(ConsentEntry.expires_at < cutoff))
-    return result.rowcount or 0  # type: ignore[attr-defined]
 
 
 # --- keeping the caches true ------------------------------------------------------------------

@@ -20,6 +20,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tenants import pagecache
+from tenants.consent import services as consent
+from tenants.consent.models import ConsentConfig
 from tenants.db import current_slug, utcnow
 from tenants.events.models import Event
 from tenants.instructions import services as instructions
@@ -120,19 +122,28 @@ class RuleError(ValueError):
     """A refused change of the matrix; ``str()`` is the translated reason."""
 
 
+# Consent proofs keep the years the consent banner already held (one value, edited on either
+# page): the banner's settings are the cookie-consent feature's.
+CONSENT = "consent_proofs"
+
+
+def _consent_years(db: Session) -> int | None:
+    banner = db.get(ConsentConfig, 1)
+    return banner.retention_years if banner is not None else None
+
+
 def rules(db: Session) -> dict[str, Rule]:
     """Every kind as this tenant keeps it, in the matrix's order."""
-    chosen = {row.kind: row for row in db.scalars(select(RetentionRule))}
-    return {kind.key: Rule(kind, chosen[kind.key].duration, chosen[kind.key].action)
-            if kind.key in chosen else Rule(kind, kind.default, kind.actions[0])
+    chosen = {row.kind: (row.duration, row.action) for row in db.scalars(select(RetentionRule))}
+    years = _consent_years(db)
+    if years is not None:
+        chosen[CONSENT] = (years, "delete")
+    return {kind.key: Rule(kind, *chosen.get(kind.key, (kind.default, kind.actions[0])))
             for kind in KINDS}
 
 
 def rule(db: Session, key: str) -> Rule:
-    row = db.get(RetentionRule, key)
-    kind = BY_KEY[key]
-    return Rule(kind, row.duration, row.action) if row else Rule(kind, kind.default,
-                                                                  kind.actions[0])
+    return rules(db)[key]
 
 
 def set_rule(db: Session, key: str, duration: int, action: str) -> Rule:
@@ -154,11 +165,14 @@ def set_rule(db: Session, key: str, duration: int, action: str) -> Rule:
     before = rule(db, key)
     if (before.duration, before.action) == (duration, action):
         return before
-    row = db.get(RetentionRule, key)
-    if row is None:
-        row = RetentionRule(kind=key)
-        db.add(row)
-    row.duration, row.action, row.updated_at = duration, action, utcnow()
+    if key == CONSENT:
+        consent.get_row(db).retention_years = duration
+    else:
+        row = db.get(RetentionRule, key)
+        if row is None:
+            row = RetentionRule(kind=key)
+            db.add(row)
+        row.duration, row.action, row.updated_at = duration, action, utcnow()
     db.flush()
     after = Rule(kind, duration, action)
     instructions.record(db, "retention", f"{key}: {before.duration} -> {duration} {kind.unit}, "
@@ -299,3 +313,26 @@ def schedule_for(db: Session, participant: Participant) -> list[Expiry]:
         "closed, as proof of the answer, then deleted.",
         duration=duration_text("years", keep["rights_requests"].duration))))
     return out
+
+
+# --- receipts ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """One sweep: when, and how many rows of each kind each step handled under which rule."""
+
+    run: RetentionRun
+    lines: list[RetentionCount]
+
+
+def receipts(db: Session, *, offset: int = 0, limit: int = 20) -> list[Receipt]:
+    """The receipts, newest first (two statements)."""
+    runs = list(db.scalars(select(RetentionRun).order_by(RetentionRun.id.desc())
+                           .offset(offset).limit(limit)))
+    lines: dict[int, list[RetentionCount]] = {run.id: [] for run in runs}
+    order = {kind.key: i for i, kind in enumerate(KINDS)}
+    for line in db.scalars(select(RetentionCount).where(RetentionCount.run_id.in_(lines))):
+        lines[line.run_id].append(line)
+    return [Receipt(run, sorted(lines[run.id], key=lambda line: (order[line.kind], line.step)))
+            for run in runs]

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from werkzeug.datastructures import MultiDict
 
 from tenants import api as tenants_api
@@ -469,33 +469,6 @@ def test_registration_consents_share_the_ledger_and_history_is_one_query(app, cl
         assert [e.kind for e in found] == ["registration", "cookies"]
 
 
-def test_purge_deletes_only_proofs_past_retention(app, client):
-    add_service()
-    choose(client, "accept")
-    choose(app.test_client(), "accept")
-    with tenants_api.tenant_context("acme") as db:
-        old, _recent = db.scalars(select(ConsentEntry).order_by(ConsentEntry.id)).all()
-        old.expires_at = datetime.now(UTC) - timedelta(days=5 * 366 + 1)
-        db.flush()
-        assert services.purge(db) == 1
-        assert db.scalar(select(func.count()).select_from(ConsentEntry)) == 1
-    with tenants_api.tenant_context("globex") as db:
-        assert services.purge(db) == 0
-
-
-def test_purge_job_runs_per_tenant(app, client):
-    from tenants.consent import tasks
-
-    add_service()
-    choose(client, "accept")
-    with tenants_api.tenant_context("acme") as db:
-        db.execute(update(ConsentEntry).values(
-            expires_at=datetime.now(UTC) - timedelta(days=7 * 366)))
-    with app.app_context():
-        tasks.purge_ledger("acme")
-    assert entries() == []
-
-
 # --- pages in both languages; the page cache ------------------------------------------------------
 
 
@@ -521,21 +494,6 @@ def test_cached_pages_follow_each_visitors_choice(app, client):
     assert SCRIPT in client.get(HOME).get_data(as_text=True)
     assert SCRIPT not in other.get(HOME).get_data(as_text=True)
     assert "stats.example.org" not in other.get(HOME).headers["Content-Security-Policy"]
-
-
-def test_the_daily_sweep_purges_every_tenants_ledger(app, client):
-    from webapp import sweeps
-
-    for slug in ("acme", "globex"):
-        add_service(slug)
-        choose(app.test_client(), "accept", slug=slug)
-        with tenants_api.tenant_context(slug) as db:
-            db.execute(update(ConsentEntry).values(
-                expires_at=datetime.now(UTC) - timedelta(days=7 * 366)))
-    choose(client, "accept")  # a current proof stays
-    with app.app_context():
-        assert sweeps.purge_consent_ledgers.call_local() == 2
-    assert len(entries()) == 1 and entries("globex") == []
 
 
 def test_done_means_journey_through_the_pages(app, client):

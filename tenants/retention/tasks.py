@@ -1,0 +1,35 @@
+"""The retention sweep's e-mail: an inactive account's owner is told 30 days before it is
+deactivated, and how to keep it (signing in is enough)."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from tenants.db import session
+from tenants.participants.models import Participant
+from tenants.retention import services
+from tenants.retention.services import WARNING
+from webapp import mail
+from webapp.jobs import tenant_task
+from webapp.web.urls import external_url
+
+
+@tenant_task(retries=3, retry_delay=60)
+def send_inactivity_warning(slug: str, participant_id: int) -> bool:
+    """Sent once per warning (the sweep marks the account warned before queuing this); a late
+    job for an account used or deactivated meanwhile sends nothing."""
+    participant = session().get(Participant, participant_id)
+    if (participant is None or not participant.is_active
+            or participant.inactivity_warned_at is None):
+        return False
+    language = participant.language
+    if language not in current_app.config["LANGUAGES"]:
+        language = current_app.config["BABEL_DEFAULT_LOCALE"]
+    inactive = services.rule(session(), "inactive_accounts")
+    mail.send(mail.render_message(
+        participant.email, "retention/email/inactivity_warning", language,
+        participant=participant, months=inactive.duration,
+        deactivation=(participant.inactivity_warned_at + WARNING).date(),
+        erasure=(participant.inactivity_warned_at + WARNING + services.REACTIVATION).date(),
+        login_url=external_url("tenant.participants.login", tenant=slug)))
+    return True
