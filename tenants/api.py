@@ -53,6 +53,7 @@ from tenants.ratings import models as _rating_models  # noqa: F401
 from tenants.registration import models as _registration_models  # noqa: F401
 from tenants.retention import models as _retention_models  # noqa: F401
 from tenants.retention import services as _retention
+from tenants.rights import models as _rights_models  # noqa: F401
 from tenants.settings import models as _settings_models  # noqa: F401
 
 # Sent with a tenant slug and ``at``: that tenant has data due before its planned sweep.
