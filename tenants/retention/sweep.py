@@ -10,6 +10,8 @@ statement goes through the tenant's own session: no other tenant is reachable fr
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,10 +33,12 @@ from tenants.retention.services import WARNING, Rule
 from tenants.rights import services as rights
 
 BATCH = 10_000  # rows per transaction at most
+PAUSE = 0.5  # rest after a full batch, as a share of the time it took
 ERASE_BATCH = 200  # accounts erased per transaction: each erasure touches every feature
 # Sweeping a tenant more often than this is never needed: it bounds how late data may go.
 MIN_INTERVAL = timedelta(hours=1)
 
+log = logging.getLogger(__name__)
 _last_activity = func.coalesce(Participant.last_active_at, Participant.created_at)
 
 
@@ -43,14 +47,14 @@ class Step:
     """One thing a sweep does to one data kind.
 
     ``due(rule, now)``: the ids of the rows due at ``now``, in order (a statement);
-    ``apply(db, ids, rule, now)``: handle them, returning how many rows; ``next_at(db, rule)``:
-    when the next row becomes due (None: no such rows)."""
+    ``handle(db, due, rule, now)``: handle the rows ``due`` (limited to a batch) selects,
+    returning their ids; ``next_at(db, rule)``: when the next row becomes due (None: none)."""
 
     kind: str
     name: str
     label: str
     due: Callable[[Rule, datetime], Select]
-    apply: Callable[[Session, list, Rule, datetime], int]
+    handle: Callable[[Session, Select, Rule, datetime], list]
     next_at: Callable[[Session, Rule], datetime | None]
     batch: int = BATCH
 
@@ -58,6 +62,17 @@ class Step:
 def _after(moment: datetime | None, rule: Rule, extra: timedelta = timedelta(0),
            ) -> datetime | None:
     return rule.after(moment) + extra if moment is not None else None
+
+
+def _each(apply: Callable[[Session, list, Rule, datetime], None],
+          ) -> Callable[[Session, Select, Rule, datetime], list]:
+    """A ``handle`` that reads the due ids, then has ``apply`` handle them."""
+    def handle(db: Session, due: Select, rule: Rule, now: datetime) -> list:
+        ids = list(db.scalars(due))
+        if ids:
+            apply(db, ids, rule, now)
+        return ids
+    return handle
 
 
 # --- inactive accounts: warned, deactivated, erased ---------------------------------------------
@@ -71,10 +86,9 @@ def _warn_due(rule: Rule, now: datetime) -> Select:
         _active, _last_activity <= rule.cutoff(now + WARNING)).order_by(Participant.id)
 
 
-def _warn(db: Session, ids: list, rule: Rule, now: datetime) -> int:
+def _warn(db: Session, ids: list, rule: Rule, now: datetime) -> None:
     db.execute(update(Participant).where(Participant.id.in_(ids))
                .values(inactivity_warned_at=now).execution_options(synchronize_session=False))
-    return len(ids)
 
 
 def _warn_next(db: Session, rule: Rule) -> datetime | None:
@@ -90,14 +104,13 @@ def _deactivate_due(rule: Rule, now: datetime) -> Select:
         _warned, Participant.inactivity_warned_at <= now - WARNING).order_by(Participant.id)
 
 
-def _deactivate(db: Session, ids: list, rule: Rule, now: datetime) -> int:
+def _deactivate(db: Session, ids: list, rule: Rule, now: datetime) -> None:
     db.execute(update(Participant).where(Participant.id.in_(ids))
                .values(deactivated_at=now, deactivation_reason="inactive")
                .execution_options(synchronize_session=False))
     db.execute(update(ParticipantToken).where(
         ParticipantToken.participant_id.in_(ids), ParticipantToken.purpose == "session",
         ParticipantToken.used_at.is_(None)).values(used_at=now))
-    return len(ids)
 
 
 def _deactivate_next(db: Session, rule: Rule) -> datetime | None:
@@ -123,10 +136,9 @@ def _erase_due(reason: str):  # type: ignore[no-untyped-def]
     return due
 
 
-def _erase(db: Session, ids: list, rule: Rule, now: datetime) -> int:
+def _erase(db: Session, ids: list, rule: Rule, now: datetime) -> None:
     for participant in db.scalars(select(Participant).where(Participant.id.in_(ids))):
         rights.erase(db, participant)
-    return len(ids)
 
 
 def _erase_next(reason: str):  # type: ignore[no-untyped-def]
@@ -145,10 +157,9 @@ def _registrations_due(rule: Rule, now: datetime) -> Select:
             .where(Event.ends_at < rule.cutoff(now)).order_by(Registration.id))
 
 
-def _delete_registrations(db: Session, ids: list, rule: Rule, now: datetime) -> int:
+def _delete_registrations(db: Session, ids: list, rule: Rule, now: datetime) -> None:
     db.execute(delete(SentReminder).where(SentReminder.registration_id.in_(ids)))
     db.execute(delete(Registration).where(Registration.id.in_(ids)))
-    return len(ids)
 
 
 def _registrations_next(db: Session, rule: Rule) -> datetime | None:
@@ -166,9 +177,8 @@ def _answers_due(rule: Rule, now: datetime) -> Select:
             .order_by(Answer.id))
 
 
-def _delete_answers(db: Session, ids: list, rule: Rule, now: datetime) -> int:
+def _delete_answers(db: Session, ids: list, rule: Rule, now: datetime) -> None:
     db.execute(delete(Answer).where(Answer.id.in_(ids)))
-    return len(ids)
 
 
 def _answers_next(db: Session, rule: Rule) -> datetime | None:
@@ -187,10 +197,9 @@ def _comments_due(rule: Rule, now: datetime) -> Select:
             .order_by(Rating.id))
 
 
-def _anonymise_comments(db: Session, ids: list, rule: Rule, now: datetime) -> int:
+def _anonymise_comments(db: Session, ids: list, rule: Rule, now: datetime) -> None:
     db.execute(update(Rating).where(Rating.id.in_(ids)).values(comment="", participant_id=None)
                .execution_options(synchronize_session=False))
-    return len(ids)
 
 
 def _comments_next(db: Session, rule: Rule) -> datetime | None:
@@ -207,14 +216,15 @@ def _deleting(model, column, key, where=None):  # type: ignore[no-untyped-def]
     def due(rule: Rule, now: datetime) -> Select:
         return select(key).where(column < rule.cutoff(now), *extra).order_by(key)
 
-    def apply(db: Session, ids: list, rule: Rule, now: datetime) -> int:
-        db.execute(delete(model).where(key.in_(ids)))
-        return len(ids)
+    def handle(db: Session, due: Select, rule: Rule, now: datetime) -> list:
+        # One statement per batch: the ids never travel to Python and back as parameters.
+        return list(db.scalars(delete(model).where(key.in_(due)).returning(key)
+                               .execution_options(synchronize_session=False)))
 
     def next_at(db: Session, rule: Rule) -> datetime | None:
         return _after(db.scalar(select(func.min(column)).where(*extra)), rule)
 
-    return due, apply, next_at
+    return due, handle, next_at
 
 
 def _steps() -> tuple[Step, ...]:
@@ -224,19 +234,19 @@ def _steps() -> tuple[Step, ...]:
     closed = func.coalesce(RightsRequest.completed_at, RightsRequest.code_expires_at)
     return (
         Step("inactive_accounts", "warned", _l("warned by e-mail"),
-             _warn_due, _warn, _warn_next),
+             _warn_due, _each(_warn), _warn_next),
         Step("inactive_accounts", "deactivated", _l("deactivated"),
-             _deactivate_due, _deactivate, _deactivate_next),
+             _deactivate_due, _each(_deactivate), _deactivate_next),
         Step("inactive_accounts", "erased", _l("erased"),
-             _erase_due("inactive"), _erase, _erase_next("inactive"), ERASE_BATCH),
+             _erase_due("inactive"), _each(_erase), _erase_next("inactive"), ERASE_BATCH),
         Step("deleted_accounts", "erased", _l("erased"),
-             _erase_due("deleted"), _erase, _erase_next("deleted"), ERASE_BATCH),
+             _erase_due("deleted"), _each(_erase), _erase_next("deleted"), ERASE_BATCH),
         Step("registrations", "deleted", _l("registrations deleted"),
-             _registrations_due, _delete_registrations, _registrations_next),
+             _registrations_due, _each(_delete_registrations), _registrations_next),
         Step("registrations", "answers", _l("form answers deleted"),
-             _answers_due, _delete_answers, _answers_next),
+             _answers_due, _each(_delete_answers), _answers_next),
         Step("rating_comments", "anonymised", _l("anonymised"),
-             _comments_due, _anonymise_comments, _comments_next),
+             _comments_due, _each(_anonymise_comments), _comments_next),
         Step("connection_logs", "sign_ins", _l("sign-in records deleted"),
              *_deleting(ParticipantToken, ParticipantToken.expires_at,
                         ParticipantToken.token_hash)),
@@ -280,27 +290,39 @@ def _count(db: Session, run: RetentionRun, step: Step, rule: Rule, rows: int) ->
     db.flush()
 
 
-def run(db: Session, *, batch: int = BATCH) -> datetime:
-    """Sweep the active tenant now (committing each batch); returns when it is next due."""
+def run(db: Session, *, batch: int = BATCH, pause: float = PAUSE) -> datetime:
+    """Sweep the active tenant now (committing each batch); returns when it is next due.
+
+    After each batch the sweep rests ``pause`` times as long as the batch took, so that the
+    tenant's pages keep their pace while a large backlog is purged."""
     from tenants.retention import tasks
 
     now = utcnow()
     rules = services.rules(db)
     receipt = _receipt(db, now)
     db.commit()
+    busy, batches = 0.0, 0
     for step in _steps():
         rule, limit = rules[step.kind], min(batch, step.batch)
-        while ids := list(db.scalars(step.due(rule, now).limit(limit))):
-            rows = step.apply(db, ids, rule, now)
-            _count(db, receipt, step, rule, rows)
+        while True:
+            started = time.perf_counter()
+            ids = step.handle(db, step.due(rule, now).limit(limit), rule, now)
+            if not ids:
+                break
+            _count(db, receipt, step, rule, len(ids))
             db.commit()  # the batch and its count, together
+            took = time.perf_counter() - started
+            busy, batches = busy + took, batches + 1
             if step.name == "warned":
                 for participant_id in ids:
                     tasks.send_inactivity_warning(current_slug(), participant_id)
             if len(ids) < limit:
                 break
+            time.sleep(took * pause)
     receipt.finished_at = utcnow()
     db.commit()
+    log.info("retention sweep of %s: %d batches, %.1f s of batches", current_slug(), batches,
+             busy)
     return next_due(db, now)
 
 

@@ -143,7 +143,8 @@ def test_matrix_page_in_french(app, client):
     with client.session_transaction() as cookie:
         cookie["lang"] = "fr"
     page = client.get(URL).get_data(as_text=True)
-    assert 'lang="fr"' in page and "Conservation" in page
+    assert 'lang="fr"' in page and "Durée de conservation" in page
+    assert "36 mois après la dernière connexion, puis suppression" in page
 
 
 # --- a participant's account ---------------------------------------------------------------------
@@ -209,7 +210,7 @@ def test_schedule_for_says_when_and_why(app, client):
     with app.test_request_context("/"), tenants_api.tenant_context("acme") as db:
         found = {e.kind: e for e in services.schedule_for(db, db.get(Participant, me))}
         assert found["inactive_accounts"].until == services.shift(now, "months", 36).date()
-        assert "36 months" in found["inactive_accounts"].why
+        assert "36 mois" in found["inactive_accounts"].why  # French, the default
         assert found["registrations"].until is None
         assert set(found) == {"inactive_accounts", "registrations", "rating_comments",
                               "connection_logs", "consent_proofs", "rights_requests"}
