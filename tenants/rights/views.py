@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from tenants import access, db
 from tenants.audit import services as audit
 from tenants.participants import services as participants
+from tenants.participants.forms import VISIBILITY_LABELS
 from tenants.participants.models import Participant
 from tenants.participants.views import signed_in
 from tenants.registration.forms import STATUS_LABELS
@@ -67,7 +68,7 @@ def _privacy_page(me: Participant, status: int = 200, **forms_given: object) -> 
         requests=services.of_participant(session, me.id),
         restricted=is_restricted(session, me.id), cnil=CNIL_COMPLAINT,
         kind_labels=forms.KIND_LABELS, profile_labels=forms.PROFILE_LABELS,
-        status_labels=STATUS_LABELS,
+        status_labels=STATUS_LABELS, visibility_labels=VISIBILITY_LABELS,
         confirm=forms.ConfirmForm(), marketing=forms_given.pop("marketing", marketing),
         objection=forms_given.pop("objection", None) or forms.ObjectionForm(formdata=None),
         directive=directive,
