@@ -291,6 +291,9 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
     participant = services.reset_password(session, token, form.password.data)
     if participant is None:  # used in another tab meanwhile
         return _expired_reset()
+    if not participant.is_active:  # deactivated: its owner chooses to take it back (retention)
+        services.hold_for_reactivation(session, participant)
+        return redirect(url_for("tenant.retention.reactivate"), code=303)
     services.sign_in(session, participant)
     flash(_("Your new password is saved. You are signed in; any other session has ended."),
           "profile")

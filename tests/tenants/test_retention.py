@@ -189,6 +189,21 @@ def test_signing_in_within_the_window_offers_reactivation(app, client, clock):
     assert client.post("/t/acme/account/reactivate").status_code == 303
 
 
+def test_a_password_reset_does_not_open_a_deactivated_account(app, client):
+    me = person("acme", "ann@example.org")
+    with app.test_request_context("/"), tenants_api.tenant_context("acme") as db:
+        found = db.get(Participant, me)
+        services.request_deletion(db, found)
+        from tenants.participants import services as participants
+        token = participants.issue_token(db, found, "reset")
+    new = "another sturdy passphrase"
+    done = client.post(f"/t/acme/password/reset/{token}",
+                       data={"password": new, "password_confirm": new})
+    assert done.status_code == 303 and done.headers["Location"].endswith("/account/reactivate")
+    assert client.get("/t/acme/me").status_code == 303
+    assert not get("acme", me).is_active
+
+
 def test_too_late_to_reactivate(app, client, clock):
     me = person("acme", "ann@example.org")
     with app.test_request_context("/"), tenants_api.tenant_context("acme") as db:
