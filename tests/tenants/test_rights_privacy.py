@@ -13,6 +13,7 @@ from tenants import api as tenants_api
 from tenants.consent.models import ConsentEntry
 from tenants.fields.models import Answer
 from tenants.participants.models import Participant
+from tenants.registration.models import Registration
 from tenants.rights.models import PrivacyChoices, RightsRequest
 from tests import factories
 from tests.tenants.account_helpers import max_visibility
@@ -106,6 +107,11 @@ def test_restriction_stops_emails_lists_and_exports_until_lifted(app, outbox) ->
 
     assert client.post("/t/acme/me/privacy/restriction", data={"restrict": "0"}).status_code \
         == 303
+    with tenants_api.tenant_context("acme") as session:
+        registration = session.scalar(select(Registration.id).where(
+            Registration.participant_id == pid))
+    client.post(f"/t/acme/me/registrations/{registration}/join-link")
+    outbox.wait_for(lambda m: m["To"] == "zoe@example.org")  # e-mails flow again
     assert "Zoé L." in app.test_client().get("/t/acme/people").text
     assert "zoe@example.org" in manager.get(
         f"/t/acme/admin/events/{event_id}/registrations.csv").text
