@@ -26,7 +26,7 @@ from tenants.participants.views import signed_in
 from tenants.registration.forms import STATUS_LABELS
 from tenants.retention import services as retention
 from tenants.rights import forms, services, tasks
-from tenants.rights.models import DIRECTIVES, RightsRequest, is_restricted
+from tenants.rights.models import DIRECTIVES, PrivacyChoices, RightsRequest, is_restricted
 from webapp.jobs import enqueue
 from webapp.web.htmx import render
 
@@ -38,12 +38,17 @@ AUDIT_PAGE = 100
 
 @bp.app_context_processor
 def inject_restriction() -> dict:
-    """``processing_restricted(participant)`` in templates: the account pages' banner."""
+    """``processing_restricted(participant)`` in templates (the account pages' banner), and
+    ``privacy_choices(participant)`` (the staff's record of a participant)."""
 
     def processing_restricted(participant: Participant | None) -> bool:
         return participant is not None and is_restricted(db.session(), participant.id)
 
-    return {"processing_restricted": processing_restricted}
+    def privacy_choices(participant: Participant) -> PrivacyChoices:
+        return services.choices(db.session(), participant.id)
+
+    return {"processing_restricted": processing_restricted, "privacy_choices": privacy_choices,
+            "directive_labels": forms.DIRECTIVE_LABELS}
 
 
 def _language() -> str:

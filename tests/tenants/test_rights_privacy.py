@@ -180,6 +180,10 @@ def test_directive_to_hand_over_needs_a_person(app) -> None:  # type: ignore[no-
             "hand_over", "Léa Martin", "lea@example.org")
     exported = json.loads(client.get("/t/acme/me/privacy/my-data.json").text)
     assert exported["privacy_choices"]["directive_recipient"] == "Léa Martin <lea@example.org>"
+    # The staff who learn of the death find the directive on the participant's record.
+    record = staff(app.test_client(), "acme", "manager").get(f"/t/acme/admin/participants/{pid}")
+    assert "Hand my data over to a person I name: Léa Martin &lt;lea@example.org&gt;" in \
+        record.text
 
 
 def test_deleting_the_account_deactivates_it_and_signs_out(app) -> None:  # type: ignore[no-untyped-def]
