@@ -4,7 +4,7 @@ export in a nearly empty tenant.
     .venv/bin/python -m bench.rights [--database-url URL] [--rows 1000000] [--repeat 20]
 
 One tenant; one participant ("me") holding a realistic record: 5 registrations, 5 answers to
-custom fields, 3 ratings, 4 consent proofs, 2 rights requests. The export is downloaded as JSON
+custom fields, 3 ratings, 5 consent proofs, 2 rights requests. The export is downloaded as JSON
 and as CSV from the privacy page (/t/<slug>/me/privacy/my-data.json|csv: WSGI calls in this
 process through Flask's test client, signed in, full request path including the record of the
 download as an answered request):
