@@ -44,6 +44,7 @@ from webapp.web.spreadsheet import csv_line
 
 CODE_LIFETIME = timedelta(minutes=30)
 MAX_CODE_ATTEMPTS = 5
+RESEND_INTERVAL = timedelta(minutes=1)
 DOWNLOAD_LIFETIME = timedelta(days=7)
 MAX_EXTENSION_MONTHS = 2
 
@@ -152,10 +153,12 @@ def _code_hash(request_id: int, code: str) -> str:
                     hashlib.sha256).hexdigest()
 
 
-def submit(db: Session, *, kind: str, email: str, details: str) -> tuple[RightsRequest, str]:
+def submit(db: Session, *, kind: str, email: str,
+           details: str) -> tuple[RightsRequest, str | None]:
     """A request from the form, waiting for its sender to prove the address; returns it and
     the code to e-mail. Asking again for the same right from the same address before
-    verifying replaces the code rather than adding a request."""
+    verifying replaces the code rather than adding a request; within ``RESEND_INTERVAL`` of
+    the last code there is no new one (None), so the form cannot flood someone's inbox."""
     if kind not in KINDS:
         raise ValueError(kind)
     email = email.strip().lower()
@@ -169,6 +172,9 @@ def submit(db: Session, *, kind: str, email: str, details: str) -> tuple[RightsR
         db.add(request)
         db.flush()
         step(db, request, "submitted")
+    elif (request.code_expires_at is not None
+          and request.code_expires_at - CODE_LIFETIME > now - RESEND_INTERVAL):
+        return request, None
     request.details = details.strip()
     code = f"{secrets.randbelow(10**6):06d}"
     request.code_hash = _code_hash(request.id, code)

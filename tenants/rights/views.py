@@ -194,7 +194,8 @@ def request_form():  # type: ignore[no-untyped-def]
                       status=422 if form.is_submitted() else 200)
     rights_request, code = services.submit(db.session(), kind=form.kind.data,
                                            email=form.email.data, details=form.details.data)
-    enqueue(tasks.send_code, db.current_slug(), rights_request.id, code, _language())
+    if code is not None:  # else one went out a moment ago
+        enqueue(tasks.send_code, db.current_slug(), rights_request.id, code, _language())
     return redirect(url_for(".verify", request_id=rights_request.id), code=303)
 
 

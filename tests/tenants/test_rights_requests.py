@@ -111,6 +111,28 @@ def test_codes_expire_after_thirty_minutes(client, outbox, clock) -> None:  # ty
     assert client.post(verify, data={"code": code}).status_code == 410
 
 
+def test_sending_the_form_again_does_not_flood_the_inbox(client, outbox, clock) -> None:  # type: ignore[no-untyped-def]
+    english(client)
+    verify = ask(client)
+    first = code_in(outbox, "sam@example.org")
+    assert ask(client) == verify  # the same request; no new code within a minute
+    clock.advance(minutes=2)
+    assert ask(client) == verify
+    outbox.wait_for(lambda m: m["To"] == "sam@example.org" and first not in SMTPSink.text(m))
+    assert len([m for m in outbox.messages if m["To"] == "sam@example.org"]) == 2
+    assert client.post(verify, data={"code": first}).status_code == 422  # replaced
+    second = code_in_last(outbox, "sam@example.org")
+    assert client.post(verify, data={"code": second}).status_code == 200
+    assert stored("sam@example.org") == [("access", "open")]
+
+
+def code_in_last(outbox: SMTPSink, email: str) -> str:
+    message = [m for m in outbox.messages if m["To"] == email][-1]
+    found = re.search(r"code is (\d{6})", SMTPSink.text(message))
+    assert found is not None
+    return found.group(1)
+
+
 def test_the_same_open_request_is_not_duplicated(client, outbox) -> None:  # type: ignore[no-untyped-def]
     english(client)
     client.post(ask(client), data={"code": code_in(outbox, "sam@example.org")})
