@@ -278,6 +278,25 @@ def test_a_sweep_applies_every_rule_and_leaves_a_receipt(app, outbox):
     assert state("acme") == after
 
 
+def test_rights_requests_go_years_after_closing_and_open_ones_stay(app):
+    from tenants.rights.models import RightsRequest
+
+    now = tenants_api.utcnow()
+    with tenants_api.tenant_context("acme") as db:
+        for email, status, completed, code_expires in (
+                ("old@example.org", "completed", now - 37 * MONTH, None),
+                ("recent@example.org", "completed", now - 30 * MONTH, None),
+                ("stale@example.org", "unverified", None, now - 40 * MONTH),
+                ("open@example.org", "open", None, now - 40 * MONTH)):
+            db.add(RightsRequest(kind="access", email=email, source="form", status=status,
+                                 created_at=now - 41 * MONTH, completed_at=completed,
+                                 code_expires_at=code_expires))
+    run_sweep(app)
+    with tenants_api.tenant_context("acme") as db:
+        assert sorted(db.scalars(select(RightsRequest.email))) == [
+            "open@example.org", "recent@example.org"]
+
+
 def test_anonymised_comments_keep_the_aggregates_true(app):
     populate("acme")
     with tenants_api.tenant_context("acme") as db:
