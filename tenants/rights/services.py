@@ -45,6 +45,7 @@ from webapp.web.spreadsheet import csv_line
 CODE_LIFETIME = timedelta(minutes=30)
 MAX_CODE_ATTEMPTS = 5
 RESEND_INTERVAL = timedelta(minutes=1)
+UNVERIFIED_KEPT = timedelta(days=1)
 DOWNLOAD_LIFETIME = timedelta(days=7)
 MAX_EXTENSION_MONTHS = 2
 
@@ -162,10 +163,13 @@ def submit(db: Session, *, kind: str, email: str,
     if kind not in KINDS:
         raise ValueError(kind)
     email = email.strip().lower()
+    now = utcnow()
+    # Requests nobody verified hold an address and nothing else of use: gone after a day.
+    db.execute(delete(RightsRequest).where(RightsRequest.status == "unverified",
+                                           RightsRequest.created_at < now - UNVERIFIED_KEPT))
     request = db.scalar(select(RightsRequest).where(
         RightsRequest.email == email, RightsRequest.kind == kind,
         RightsRequest.status == "unverified"))
-    now = utcnow()
     if request is None:
         request = RightsRequest(kind=kind, email=email, source="form", status="unverified",
                                 created_at=now)

@@ -26,7 +26,7 @@ from tenants.participants.views import signed_in
 from tenants.registration.forms import STATUS_LABELS
 from tenants.retention import services as retention
 from tenants.rights import forms, services, tasks
-from tenants.rights.models import DIRECTIVES, PrivacyChoices, RightsRequest, is_restricted
+from tenants.rights.models import PrivacyChoices, RightsRequest, is_restricted
 from webapp.jobs import enqueue
 from webapp.web.htmx import render
 
@@ -160,7 +160,7 @@ def objection(me: Participant):  # type: ignore[no-untyped-def]
 @signed_in
 def directive(me: Participant):  # type: ignore[no-untyped-def]
     form = forms.DirectiveForm()
-    if not form.validate_on_submit() or form.directive.data not in DIRECTIVES:
+    if not form.validate_on_submit():
         return _privacy_page(me, status=422, directive=form)
     session = db.session()
     services.set_directive(session, me, form.directive.data, name=form.name.data or "",
