@@ -209,10 +209,12 @@ def _request_or_404(request_id: int) -> RightsRequest:
 @bp.route(f"/rights/requests/<{ID}:request_id>", methods=["GET", "POST"])
 def verify(request_id: int):  # type: ignore[no-untyped-def]
     rights_request = _request_or_404(request_id)
+    if rights_request.status != "unverified":  # its page tells nothing once verified
+        abort(404)
     form = forms.CodeForm()
     context = {"form": form, "rights_request": rights_request, "kind_labels": forms.KIND_LABELS,
                "due": services.due_on(rights_request), "cnil": CNIL_COMPLAINT}
-    if rights_request.status != "unverified" or not form.validate_on_submit():
+    if not form.validate_on_submit():
         return render("rights/verify.html", outcome=None,
                       status=422 if form.is_submitted() and form.errors else 200, **context)
     result = services.verify(db.session(), rights_request, form.code.data)

@@ -80,6 +80,7 @@ def test_a_verified_code_opens_the_request_with_its_due_date(client, outbox) -> 
     assert stored("sam@example.org") == [("access", "unverified")]
     done = client.post(verify, data={"code": code})
     assert done.status_code == 200 and "Your request is received" in done.text
+    assert client.get(verify).status_code == 404  # nothing to see once verified
     with tenants_api.tenant_context("acme") as session:
         request = session.scalar(select(RightsRequest))
         assert request.status == "open" and request.participant_id is not None
