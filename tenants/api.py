@@ -8,6 +8,7 @@ caller must not keep beyond the unit of work.
 from __future__ import annotations
 
 from flask import Blueprint
+from sqlalchemy import select
 
 from tenants import db, pagecache  # noqa: F401 -- its listeners keep copies true
 from tenants.access import ROLES, TenantInfo
@@ -63,17 +64,23 @@ __all__ = [
     "activate",
     "add_participant",
     "after_commit",
+    "authorise_catalogue_transfer",
     "blueprints",
+    "catalogue_state",
+    "check_consent_service",
     "commit",
     "configure",
     "count_participants",
     "current_slug",
     "deactivate",
+    "disable_catalogue_service",
     "dispose",
     "done_writing",
     "drop",
+    "enable_catalogue_service",
     "exists",
     "in_tenant_context",
+    "instructions",
     "make_engine",
     "metadata",
     "migration_connection_url",
@@ -172,7 +179,69 @@ def processing_config(slug: str) -> dict:
             "custom_fields": [{"label": dict(f.label or {}), "purpose": dict(f.purpose or {}),
                                "type": f.type, "required": f.required}
                               for f in fields.active_fields(session)],
+            # Blocked services (a transfer not authorised) are neither used nor listed.
             "services": [{"name": s.name, "provider": s.provider, "purpose": s.purpose,
-                          "location": s.location} for s in services],
+                          "location": s.location, "safeguard": s.transfer_safeguard}
+                         for s in services if not s.blocked],
             "consent_retention_years": consent.retention_years if consent else 5,
         }
+
+
+# --- third-party services and instructions (webapp.processor) ------------------------------
+# These work in the active tenant's unit of work: the caller activates the tenant, and the
+# request commits both planes together.
+
+
+def catalogue_state() -> dict[int, dict]:
+    """The active tenant's catalogue services: catalogue id -> its version and whether it is
+    blocked (a transfer outside the EU not yet authorised)."""
+    from tenants.consent.models import ConsentService
+
+    rows = db.session().scalars(select(ConsentService).where(
+        ConsentService.catalogue_id.is_not(None)))
+    return {row.catalogue_id: {"version": row.catalogue_version, "blocked": row.blocked}
+            for row in rows if row.catalogue_id is not None}
+
+
+def enable_catalogue_service(entry: dict, member_id: int) -> None:
+    """Enable a catalogue entry (``ThirdPartyService.plain()``); blocked if outside the EU."""
+    from tenants.consent import services as consent_services
+
+    consent_services.enable_catalogue(db.session(), entry, member_id)
+
+
+def disable_catalogue_service(catalogue_id: int, member_id: int) -> bool:
+    from tenants.consent import services as consent_services
+
+    return consent_services.disable_catalogue(db.session(), catalogue_id, member_id)
+
+
+def authorise_catalogue_transfer(catalogue_id: int, version: int, member_id: int) -> bool:
+    """Unblock the service if it is enabled, blocked, and at ``version``; else change nothing."""
+    from tenants.consent import services as consent_services
+
+    return consent_services.authorise_transfer(db.session(), catalogue_id, version,
+                                               member_id) is not None
+
+
+def check_consent_service(purpose: str, cookies: list[dict], load_kind: str,
+                          load_url: str | None) -> None:
+    """The banner's rules for a service (ValueError naming the wrong part)."""
+    from tenants.consent import services as consent_services
+
+    consent_services.check_service(purpose, cookies, load_kind, load_url)
+
+
+def instructions(slug: str, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
+    """``slug``'s instructions log: the total and the rows (newest first; all with no limit,
+    oldest first), as plain values."""
+    from tenants.instructions import services as log
+
+    with tenant_context(slug) as session:
+        if limit is None:
+            rows = log.every(session)
+            total = len(rows)
+        else:
+            total, rows = log.page(session, offset, limit)
+        return total, [{"member_id": r.member_id, "area": r.area, "summary": r.summary,
+                        "at": r.at} for r in rows]

@@ -3,8 +3,17 @@
 from webapp.auth.models import Account, LoginFailure, LoginSession, Membership, OperatorRole
 from webapp.db import ControlBase
 from webapp.organisations.models import Tenant, TenantStatus
-from webapp.processor.models import DpaAcceptance, Objection, SubProcessor, SubProcessorChange
+from webapp.processor.models import (
+    DpaAcceptance,
+    Objection,
+    RegisterVersion,
+    SubProcessor,
+    SubProcessorChange,
+    ThirdPartyService,
+    TransferAuthorisation,
+)
 
 __all__ = ["Account", "ControlBase", "DpaAcceptance", "LoginFailure", "LoginSession",
-           "Membership", "Objection", "OperatorRole", "SubProcessor", "SubProcessorChange",
-           "Tenant", "TenantStatus"]
+           "Membership", "Objection", "OperatorRole", "RegisterVersion", "SubProcessor",
+           "SubProcessorChange", "Tenant", "TenantStatus", "ThirdPartyService",
+           "TransferAuthorisation"]
