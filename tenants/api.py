@@ -55,6 +55,7 @@ from tenants.settings import models as _settings_models  # noqa: F401
 __all__ = [
     "NAMING_CONVENTION",
     "ROLES",
+    "SUPPORT_READ",
     "CrossPlaneError",
     "InvalidSlug",
     "NoTenant",
@@ -66,6 +67,8 @@ __all__ = [
     "after_commit",
     "authorise_catalogue_transfer",
     "blueprints",
+    "breach_notice_contact",
+    "breach_notice_recipients",
     "catalogue_state",
     "check_consent_service",
     "commit",
@@ -88,10 +91,12 @@ __all__ = [
     "processing_config",
     "provision",
     "purge_consent_ledger",
+    "record_access",
     "schema_for",
     "seed_demo",
     "session_factory",
     "set_participant_password",
+    "support_reads",
     "tenant_context",
     "utcnow",
     "validate_slug",
@@ -245,3 +250,51 @@ def instructions(slug: str, offset: int = 0, limit: int | None = None) -> tuple[
             total, rows = log.page(session, offset, limit)
         return total, [{"member_id": r.member_id, "area": r.area, "summary": r.summary,
                         "at": r.at} for r in rows]
+
+
+# --- breaches and support access (webapp.breaches, webapp.support) ---------------------------
+
+SUPPORT_READ = "support.read"  # the access-log action of a page read under a support grant
+
+
+def breach_notice_recipients(slug: str) -> list[int]:
+    """The participants a breach notice goes to: every confirmed address. (No restriction of
+    processing exists yet; when it does, Art. 34 still asks to tell restricted people.)"""
+    from sqlalchemy import select
+
+    from tenants.participants.models import Participant
+
+    with tenant_context(slug) as session:
+        return list(session.scalars(select(Participant.id).where(
+            Participant.email_confirmed_at.is_not(None)).order_by(Participant.id)))
+
+
+def breach_notice_contact(slug: str, participant_id: int) -> tuple[str, str] | None:
+    """(address, language) of a confirmed participant, or None (gone or unconfirmed since)."""
+    from tenants.participants.models import Participant
+
+    with tenant_context(slug) as session:
+        person = session.get(Participant, participant_id)
+        if person is None or not person.is_confirmed:
+            return None
+        return person.email, person.language
+
+
+def record_access(member_id: int, action: str, target: str) -> None:
+    """Log a staff read in the current request's tenant access log (its unit of work)."""
+    from tenants.audit import services as audit
+
+    audit.record(db.session(), member_id=member_id, action=action, target=target[:100])
+
+
+def support_reads(slug: str, limit: int = 200) -> list[tuple[int | None, str, object]]:
+    """The newest support reads of ``slug``'s data: (operator id, page, time)."""
+    from sqlalchemy import select
+
+    from tenants.audit.models import AccessLog
+
+    with tenant_context(slug) as session:
+        rows = session.execute(select(AccessLog.member_id, AccessLog.target, AccessLog.at)
+                               .where(AccessLog.action == SUPPORT_READ)
+                               .order_by(AccessLog.at.desc(), AccessLog.id.desc()).limit(limit))
+        return [tuple(row) for row in rows]

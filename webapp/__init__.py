@@ -38,9 +38,11 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     """Build the application; ``overrides`` replaces settings read from the environment."""
     from webapp import cli, config, db, jobs, mail, tenancy
     from webapp.auth.views import bp as auth_bp
+    from webapp.breaches.views import bp as breaches_bp
     from webapp.extensions import csrf, htmx, login_manager
     from webapp.organisations.views import bp as organisations_bp
     from webapp.processor.views import bp as processor_bp
+    from webapp.support.views import bp as support_bp
     from webapp.web import errors, i18n, security
     from webapp.web.views import bp as site_bp
 
@@ -70,6 +72,8 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     app.register_blueprint(auth_bp)
     app.register_blueprint(organisations_bp)
     app.register_blueprint(processor_bp)
+    app.register_blueprint(breaches_bp)
+    app.register_blueprint(support_bp)
     tenancy.init_app(app)
     cli.init_app(app)
     return app

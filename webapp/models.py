@@ -1,6 +1,7 @@
 """Every control-plane model, imported once so ``ControlBase.metadata`` is complete."""
 
 from webapp.auth.models import Account, LoginFailure, LoginSession, Membership, OperatorRole
+from webapp.breaches.models import AffectedTenant, Breach, BreachEvent
 from webapp.db import ControlBase
 from webapp.organisations.models import Tenant, TenantStatus
 from webapp.processor.models import (
@@ -12,8 +13,9 @@ from webapp.processor.models import (
     ThirdPartyService,
     TransferAuthorisation,
 )
+from webapp.support.models import SupportGrant
 
-__all__ = ["Account", "ControlBase", "DpaAcceptance", "LoginFailure", "LoginSession",
-           "Membership", "Objection", "OperatorRole", "RegisterVersion", "SubProcessor",
-           "SubProcessorChange", "Tenant", "TenantStatus", "ThirdPartyService",
-           "TransferAuthorisation"]
+__all__ = ["Account", "AffectedTenant", "Breach", "BreachEvent", "ControlBase", "DpaAcceptance",
+           "LoginFailure", "LoginSession", "Membership", "Objection", "OperatorRole",
+           "RegisterVersion", "SubProcessor", "SubProcessorChange", "SupportGrant", "Tenant",
+           "TenantStatus", "ThirdPartyService", "TransferAuthorisation"]
