@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from flask import Blueprint, Flask, abort, g, request
+from flask import Blueprint, Flask, Response, abort, g, request
 from flask import session as cookie
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -168,16 +168,21 @@ def support_grant(tenant_id: int) -> SupportGrant | None:
 
 @bp.before_request
 def support_reads_only():  # type: ignore[no-untyped-def]
-    """Support access is read-only, and every page read is logged in the tenant's access
-    log, which its admins see."""
-    if g.get("support_grant") is None:
-        return None
-    if request.method not in SAFE_METHODS:
+    """Support access is read-only."""
+    if g.get("support_grant") is not None and request.method not in SAFE_METHODS:
         return error_page(403, title=str(_l("Read-only")), message=str(_l(
             "Support access lets you read this space, not change anything.")))
-    tenants_api.record_access(current_user.id, tenants_api.SUPPORT_READ,
-                              request.full_path.rstrip("?"))
     return None
+
+
+@bp.after_request
+def log_support_reads(response: Response) -> Response:
+    """Every page the support was shown goes into the tenant's access log, which its admins
+    see (a refused page showed nothing). Runs before the request's commit."""
+    if g.get("support_grant") is not None and response.status_code < 400:
+        tenants_api.record_access(current_user.id, tenants_api.SUPPORT_READ,
+                                  request.full_path.rstrip("?"))
+    return response
 
 
 @bp.url_defaults

@@ -89,5 +89,5 @@ def operator_emails(session: Session, ids: set[int | None]) -> dict[int, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return dict(session.execute(select(Account.id, Account.email).where(Account.id.in_(wanted)))
-                .tuples())
+    rows = session.execute(select(Account.id, Account.email).where(Account.id.in_(wanted)))
+    return {account_id: email for account_id, email in rows}
