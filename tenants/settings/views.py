@@ -78,11 +78,14 @@ def ratings():  # type: ignore[no-untyped-def]
     form = RatingsSettingsForm()
     if not form.validate():
         return _page(settings_form, status=422, ratings_form=form, block="ratings")
+    before = {name: getattr(current, name) for name in services.RATINGS_KEYS}
     services.update_ratings(db.session(), **form.values())
-    instructions.record(db.session(), "ratings", _(
-        "Changed the ratings policy: %(values)s",
-        values="; ".join(f"{form[name].label.text}: {_shown(form[name])}"
-                         for name in services.RATINGS_KEYS)))
+    changed = [name for name in services.RATINGS_KEYS if getattr(current, name) != before[name]]
+    if changed:
+        instructions.record(db.session(), "ratings", _(
+            "Changed the ratings policy: %(values)s",
+            values="; ".join(f"{form[name].label.text}: {_shown(form[name])}"
+                             for name in changed)))
     if htmx:
         return _page(settings_form, ratings_form=form, ratings_saved=True, block="ratings")
     return redirect(url_for(".edit", saved="ratings"), code=303)
