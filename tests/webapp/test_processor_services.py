@@ -227,7 +227,7 @@ def test_a_us_service_stays_blocked_until_the_owner_authorises_the_transfer(app)
         "Content-Security-Policy"]
     register = owner.get("/organisations/acme/processor-register").get_data(as_text=True)
     assert "StreamUS Inc. — Embedded content" in register  # a service, and a transfer
-    assert "Third-party service authorised by the organisation: Standard contractual" in register
+    assert "Third-party service authorised by the organisation — Standard contractual" in register
     assert [i.area for i in log()] == ["services", "services"]
     assert "Authorised the transfer of data to United States" in log()[-1].summary
     # A second authorisation changes nothing.

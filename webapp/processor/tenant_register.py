@@ -129,7 +129,7 @@ def build(source: dict, language: str) -> list[Line]:
                    s["safeguard"], s["location"])
                   for s in config["services"] if s.get("safeguard")]
     for name, kind, safeguard, location in transfers:
-        lines.append(Line(section, name, f"{kind}: {SAFEGUARDS[safeguard]}", location))
+        lines.append(Line(section, name, f"{kind} — {SAFEGUARDS[safeguard]}", location))
     if not transfers:
         lines.append(Line(section, _("None"), _("Every sub-processor and service processes "
                                                 "the data in the EU/EEA."), ""))
