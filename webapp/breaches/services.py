@@ -149,7 +149,8 @@ def record(session: Session, facts: Facts, account: Account) -> Breach:
     session.add(breach)
     session.flush()
     log(session, breach.id, "recorded", actor=account.email,
-        detail=f"{scope_label(breach)}: {len(tenants)}")
+        detail=_("%(scope)s; organisations affected: %(count)d", scope=scope_label(breach),
+                 count=len(tenants)))
     for tenant in tenants:
         session.add(AffectedTenant(breach_id=breach.id, tenant_id=tenant.id,
                                    tenant_name=tenant.name,
