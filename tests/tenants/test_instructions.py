@@ -4,6 +4,7 @@ recorded with who and when; refused changes and unchanged settings record nothin
 from __future__ import annotations
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from tenants import api as tenants_api
@@ -125,7 +126,8 @@ def test_cookie_banner_and_service_changes_are_instructions(app):
 
 
 def test_catalogue_services_are_not_edited_from_the_consent_page(app):
-    with app.app_context(), tenants_api.tenant_context("acme") as session:
+    with (app.test_request_context(), force_locale("en"),
+          tenants_api.tenant_context("acme") as session):
         made = consent.enable_catalogue(session, {
             "id": 7, "version": 1, "name": "Vimeo", "provider": "Vimeo.com, Inc.",
             "purpose": "embedded", "cookies": [], "location": "United States",
