@@ -24,10 +24,6 @@ from webapp.organisations.models import Tenant, TenantStatus
 from webapp.processor.models import Safeguard, ThirdPartyService, TransferAuthorisation
 from webapp.processor.services import ProcessorError, insert_once
 
-# The consent purposes and what a service loads (tenants.consent.models).
-PURPOSES = ("necessary", "audience", "personalisation", "marketing", "embedded")
-LOAD_KINDS = ("none", "script", "embed")
-
 
 @dataclass
 class ServiceData:
@@ -115,7 +111,7 @@ def enable(session: Session, tenant: Tenant, entry_id: int, account_id: int) -> 
     return entry
 
 
-def disable(session: Session, tenant: Tenant, entry_id: int, account_id: int) -> None:
+def disable(tenant: Tenant, entry_id: int, account_id: int) -> None:
     _writable(tenant)
     if not tenants_api.disable_catalogue_service(entry_id, account_id):
         raise ProcessorError(_l("This service is not enabled."), 409)

@@ -25,7 +25,6 @@ from webapp.processor import catalogue, dpa, register, services, tenant_register
 from webapp.processor.forms import (
     CHANGE_KINDS,
     INSTRUCTION_AREAS,
-    LOAD_KINDS,
     SAFEGUARDS,
     SERVICE_PURPOSES,
     AcceptDpaForm,
@@ -66,7 +65,7 @@ def moment(at: datetime) -> str:
 def processor_context() -> dict:
     return {"dpa_pending": services.dpa_pending, "pending_dpa_tenants": _pending_dpa_tenants,
             "safeguard_labels": SAFEGUARDS, "change_labels": CHANGE_KINDS,
-            "purpose_labels": SERVICE_PURPOSES, "load_labels": LOAD_KINDS,
+            "purpose_labels": SERVICE_PURPOSES,
             "long_date": long_date, "moment": moment}
 
 
@@ -590,8 +589,7 @@ def enable_service(slug: str, entry_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/organisations/<slug>/services/<int:entry_id>/disable")
 @member_required("owner", "admin")
 def disable_service(slug: str, entry_id: int):  # type: ignore[no-untyped-def]
-    return _service_action(slug, lambda: catalogue.disable(db.session(), g.org, entry_id,
-                                                           current_user.id),
+    return _service_action(slug, lambda: catalogue.disable(g.org, entry_id, current_user.id),
                            _("The service is disabled: it is no longer loaded."))
 
 
