@@ -151,18 +151,19 @@ def test_an_incident_that_does_not_affect_the_organisation_is_not_found(app, ope
         assert affected(globex_only, "globex").cnil_filed_at is None
 
 
-# --- affected organisations --------------------------------------------------------------------
+# --- affected organisations ------------------------------------------------------------------
 
 
 def test_affected_organisations_are_computed_from_what_the_incident_touches(app, ctx):
     from tenants.fields import services as fields
 
-    factories.tenant("initech")  # still provisioning: Parvis holds no data of it yet
-    factories.participant("acme", "ada@example.org")
-    with tenants_api.tenant_context("globex") as session:
-        fields.create_field(session, "text", label={"fr": "Taille de t-shirt"},
-                            purpose={"fr": "Cadeau"})
     session = db.session()
+    # Still being provisioned: Parvis holds no data of it yet.
+    org_services.set_status(session, factories.tenant("initech"), TenantStatus.PROVISIONING)
+    factories.participant("acme", "ada@example.org")
+    with tenants_api.tenant_context("globex") as tenant_session:
+        fields.create_field(tenant_session, "text", label={"fr": "Taille de t-shirt"},
+                            purpose={"fr": "Cadeau"})
     ended = factories.tenant("hooli")
     org_services.set_status(session, ended, TenantStatus.ENDED)
     db.commit()
@@ -221,7 +222,7 @@ def test_awareness_cannot_be_in_the_future(app, operator):
     assert "future" in answer.get_data(as_text=True) or "futur" in answer.get_data(as_text=True)
 
 
-# --- notifying the controllers -------------------------------------------------------------------
+# --- notifying the controllers ---------------------------------------------------------------
 
 
 def test_owners_and_admins_of_each_affected_organisation_are_emailed(app, outbox, operator):
@@ -270,7 +271,7 @@ def test_operator_page_shows_each_organisations_clocks(app, operator, both):
     assert page.count('class="badge"') == 2  # both notified in time
 
 
-# --- the organisation's CNIL draft -----------------------------------------------------------------
+# --- the organisation's CNIL draft -----------------------------------------------------------
 
 
 def test_cnil_draft_is_prefilled_and_saved(app, both):
@@ -320,7 +321,7 @@ def test_filing_in_time_needs_no_reason(app, both):
         assert row.cnil_filed_at is not None and not services.cnil_clock(row, db.utcnow()).late
 
 
-# --- the participant notice -------------------------------------------------------------------------
+# --- the participant notice ------------------------------------------------------------------
 
 NOTICE = {"subject": "About your data", "nature": "A backup was readable",
           "consequences": "Phishing", "measures": "Be careful", "contact": "dpo@acme.test"}
@@ -367,7 +368,7 @@ def test_notice_without_a_contact_is_not_sent(app, outbox, both):
         assert affected(both, "acme").notice_sent_at is None
 
 
-# --- the register ------------------------------------------------------------------------------
+# --- the register ----------------------------------------------------------------------------
 
 
 def test_registers_export_each_step_and_a_tenant_sees_only_its_own(app, operator, both):
