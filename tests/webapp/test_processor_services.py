@@ -191,6 +191,12 @@ def test_htmx_enabling_answers_the_list(app):
                           headers={"HX-Request": "true"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in html and "Disable" in html
+    again = admin.post(f"/organisations/acme/services/{stats}/disable",
+                       headers={"HX-Request": "true"})
+    assert again.status_code == 200
+    refused = admin.post(f"/organisations/acme/services/{stats}/disable",
+                         headers={"HX-Request": "true"})
+    assert refused.status_code == 422 and "This service is not enabled." in refused.text
 
 
 def test_a_us_service_stays_blocked_until_the_owner_authorises_the_transfer(app):

@@ -547,6 +547,8 @@ def _tenant_unit() -> None:
 
 
 def _services_page(status: int = 200, error: str | None = None):  # type: ignore[no-untyped-def]
+    if error and wants_fragment():
+        status = 422  # the one error status htmx swaps in (layout.html's htmx-config)
     _tenant_unit()
     session = db.session()
     return render("processor/services.html", block="services", status=status, error=error,
