@@ -5,7 +5,9 @@ e-mailed link. Then the operator records a breach touching two organisations: bo
 e-mailed, both incidents show their clocks on the operator's page; one owner opens the incident,
 finds the CNIL draft pre-filled, writes the participant notice's contact and sends it: its
 confirmed participant gets the notice, the other organisation's participant gets nothing.
-axe-core checks the incident form, the organisation's incident page and the register.
+Last, that owner grants the support access for an hour: the operator reads its participant
+list under the support banner, and the owner sees the page read. axe-core checks the incident
+form, the organisation's incident page, the register and the support-access page.
 """
 
 from __future__ import annotations
@@ -173,3 +175,24 @@ def test_objection_then_breach_touching_two_organisations(
         t(language, "not sent"))
     expect(affected_row(ops, language, people["name_a"])).not_to_contain_text(
         t(language, "not sent"))
+
+    # 6. Owner A grants support access; the operator reads the participants; the owner sees it.
+    owner.goto(f"{live_server.url}/organisations/{people['slug_a']}/support")
+    label(owner, language, "For how long").select_option("1")
+    label(owner, language, "Why").fill("Ticket 1234")
+    owner.get_by_role("button", name=t(language, "Grant access")).click()
+    expect(owner.get_by_role("status")).to_have_text(
+        t(language, "Access granted. You can revoke it at any time."))
+    ops.goto(f"{live_server.url}/ops/support")
+    ops.get_by_role("link", name=people["name_a"]).click()
+    expect(ops.get_by_role("cell", name="Ada")).to_be_visible()
+    banner = t(language, "Support access, read-only, until %(when)s. Every page you open is "
+                         "logged and shown to the organisation.", when="|").split("|")[0]
+    expect(ops.get_by_role("status")).to_contain_text(banner)
+    shot(ops, f"support-{language}-operator")
+    owner.reload()
+    reads = owner.get_by_role("table", name=t(language, "Pages the support read"))
+    expect(reads).to_contain_text(people["operator"])
+    expect(reads).to_contain_text(f"/t/{people['slug_a']}/admin/participants")
+    assert accessibility(owner, f"{language}-support") == []
+    shot(owner, f"support-{language}-tenant")
