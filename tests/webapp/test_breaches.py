@@ -122,7 +122,7 @@ def test_tenant_pages_by_member_role(app, both, role, status):
                 "/organisations/acme/breaches.csv"):
         assert member.get(url).status_code == status, url
     answer = member.post(f"/organisations/acme/breaches/{both}/notice",
-                         data={"action": "save", "subject": "Changed"})
+                         data={"action": "save", "notice-subject": "Changed"})
     assert answer.status_code == (303 if status == 200 else 403)
 
 
@@ -132,7 +132,7 @@ def test_other_organisations_operators_and_anonymous_get_nothing(app, client, op
                                      (client, 302, 401)):
         assert who.get(f"/organisations/acme/breaches/{both}").status_code == status
         answer = who.post(f"/organisations/acme/breaches/{both}/notice",
-                          data={"action": "send", **{k: "x" for k in services.NOTICE_FIELDS}})
+                          data={"action": "send", **NOTICE})
         assert answer.status_code == post_status
     with app.app_context():
         assert affected(both, "acme").notice_sent_at is None
@@ -323,8 +323,9 @@ def test_filing_in_time_needs_no_reason(app, both):
 
 # --- the participant notice ------------------------------------------------------------------
 
-NOTICE = {"subject": "About your data", "nature": "A backup was readable",
-          "consequences": "Phishing", "measures": "Be careful", "contact": "dpo@acme.test"}
+NOTICE = {"notice-subject": "About your data", "notice-nature": "A backup was readable",
+          "notice-consequences": "Phishing", "notice-measures": "Be careful",
+          "notice-contact": "dpo@acme.test"}
 
 
 def test_notice_goes_to_confirmed_participants_of_that_organisation_only(app, outbox, both):
@@ -360,9 +361,9 @@ def test_notice_without_a_contact_is_not_sent(app, outbox, both):
     owner = signed_in(app, "owner@acme.test", slug="acme")
     outbox.clear()
     answer = owner.post(f"/organisations/acme/breaches/{both}/notice",
-                        data={"action": "send", **NOTICE, "contact": "  "})
+                        data={"action": "send", **NOTICE, "notice-contact": "  "})
     assert answer.status_code == 422
-    assert 'id="contact-error"' in answer.get_data(as_text=True)
+    assert 'id="notice-contact-error"' in answer.get_data(as_text=True)
     assert outbox.messages == []
     with app.app_context():
         assert affected(both, "acme").notice_sent_at is None
@@ -374,7 +375,7 @@ def test_notice_without_a_contact_is_not_sent(app, outbox, both):
 def test_registers_export_each_step_and_a_tenant_sees_only_its_own(app, operator, both):
     owner = signed_in(app, "owner@acme.test", slug="acme")
     owner.post(f"/organisations/acme/breaches/{both}/notice",
-               data={"action": "save", **NOTICE, "subject": "=HYPERLINK(1)"})
+               data={"action": "save", **NOTICE, "notice-subject": "=HYPERLINK(1)"})
     rows = list(csv.reader(io.StringIO(
         operator.get("/ops/breaches/register.csv").get_data(as_text=True).lstrip("\ufeff"))))
     organisations = {row[2] for row in rows[1:]}

@@ -28,6 +28,7 @@ from webapp.web.spreadsheet import csv_line
 bp = Blueprint("breaches", __name__, template_folder="templates")
 
 TENANT_ROLES = ("owner", "admin")
+NOTICE_PREFIX = "notice"  # both forms share a page and field names: ids must differ
 
 
 def duration(delta: timedelta) -> str:
@@ -159,7 +160,8 @@ def _tenant_page(affected: AffectedTenant, cnil_form: CnilDraftForm | None = Non
         cnil_form = CnilDraftForm(formdata=None, data=services.cnil_draft(affected)
                                   | {"late_reason": affected.late_reason})
     if notice_form is None:
-        notice_form = NoticeForm(formdata=None, data=services.participant_notice(affected))
+        notice_form = NoticeForm(formdata=None, prefix=NOTICE_PREFIX,
+                                 data=services.participant_notice(affected))
     now = db.utcnow()
     return render("breaches/tenant_show.html", status=status, affected=affected,
                   breach=affected.breach, cnil_form=cnil_form, notice_form=notice_form,
@@ -206,7 +208,7 @@ def save_cnil(slug: str, breach_id: int):  # type: ignore[no-untyped-def]
 @member_required(*TENANT_ROLES)
 def save_notice(slug: str, breach_id: int):  # type: ignore[no-untyped-def]
     affected = _affected(breach_id)
-    form = NoticeForm()
+    form = NoticeForm(prefix=NOTICE_PREFIX)
     if not form.validate_on_submit():
         return _tenant_page(affected, notice_form=form, status=422)
     sending = request.form.get("action") == "send"
