@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint
+from sqlalchemy import select
 
 from tenants import db, pagecache  # noqa: F401 -- its listeners keep copies true
 from tenants.access import ROLES, TenantInfo
@@ -62,6 +63,7 @@ retention_due_earlier = _retention.due_earlier
 __all__ = [
     "NAMING_CONVENTION",
     "ROLES",
+    "SUPPORT_READ",
     "CrossPlaneError",
     "InvalidSlug",
     "NoTenant",
@@ -71,28 +73,38 @@ __all__ = [
     "activate",
     "add_participant",
     "after_commit",
+    "authorise_catalogue_transfer",
     "blueprints",
+    "breach_notice_contact",
+    "breach_notice_recipients",
+    "catalogue_state",
+    "check_consent_service",
     "commit",
     "configure",
     "count_participants",
     "current_slug",
     "deactivate",
+    "disable_catalogue_service",
     "dispose",
     "done_writing",
     "drop",
+    "enable_catalogue_service",
     "exists",
     "in_tenant_context",
+    "instructions",
     "make_engine",
     "metadata",
     "migration_connection_url",
     "move_clock",
     "processing_config",
     "provision",
+    "record_access",
     "retention_due_earlier",
     "schema_for",
     "seed_demo",
     "session_factory",
     "set_participant_password",
+    "support_reads",
     "sweep_retention",
     "tenant_context",
     "utcnow",
@@ -184,7 +196,117 @@ def processing_config(slug: str) -> dict:
             "custom_fields": [{"label": dict(f.label or {}), "purpose": dict(f.purpose or {}),
                                "type": f.type, "required": f.required}
                               for f in fields.active_fields(session)],
+            # Blocked services (a transfer not authorised) are neither used nor listed.
             "services": [{"name": s.name, "provider": s.provider, "purpose": s.purpose,
-                          "location": s.location} for s in services],
+                          "location": s.location, "safeguard": s.transfer_safeguard}
+                         for s in services if not s.blocked],
             "consent_retention_years": consent.retention_years if consent else 5,
         }
+
+
+# --- third-party services and instructions (webapp.processor) ------------------------------
+# These work in the active tenant's unit of work: the caller activates the tenant, and the
+# request commits both planes together.
+
+
+def catalogue_state() -> dict[int, dict]:
+    """The active tenant's catalogue services: catalogue id -> its version and whether it is
+    blocked (a transfer outside the EU not yet authorised)."""
+    from tenants.consent.models import ConsentService
+
+    rows = db.session().scalars(select(ConsentService).where(
+        ConsentService.catalogue_id.is_not(None)))
+    return {row.catalogue_id: {"version": row.catalogue_version, "blocked": row.blocked}
+            for row in rows if row.catalogue_id is not None}
+
+
+def enable_catalogue_service(entry: dict, member_id: int) -> None:
+    """Enable a catalogue entry (``ThirdPartyService.plain()``); blocked if outside the EU."""
+    from tenants.consent import services as consent_services
+
+    consent_services.enable_catalogue(db.session(), entry, member_id)
+
+
+def disable_catalogue_service(catalogue_id: int, member_id: int) -> bool:
+    from tenants.consent import services as consent_services
+
+    return consent_services.disable_catalogue(db.session(), catalogue_id, member_id)
+
+
+def authorise_catalogue_transfer(catalogue_id: int, version: int, member_id: int) -> bool:
+    """Unblock the service if it is enabled, blocked, and at ``version``; else change nothing."""
+    from tenants.consent import services as consent_services
+
+    return consent_services.authorise_transfer(db.session(), catalogue_id, version,
+                                               member_id) is not None
+
+
+def check_consent_service(purpose: str, cookies: list[dict], load_kind: str,
+                          load_url: str | None) -> None:
+    """The banner's rules for a service (ValueError naming the wrong part)."""
+    from tenants.consent import services as consent_services
+
+    consent_services.check_service(purpose, cookies, load_kind, load_url)
+
+
+def instructions(slug: str, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
+    """``slug``'s instructions log: the total and the rows (newest first; all with no limit,
+    oldest first), as plain values."""
+    from tenants.instructions import services as log
+
+    with tenant_context(slug) as session:
+        if limit is None:
+            rows = log.every(session)
+            total = len(rows)
+        else:
+            total, rows = log.page(session, offset, limit)
+        return total, [{"member_id": r.member_id, "area": r.area, "summary": r.summary,
+                        "at": r.at} for r in rows]
+
+
+# --- breaches and support access (webapp.breaches, webapp.support) ---------------------------
+
+SUPPORT_READ = "support.read"  # the access-log action of a page read under a support grant
+
+
+def breach_notice_recipients(slug: str) -> list[int]:
+    """The participants a breach notice goes to: every confirmed address. (No restriction of
+    processing exists yet; when it does, Art. 34 still asks to tell restricted people.)"""
+    from sqlalchemy import select
+
+    from tenants.participants.models import Participant
+
+    with tenant_context(slug) as session:
+        return list(session.scalars(select(Participant.id).where(
+            Participant.email_confirmed_at.is_not(None)).order_by(Participant.id)))
+
+
+def breach_notice_contact(slug: str, participant_id: int) -> tuple[str, str] | None:
+    """(address, language) of a confirmed participant, or None (gone or unconfirmed since)."""
+    from tenants.participants.models import Participant
+
+    with tenant_context(slug) as session:
+        person = session.get(Participant, participant_id)
+        if person is None or not person.is_confirmed:
+            return None
+        return person.email, person.language
+
+
+def record_access(member_id: int, action: str, target: str) -> None:
+    """Log a staff read in the current request's tenant access log (its unit of work)."""
+    from tenants.audit import services as audit
+
+    audit.record(db.session(), member_id=member_id, action=action, target=target[:100])
+
+
+def support_reads(slug: str, limit: int = 200) -> list[tuple[int | None, str, object]]:
+    """The newest support reads of ``slug``'s data: (operator id, page, time)."""
+    from sqlalchemy import select
+
+    from tenants.audit.models import AccessLog
+
+    with tenant_context(slug) as session:
+        rows = session.execute(select(AccessLog.member_id, AccessLog.target, AccessLog.at)
+                               .where(AccessLog.action == SUPPORT_READ)
+                               .order_by(AccessLog.at.desc(), AccessLog.id.desc()).limit(limit))
+        return [tuple(row) for row in rows]

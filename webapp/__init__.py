@@ -39,9 +39,11 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     # sweeps: listens for tenants bringing their retention sweep forward.
     from webapp import cli, config, db, jobs, mail, sweeps, tenancy  # noqa: F401
     from webapp.auth.views import bp as auth_bp
+    from webapp.breaches.views import bp as breaches_bp
     from webapp.extensions import csrf, htmx, login_manager
     from webapp.organisations.views import bp as organisations_bp
     from webapp.processor.views import bp as processor_bp
+    from webapp.support.views import bp as support_bp
     from webapp.web import errors, i18n, security
     from webapp.web.views import bp as site_bp
 
@@ -71,6 +73,8 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     app.register_blueprint(auth_bp)
     app.register_blueprint(organisations_bp)
     app.register_blueprint(processor_bp)
+    app.register_blueprint(breaches_bp)
+    app.register_blueprint(support_bp)
     tenancy.init_app(app)
     cli.init_app(app)
     return app

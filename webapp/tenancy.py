@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from flask import Blueprint, Flask, abort, g, request
+from flask import Blueprint, Flask, Response, abort, g, request
 from flask import session as cookie
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -28,6 +28,8 @@ from tenants import api as tenants_api
 from webapp import db
 from webapp.auth.models import Membership
 from webapp.organisations.models import Tenant, TenantStatus
+from webapp.support import services as support_services
+from webapp.support.models import SupportGrant
 from webapp.web.errors import error_page
 
 bp = Blueprint("tenant", __name__, url_prefix="/t/<tenant>")
@@ -130,6 +132,10 @@ def pull_tenant(endpoint: str | None, values: dict | None) -> None:
     # nobody, and Flask-Login's own loading (session protection, a hash of the client) is skipped.
     here.signed_in = "_user_id" in cookie and current_user.is_authenticated
     here.tenant_role = member_role(resolved.id) if here.signed_in else None
+    here.support_grant = support_grant(resolved.id) if here.signed_in and not here.tenant_role \
+        else None
+    if here.support_grant is not None:
+        here.tenant_role = "viewer"
     # The member's control-plane id, opaque to the tenant plane (access logs, decisions).
     here.member_id = current_user.id if here.tenant_role else None
     here.tenant_token = tenants_api.activate(resolved.info.slug)
@@ -147,6 +153,36 @@ def refuse_closed_tenants():  # type: ignore[no-untyped-def]
                           message=str(_l("This space is read-only for now: nothing new can be "
                                          "saved. Its owner has been told how to restore it.")))
     return None
+
+
+# --- support access (webapp.support) -----------------------------------------------------------
+
+
+def support_grant(tenant_id: int) -> SupportGrant | None:
+    """An operator who is not a member reads as a viewer while the tenant's grant is active;
+    without one (none, expired, revoked, another tenant's) the operator is nobody here."""
+    if current_user.operator_role is None:
+        return None
+    return support_services.active_grant(db.session(), tenant_id)
+
+
+@bp.before_request
+def support_reads_only():  # type: ignore[no-untyped-def]
+    """Support access is read-only."""
+    if g.get("support_grant") is not None and request.method not in SAFE_METHODS:
+        return error_page(403, title=str(_l("Read-only")), message=str(_l(
+            "Support access lets you read this space, not change anything.")))
+    return None
+
+
+@bp.after_request
+def log_support_reads(response: Response) -> Response:
+    """Every page the support was shown goes into the tenant's access log, which its admins
+    see (a refused page showed nothing). Runs before the request's commit."""
+    if g.get("support_grant") is not None and response.status_code < 400:
+        tenants_api.record_access(current_user.id, tenants_api.SUPPORT_READ,
+                                  request.full_path.rstrip("?"))
+    return response
 
 
 @bp.url_defaults

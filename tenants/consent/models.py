@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String
+from sqlalchemy import Boolean, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenants.db import TenantBase
@@ -31,6 +31,13 @@ class ConsentService(TenantBase):
     load_kind: Mapped[str] = mapped_column(String(10), default="none")
     load_url: Mapped[str | None] = mapped_column(String(500))
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # A service enabled from the operators' catalogue (None: one the tenant described itself).
+    catalogue_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    catalogue_version: Mapped[int | None] = mapped_column(Integer)
+    # How a transfer outside the EU is framed ("scc", "adequacy"); None: processed in the EU.
+    transfer_safeguard: Mapped[str | None] = mapped_column(String(20))
+    # Outside the EU and not yet authorised by the tenant owner: neither shown nor loaded.
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ConsentConfig(TenantBase):

@@ -30,12 +30,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import g, request
+from flask_babel import gettext as _
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, object_session
 
 from tenants import db as tenant_db
 from tenants.consent.models import PURPOSES, ConsentConfig, ConsentEntry, ConsentService
 from tenants.db import utcnow
+from tenants.instructions import services as instructions
 
 COOKIE = "parvis_consent"
 CONSENT_ID = re.compile(r"^[A-Za-z0-9_-]{32}$")  # secrets.token_urlsafe(24)
@@ -190,9 +192,13 @@ def get_row(db: Session) -> ConsentConfig:
     return row
 
 
-def list_services(db: Session) -> list[ConsentService]:
-    return list(db.scalars(select(ConsentService)
-                           .order_by(ConsentService.position, ConsentService.id)))
+def list_services(db: Session, *, active: bool = False) -> list[ConsentService]:
+    """The tenant's services; ``active``: without those blocked (a transfer outside the EU
+    the owner has not authorised), which the banner neither shows nor loads."""
+    query = select(ConsentService).order_by(ConsentService.position, ConsentService.id)
+    if active:
+        query = query.where(ConsentService.blocked.is_(False))
+    return list(db.scalars(query))
 
 
 def _service(row: ConsentService) -> Service:
@@ -217,7 +223,7 @@ def config(db: Session | None = None) -> Config:
         lifetime_months=row.lifetime_months if row else MAX_LIFETIME_MONTHS,
         retention_years=row.retention_years if row else 5,
         link_participant=row.link_participant if row else False,
-        services=tuple(_service(s) for s in list_services(db)))
+        services=tuple(_service(s) for s in list_services(db, active=True)))
     with caches.lock:
         if generation == caches.generation:
             caches.configs[key] = (time.monotonic() + CONFIG_SECONDS, found)
@@ -240,7 +246,7 @@ def touch(db: Session) -> ConsentConfig:
     visitor is asked again."""
     db.flush()
     row = get_row(db)
-    digest = _fingerprint(row, list_services(db))
+    digest = _fingerprint(row, list_services(db, active=True))
     if digest != row.texts_hash:
         row.version = row.version + 1 if row.texts_hash else row.version
         row.texts_hash = digest
@@ -262,7 +268,7 @@ def update_banner(db: Session, *, texts: dict, lifetime_months: int, retention_y
     return touch(db)
 
 
-def _check_service(purpose: str, cookies: list[dict], load_kind: str,
+def check_service(purpose: str, cookies: list[dict], load_kind: str,
                    load_url: str | None) -> None:
     if purpose not in PURPOSES:
         raise ValueError("purpose")
@@ -278,7 +284,7 @@ def save_service(db: Session, service: ConsentService | None, *, name: str, prov
                  purpose: str, cookies: list[dict], location: str, load_kind: str,
                  load_url: str | None) -> ConsentService:
     """Add (``service`` None) or change a service; a new version follows."""
-    _check_service(purpose, cookies, load_kind, load_url)
+    check_service(purpose, cookies, load_kind, load_url)
     if service is None:
         service = ConsentService(position=len(list_services(db)))
         db.add(service)
@@ -292,6 +298,70 @@ def save_service(db: Session, service: ConsentService | None, *, name: str, prov
 def delete_service(db: Session, service: ConsentService) -> None:
     db.delete(service)
     touch(db)
+
+
+# --- services from the operators' catalogue (GDPR Art. 28 and chapter V) -----------------------
+
+
+def catalogue_service(db: Session, catalogue_id: int) -> ConsentService | None:
+    return db.scalar(select(ConsentService).where(ConsentService.catalogue_id == catalogue_id))
+
+
+def enable_catalogue(db: Session, entry: dict, member_id: int | None) -> ConsentService:
+    """Enable the catalogue ``entry`` (plain values from the control plane) for this tenant.
+
+    A service processing data outside the EU (``entry["safeguard"]`` not None) is stored
+    blocked: not in the banner, not loaded, until the owner authorises the transfer.
+    Enabling twice keeps the first.
+    """
+    service = catalogue_service(db, entry["id"])
+    if service is not None:
+        return service
+    blocked = entry["safeguard"] is not None
+    service = save_service(db, None, name=entry["name"], provider=entry["provider"],
+                           purpose=entry["purpose"], cookies=list(entry["cookies"]),
+                           location=entry["location"], load_kind=entry["load_kind"],
+                           load_url=entry["load_url"])
+    service.catalogue_id, service.catalogue_version = entry["id"], entry["version"]
+    service.transfer_safeguard, service.blocked = entry["safeguard"], blocked
+    touch(db)
+    summary = (_("Enabled %(name)s (%(provider)s); blocked until the owner authorises the "
+                 "transfer to %(location)s", **_names(entry)) if blocked
+               else _("Enabled %(name)s (%(provider)s, %(location)s)", **_names(entry)))
+    instructions.record(db, "services", summary, member_id=member_id)
+    return service
+
+
+def disable_catalogue(db: Session, catalogue_id: int, member_id: int | None) -> bool:
+    """Stop using a catalogue service at once (banner, loader and CSP follow the commit)."""
+    service = catalogue_service(db, catalogue_id)
+    if service is None:
+        return False
+    names = _names(service)
+    delete_service(db, service)
+    instructions.record(db, "services", _("Disabled %(name)s (%(provider)s)", **names),
+                        member_id=member_id)
+    return True
+
+
+def authorise_transfer(db: Session, catalogue_id: int, version: int,
+                       member_id: int | None) -> ConsentService | None:
+    """Unblock an enabled service whose transfer outside the EU the owner authorises, for the
+    catalogue ``version`` they were shown; None (nothing changed) for any other case."""
+    service = catalogue_service(db, catalogue_id)
+    if service is None or not service.blocked or service.catalogue_version != version:
+        return None
+    service.blocked = False
+    touch(db)
+    instructions.record(db, "services", _(
+        "Authorised the transfer of data to %(location)s for %(name)s (%(provider)s)",
+        **_names(service)), member_id=member_id)
+    return service
+
+
+def _names(service: Any) -> dict[str, str]:
+    get = service.get if isinstance(service, dict) else functools.partial(getattr, service)
+    return {"name": get("name"), "provider": get("provider"), "location": get("location")}
 
 
 # --- the visitor's state -----------------------------------------------------------------------

@@ -45,6 +45,7 @@ from tenants.consent.forms import (
 )
 from tenants.consent.models import ConsentEntry, ConsentService
 from tenants.db import tenant_context
+from tenants.instructions import services as instructions
 from tenants.participants import services as participants
 from tenants.registration.export import BOM, neutralise
 from tenants.settings import services as settings
@@ -280,6 +281,11 @@ def admin():  # type: ignore[no-untyped-def]
                            lifetime_months=form.lifetime_months.data,
                            retention_years=form.retention_years.data,
                            link_participant=bool(form.link_participant.data))
+    instructions.record(session, "consent", _(
+        "Changed the cookie banner: consent lasts %(months)d months, proofs kept %(years)d "
+        "years, choices tied to accounts: %(linked)s", months=form.lifetime_months.data,
+        years=form.retention_years.data,
+        linked=_("yes") if form.link_participant.data else _("no")))
     if htmx:
         return _admin_page(form, saved=True)
     return redirect(url_for(".admin", saved=1), code=303)
@@ -292,8 +298,9 @@ def _service_page(form: ServiceForm, service: ConsentService | None,
 
 
 def _service_or_404(service_id: int) -> ConsentService:
+    """One of the tenant's own services: a catalogue one is managed on the services page."""
     service = db.session().get(ConsentService, service_id)
-    if service is None:
+    if service is None or service.catalogue_id is not None:
         abort(404)
     return service
 
@@ -313,7 +320,10 @@ def service_new():  # type: ignore[no-untyped-def]
         return _service_page(form, None)
     if not form.validate():
         return _service_page(form, None, status=422)
-    services.save_service(db.session(), None, **form.values())
+    service = services.save_service(db.session(), None, **form.values())
+    instructions.record(db.session(), "services", _(
+        "Added the service %(name)s (%(provider)s, %(location)s)", name=service.name,
+        provider=service.provider, location=service.location))
     return _saved()
 
 
@@ -329,13 +339,20 @@ def service_edit(service_id: int):  # type: ignore[no-untyped-def]
     if not form.validate():
         return _service_page(form, service, status=422)
     services.save_service(db.session(), service, **form.values())
+    instructions.record(db.session(), "services", _(
+        "Changed the service %(name)s (%(provider)s, %(location)s)", name=service.name,
+        provider=service.provider, location=service.location))
     return _saved()
 
 
 @bp.post(f"/admin/consent/services/<{ID}:service_id>/delete")
 @access.require_role("admin")
 def service_delete(service_id: int):  # type: ignore[no-untyped-def]
-    services.delete_service(db.session(), _service_or_404(service_id))
+    service = _service_or_404(service_id)
+    services.delete_service(db.session(), service)
+    instructions.record(db.session(), "services", _(
+        "Removed the service %(name)s (%(provider)s)", name=service.name,
+        provider=service.provider))
     return _saved()
 
 

@@ -11,10 +11,12 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from tenants import access, db
 from tenants.fields import answers, forms, guard, services
 from tenants.fields.models import FIELD_TYPES, CustomField
+from tenants.instructions import services as instructions
 from tenants.settings import services as settings
 from tenants.texts import Texts, pick
 from webapp.extensions import htmx
@@ -77,8 +79,13 @@ def designer():  # type: ignore[no-untyped-def]
     form = forms.standard_form()
     if not form.validate():
         return _designer(block="standard", status=422, standard=form)
-    services.set_standard_modes(db.session(), {
-        key: form[key].data for key in services.STANDARD_DEFAULTS})
+    modes = {key: form[key].data for key in services.STANDARD_DEFAULTS}
+    if modes != services.standard_modes(db.session()):
+        instructions.record(db.session(), "fields", _(
+            "Changed the standard fields: %(modes)s", modes=", ".join(
+                f"{answers.STANDARD_LABELS[key]} ({forms.MODE_LABELS[mode]})"
+                for key, mode in modes.items())))
+    services.set_standard_modes(db.session(), modes)
     if htmx:
         return _designer(block="standard", saved=True)
     return redirect(url_for(".designer", saved=1), code=303)
@@ -108,6 +115,8 @@ def archive(field_id: int):  # type: ignore[no-untyped-def]
         services.archive(db.session(), field)
     except services.FieldError as exc:
         return _designer(block="custom_fields", status=422, list_error=exc.message)
+    instructions.record(db.session(), "fields", _("Removed the field “%(label)s”",
+                                                  label=_text()(field.label)))
     if htmx:
         return _designer(block="custom_fields")
     return redirect(url_for(".designer", _anchor="custom-fields"), code=303)
@@ -123,6 +132,14 @@ def _editor(form: forms.FieldForm, field: CustomField | None, *, block: str = "e
     return render("fields/edit.html", block=block, status=status, form=form, field=field,
                   action=action, type_labels=forms.TYPE_LABELS, findings=found or [],
                   guard=guard, text=_text())
+
+
+def _described(field: CustomField) -> dict[str, str]:
+    """A field as the instructions log describes it."""
+    text = _text()
+    return {"label": text(field.label), "type": str(forms.TYPE_LABELS[field.type]),
+            "need": _("required") if field.required else _("optional"),
+            "purpose": text(field.purpose) or _("none stated")}
 
 
 def _edit(field: CustomField | None, field_type: str) -> Response:
@@ -143,14 +160,19 @@ def _edit(field: CustomField | None, field_type: str) -> Response:
     if valid and not found:
         try:
             if field is None:
-                services.create_field(session, field_type, **form.values())
+                field = services.create_field(session, field_type, **form.values())
+                summary = _("Added the field “%(label)s” (%(type)s, %(need)s); purpose: "
+                            "%(purpose)s", **_described(field))
             else:
                 services.update_field(session, field, **form.values())
+                summary = _("Changed the field “%(label)s” (%(type)s, %(need)s); "
+                            "purpose: %(purpose)s", **_described(field))
         except services.FieldError as exc:
             form.refuse(exc.field_name, exc.message)
         except services.SensitiveData as exc:
             found = exc.findings
         else:
+            instructions.record(session, "fields", summary)
             return _done(url_for(".designer", _anchor="custom-fields"))
     form.tidy_options()
     return _editor(form, field, status=422, found=found)

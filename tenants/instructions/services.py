@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tenants import access, pagecache
@@ -19,3 +20,16 @@ def record(db: Session, area: str, summary: str, *, member_id: int | None = None
         raise ValueError(f"unknown instruction area {area!r}")
     db.add(Instruction(member_id=member_id if member_id is not None else access.member_id(),
                        area=area, summary=summary[:500], at=utcnow()))
+
+
+def page(db: Session, offset: int, limit: int) -> tuple[int, list[Instruction]]:
+    """The total and ``limit`` instructions from ``offset``, newest first."""
+    total = db.scalar(select(func.count()).select_from(Instruction)) or 0
+    rows = db.scalars(select(Instruction).order_by(Instruction.at.desc(), Instruction.id.desc())
+                      .offset(offset).limit(limit))
+    return total, list(rows)
+
+
+def every(db: Session) -> list[Instruction]:
+    """The whole log, oldest first (the export)."""
+    return list(db.scalars(select(Instruction).order_by(Instruction.at, Instruction.id)))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, redirect, request, url_for
+from flask_babel import gettext as _
+from wtforms import BooleanField, Field, SelectField
 
 from tenants import access, db
+from tenants.instructions import services as instructions
 from tenants.settings import services
-from tenants.settings.forms import RatingsSettingsForm, SettingsForm
+from tenants.settings.forms import VISIBILITY_LABELS, RatingsSettingsForm, SettingsForm
 from webapp.extensions import htmx
 from webapp.web.htmx import render
 
@@ -17,6 +20,16 @@ def _ratings_form() -> RatingsSettingsForm:
     current = services.get(db.session())
     return RatingsSettingsForm(formdata=None, data={name: getattr(current, name)
                                                     for name in services.RATINGS_KEYS})
+
+
+def _shown(field: Field) -> str:
+    """A setting's value as its form shows it (a choice's label)."""
+    if isinstance(field, BooleanField):
+        return _("yes") if field.data else _("no")
+    if isinstance(field, SelectField):
+        return next((str(option.label.text) for option in field if option.data == field.data),
+                    str(field.data))
+    return str(field.data)
 
 
 def _page(form: SettingsForm, *, status: int = 200, saved: bool = False,
@@ -43,6 +56,10 @@ def edit():  # type: ignore[no-untyped-def]
     form = SettingsForm()
     if not form.validate():
         return _page(form, status=422)
+    if form.max_visibility.data != services.get(session).max_visibility:
+        instructions.record(session, "visibility", _(
+            "Set who may see participants in participant lists, at most: %(choice)s",
+            choice=VISIBILITY_LABELS[form.max_visibility.data]))
     services.update(session, languages=form.chosen_languages(),
                     max_visibility=form.max_visibility.data)
     if htmx:
@@ -61,7 +78,14 @@ def ratings():  # type: ignore[no-untyped-def]
     form = RatingsSettingsForm()
     if not form.validate():
         return _page(settings_form, status=422, ratings_form=form, block="ratings")
+    before = {name: getattr(current, name) for name in services.RATINGS_KEYS}
     services.update_ratings(db.session(), **form.values())
+    changed = [name for name in services.RATINGS_KEYS if getattr(current, name) != before[name]]
+    if changed:
+        instructions.record(db.session(), "ratings", _(
+            "Changed the ratings policy: %(values)s",
+            values="; ".join(f"{form[name].label.text}: {_shown(form[name])}"
+                             for name in changed)))
     if htmx:
         return _page(settings_form, ratings_form=form, ratings_saved=True, block="ratings")
     return redirect(url_for(".edit", saved="ratings"), code=303)

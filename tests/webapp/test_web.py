@@ -55,6 +55,16 @@ def test_security_txt(client):
     expires = datetime.strptime(fields["Expires"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     days_left = (expires - datetime.now(UTC)).days
     assert 30 < days_left <= 366  # RFC 9116: in the future, less than a year ahead
+    assert fields["Preferred-Languages"] == "fr, en"
+    assert fields["Canonical"].endswith("/.well-known/security.txt")
+    assert fields["Policy"].endswith("/security")
+
+
+def test_vulnerability_report_page_gives_the_contact(client, english):
+    english(client)
+    page = client.get("/security").get_data(as_text=True)
+    assert 'href="mailto:security@parvis.example"' in page
+    assert "Report a vulnerability" in page and "/.well-known/security.txt" in page
 
 
 def test_404_is_a_full_page_or_an_htmx_fragment(client, english):

@@ -85,13 +85,13 @@ def accept(session: Session, tenant_id: int, account_id: int, version: str,
                                account_email=account.email, language=language,
                                text_sha256=current.sha256(language),
                                accepted_at=control_db.utcnow())
-    if not _insert(session, acceptance):  # another owner's click got there first
+    if not insert_once(session, acceptance):  # another owner's click got there first
         return session.scalars(select(DpaAcceptance).where(
             DpaAcceptance.tenant_id == tenant_id, DpaAcceptance.version == version)).one()
     return acceptance
 
 
-def _insert(session: Session, row: object) -> bool:
+def insert_once(session: Session, row: object) -> bool:
     """Insert ``row`` in a savepoint; False if a unique constraint refused it (a concurrent
     request inserted the same row), leaving the rest of the unit of work intact."""
     try:
@@ -256,6 +256,6 @@ def object_to(session: Session, change_id: int, tenant_id: int, account_id: int,
         raise ProcessorError(_l("Unknown organisation or account."), 404)
     objection = Objection(change_id=change_id, tenant_id=tenant_id, account_id=account_id,
                           account_email=account.email, reason=reason, created_at=now)
-    if not _insert(session, objection):
+    if not insert_once(session, objection):
         raise ProcessorError(_l("Your organisation has already objected to this change."), 409)
     return objection

@@ -52,13 +52,27 @@ class Line:
         return [self.section, self.item, self.details, self.where_or_how_long]
 
 
+def _language(language: str) -> str:
+    return "en" if language == "en" else "fr"
+
+
 def _pick(texts: dict[str, str], language: str) -> str:
     return texts.get(language) or next((t for t in texts.values() if t), "")
 
 
-def build(slug: str, sub_processors: list[SubProcessor], language: str) -> list[Line]:
-    """The register's lines, in ``language`` (the tenant's texts fall back to another one)."""
-    config = tenants_api.processing_config(slug)
+def snapshot(slug: str, sub_processors: list[SubProcessor]) -> dict:
+    """What the register is generated from, as plain values: the tenant's live configuration
+    and the listed sub-processors. Stored as a version when it changes (``versions``)."""
+    return {"config": tenants_api.processing_config(slug),
+            "sub_processors": [{"name": e.name, "purpose_fr": e.purpose_fr,
+                                "purpose_en": e.purpose_en, "location": e.location,
+                                "safeguard": e.safeguard.value} for e in sub_processors]}
+
+
+def build(source: dict, language: str) -> list[Line]:
+    """The register's lines from a ``snapshot``, in ``language`` (the tenant's texts fall back
+    to another one)."""
+    config, sub_processors = source["config"], source["sub_processors"]
     lines: list[Line] = []
 
     section = _("Processing carried out for the organisation")
@@ -104,17 +118,21 @@ def build(slug: str, sub_processors: list[SubProcessor], language: str) -> list[
 
     section = _("Sub-processors")
     for entry in sub_processors:
-        lines.append(Line(section, entry.name, entry.text("purpose", language),
-                          f"{entry.location} ({SAFEGUARDS[entry.safeguard.value]})"))
+        lines.append(Line(section, entry["name"], entry[f"purpose_{_language(language)}"],
+                          f"{entry['location']} ({SAFEGUARDS[entry['safeguard']]})"))
 
     section = _("Transfers outside the EU")
-    transfers = [e for e in sub_processors if e.safeguard != Safeguard.EU]
-    for entry in transfers:
-        lines.append(Line(section, entry.name, str(SAFEGUARDS[entry.safeguard.value]),
-                          entry.location))
+    transfers = [(e["name"], _("Sub-processor"), e["safeguard"], e["location"])
+                 for e in sub_processors if e["safeguard"] != Safeguard.EU.value]
+    # Services enabled by the organisation, whose transfer its owner authorised.
+    transfers += [(s["name"], _("Third-party service authorised by the organisation"),
+                   s["safeguard"], s["location"])
+                  for s in config["services"] if s.get("safeguard")]
+    for name, kind, safeguard, location in transfers:
+        lines.append(Line(section, name, f"{kind} — {SAFEGUARDS[safeguard]}", location))
     if not transfers:
-        lines.append(Line(section, _("None"), _("Every sub-processor processes the data in "
-                                                "the EU/EEA."), ""))
+        lines.append(Line(section, _("None"), _("Every sub-processor and service processes "
+                                                "the data in the EU/EEA."), ""))
 
     lines.append(Line(_("Security measures"), _("Data processing agreement, section 5"),
                       _("Separate database schema per organisation, encryption in transit, "

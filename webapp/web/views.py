@@ -1,4 +1,5 @@
-"""Site-wide pages that belong to no feature: the landing page, security.txt, health."""
+"""Site-wide pages that belong to no feature: the landing page, security.txt and the
+vulnerability-report page, health."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from flask import Blueprint, Response, current_app
 
 from webapp import db
 from webapp.web.htmx import render
+from webapp.web.urls import external_url
 
 bp = Blueprint("site", __name__)
 
@@ -19,11 +21,22 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.get("/.well-known/security.txt")
 def security_txt() -> Response:
+    """RFC 9116; Canonical and Policy are absolute URLs on ``BASE_URL``."""
     expires = (db.utcnow() + timedelta(days=180)).strftime("%Y-%m-%dT%H:%M:%SZ")
     body = (f"Contact: {current_app.config['SECURITY_CONTACT']}\n"
             f"Expires: {expires}\n"
-            "Preferred-Languages: fr, en\n")
+            "Preferred-Languages: fr, en\n"
+            f"Canonical: {external_url('site.security_txt')}\n"
+            f"Policy: {external_url('site.vulnerability_reports')}\n")
     return Response(body, mimetype="text/plain")
+
+
+@bp.get("/security")
+def vulnerability_reports():  # type: ignore[no-untyped-def]
+    contact = current_app.config["SECURITY_CONTACT"]
+    return render("site/security.html", contact=contact,
+                  address=contact.removeprefix("mailto:") if contact.startswith("mailto:")
+                  else None)
 
 
 @bp.get("/healthz")
