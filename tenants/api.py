@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from tenants import db, pagecache  # noqa: F401 -- its listeners keep copies true
-from tenants.access import ROLES, TenantInfo
+from tenants.access import ROLES, Limits, TenantInfo
 
 # Every tenant model, so ``metadata`` (create_all, migrations) knows all tables.
 from tenants.audit import models as _audit_models  # noqa: F401
@@ -56,6 +56,7 @@ __all__ = [
     "ROLES",
     "CrossPlaneError",
     "InvalidSlug",
+    "Limits",
     "NoTenant",
     "TenantBase",
     "TenantInfo",

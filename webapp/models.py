@@ -1,6 +1,7 @@
 """Every control-plane model, imported once so ``ControlBase.metadata`` is complete."""
 
 from webapp.auth.models import Account, LoginFailure, LoginSession, Membership, OperatorRole
+from webapp.billing.models import Invoice, StripeEvent, Subscription
 from webapp.db import ControlBase
 from webapp.organisations.models import Tenant, TenantStatus
 from webapp.processor.models import DpaAcceptance, Objection, SubProcessor, SubProcessorChange
@@ -8,3 +9,4 @@ from webapp.processor.models import DpaAcceptance, Objection, SubProcessor, SubP
 __all__ = ["Account", "ControlBase", "DpaAcceptance", "LoginFailure", "LoginSession",
            "Membership", "Objection", "OperatorRole", "SubProcessor", "SubProcessorChange",
            "Tenant", "TenantStatus"]
+__all__ += ["Invoice", "StripeEvent", "Subscription"]
