@@ -7,6 +7,9 @@ caller must not keep beyond the unit of work.
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
+
 from flask import Blueprint
 
 from tenants import db, pagecache  # noqa: F401 -- its listeners keep copies true
@@ -74,6 +77,7 @@ __all__ = [
     "done_writing",
     "drop",
     "exists",
+    "export_bundle",
     "in_tenant_context",
     "make_engine",
     "metadata",
@@ -86,6 +90,7 @@ __all__ = [
     "seed_demo",
     "session_factory",
     "set_participant_password",
+    "table_counts",
     "tenant_context",
     "utcnow",
     "validate_slug",
@@ -118,6 +123,22 @@ def provision(slug: str, revision: str | None) -> None:
 def drop(slug: str) -> None:
     """Destroy a tenant's schema and all its data. Irreversible."""
     db.drop_schema(slug)
+
+
+def export_bundle(slug: str, target: Path, *, revision: str | None,
+                  generated_at: datetime) -> dict:
+    """Write all of ``slug``'s data to the zip ``target`` (see tenants/bundle.py); returns the
+    bundle's manifest (tables, row counts, revision, time)."""
+    from tenants import bundle
+
+    return bundle.write(slug, target, revision=revision, generated_at=generated_at)
+
+
+def table_counts(slug: str) -> dict[str, int]:
+    """Rows in each of ``slug``'s tables: what its destruction will remove."""
+    from tenants import bundle
+
+    return bundle.counts(slug)
 
 
 def add_participant(slug: str, *, confirmed: bool = True, **fields: str) -> int:

@@ -38,6 +38,7 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     """Build the application; ``overrides`` replaces settings read from the environment."""
     from webapp import cli, config, db, jobs, mail, tenancy
     from webapp.auth.views import bp as auth_bp
+    from webapp.contract.views import bp as contract_bp
     from webapp.extensions import csrf, htmx, login_manager
     from webapp.organisations.views import bp as organisations_bp
     from webapp.processor.views import bp as processor_bp
@@ -70,6 +71,7 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     app.register_blueprint(auth_bp)
     app.register_blueprint(organisations_bp)
     app.register_blueprint(processor_bp)
+    app.register_blueprint(contract_bp)
     tenancy.init_app(app)
     cli.init_app(app)
     return app

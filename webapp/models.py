@@ -2,6 +2,7 @@
 
 from webapp.auth.models import Account, LoginFailure, LoginSession, Membership, OperatorRole
 from webapp.billing.models import Invoice, StripeEvent, Subscription
+from webapp.contract.models import BundleDownload, ContractEnd, DestructionCertificate
 from webapp.db import ControlBase
 from webapp.organisations.models import Tenant, TenantStatus
 from webapp.processor.models import DpaAcceptance, Objection, SubProcessor, SubProcessorChange
@@ -10,3 +11,4 @@ __all__ = ["Account", "ControlBase", "DpaAcceptance", "LoginFailure", "LoginSess
            "Membership", "Objection", "OperatorRole", "SubProcessor", "SubProcessorChange",
            "Tenant", "TenantStatus"]
 __all__ += ["Invoice", "StripeEvent", "Subscription"]
+__all__ += ["BundleDownload", "ContractEnd", "DestructionCertificate"]

@@ -29,6 +29,7 @@ from webapp import db
 from webapp.auth.models import Membership
 from webapp.organisations.models import Tenant, TenantStatus
 from webapp.web.errors import error_page
+from webapp.web.htmx import render
 
 bp = Blueprint("tenant", __name__, url_prefix="/t/<tenant>")
 
@@ -138,6 +139,11 @@ def pull_tenant(endpoint: str | None, values: dict | None) -> None:
 @bp.before_request
 def refuse_closed_tenants():  # type: ignore[no-untyped-def]
     status = g.tenant.status
+    if status == TenantStatus.ENDED:
+        # In the platform's frame, not the tenant's: its data may already be destroyed.
+        organisation = g.pop("tenant")
+        return render("contract/ended.html", status=403, organisation=organisation,
+                      role=g.tenant_role)
     if status in CLOSED:
         return error_page(403, title=str(_l("This space is not available")),
                           message=str(_l("This organisation's space is currently closed. "
