@@ -42,6 +42,7 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     from webapp.extensions import csrf, htmx, login_manager
     from webapp.organisations.views import bp as organisations_bp
     from webapp.processor.views import bp as processor_bp
+    from webapp.signup.views import bp as signup_bp
     from webapp.web import errors, i18n, security
     from webapp.web.views import bp as site_bp
 
@@ -71,6 +72,7 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     app.register_blueprint(auth_bp)
     app.register_blueprint(organisations_bp)
     app.register_blueprint(processor_bp)
+    app.register_blueprint(signup_bp)
     app.register_blueprint(contract_bp)
     tenancy.init_app(app)
     cli.init_app(app)

@@ -4,11 +4,13 @@ from webapp.auth.models import Account, LoginFailure, LoginSession, Membership, 
 from webapp.billing.models import Invoice, StripeEvent, Subscription
 from webapp.contract.models import BundleDownload, ContractEnd, DestructionCertificate
 from webapp.db import ControlBase
-from webapp.organisations.models import Tenant, TenantStatus
+from webapp.organisations.models import ControllerIdentity, StatusChange, Tenant, TenantStatus
 from webapp.processor.models import DpaAcceptance, Objection, SubProcessor, SubProcessorChange
+from webapp.signup.models import PendingSignup, TermsAcceptance
 
 __all__ = ["Account", "ControlBase", "DpaAcceptance", "LoginFailure", "LoginSession",
            "Membership", "Objection", "OperatorRole", "SubProcessor", "SubProcessorChange",
            "Tenant", "TenantStatus"]
 __all__ += ["Invoice", "StripeEvent", "Subscription"]
 __all__ += ["BundleDownload", "ContractEnd", "DestructionCertificate"]
+__all__ += ["ControllerIdentity", "PendingSignup", "StatusChange", "TermsAcceptance"]
