@@ -40,6 +40,7 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     from webapp.auth.views import bp as auth_bp
     from webapp.contract.views import bp as contract_bp
     from webapp.extensions import csrf, htmx, login_manager
+    from webapp.members.views import invitations_bp
     from webapp.organisations.views import bp as organisations_bp
     from webapp.processor.views import bp as processor_bp
     from webapp.signup.views import bp as signup_bp
@@ -70,6 +71,7 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
 
     app.register_blueprint(site_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(invitations_bp)
     app.register_blueprint(organisations_bp)
     app.register_blueprint(processor_bp)
     app.register_blueprint(signup_bp)

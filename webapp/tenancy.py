@@ -210,7 +210,9 @@ def _watch_registry(sessions: sessionmaker) -> None:
 @functools.cache
 def _mount_tenant_blueprints() -> None:
     """Once per process: a blueprint cannot change after its first registration on an app."""
-    for child in tenants_api.blueprints():
+    from webapp.members.views import bp as members_bp
+
+    for child in [*tenants_api.blueprints(), members_bp]:
         bp.register_blueprint(child)
 
 
