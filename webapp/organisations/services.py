@@ -248,6 +248,19 @@ def reactivate(db: Session, tenant: Tenant, reason: str, operator: Account) -> S
     return _record(db, tenant, before, reason, operator)
 
 
+def status_history(db: Session, tenant: Tenant) -> list[StatusChange]:
+    return list(db.scalars(select(StatusChange).where(StatusChange.tenant_id == tenant.id)
+                           .order_by(StatusChange.at.desc(), StatusChange.id.desc())))
+
+
+def plans_by_tenant(db: Session) -> dict[int, str]:
+    """The billing plan code of each tenant that has a subscription (the others were created
+    by an operator and are not billed)."""
+    from webapp.billing.models import Subscription  # billing builds on this module
+
+    return dict(db.execute(select(Subscription.tenant_id, Subscription.plan)).tuples().all())
+
+
 def last_changes(db: Session) -> dict[int, StatusChange]:
     """Each tenant's latest suspension or reactivation, by tenant id."""
     found: dict[int, StatusChange] = {}

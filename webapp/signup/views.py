@@ -42,6 +42,17 @@ def _form_errors(form, exc: services.SignupError) -> None:  # type: ignore[no-un
         form.form_errors.append(str(exc))
 
 
+@bp.app_context_processor
+def signup_context() -> dict:
+    return {"unfinished_signups": _unfinished}
+
+
+def _unfinished() -> list[Tenant]:
+    if not current_user.is_authenticated:
+        return []
+    return services.unfinished(db.session(), current_user)
+
+
 @bp.get("")
 def plan_choice():  # type: ignore[no-untyped-def]
     return render("signup/plans.html", plans=plans.PLANS.values(),
