@@ -38,6 +38,7 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     """Build the application; ``overrides`` replaces settings read from the environment."""
     from webapp import cli, config, db, jobs, mail, tenancy
     from webapp.auth.views import bp as auth_bp
+    from webapp.billing import views as billing_views
     from webapp.contract.views import bp as contract_bp
     from webapp.extensions import csrf, htmx, login_manager
     from webapp.members.views import invitations_bp
@@ -74,6 +75,7 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     app.register_blueprint(invitations_bp)
     app.register_blueprint(organisations_bp)
     app.register_blueprint(processor_bp)
+    billing_views.init_app(app)
     app.register_blueprint(signup_bp)
     app.register_blueprint(contract_bp)
     tenancy.init_app(app)

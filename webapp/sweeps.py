@@ -11,6 +11,7 @@ from huey import crontab
 
 from tenants import api as tenants_api
 from webapp import db
+from webapp.billing import tasks as _billing_tasks  # noqa: F401 -- its periodic task
 from webapp.contract import tasks as _contract_tasks  # noqa: F401 -- its periodic tasks
 from webapp.jobs import periodic_task
 from webapp.organisations import services as org_services

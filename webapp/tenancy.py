@@ -27,6 +27,8 @@ from sqlalchemy.orm import ORMExecuteState, Session, object_session, sessionmake
 from tenants import api as tenants_api
 from webapp import db
 from webapp.auth.models import Membership
+from webapp.billing import plans
+from webapp.billing.models import Subscription
 from webapp.organisations.models import Tenant, TenantStatus
 from webapp.web.errors import error_page
 from webapp.web.htmx import render
@@ -100,12 +102,15 @@ def resolve(slug: str, session: Session | None = None) -> Resolved | None:
     resolved = cache.get(key)
     if resolved is None:
         generation = cache.generation
-        tenant = (session or db.session()).scalar(select(Tenant).where(Tenant.slug == slug))
-        if tenant is None:
+        row = (session or db.session()).execute(
+            select(Tenant, Subscription.plan).where(Tenant.slug == slug)
+            .outerjoin(Subscription, Subscription.tenant_id == Tenant.id)).first()
+        if row is None:
             return None
+        tenant, plan = row
         resolved = Resolved(tenant.id, tenants_api.TenantInfo(
             slug=tenant.slug, name=tenant.name, default_language=tenant.default_language,
-            status=tenant.status.value))
+            status=tenant.status.value, limits=plans.limits_of(plan)))
         if tenant.status != TenantStatus.PROVISIONING:
             cache.put(key, resolved, generation)
     return resolved

@@ -33,6 +33,9 @@ class Subscription(Timestamps, ControlBase):
     cancel_at_period_end: Mapped[bool] = mapped_column(default=False)
     current_period_end: Mapped[datetime | None]
     past_due_since: Mapped[datetime | None]
+    # The tenant status billing last set: if the tenant's differs, an operator (or the end of
+    # the contract) changed it, and billing leaves it alone.
+    tenant_status: Mapped[str | None] = mapped_column(String(20))
 
 
 class StripeEvent(ControlBase):

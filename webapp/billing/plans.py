@@ -43,3 +43,9 @@ DEFAULT_PLAN = "team"
 
 def get(code: str) -> Plan | None:
     return PLANS.get(code)
+
+
+def limits_of(code: str | None) -> Limits:
+    """The limits of the plan ``code``; no plan (an operator's tenant): no limit."""
+    plan = PLANS.get(code) if code else None
+    return plan.limits if plan is not None else UNLIMITED

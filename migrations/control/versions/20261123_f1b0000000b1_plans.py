@@ -81,9 +81,79 @@ def upgrade() -> None:
                             name=op.f('uq_billing_invoices_stripe_invoice_id')),
     )
     op.create_index(op.f('ix_billing_invoices_tenant_id'), 'billing_invoices', ['tenant_id'])
+    # --- signup and operator console (helper "signup") ---
+    op.create_table('pending_signups',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('password_hash', sa.String(length=200), nullable=False),
+    sa.Column('language', sa.String(length=5), nullable=False),
+    sa.Column('plan', sa.String(length=20), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pending_signups')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_pending_signups_token_hash'))
+    )
+    op.create_index(op.f('ix_pending_signups_email'), 'pending_signups', ['email'], unique=False)
+    op.create_index(op.f('ix_pending_signups_expires_at'), 'pending_signups', ['expires_at'], unique=False)
+    op.create_table('terms_acceptances',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=True),
+    sa.Column('account_id', sa.Integer(), nullable=True),
+    sa.Column('account_email', sa.String(length=254), nullable=False),
+    sa.Column('version', sa.String(length=20), nullable=False),
+    sa.Column('language', sa.String(length=5), nullable=False),
+    sa.Column('text_sha256', sa.String(length=64), nullable=False),
+    sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_terms_acceptances_account_id_accounts'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_terms_acceptances_tenant_id_tenants'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_terms_acceptances'))
+    )
+    op.create_index(op.f('ix_terms_acceptances_account_id'), 'terms_acceptances', ['account_id'], unique=False)
+    op.create_index(op.f('ix_terms_acceptances_tenant_id'), 'terms_acceptances', ['tenant_id'], unique=False)
+    op.create_table('tenant_status_changes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('from_status', sa.Enum('provisioning', 'active', 'read_only', 'suspended', 'ended', name='tenantstatus', native_enum=False, length=20), nullable=False),
+    sa.Column('to_status', sa.Enum('provisioning', 'active', 'read_only', 'suspended', 'ended', name='tenantstatus', native_enum=False, length=20), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=True),
+    sa.Column('account_email', sa.String(length=254), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_tenant_status_changes_account_id_accounts'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_tenant_status_changes_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tenant_status_changes'))
+    )
+    op.create_index(op.f('ix_tenant_status_changes_account_id'), 'tenant_status_changes', ['account_id'], unique=False)
+    op.create_index(op.f('ix_tenant_status_changes_tenant_id'), 'tenant_status_changes', ['tenant_id'], unique=False)
+    op.create_table('controller_identities',
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('legal_name', sa.String(length=200), nullable=False),
+    sa.Column('address', sa.Text(), nullable=False),
+    sa.Column('dpo_name', sa.String(length=200), nullable=False),
+    sa.Column('dpo_email', sa.String(length=254), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_controller_identities_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', name=op.f('pk_controller_identities'))
+    )
+    # --- end of signup and operator console ---
 
 
 def downgrade() -> None:
+    # --- signup and operator console (helper "signup") ---
+    op.drop_table('controller_identities')
+    op.drop_index(op.f('ix_tenant_status_changes_tenant_id'), table_name='tenant_status_changes')
+    op.drop_index(op.f('ix_tenant_status_changes_account_id'), table_name='tenant_status_changes')
+    op.drop_table('tenant_status_changes')
+    op.drop_index(op.f('ix_terms_acceptances_tenant_id'), table_name='terms_acceptances')
+    op.drop_index(op.f('ix_terms_acceptances_account_id'), table_name='terms_acceptances')
+    op.drop_table('terms_acceptances')
+    op.drop_index(op.f('ix_pending_signups_expires_at'), table_name='pending_signups')
+    op.drop_index(op.f('ix_pending_signups_email'), table_name='pending_signups')
+    op.drop_table('pending_signups')
+    # --- end of signup and operator console ---
     op.drop_index(op.f('ix_billing_invoices_tenant_id'), table_name='billing_invoices')
     op.drop_table('billing_invoices')
     op.drop_table('billing_stripe_events')
