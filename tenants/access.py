@@ -76,3 +76,11 @@ def require_role(minimum: str) -> Callable:
         return wrapped
 
     return decorator
+
+
+def exercise_of_rights(view: Callable) -> Callable:
+    """Mark a view participants need to exercise their rights (sign in, see and correct their
+    data, choose who sees them, withdraw consent, erasure): it keeps working when billing made
+    the space read-only, where every other write is refused. Put it under the route."""
+    view.exercise_of_rights = True  # type: ignore[attr-defined]
+    return view

@@ -48,6 +48,7 @@ from tenants.db import (
 from tenants.events import models as _event_models  # noqa: F401
 from tenants.fields import models as _field_models  # noqa: F401
 from tenants.instructions import models as _instruction_models  # noqa: F401
+from tenants.limits import OverLimit
 from tenants.participants import models as _participant_models  # noqa: F401
 from tenants.participants import services as participants
 from tenants.ratings import models as _rating_models  # noqa: F401
@@ -61,6 +62,7 @@ __all__ = [
     "InvalidSlug",
     "Limits",
     "NoTenant",
+    "OverLimit",
     "TenantBase",
     "TenantInfo",
     "UTCDateTime",

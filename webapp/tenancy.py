@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from flask import Blueprint, Flask, abort, g, request
+from flask import Blueprint, Flask, abort, current_app, g, request
 from flask import session as cookie
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -153,7 +153,9 @@ def refuse_closed_tenants():  # type: ignore[no-untyped-def]
         return error_page(403, title=str(_l("This space is not available")),
                           message=str(_l("This organisation's space is currently closed. "
                                          "Please contact the organisation for more information.")))
-    if status == TenantStatus.READ_ONLY and request.method not in SAFE_METHODS:
+    if (status == TenantStatus.READ_ONLY and request.method not in SAFE_METHODS
+            and not getattr(current_app.view_functions.get(request.endpoint or ""),
+                            "exercise_of_rights", False)):
         return error_page(403, title=str(_l("Read-only")),
                           message=str(_l("This space is read-only for now: nothing new can be "
                                          "saved. Its owner has been told how to restore it.")))

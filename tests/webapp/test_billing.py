@@ -97,7 +97,12 @@ def test_the_same_event_20_times_concurrently_has_one_effect(app: Flask, ctx: Fl
             thread.start()
         for thread in threads:
             thread.join()
-    assert statuses == [200] * 40
+    # 409: another delivery is applying it (PostgreSQL answers at once); Stripe retries.
+    assert set(statuses) <= {200, 409} and statuses.count(200) >= 2
+    assert _count(StripeEvent) == 2 and _count(Invoice) == 1
+    for body, headers in (completed, invoice_paid):  # the retries
+        response = deliver(app.test_client(), body, headers)
+        assert response.status_code == 200 and response.json["outcome"] == "duplicate"
     assert _count(StripeEvent) == 2 and _count(Invoice) == 1
     assert _tenant("club").status == TenantStatus.ACTIVE
 

@@ -9,7 +9,8 @@ from webapp.billing.plans import PLANS
 
 
 class CheckoutForm(FlaskForm):
-    plan = RadioField(_l("Plan"), choices=[SelectChoice(code, plan.name) for code, plan in PLANS.items()],
+    plan = RadioField(_l("Plan"),
+                      choices=[SelectChoice(code, plan.name) for code, plan in PLANS.items()],
                       validators=[InputRequired(_l("Choose a plan from the list."))])
 
 

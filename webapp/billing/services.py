@@ -8,13 +8,14 @@ changes what a tenant may do (its status and limits), never its data.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -126,6 +127,8 @@ def handle_event(db: Session, event: WebhookEvent) -> str:
     the unique key (waiting for the first transaction on PostgreSQL) and applies nothing. The
     caller commits; any exception rolls the id back with the effect, so a retry applies both.
     """
+    if not _claim(db, event.id):
+        return "in_progress"
     try:
         with db.begin_nested():
             db.add(StripeEvent(id=event.id, type=event.type, received_at=utcnow()))
@@ -145,6 +148,17 @@ def handle_event(db: Session, event: WebhookEvent) -> str:
             _record_invoice(db, obj, subscription_id)
         return outcome
     return "ignored"
+
+
+def _claim(db: Session, event_id: str) -> bool:
+    """PostgreSQL: False when another transaction is applying this very event right now, so a
+    burst of redeliveries answers at once (Stripe retries later) instead of each holding a
+    connection while it waits on the unique key. SQLite's writers queue anyway."""
+    if db.get_bind().dialect.name != "postgresql":
+        return True
+    key = int.from_bytes(hashlib.sha256(f"stripe-event:{event_id}".encode()).digest()[:8],
+                         "big", signed=True)
+    return bool(db.scalar(select(func.pg_try_advisory_xact_lock(key))))
 
 
 def _tenant_ref(obj: dict) -> int | None:

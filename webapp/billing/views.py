@@ -7,10 +7,12 @@ import logging
 
 from flask import Blueprint, Flask, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from tenants import api as tenants_api
 from webapp import db
 from webapp.billing import plans, services
 from webapp.billing.fake import FakeStripe
@@ -29,7 +31,8 @@ log = logging.getLogger(__name__)
 @csrf.exempt  # Stripe signs its requests instead
 def webhook():  # type: ignore[no-untyped-def]
     """400 for a request that does not verify (Stripe will not retry it), 503 when the event
-    could not be applied (Stripe retries), 200 once it is applied or was already."""
+    could not be applied and 409 while another delivery of it is being applied (Stripe retries
+    both), 200 once it is applied or was already."""
     try:
         event = gateway().construct_event(request.get_data(), request.headers.get(
             "Stripe-Signature", ""))
@@ -41,6 +44,8 @@ def webhook():  # type: ignore[no-untyped-def]
     except (SQLAlchemyError, GatewayError):
         log.exception("webhook %s (%s) not applied: Stripe will retry", event.id, event.type)
         return {"error": "not applied, retry later"}, 503
+    if outcome == "in_progress":
+        return {"error": "being applied by another delivery, retry later"}, 409
     return {"received": event.id, "outcome": outcome}
 
 
@@ -114,10 +119,36 @@ def _notice_for_members() -> services.Notice | None:
     return services.notice(db.session(), g.tenant_id)
 
 
+LIMIT_MESSAGES = {
+    "events_per_month": _l("Your plan allows %(limit)d new events per month, and this month's "
+                           "are all used. Nothing was saved."),
+    "custom_fields": _l("Your plan allows %(limit)d custom registration fields. Remove one, or "
+                        "choose a larger plan. Nothing was saved."),
+    "participants": _l("Your plan allows %(limit)d participants, and they are all registered: "
+                       "nobody new can sign up. Nothing was saved."),
+}
+
+
+def over_limit(exc: tenants_api.OverLimit):  # type: ignore[no-untyped-def]
+    """A plan limit reached inside a tenant: staff see the limit and the way to a larger plan;
+    a visitor signing up is told plainly, and the owner learns it from the log and this page."""
+    if g.get("tenant_role") is None:
+        log.warning("tenant %s: plan limit %s reached (%d)", g.tenant.slug, exc.what, exc.limit)
+        return error_page(403, title=_("Registration unavailable"),
+                          message=_("This organisation cannot accept new participants at the "
+                                    "moment. Please contact it directly."))
+    link = (url_for("billing.subscription", slug=g.tenant.slug),
+            _("See the plans") if g.tenant_role == "owner"
+            else _("See the subscription (only the owner can change it)"))
+    return error_page(403, title=_("Plan limit reached"),
+                      message=str(LIMIT_MESSAGES[exc.what]) % {"limit": exc.limit}, link=link)
+
+
 def init_app(app: Flask) -> None:
     """Register the pages; with the fake gateway and no other Stripe address, serve the fake
     Stripe at ``/_fake-stripe`` on this same server (the demo, offline)."""
     app.register_blueprint(bp)
+    app.register_error_handler(tenants_api.OverLimit, over_limit)
     if app.config["BILLING_GATEWAY"] == "fake" and not app.config["STRIPE_API_BASE"]:
         fake = FakeStripe(webhook_secret=app.config["STRIPE_WEBHOOK_SECRET"],
                           prices=app.config["STRIPE_PRICES"])

@@ -24,10 +24,13 @@ MESSAGES = {
 
 
 def error_page(code: int, *, title: str | None = None, message: str | None = None,
-               retry_after: int | None = None):  # type: ignore[no-untyped-def]
+               retry_after: int | None = None,
+               link: tuple[str, str] | None = None):  # type: ignore[no-untyped-def]
+    """``link``: (address, label) of the way out, shown under the message."""
     default_title, default_message = MESSAGES.get(code, MESSAGES[500])
     response = render("errors/error.html", block="content", status=code, code=code,
-                      title=title or default_title, message=message or default_message)
+                      title=title or default_title, message=message or default_message,
+                      link=link)
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)
     return response
