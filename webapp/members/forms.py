@@ -5,7 +5,14 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from tenants.api import ROLES
@@ -20,8 +27,8 @@ ROLE_LABELS = {
 }
 
 
-def role_choices(roles: tuple[str, ...] = ROLES) -> list[tuple[str, Any]]:
-    return [(role, ROLE_LABELS[role]) for role in roles]
+def role_choices(roles: tuple[str, ...] = ROLES) -> list[SelectChoice]:
+    return [SelectChoice(role, ROLE_LABELS[role]) for role in roles]
 
 
 class EmailAddress:

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, request, ur
 from flask import session as cookie
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from wtforms import SelectChoice
 
 from webapp import db
 from webapp.auth import services as auth_services
@@ -84,7 +85,8 @@ def _page(actor: Membership, *, status: int = 200, error: str | None = None,
             form.role.data = member.role
             role_forms[member.id] = form
     transfer_form = forms.get("transfer_form") or TransferForm()
-    transfer_form.member.choices = [(m.id, m.account.email) for m in members if m.id != actor.id]
+    transfer_form.member.choices = [SelectChoice(m.id, m.account.email) for m in members
+                                   if m.id != actor.id]
     policy_form = PolicyForm(require_two_factor=services.requires_two_factor(session,
                                                                              g.tenant_id))
     return render("members/index.html", status=status, actor=actor, members=members,
@@ -165,7 +167,8 @@ def transfer():  # type: ignore[no-untyped-def]
         abort(403)
     form = TransferForm()
     members = services.members(db.session(), g.tenant_id)
-    form.member.choices = [(m.id, m.account.email) for m in members if m.id != actor.id]
+    form.member.choices = [SelectChoice(m.id, m.account.email) for m in members
+                           if m.id != actor.id]
     if not form.validate_on_submit():
         return _page(actor, status=422, transfer_form=form)
     try:
