@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import stripe
-from flask import current_app, request
+from flask import current_app
 
 FAKE_PREFIX = "/_fake-stripe"
 WEBHOOK_TOLERANCE = 300  # seconds: an older signature is refused (replay protection)
@@ -136,11 +136,12 @@ class StripeGateway:
 
 
 def gateway() -> Gateway:
-    """The app's gateway: real Stripe with keys, else the fake mounted on this server."""
+    """The app's gateway: real Stripe, or the fake (at ``STRIPE_API_BASE``, else mounted on
+    this server at ``BASE_URL``)."""
     config = current_app.config
     api_base = config["STRIPE_API_BASE"]
     if not api_base and config["BILLING_GATEWAY"] == "fake":
-        api_base = request.host_url.rstrip("/") + FAKE_PREFIX
+        api_base = config["BASE_URL"] + FAKE_PREFIX  # mounted on this server (never the Host)
     return StripeGateway(api_key=config["STRIPE_API_KEY"],
                          webhook_secret=config["STRIPE_WEBHOOK_SECRET"],
                          prices=config["STRIPE_PRICES"], api_base=api_base or None)

@@ -15,6 +15,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from tenants import api as tenants_api
 from webapp import db
 from webapp.billing import plans, services
+from webapp.billing.cli import billing_cli
 from webapp.billing.fake import FakeStripe
 from webapp.billing.forms import CheckoutForm, PortalForm
 from webapp.billing.gateway import FAKE_PREFIX, GatewayError, InvalidEvent, gateway
@@ -22,6 +23,7 @@ from webapp.extensions import csrf
 from webapp.processor.views import member_required
 from webapp.web.errors import error_page
 from webapp.web.htmx import render
+from webapp.web.urls import external_url
 
 bp = Blueprint("billing", __name__, template_folder="templates")
 log = logging.getLogger(__name__)
@@ -72,7 +74,7 @@ def checkout(slug: str):  # type: ignore[no-untyped-def]
     form = CheckoutForm()
     if not form.validate_on_submit():
         return _page(form, status=422)
-    here = url_for(".subscription", slug=slug, _external=True)
+    here = external_url("billing.subscription", slug=slug)  # BASE_URL, never the Host
     try:
         url = services.start_checkout(db.session(), current_user, g.org, form.plan.data or "",
                                       success_url=here + "?paid=1", cancel_url=here)
@@ -91,7 +93,7 @@ def portal(slug: str):  # type: ignore[no-untyped-def]
         abort(400)
     try:
         url = services.portal_url(db.session(), g.org,
-                                  url_for(".subscription", slug=slug, _external=True))
+                                  external_url("billing.subscription", slug=slug))
     except GatewayError:
         return _unreachable()
     if url is None:
@@ -148,6 +150,7 @@ def init_app(app: Flask) -> None:
     """Register the pages; with the fake gateway and no other Stripe address, serve the fake
     Stripe at ``/_fake-stripe`` on this same server (the demo, offline)."""
     app.register_blueprint(bp)
+    app.cli.add_command(billing_cli)
     app.register_error_handler(tenants_api.OverLimit, over_limit)
     if app.config["BILLING_GATEWAY"] == "fake" and not app.config["STRIPE_API_BASE"]:
         fake = FakeStripe(webhook_secret=app.config["STRIPE_WEBHOOK_SECRET"],
