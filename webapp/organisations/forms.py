@@ -27,4 +27,6 @@ class StatusForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), description=_l(
         "Recorded with your name and the time; the organisation's owners can be told."),
         validators=[DataRequired(_l("Give the reason for this change.")),
-                    Length(max=REASON_MAX)], render_kw={"rows": 3})
+                    Length(max=REASON_MAX, message=_l("The reason must be at most %(num)d "
+                                                      "characters.", num=REASON_MAX))],
+        render_kw={"rows": 3})

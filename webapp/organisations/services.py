@@ -258,7 +258,8 @@ def plans_by_tenant(db: Session) -> dict[int, str]:
     by an operator and are not billed)."""
     from webapp.billing.models import Subscription  # billing builds on this module
 
-    return dict(db.execute(select(Subscription.tenant_id, Subscription.plan)).tuples().all())
+    return {tenant_id: plan for tenant_id, plan in db.execute(
+        select(Subscription.tenant_id, Subscription.plan))}
 
 
 def last_changes(db: Session) -> dict[int, StatusChange]:

@@ -99,7 +99,7 @@ class OrganisationForm(FlaskForm):
 
 
 class PaymentForm(FlaskForm):
-    plan = RadioField(_l("Plan"), choices=[(code, "") for code in plans.PLANS],
+    plan = RadioField(_l("Plan"), choices=[SelectChoice(code) for code in plans.PLANS],
                       validators=[DataRequired(_l("Choose one of the plans."))])
 
 

@@ -28,8 +28,7 @@ def send_verification(signup_id: int) -> bool:
     if services.existing_account(session, signup.email) is not None:
         message = mail.render_message(
             signup.email, "signup/email/already_registered", language,
-            login_url=external_url("auth.login"),
-            signup_url=external_url("signup.plans"))
+            login_url=external_url("auth.login", next="/signup"))
         mail.send(message)
         return True
     token = services.issue_link(session, signup)
