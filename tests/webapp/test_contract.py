@@ -326,6 +326,9 @@ def test_certificate_holds_no_personal_data(app, client, ending, clock, english)
     assert page.status_code == 200
     contract_page = client.get(f"/organisations/{SLUG}/contract").get_data(as_text=True)
     assert "Destruction certificate" in contract_page
+    account = client.get("/account").get_data(as_text=True)
+    assert "Organisations whose data was destroyed" in account
+    assert f"/organisations/{SLUG}/contract/certificate" in account
     with app.app_context():
         certificate = db.session().scalar(select(DestructionCertificate))
         stored = json.dumps({c.name: getattr(certificate, c.name)

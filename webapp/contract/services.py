@@ -243,6 +243,13 @@ def destroy(session: Session, end: ContractEnd) -> DestructionCertificate:
     return certificate
 
 
+def former_organisations(session: Session, account_id: int) -> list[Tenant]:
+    """The destroyed organisations ``account_id`` owned at their destruction."""
+    return list(session.scalars(select(Tenant).join(ContractEnd).where(
+        ContractEnd.former_owner_id == account_id, ContractEnd.destroyed_at.is_not(None))
+        .order_by(Tenant.name)))
+
+
 def certificates(session: Session) -> list[DestructionCertificate]:
     return list(session.scalars(select(DestructionCertificate)
                                 .order_by(DestructionCertificate.destroyed_at.desc())))

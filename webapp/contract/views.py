@@ -26,6 +26,18 @@ bp = Blueprint("contract", __name__, template_folder="templates")
 READERS = ("owner", "admin")
 
 
+@bp.app_context_processor
+def account_context() -> dict:
+    return {"former_organisations": _former_organisations}
+
+
+def _former_organisations() -> list:
+    """For "My account": the destroyed organisations the signed-in account owned last."""
+    if not current_user.is_authenticated:
+        return []
+    return services.former_organisations(db.session(), current_user.id)
+
+
 def _load(slug: str, roles: tuple[str, ...]) -> None:
     """Set ``g.org``, ``g.org_role`` and ``g.contract_end`` or refuse (404 unknown, 403)."""
     session = db.session()
