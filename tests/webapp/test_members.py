@@ -324,6 +324,13 @@ def test_the_members_limit_refuses_with_an_upgrade_link(app, client, outbox, eng
 # --- the tenant's two-factor rule -----------------------------------------------------------
 
 
+def test_an_owner_without_two_factor_cannot_require_it(app, client):
+    sign_in(app, client, "owner")
+    refused = client.post(f"{MEMBERS}/two-factor", data={"require_two_factor": "y"})
+    assert refused.status_code == 422
+    assert client.get("/t/acme/admin/events").status_code == 200  # not locked out
+
+
 def test_a_tenant_requiring_two_factor_sends_members_to_set_it_up(app, client):
     owner = app.test_client()
     with app.app_context():

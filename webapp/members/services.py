@@ -234,6 +234,9 @@ def set_two_factor_required(db: Session, tenant_id: int, actor: Membership,
                             required: bool) -> None:
     if actor.role != "owner":
         raise MembersError(_l("Only an owner can change this."))
+    if required and not actor.account.has_two_factor:
+        # Otherwise the owner would be sent to set it up by their own rule, mid-change.
+        raise MembersError(_l("Turn on two-factor sign-in for your own account first."))
     policy = db.get(MemberPolicy, tenant_id)
     if policy is None:
         policy = MemberPolicy(tenant_id=tenant_id)

@@ -190,7 +190,10 @@ def two_factor_policy():  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         return _page(actor, status=422)
     required = bool(form.require_two_factor.data)
-    services.set_two_factor_required(db.session(), g.tenant_id, actor, required)
+    try:
+        services.set_two_factor_required(db.session(), g.tenant_id, actor, required)
+    except services.MembersError as refused:
+        return _page(actor, status=422, error=str(refused.message))
     flash(_("Members must now use two-factor sign-in.") if required
           else _("Two-factor sign-in is now optional for members."), "members")
     return redirect(url_for(".index"), code=303)
