@@ -18,7 +18,7 @@ from tenants import api as tenants_api
 from tests import factories
 from webapp import db
 from webapp.auth.models import Membership
-from webapp.billing.models import Invoice
+from webapp.billing.models import Invoice, Subscription
 from webapp.contract import services, tasks
 from webapp.contract.models import BundleDownload, ContractEnd, DestructionCertificate
 from webapp.organisations.models import Tenant, TenantStatus
@@ -159,6 +159,23 @@ def test_owner_terminates_the_space_closes_and_the_bundle_is_built(app, client, 
     assert visitor.post(f"/t/{SLUG}/login", data={"email": PEOPLE[0][0]}).status_code == 403
     # A second termination is refused.
     assert terminate(client).status_code == 409
+
+
+def test_a_running_stripe_subscription_is_cancelled_in_the_portal_not_here(app, client, english,
+                                                                           ending):
+    with app.app_context():
+        db.session().add(Subscription(tenant_id=ending, plan="team", status="active",
+                                      stripe_subscription_id="sub_live"))
+        db.commit()
+    english(login(client))
+    page = client.get(f"/organisations/{SLUG}/contract").get_data(as_text=True)
+    assert f"/organisations/{SLUG}/subscription" in page
+    assert "/contract/terminate" not in page
+    refused = terminate(client)
+    assert refused.status_code == 409
+    assert "cancel it from the Subscription page" in refused.get_data(as_text=True)
+    assert end_of(app, ending) is None
+    assert status_of(app, ending) == TenantStatus.ACTIVE
 
 
 def test_end_contract_from_billing_is_idempotent(app, ending):

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from tenants import api as tenants_api
 from webapp import db
 from webapp.auth.models import Account, Membership
+from webapp.billing import services as billing
 from webapp.billing.models import Invoice
 from webapp.contract.models import BundleDownload, ContractEnd, DestructionCertificate
 from webapp.jobs import enqueue
@@ -91,13 +92,25 @@ def check_window(days: int | None) -> int:
     return days
 
 
+def paid_through_stripe(session: Session, tenant_id: int) -> bool:
+    """A Stripe subscription still runs. Its contract ends with it (cancelled in the Customer
+    Portal, at the end of the paid period), not by a termination here, which would leave the
+    subscription charging a closed space."""
+    subscription = billing.subscription_of(session, tenant_id)
+    return (subscription is not None and subscription.stripe_subscription_id is not None
+            and subscription.status not in billing.ENDED)
+
+
 def terminate(session: Session, tenant: Tenant, account: Account, password: str,
               window_days: int | None) -> ContractEnd:
     """The owner's termination, confirmed with their password; effective at once."""
-    if not passwords.verify(account.password_hash, password or ""):
-        raise ContractError(_l("This password is not right."), "password")
     if contract_end(session, tenant.id) is not None:
         raise ContractError(_l("This contract has already ended."))
+    if paid_through_stripe(session, tenant.id):
+        raise ContractError(_l("Your subscription is still running: cancel it from the "
+                               "Subscription page, and the contract ends with it."))
+    if not passwords.verify(account.password_hash, password or ""):
+        raise ContractError(_l("This password is not right."), "password")
     return end_contract(session, tenant, OWNER_REQUEST, account_id=account.id,
                         window_days=check_window(window_days))
 

@@ -67,6 +67,7 @@ def _page(terminate: TerminateForm | None = None, window: WindowForm | None = No
         reasons=services.REASONS, download_open=end is not None and services.download_open(end),
         downloads=services.downloads(session, end) if end is not None else [],
         certificate=services.certificate_for(session, end) if end is not None else None,
+        stripe=end is None and services.paid_through_stripe(session, g.org.id),
         now=db.utcnow())
 
 
