@@ -317,7 +317,7 @@ def test_the_members_limit_refuses_with_an_upgrade_link(app, client, outbox, eng
     assert refused.status_code == 422
     page = refused.get_data(as_text=True)
     assert "Your plan allows 3 members" in page
-    assert 'href="/signup' in page
+    assert 'href="/organisations/acme/subscription"' in page
     assert len(outbox.messages) == 2
 
 

@@ -93,7 +93,7 @@ def _page(actor: Membership, *, status: int = 200, error: str | None = None,
                   invitations=services.pending_invitations(session, g.tenant_id),
                   invite_form=invite_form, role_forms=role_forms, transfer_form=transfer_form,
                   policy_form=policy_form, error=error, limit=_members_limit(),
-                  limit_reached=limit_reached, upgrade_url=url_for("signup.plan_choice"))
+                  limit_reached=limit_reached)
 
 
 @bp.get("")
