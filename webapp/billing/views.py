@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Flask, abort, flash, g, redirect, request, url_for
+from flask_babel import format_currency
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -111,7 +112,12 @@ def _unreachable():  # type: ignore[no-untyped-def]
 
 @bp.app_context_processor
 def billing_context() -> dict:
-    return {"billing_notice": _notice_for_members}
+    return {"billing_notice": _notice_for_members, "money": money}
+
+
+def money(cents: int, currency: str = "eur") -> str:
+    """An amount as the reader writes it: "49,00 €" in French, "€49.00" in English."""
+    return format_currency(cents / 100, currency.upper())
 
 
 def _notice_for_members() -> services.Notice | None:

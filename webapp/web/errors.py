@@ -33,6 +33,10 @@ def error_page(code: int, *, title: str | None = None, message: str | None = Non
                       link=link)
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)
+    if htmx:
+        # An htmx form refused (read-only space, plan limit, expired form…) shows why in place
+        # of the page's content, instead of failing without a word.
+        response.headers.update({"HX-Retarget": "#main", "HX-Reswap": "innerHTML"})
     return response
 
 
