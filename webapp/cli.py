@@ -110,7 +110,8 @@ def tenants_migrate(ctx: click.Context, jobs: int, progress: bool, stop_on_error
 @tenants_cli.command("status")
 @click.argument("slug")
 @click.argument("status", type=click.Choice([s.value for s in TenantStatus
-                                             if s != TenantStatus.PROVISIONING]))
+                                             if s not in (TenantStatus.PROVISIONING,
+                                                          TenantStatus.DESTROYED)]))
 def tenants_status(slug: str, status: str) -> None:
     """Set a tenant's status (active, read_only, suspended, ended)."""
     tenant = org_services.get(db.session(), slug)

@@ -144,7 +144,7 @@ def pull_tenant(endpoint: str | None, values: dict | None) -> None:
 @bp.before_request
 def refuse_closed_tenants():  # type: ignore[no-untyped-def]
     status = g.tenant.status
-    if status == TenantStatus.ENDED:
+    if status in (TenantStatus.ENDED, TenantStatus.DESTROYED):
         # In the platform's frame, not the tenant's: its data may already be destroyed.
         organisation = g.pop("tenant")
         return render("contract/ended.html", status=403, organisation=organisation,

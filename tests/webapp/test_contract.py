@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from tenants import api as tenants_api
 from tests import factories
-from webapp import db
+from webapp import db, migrate
 from webapp.auth.models import Membership
 from webapp.billing.models import Invoice, Subscription
 from webapp.contract import services, tasks
@@ -322,10 +322,14 @@ def test_destruction_waits_for_the_window_then_destroys_and_certifies(app, clien
         assert certificate.bundle_deleted and certificate.window_days == 60
         assert session.scalar(select(func.count()).select_from(Membership).where(
             Membership.tenant_id == ending)) == 0
-        # Invoices stay, with their tenant; the registry row stays, ended.
+        # Invoices stay, with their tenant; the registry row stays, marked destroyed, and the
+        # fleet migration leaves it alone (it has no schema to migrate).
         invoice = session.scalar(select(Invoice))
         assert invoice.tenant_id == ending and invoice.number == "PARVIS-0001"
-        assert session.get(Tenant, ending).status == TenantStatus.ENDED
+        assert session.get(Tenant, ending).status == TenantStatus.DESTROYED
+        session.get(Tenant, ending).schema_revision = "0000older"
+        db.commit()
+        assert SLUG not in migrate.pending_tenants()
     assert run_destruction(app) == 0  # nothing left to do
     # The tenant's pages still answer with the notice, without its data.
     assert app.test_client().get(f"/t/{SLUG}/").status_code == 403

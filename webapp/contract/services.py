@@ -252,6 +252,7 @@ def destroy(session: Session, end: ContractEnd) -> DestructionCertificate:
         bundle_downloads=download_count, destroyed_at=now)
     session.add(certificate)
     end.destroyed_at = now
+    tenant.status = TenantStatus.DESTROYED  # no schema any more: the fleet migration skips it
     session.flush()
     return certificate
 

@@ -15,6 +15,7 @@ class TenantStatus(enum.StrEnum):
     READ_ONLY = "read_only"     # billing lapsed: visible, nothing new may be written
     SUSPENDED = "suspended"     # closed by an operator: a clear page, no data shown
     ENDED = "ended"             # contract over: export window, then destruction
+    DESTROYED = "destroyed"     # data destroyed after the contract: certificate and invoices stay
 
 
 def _status_enum() -> Enum:
