@@ -357,3 +357,24 @@ def test_a_tenant_requiring_two_factor_sends_members_to_set_it_up(app, client):
 
     # Owners with two-factor sign-in on are never stopped.
     assert owner.get("/t/acme/admin/events").status_code == 200
+
+
+def test_an_invitation_from_someone_demoted_since_is_refused(app, client, outbox):
+    with app.app_context():
+        factories.member("acme", "boss@acme.test", "owner")
+    sign_in(app, client, "admin", "admin@acme.test")
+    invite(client, role="admin")
+    link = invitation_link(outbox)
+    with app.app_context():
+        demoted = db.session().scalar(select(Membership).join(Account).where(
+            Account.email == "admin@acme.test"))
+        demoted.role = "viewer"
+        db.commit()
+
+    newcomer = app.test_client()
+    refused = newcomer.post(link, data={"display_name": "N", "new_password": NEW_PASSWORD,
+                                        "confirm": NEW_PASSWORD})
+    assert refused.status_code == 409
+    assert role_of(app, NEWCOMER) is None
+    with app.app_context():  # no account left behind
+        assert db.session().scalar(select(Account).where(Account.email == NEWCOMER)) is None

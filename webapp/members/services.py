@@ -130,11 +130,21 @@ def revoke(db: Session, tenant_id: int, invitation_id: int) -> None:
                                         Invitation.accepted_at.is_(None)))
 
 
+def _check_inviter(db: Session, invitation: Invitation) -> None:
+    """The inviter may have been demoted or removed since: the role must still be theirs."""
+    inviter = membership(db, invitation.tenant_id, invitation.invited_by_id or 0)
+    if inviter is None or invitation.role not in grantable_roles(inviter.role):
+        raise MembersError(_l("This invitation is no longer valid: the person who sent it can "
+                              "no longer give this role. Ask for a new one."))
+
+
 def accept(db: Session, invitation: Invitation, account: Account) -> Membership:
     """Join the tenant. The invitation is claimed by a conditional UPDATE, so a link used twice
-    at once still makes one membership; the address must be the invited one."""
+    at once still makes one membership. The address must be the invited one, and the role still
+    one the inviter may give."""
     if account.email != invitation.email:
         raise MembersError(_l("This invitation was sent to another e-mail address."))
+    _check_inviter(db, invitation)
     claimed = db.execute(update(Invitation).where(
         Invitation.id == invitation.id, Invitation.accepted_at.is_(None),
         Invitation.token_hash == invitation.token_hash,
@@ -158,6 +168,7 @@ def account_exists(db: Session, email: str) -> bool:
 def accept_with_new_account(db: Session, invitation: Invitation, *, display_name: str,
                             password: str, language: str) -> Account:
     """Create the invited person's account: following the e-mailed link proved the address."""
+    _check_inviter(db, invitation)
     account = auth_services.create_account(db, email=invitation.email, password=password,
                                            display_name=display_name, language=language)
     accept(db, invitation, account)

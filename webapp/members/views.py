@@ -202,6 +202,10 @@ def two_factor_policy():  # type: ignore[no-untyped-def]
 # --- the invitation link (control plane: the person may have no account yet) ---------------
 
 
+def _refused(message: str):  # type: ignore[no-untyped-def]
+    return error_page(409, title=_("This invitation cannot be used"), message=message)
+
+
 def _invitation_or_404(token: str) -> tuple[Invitation, Tenant] | None:
     invitation = services.find_invitation(db.session(), token)
     tenant = db.session().get(Tenant, invitation.tenant_id) if invitation else None
@@ -225,7 +229,10 @@ def accept(token: str):  # type: ignore[no-untyped-def]
             return render("members/accept.html", invitation=invitation, tenant=tenant,
                           wrong_account=True, status=403)
         if request.method == "POST":
-            services.accept(session, invitation, current_user)
+            try:
+                services.accept(session, invitation, current_user)
+            except services.MembersError as refused:
+                return _refused(str(refused.message))
             return redirect(url_for("tenant.events.admin_index", tenant=tenant.slug), code=303)
         return render("members/accept.html", invitation=invitation, tenant=tenant)
     if services.account_exists(session, invitation.email):
@@ -237,9 +244,13 @@ def accept(token: str):  # type: ignore[no-untyped-def]
         language = cookie.get("lang")
         if language not in current_app.config["LANGUAGES"]:
             language = tenant.default_language
-        account = services.accept_with_new_account(
-            session, invitation, display_name=form.display_name.data,
-            password=form.new_password.data, language=language)
+        try:
+            account = services.accept_with_new_account(
+                session, invitation, display_name=form.display_name.data,
+                password=form.new_password.data, language=language)
+        except services.MembersError as refused:
+            session.rollback()  # used at this very moment: the account made for it goes too
+            return _refused(str(refused.message))
         auth_services.start_session(session, account)
         login_user(account)
         return redirect(url_for("tenant.events.admin_index", tenant=tenant.slug), code=303)
