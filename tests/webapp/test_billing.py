@@ -311,3 +311,28 @@ def test_subscription_page_roles(ctx: Flask, client, fake: Fake):
     assert bad.status_code == 422
     response = client.post("/organisations/club/subscription/checkout", data={"plan": "team"})
     assert response.status_code == 303 and "/checkout/cs_test_" in response.location
+
+
+def test_a_paying_owner_changes_plan_in_the_portal_not_at_checkout(ctx: Flask, client,
+                                                                   fake: Fake):
+    owner, tenant = new_organisation("club", "owner@club.test")
+    checkout(fake, owner, tenant)
+    for body, headers in fake.take():
+        deliver(client, body, headers)
+    with pytest.raises(services.BillingError):
+        services.start_checkout(db.session(), owner, _tenant("club"), "starter",
+                                success_url="http://parvis.test/", cancel_url="http://parvis.test/")
+    factories.login(client, "owner@club.test")
+    response = client.post("/organisations/club/subscription/portal")
+    assert response.status_code == 303 and "/portal/bps_" in response.location
+    page = client.get("/organisations/club/subscription").get_data(as_text=True)
+    assert "FAKE-" in page  # the paid invoice
+
+
+def test_the_portal_before_any_payment_says_to_choose_a_plan(ctx: Flask, client, english):
+    owner, tenant = new_organisation("club", "owner@club.test")
+    services.start_trial(db.session(), owner, tenant, "team")
+    db.commit()
+    factories.login(english(client), "owner@club.test")
+    response = client.post("/organisations/club/subscription/portal", follow_redirects=True)
+    assert "Choose a plan first" in response.get_data(as_text=True)

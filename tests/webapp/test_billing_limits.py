@@ -65,6 +65,11 @@ def test_custom_fields(small_plan: None, client, english):
     page = refused.get_data(as_text=True)
     assert refused.status_code == 403 and "Your plan allows 1 custom registration fields" in page
     assert "only the owner can change it" in page
+    # From the htmx form, the refusal replaces the page's content instead of being ignored.
+    swapped = admin.post(new, data=field_texts(**{"label-en": "Third"}),
+                         headers={"HX-Request": "true"})
+    assert swapped.status_code == 403 and swapped.headers["HX-Retarget"] == "#main"
+    assert "Your plan allows 1 custom registration fields" in swapped.get_data(as_text=True)
 
 
 def test_participants(small_plan: None, client, english):

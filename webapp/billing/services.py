@@ -64,7 +64,8 @@ def _subscription_for(db: Session, account: Account, tenant: Tenant,
         subscription = Subscription(tenant_id=tenant.id, account_id=account.id, plan=plan.code,
                                     status="checkout")
         db.add(subscription)
-    elif subscription.stripe_subscription_id and subscription.status not in ENDED:
+    elif subscription.stripe_subscription_id:
+        # Paying already (plan changes go through the Portal), or ended: the contract is over.
         raise BillingError(_l("This organisation already has a subscription: change it from "
                               "the subscription page."))
     return subscription
