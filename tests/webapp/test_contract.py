@@ -265,6 +265,27 @@ def test_large_tables_are_streamed_in_batches(app, ending, monkeypatch):
     assert len(participants) == 3
 
 
+def test_a_failed_build_is_tried_again_by_the_hourly_sweep(app, ending, clock, monkeypatch):
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(tenants_api, "export_bundle", full_disk)
+    with app.app_context():
+        services.end_contract(db.session(), db.session().get(Tenant, ending),
+                              services.SUBSCRIPTION_ENDED)
+        db.commit()  # the job runs (and fails) inline in tests, after the commit
+    assert end_of(app, ending).bundle_file is None
+    monkeypatch.undo()
+    with app.app_context():
+        assert tasks.build_missing_bundles.call_local() == 0  # give the job's retries an hour
+    clock.advance(hours=2)
+    with app.app_context():
+        assert tasks.build_missing_bundles.call_local() == 1
+    assert end_of(app, ending).bundle_file
+    with app.app_context():
+        assert tasks.build_missing_bundles.call_local() == 0
+
+
 def test_downloads_are_logged_and_refused_after_the_window(app, client, ending, clock):
     login(client)
     terminate(client)

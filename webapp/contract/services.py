@@ -160,6 +160,15 @@ def build_bundle(session: Session, end: ContractEnd) -> None:
         old.unlink(missing_ok=True)
 
 
+def bundles_missing(session: Session) -> list[ContractEnd]:
+    """Open return windows without a bundle an hour after the end: a build whose retries all
+    failed (the database was down, the disk full) is tried again."""
+    return list(session.scalars(select(ContractEnd).where(
+        ContractEnd.bundle_file.is_(None), ContractEnd.destroyed_at.is_(None),
+        ContractEnd.ended_at < db.utcnow() - timedelta(hours=1),
+        ContractEnd.return_until > db.utcnow())))
+
+
 def download_open(end: ContractEnd) -> bool:
     """The bundle is ready and the return window still open."""
     return (end.bundle_file is not None and end.destroyed_at is None

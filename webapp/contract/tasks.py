@@ -23,6 +23,15 @@ def build_bundle(contract_end_id: int) -> bool:
     return True
 
 
+@periodic_task(crontab(minute="25"))
+def build_missing_bundles() -> int:
+    """Queue the build of every bundle still missing (see ``services.bundles_missing``)."""
+    ids = [end.id for end in services.bundles_missing(db.session())]
+    for contract_end_id in ids:
+        enqueue(build_bundle, contract_end_id)
+    return len(ids)
+
+
 @periodic_task(crontab(hour="4", minute="10"))
 def destroy_due() -> int:
     """Queue the destruction of every tenant whose return window is over; returns how many."""
