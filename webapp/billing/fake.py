@@ -149,7 +149,8 @@ class FakeStripe:
                 "customer_tax_ids": customer["tax_ids"],
                 "status_transitions": {"paid_at": int(time.time()) if paid else None},
                 "parent": {"type": "subscription_details",
-                           "subscription_details": {"subscription": subscription["id"]}}}
+                           "subscription_details": {"subscription": subscription["id"],
+                                                    "metadata": subscription["metadata"]}}}
 
     def amount(self, price: str) -> int:
         from webapp.billing.plans import PLANS

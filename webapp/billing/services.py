@@ -124,9 +124,10 @@ def portal_url(db: Session, tenant: Tenant, return_url: str) -> str | None:
 def handle_event(db: Session, event: WebhookEvent) -> str:
     """Apply one verified webhook event; returns what was done (for the log and tests).
 
-    The event id is inserted first: a concurrent or later delivery of the same event fails on
-    the unique key (waiting for the first transaction on PostgreSQL) and applies nothing. The
-    caller commits; any exception rolls the id back with the effect, so a retry applies both.
+    The event id is inserted first: a later delivery of the same event fails on the unique
+    key and applies nothing (one arriving while the first is under way is told so at once on
+    PostgreSQL, see ``_claim``). The caller commits; any exception rolls the id back with the
+    effect, so a retry applies both.
     """
     if not _claim(db, event.id):
         return "in_progress"
@@ -144,7 +145,9 @@ def handle_event(db: Session, event: WebhookEvent) -> str:
         subscription_id = _invoice_subscription(obj)
         if subscription_id is None:
             return "ignored"
-        outcome = _sync_by_id(db, subscription_id, None)
+        # The invoice carries its subscription's metadata: it may arrive before any other event.
+        details = (obj.get("parent") or {}).get("subscription_details") or {}
+        outcome = _sync_by_id(db, subscription_id, _tenant_ref(details))
         if event.type == "invoice.paid" and outcome != "unknown":
             _record_invoice(db, obj, subscription_id)
         return outcome
@@ -291,7 +294,7 @@ def _target(subscription: Subscription) -> TenantStatus | None:
 def _follow(db: Session, subscription: Subscription, tenant: Tenant) -> None:
     """Set the tenant's status from its subscription. Billing only moves a tenant it put where
     it is: an operator's suspension, or a contract already ended, is left alone."""
-    if tenant.status in (TenantStatus.PROVISIONING, TenantStatus.ENDED):
+    if tenant.status in (TenantStatus.PROVISIONING, TenantStatus.ENDED, TenantStatus.DESTROYED):
         return
     if tenant.status.value != (subscription.tenant_status or tenant.status.value):
         return  # an operator changed it since billing last did
