@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Flask, abort, current_app, g, request
 from flask import session as cookie
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import event, select
@@ -145,7 +146,9 @@ def pull_tenant(endpoint: str | None, values: dict | None) -> None:
 def refuse_closed_tenants():  # type: ignore[no-untyped-def]
     status = g.tenant.status
     if status in (TenantStatus.ENDED, TenantStatus.DESTROYED):
-        # In the platform's frame, not the tenant's: its data may already be destroyed.
+        # In the platform's frame, not the tenant's: its data may already be destroyed. The
+        # language is settled first, while it can still follow the tenant's default.
+        get_locale()
         organisation = g.pop("tenant")
         return render("contract/ended.html", status=403, organisation=organisation,
                       role=g.tenant_role)

@@ -178,6 +178,17 @@ def test_a_running_stripe_subscription_is_cancelled_in_the_portal_not_here(app, 
     assert status_of(app, ending) == TenantStatus.ACTIVE
 
 
+def test_the_notice_speaks_the_tenant_default_language(app, client):
+    with app.app_context():
+        tenant = factories.tenant("ended-en", name="Ended Ltd", language="en")
+        services.end_contract(db.session(), tenant, services.SUBSCRIPTION_ENDED)
+        db.commit()
+    notice = client.get("/t/ended-en/")
+    assert notice.status_code == 403
+    assert "<h1>This space is closed</h1>" in notice.get_data(as_text=True)
+    assert 'lang="en"' in notice.get_data(as_text=True)
+
+
 def test_end_contract_from_billing_is_idempotent(app, ending):
     with app.app_context():
         tenant = db.session().get(Tenant, ending)
