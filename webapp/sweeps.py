@@ -16,6 +16,7 @@ from webapp.contract import tasks as _contract_tasks  # noqa: F401 -- its period
 from webapp.jobs import periodic_task
 from webapp.organisations import services as org_services
 from webapp.organisations.models import TenantStatus
+from webapp.signup import tasks as _signup_tasks  # noqa: F401 -- its periodic task
 
 # Tenants whose data is still kept: an ended tenant's data waits for its destruction as a whole.
 SWEPT = (TenantStatus.ACTIVE, TenantStatus.READ_ONLY, TenantStatus.SUSPENDED)

@@ -19,7 +19,7 @@ from webapp.organisations import services as org_services
 from webapp.organisations.models import ControllerIdentity, Tenant, TenantStatus
 from webapp.processor import dpa
 from webapp.processor.models import DpaAcceptance
-from webapp.signup import terms
+from webapp.signup import tasks, terms
 from webapp.signup.models import PendingSignup, TermsAcceptance
 
 EMAIL = "founder@newco.example.org"
@@ -105,13 +105,15 @@ def test_account_is_created_only_when_the_link_is_followed(app, client, outbox):
 
     assert client.post(link).status_code == 410  # one use only
     assert count(app, Account) == 1
+    assert count(app, PendingSignup) == 0  # the password hash now lives in the account only
 
 
 def test_an_existing_address_gets_the_same_answer_and_no_second_account(app, client, english,
                                                                       outbox):
     with app.app_context():
         factories.account(EMAIL)
-    response = english(client).post("/signup/account", data=account_form(password="another long pass 42"))
+    response = english(client).post("/signup/account",
+                                    data=account_form(password="another long pass 42"))
     assert response.status_code == 303
     assert response.location == "/signup/check-inbox"  # as for a new address
     message = outbox.wait_for(lambda m: m["To"] == EMAIL)
@@ -128,6 +130,18 @@ def test_an_expired_link_creates_nothing(app, client, outbox, clock):
     assert response.status_code == 410
     assert count(app, Account) == 0
     assert client.post("/signup/verify/not-a-token").status_code == 410
+
+
+def test_signups_never_confirmed_are_purged_when_their_link_expires(app, client, outbox, clock):
+    client.post("/signup/account", data=account_form())
+    client.post("/signup/account", data=account_form("late@newco.example.org"))
+    clock.advance(days=1)
+    client.post("/signup/account", data=account_form("later@newco.example.org"))
+    clock.advance(days=1, minutes=1)
+    assert tasks.purge_expired_signups.call_local() == 2
+    with app.app_context():
+        assert db.session().scalars(select(PendingSignup.email)).all() == [
+            "later@newco.example.org"]
 
 
 def test_a_second_request_within_a_minute_sends_no_second_link(app, client, outbox):

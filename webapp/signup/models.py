@@ -10,8 +10,9 @@ from webapp.db import ControlBase
 
 class PendingSignup(ControlBase):
     """A signup waiting for its e-mail to be verified. The account is created only when the
-    link is followed, so an unverified address never has an account. Only the SHA-256 of the
-    link's token is stored, and the password only as its argon2id hash."""
+    link is followed (and this row deleted), so an unverified address never has an account;
+    rows whose link expired are purged daily. Only the SHA-256 of the link's token is stored,
+    and the password only as its argon2id hash."""
 
     __tablename__ = "pending_signups"
 
@@ -23,7 +24,6 @@ class PendingSignup(ControlBase):
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
-    used_at: Mapped[datetime | None]
 
 
 class TermsAcceptance(ControlBase):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from webapp.auth import services as auth_services
@@ -87,18 +87,24 @@ def issue_link(db: Session, signup: PendingSignup) -> str | None:
     return token
 
 
-def verify(db: Session, token: str) -> Account | None:
-    """Follow a verification link: create the account (its address is now proven) and spend the
-    link. None for an unknown, used or expired link, or when the address got an account by
-    another way meanwhile (its owner then simply signs in)."""
+@dataclass
+class Verified:
+    account: Account
+    plan: str  # chosen before the account existed
+
+
+def verify(db: Session, token: str) -> Verified | None:
+    """Follow a verification link: create the account (its address is now proven) and delete
+    the pending signup (its password hash now lives in the account). None for an unknown, used
+    or expired link, or when the address got an account by another way meanwhile (its owner
+    then simply signs in)."""
     if not token or len(token) > 100:
         return None
     signup = db.scalar(select(PendingSignup).where(
-        PendingSignup.token_hash == _hash(token), PendingSignup.used_at.is_(None),
-        PendingSignup.expires_at > utcnow()))
+        PendingSignup.token_hash == _hash(token), PendingSignup.expires_at > utcnow()))
     if signup is None:
         return None
-    signup.used_at = utcnow()
+    db.delete(signup)
     if existing_account(db, signup.email) is not None:
         db.flush()
         return None
@@ -106,13 +112,14 @@ def verify(db: Session, token: str) -> Account | None:
                       language=signup.language, password_changed_at=utcnow())
     db.add(account)
     db.flush()
-    return account
+    return Verified(account, signup.plan)
 
 
-def plan_of_link(db: Session, token: str) -> str:
-    """The plan chosen with the signup a (spent) link belongs to."""
-    signup = db.scalar(select(PendingSignup).where(PendingSignup.token_hash == _hash(token)))
-    return signup.plan if signup is not None else plans.DEFAULT_PLAN
+def purge_expired(db: Session) -> int:
+    """Delete the signups whose link has expired unused: an address that was never confirmed
+    is not kept. Returns how many."""
+    return db.execute(delete(PendingSignup).where(
+        PendingSignup.expires_at <= utcnow())).rowcount or 0
 
 
 # --- the organisation: terms, DPA, payment ------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The signup e-mail, sent by a job after the request's commit.
+"""The signup e-mail, sent by a job after the request's commit, and the daily purge of the
+signups never confirmed.
 
 The job issues the token its link carries, in its own unit of work: no secret sits in the
 queue. An address that already has an account gets a note saying so instead of a link, and the
@@ -8,9 +9,10 @@ person signing up sees the same page either way, so nobody learns who has an acc
 from __future__ import annotations
 
 from flask import current_app
+from huey import crontab
 
 from webapp import db, mail
-from webapp.jobs import task
+from webapp.jobs import periodic_task, task
 from webapp.signup import services
 from webapp.signup.models import PendingSignup
 from webapp.web.urls import external_url
@@ -20,7 +22,7 @@ from webapp.web.urls import external_url
 def send_verification(signup_id: int) -> bool:
     session = db.session()
     signup = session.get(PendingSignup, signup_id)
-    if signup is None or signup.used_at is not None:
+    if signup is None:
         return False
     language = signup.language
     if language not in current_app.config["LANGUAGES"]:
@@ -38,3 +40,9 @@ def send_verification(signup_id: int) -> bool:
         signup.email, "signup/email/verify", language,
         days=services.LINK_LIFETIME.days, link=external_url("signup.verify", token=token)))
     return True
+
+
+@periodic_task(crontab(hour="4", minute="10"))
+def purge_expired_signups() -> int:
+    """Daily: signups never confirmed are deleted once their link has expired."""
+    return services.purge_expired(db.session())

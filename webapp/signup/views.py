@@ -92,13 +92,12 @@ def verify(token: str):  # type: ignore[no-untyped-def]
     if request.method == "GET":
         return render("signup/verify.html", token=token)
     session = db.session()
-    created = services.verify(session, token)
-    if created is None:
+    verified = services.verify(session, token)
+    if verified is None:
         return render("signup/verify_failed.html", status=410)
-    auth_services.start_session(session, created)
-    login_user(created)
-    return redirect(url_for(".organisation", plan=services.plan_of_link(session, token)),
-                    code=303)
+    auth_services.start_session(session, verified.account)
+    login_user(verified.account)
+    return redirect(url_for(".organisation", plan=verified.plan), code=303)
 
 
 @bp.route("/organisation", methods=["GET", "POST"])

@@ -91,7 +91,6 @@ def upgrade() -> None:
     sa.Column('token_hash', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pending_signups')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_pending_signups_token_hash'))
     )
