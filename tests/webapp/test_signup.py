@@ -14,6 +14,7 @@ from tests.tenants.account_helpers import path
 from webapp import db
 from webapp.auth.models import Account, Membership
 from webapp.billing import services as billing
+from webapp.billing.gateway import GatewayError
 from webapp.billing.models import Subscription
 from webapp.organisations import services as org_services
 from webapp.organisations.models import ControllerIdentity, Tenant, TenantStatus
@@ -274,6 +275,31 @@ def test_checkout_redirect_provisions_nothing_the_webhook_does(app, client, outb
         db.commit()
     assert client.get(f"/signup/{slug}/waiting").location == f"/signup/{slug}/welcome"
     assert client.get(f"/signup/{slug}/payment").location == f"/signup/{slug}/welcome"
+
+
+def test_stripe_unreachable_answers_503_and_changes_nothing(app, client, outbox, monkeypatch):
+    def start_checkout(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise GatewayError("connection refused")
+
+    monkeypatch.setattr(billing, "start_checkout", start_checkout)
+    slug = reserved(client, outbox)
+    response = client.post(f"/signup/{slug}/payment", data={"plan": "team", "mode": "checkout"})
+    assert response.status_code == 503
+    assert "été débité" in response.get_data(as_text=True)
+    assert tenant_row(app, slug=slug).status == TenantStatus.PROVISIONING
+    assert count(app, Subscription) == 0
+
+
+def test_a_signed_in_account_skips_the_account_step(app, client):
+    with app.app_context():
+        factories.account("member@elsewhere.example.org")
+    factories.login(client, "member@elsewhere.example.org")
+    page = client.get("/signup").get_data(as_text=True)
+    assert 'href="/signup/organisation?plan=starter"' in page
+    response = client.get("/signup/account?plan=starter")
+    assert response.location == "/signup/organisation?plan=starter"
+    assert client.post("/signup/organisation", data=organisation_form()).status_code == 303
+    assert tenant_row(app, slug="new-co").status == TenantStatus.PROVISIONING
 
 
 def test_one_trial_per_account(app, client, english, outbox):

@@ -25,7 +25,7 @@ class StatusForm(FlaskForm):
     status = SelectField(choices=[SelectChoice(s.value) for s in
                                   (TenantStatus.ACTIVE, TenantStatus.SUSPENDED)])
     reason = TextAreaField(_l("Reason"), description=_l(
-        "Recorded with your name and the time; the organisation's owners can be told."),
+        "Recorded with your name and the time, in the organisation's history below."),
         validators=[DataRequired(_l("Give the reason for this change.")),
                     Length(max=REASON_MAX, message=_l("The reason must be at most %(num)d "
                                                       "characters.", num=REASON_MAX))],
