@@ -241,7 +241,8 @@ def demo(slug: str) -> None:
     db.commit()
     click.echo(f"\nParvis demo ready — http://127.0.0.1:5000/t/{slug}/\n"
                f"  tenant owner : {owner.email} / {owner_password}  (sign in at /login)\n"
-               f"  operator     : {op_email} / {op_password}  (console at /ops/tenants)")
+               f"  operator     : {op_email} / {op_password}  (console at /ops/tenants;"
+               " two-factor sign-in is set up at the first sign-in)")
     click.echo(f"  participant  : {participant_email} / {participant_password}"
                f"  (sign in at /t/{slug}/login)")
     click.echo(f"  e-mails      : written to {current_app.config['INSTANCE_PATH']}/outbox/\n")

@@ -348,7 +348,7 @@ def test_a_tenant_requiring_two_factor_sends_members_to_set_it_up(app, client):
         factories.member("globex", "staff@acme.test", "viewer")
     assert client.get("/t/globex/admin/events").status_code == 200  # nor other tenants
 
-    client.get("/account/two-factor")
+    assert "Acme" in client.get("/account/two-factor").get_data(as_text=True)  # says who asks
     with app.app_context():
         secret = db.session().scalar(select(Account.totp_secret).where(
             Account.email == "staff@acme.test"))
