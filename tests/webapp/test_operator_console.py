@@ -52,11 +52,11 @@ def test_every_operator_role_sees_the_registry(app, english, role):
     with app.app_context():
         revision = org_services.get(db.session(), "acme").schema_revision
     assert revision and revision in text
-    assert client.get("/ops/tenants/acme").status_code == 200
+    assert client.get("/ops/tenants/acme/status").status_code == 200
 
 
 def test_members_get_403_and_anonymous_visitors_must_sign_in(app, client):
-    for path in ("/ops/tenants", "/ops/tenants/acme"):
+    for path in ("/ops/tenants", "/ops/tenants/acme/status"):
         anonymous = client.get(path)
         assert anonymous.status_code in (302, 401)
     assert client.post("/ops/tenants/acme/status",
@@ -66,7 +66,7 @@ def test_members_get_403_and_anonymous_visitors_must_sign_in(app, client):
     member = app.test_client()
     factories.login(member, "owner@acme.test")
     assert member.get("/ops/tenants").status_code == 403
-    assert member.get("/ops/tenants/acme").status_code == 403
+    assert member.get("/ops/tenants/acme/status").status_code == 403
     assert member.post("/ops/tenants/acme/status",
                        data={"status": "suspended", "reason": "x"}).status_code == 403
     assert status_of(app, "acme") == TenantStatus.ACTIVE
@@ -79,7 +79,7 @@ def test_the_privacy_officer_cannot_suspend_nor_create(app):
                        data={"status": "suspended", "reason": "x"}).status_code == 403
     assert client.post("/ops/tenants", data={"name": "X", "slug": "xyz",
                                               "default_language": "fr"}).status_code == 403
-    page = client.get("/ops/tenants/acme").get_data(as_text=True)
+    page = client.get("/ops/tenants/acme/status").get_data(as_text=True)
     assert 'name="reason"' not in page
     assert status_of(app, "acme") == TenantStatus.ACTIVE
 
@@ -97,11 +97,11 @@ def test_suspend_and_reactivate_with_a_recorded_reason(app, english, role):
     response = client.post("/ops/tenants/acme/status",
                            data={"status": "suspended", "reason": "Phishing pages reported"})
     assert response.status_code == 303
-    assert response.location == "/ops/tenants/acme"
+    assert response.location == "/ops/tenants/acme/status"
     assert status_of(app, "acme") == TenantStatus.SUSPENDED
     assert client.get("/t/acme/").status_code == 403
 
-    page = client.get("/ops/tenants/acme").get_data(as_text=True)
+    page = client.get("/ops/tenants/acme/status").get_data(as_text=True)
     assert "Phishing pages reported" in page
     assert f"{role}@parvis.test" in page
     assert "Reactivate the organisation" in page
@@ -154,7 +154,7 @@ def test_a_forged_status_is_400_and_an_unknown_tenant_404(app):
                            data={"status": status, "reason": "x"}).status_code == 400
     assert client.post("/ops/tenants/nobody/status",
                        data={"status": "suspended", "reason": "x"}).status_code == 404
-    assert client.get("/ops/tenants/nobody").status_code == 404
+    assert client.get("/ops/tenants/nobody/status").status_code == 404
     assert changes(app) == []
 
 
@@ -164,7 +164,7 @@ def test_no_tenant_data_is_shown(app):
     with app.app_context():
         factories.participant("acme", "secret.person@example.org", first_name="Zerubabel")
     client = operator(app)
-    for path in ("/ops/tenants", "/ops/tenants/acme"):
+    for path in ("/ops/tenants", "/ops/tenants/acme/status"):
         page = client.get(path).get_data(as_text=True)
         assert "secret.person@example.org" not in page
         assert "Zerubabel" not in page

@@ -94,7 +94,9 @@ def _detail(tenant: Tenant, form: StatusForm, status: int = 200):  # type: ignor
                   can_change=current_user.operator_role in STATUS_ROLES)
 
 
-@bp.get("/tenants/<slug>")
+# The record and its status form share one address: a bare /ops/tenants/<slug> would also catch
+# /ops/tenants//status once werkzeug merges the slashes.
+@bp.get("/tenants/<slug>/status")
 @operator_required()
 def detail(slug: str):  # type: ignore[no-untyped-def]
     return _detail(_tenant(slug), StatusForm())
