@@ -117,6 +117,8 @@ def tenants_status(slug: str, status: str) -> None:
     tenant = org_services.get(db.session(), slug)
     if tenant is None:
         fail(f"no tenant {slug!r}")
+    if tenant.status == TenantStatus.DESTROYED:
+        fail(f"{slug}'s data was destroyed at the end of its contract: it has no space to open")
     org_services.set_status(db.session(), tenant, TenantStatus(status))
     db.commit()
     click.echo(f"{slug} is now {status}")
