@@ -339,3 +339,18 @@ def test_the_portal_before_any_payment_says_to_choose_a_plan(ctx: Flask, client,
     factories.login(english(client), "owner@club.test")
     response = client.post("/organisations/club/subscription/portal", follow_redirects=True)
     assert "Choose a plan first" in response.get_data(as_text=True)
+
+
+def test_real_stripe_needs_its_settings_at_start_up(tmp_path):
+    from webapp import config
+
+    with pytest.raises(ValueError, match="PARVIS_STRIPE_API_KEY"):
+        config.load({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x",
+                     "BILLING_GATEWAY": "stripe", "STRIPE_API_KEY": "sk_test_1"})
+    ready = config.load({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x",
+                         "BILLING_GATEWAY": "stripe", "STRIPE_API_KEY": "sk_test_1",
+                         "STRIPE_WEBHOOK_SECRET": "whsec_1", "STRIPE_PRICES": {"team": "price_1"}})
+    assert ready["STRIPE_PRICES"] == {"team": "price_1"}
+    with pytest.raises(ValueError, match="'fake' or 'stripe'"):
+        config.load({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x",
+                     "BILLING_GATEWAY": "paypal"})
