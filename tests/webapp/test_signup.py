@@ -159,6 +159,8 @@ def test_a_second_request_within_a_minute_sends_no_second_link(app, client, outb
     ({**account_form(), "password_confirm": "something else entirely"},
      "The two passwords are different."),
     ({**account_form(), "email": ""}, "Enter your e-mail address."),
+    ({**account_form(), "plan": "gold"}, "Choose one of the plans."),
+    ({**account_form(), "plan": ""}, "Choose one of the plans."),
 ])
 def test_bad_account_input_is_refused_with_its_reason(app, client, english, outbox, data,
                                                       message):
@@ -220,6 +222,7 @@ def test_a_second_organisation_with_the_same_name_gets_another_address(app, clie
     ({"name": "Evil\u202ename"}, "invisible formatting characters"),
     ({"terms_version": "2020-01-01"}, "changed while you were reading them"),
     ({"dpa_version": "2020-01-01"}, "changed while you were reading them"),
+    ({"terms_version": ""}, "changed while you were reading them"),
 ])
 def test_terms_step_refuses_bad_input_and_creates_nothing(app, client, english, outbox, change,
                                                           message):

@@ -60,7 +60,11 @@ def _password_policy(form: Any, field: Any) -> None:
 
 
 def plan_field() -> HiddenField:
-    return HiddenField(validators=[DataRequired()])
+    return HiddenField(validators=[DataRequired(_l("Choose one of the plans."))])
+
+
+STALE = _l("The terms or the agreement changed while you were reading them. Please read the "
+           "current versions and accept them.")
 
 
 class AccountForm(FlaskForm):
@@ -87,8 +91,8 @@ class OrganisationForm(FlaskForm):
     name = StringField(_l("Organisation name"), validators=[
         DataRequired(_l("Enter the organisation's name.")), Length(max=200)], filters=[_strip],
         render_kw={"autocomplete": "organization"})
-    terms_version = HiddenField(validators=[DataRequired()])
-    dpa_version = HiddenField(validators=[DataRequired()])
+    terms_version = HiddenField(validators=[DataRequired(STALE)])
+    dpa_version = HiddenField(validators=[DataRequired(STALE)])
     accept_terms = BooleanField(
         _l("I have read and accept the terms of service on behalf of my organisation."),
         validators=[DataRequired(_l("Accept the terms of service to continue."))])

@@ -32,11 +32,11 @@ RESEND_INTERVAL = timedelta(minutes=1)  # a form sent in a loop cannot flood a m
 
 
 class SignupError(ValueError):
-    """A refused step, with a translated message about ``field``; ``status`` for the view."""
+    """A refused step, with a translated message about ``field`` (None: the whole form)."""
 
-    def __init__(self, message: object, field: str | None = None, status: int = 422) -> None:
+    def __init__(self, message: object, field: str | None = None) -> None:
         super().__init__(message)
-        self.field, self.status = field, status
+        self.field = field
 
 
 def _hash(token: str) -> str:
@@ -132,7 +132,7 @@ def create_organisation(db: Session, account: Account, *, name: str, language: s
     current = terms.current()
     if terms_version != current.id or dpa_version != dpa.current().id:
         raise SignupError(_l("The terms or the agreement changed while you were reading them. "
-                             "Please read the current versions and accept them."), status=409)
+                             "Please read the current versions and accept them."))
     try:
         tenant = organisations.reserve(db, name=name, owner=account, default_language=language)
     except organisations.TenantError as exc:
@@ -184,9 +184,9 @@ def onboard(db: Session, tenant: Tenant, data: Onboarding) -> None:
     """Save what onboarding asks. Everything is checked before anything changes; the address
     name last, as moving the fresh schema is the one step outside the transaction."""
     if tenant.status != TenantStatus.ACTIVE:
-        raise SignupError(_l("Your organisation's space is not ready yet."), status=409)
+        raise SignupError(_l("Your organisation's space is not ready yet."))
     if organisations.is_onboarded(db, tenant):
-        raise SignupError(_l("This organisation has already been set up."), status=409)
+        raise SignupError(_l("This organisation has already been set up."))
     name = _checked(organisations.check_name, data.name, "name")
     language = _checked(organisations.check_language, data.default_language, "default_language")
     slug = _checked(organisations.check_slug, data.slug, "slug")

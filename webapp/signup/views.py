@@ -14,6 +14,7 @@ from webapp.billing import plans
 from webapp.billing import services as billing
 from webapp.billing.gateway import GatewayError
 from webapp.jobs import enqueue
+from webapp.organisations import services as organisations
 from webapp.organisations.models import Tenant, TenantStatus
 from webapp.processor import dpa
 from webapp.signup import services, tasks, terms
@@ -35,8 +36,9 @@ def _plan_code() -> str:
 
 
 def _form_errors(form, exc: services.SignupError) -> None:  # type: ignore[no-untyped-def]
+    """Show the refusal on its field, or above the form for a hidden one."""
     target = form[exc.field] if exc.field and exc.field in form else None
-    if target is not None:
+    if target is not None and target.type != "HiddenField":
         target.errors = [*target.errors, str(exc)]
     else:
         form.form_errors.append(str(exc))
@@ -184,7 +186,7 @@ def onboarding(slug: str):  # type: ignore[no-untyped-def]
     session = db.session()
     if tenant.status == TenantStatus.PROVISIONING:
         return redirect(url_for(".waiting", slug=tenant.slug), code=303)
-    if services.organisations.is_onboarded(session, tenant) or not tenant.is_open:
+    if organisations.is_onboarded(session, tenant) or not tenant.is_open:
         return redirect(url_for("tenant.events.admin_index", tenant=tenant.slug), code=303)
     form = OnboardingForm()
     if request.method == "GET":
