@@ -363,6 +363,10 @@ def test_destruction_waits_for_the_window_then_destroys_and_certifies(app, clien
         db.commit()
         assert SLUG not in migrate.pending_tenants()
     assert run_destruction(app) == 0  # nothing left to do
+    # Nor can the command line open it again: it has no schema.
+    refused = app.test_cli_runner().invoke(args=["tenants", "status", SLUG, "active"])
+    assert refused.exit_code != 0 and "destroyed" in refused.output
+    assert status_of(app, ending) == TenantStatus.DESTROYED
     # The tenant's pages still answer with the notice, without its data.
     assert app.test_client().get(f"/t/{SLUG}/").status_code == 403
 
