@@ -168,9 +168,10 @@ def reserve(db: Session, *, name: str, owner: Account, default_language: str = "
 
 
 def change_slug(db: Session, tenant: Tenant, slug: str) -> None:
-    """Move a tenant that has just been provisioned, and so holds no data yet, to another
-    address name: its fresh schema is made again under the new name. Only onboarding calls
-    this, before the controller identity is saved (``is_onboarded``)."""
+    """Move a tenant that has just been provisioned to another address name: a fresh schema is
+    made under the new name and the old one dropped. Only onboarding calls this, before the
+    controller identity is saved (``is_onboarded``): the space is new and holds nothing yet
+    but its default settings, which the new schema has too."""
     slug = check_slug(slug)
     if slug == tenant.slug:
         return
@@ -180,9 +181,9 @@ def change_slug(db: Session, tenant: Tenant, slug: str) -> None:
         raise TenantError(_l("This address name is already taken: choose another one."))
     old = tenant.slug
     tenants_api.provision(slug, tenant.schema_revision)
-    tenant.slug = slug
     try:
-        db.flush()
+        with db.begin_nested():  # another tenant may take the name at this very moment
+            tenant.slug = slug
     except IntegrityError:
         tenants_api.drop(slug)
         raise TenantError(_l("This address name is already taken: choose another one.")) from None
