@@ -12,9 +12,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import abort, g
+from flask import abort, g, has_app_context
 
 ROLES = ("owner", "admin", "manager", "moderator", "viewer")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the tenant's plan allows (None: no limit); set by the control plane's billing."""
+
+    events_per_month: int | None = None
+    participants: int | None = None
+    custom_fields: int | None = None
+    members: int | None = None
 
 
 @dataclass(frozen=True)
@@ -24,10 +34,17 @@ class TenantInfo:
     default_language: str
     status: str
     languages: tuple[str, ...] = ("fr", "en")
+    limits: Limits = Limits()
 
 
 def current() -> TenantInfo:
     return g.tenant
+
+
+def limits() -> Limits:
+    """The current tenant's plan limits, enforced by the tenant services that create things."""
+    tenant = g.get("tenant") if has_app_context() else None
+    return tenant.limits if tenant is not None else Limits()
 
 
 def role() -> str | None:
@@ -59,3 +76,11 @@ def require_role(minimum: str) -> Callable:
         return wrapped
 
     return decorator
+
+
+def exercise_of_rights(view: Callable) -> Callable:
+    """Mark a view participants need to exercise their rights (sign in, see and correct their
+    data, choose who sees them, withdraw consent, erasure): it keeps working when billing made
+    the space read-only, where every other write is refused. Put it under the route."""
+    view.exercise_of_rights = True  # type: ignore[attr-defined]
+    return view

@@ -8,12 +8,13 @@ caller must not keep beyond the unit of work.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from flask import Blueprint
 from sqlalchemy import select
 
 from tenants import db, pagecache  # noqa: F401 -- its listeners keep copies true
-from tenants.access import ROLES, TenantInfo
+from tenants.access import ROLES, Limits, TenantInfo
 
 # Every tenant model, so ``metadata`` (create_all, migrations) knows all tables.
 from tenants.audit import models as _audit_models  # noqa: F401
@@ -48,6 +49,7 @@ from tenants.db import (
 from tenants.events import models as _event_models  # noqa: F401
 from tenants.fields import models as _field_models  # noqa: F401
 from tenants.instructions import models as _instruction_models  # noqa: F401
+from tenants.limits import OverLimit
 from tenants.participants import models as _participant_models  # noqa: F401
 from tenants.participants import services as participants
 from tenants.ratings import models as _rating_models  # noqa: F401
@@ -66,7 +68,9 @@ __all__ = [
     "SUPPORT_READ",
     "CrossPlaneError",
     "InvalidSlug",
+    "Limits",
     "NoTenant",
+    "OverLimit",
     "TenantBase",
     "TenantInfo",
     "UTCDateTime",
@@ -90,6 +94,7 @@ __all__ = [
     "drop",
     "enable_catalogue_service",
     "exists",
+    "export_bundle",
     "in_tenant_context",
     "instructions",
     "make_engine",
@@ -106,6 +111,7 @@ __all__ = [
     "set_participant_password",
     "support_reads",
     "sweep_retention",
+    "table_counts",
     "tenant_context",
     "utcnow",
     "validate_slug",
@@ -139,6 +145,22 @@ def provision(slug: str, revision: str | None) -> None:
 def drop(slug: str) -> None:
     """Destroy a tenant's schema and all its data. Irreversible."""
     db.drop_schema(slug)
+
+
+def export_bundle(slug: str, target: Path, *, revision: str | None,
+                  generated_at: datetime) -> dict:
+    """Write all of ``slug``'s data to the zip ``target`` (see tenants/bundle.py); returns the
+    bundle's manifest (tables, row counts, revision, time)."""
+    from tenants import bundle
+
+    return bundle.write(slug, target, revision=revision, generated_at=generated_at)
+
+
+def table_counts(slug: str) -> dict[str, int]:
+    """Rows in each of ``slug``'s tables: what its destruction will remove."""
+    from tenants import bundle
+
+    return bundle.counts(slug)
 
 
 def add_participant(slug: str, *, confirmed: bool = True, **fields: str) -> int:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+import pyotp
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
@@ -19,6 +20,9 @@ from webapp.organisations import services as org_services
 from webapp.organisations.models import Tenant
 
 PASSWORD = "correct horse battery staple"
+# The two-factor secret of accounts made with ``two_factor=True`` (operators by default: they
+# cannot work without it), so browser tests can compute the code too.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 def tenant(slug: str, *, name: str | None = None, language: str = "fr") -> Tenant:
@@ -29,9 +33,11 @@ def tenant(slug: str, *, name: str | None = None, language: str = "fr") -> Tenan
 
 
 def account(email: str, *, password: str = PASSWORD, operator_role: str | None = None,
-            **fields: object) -> Account:
+            two_factor: bool | None = None, **fields: object) -> Account:
     created = auth_services.create_account(db.session(), email=email, password=password,
                                            operator_role=operator_role, **fields)
+    if two_factor if two_factor is not None else operator_role is not None:
+        created.totp_secret, created.totp_enabled_at = TOTP_SECRET, db.utcnow()
     db.commit()
     return created
 
@@ -51,7 +57,24 @@ def participant(slug: str, email: str, **fields: str) -> int:
 
 
 def login(client: FlaskClient, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
-    return client.post("/login", data={"email": email, "password": password})
+    """Sign in, with the second step when the account has two-factor sign-in on."""
+    response = client.post("/login", data={"email": email, "password": password})
+    if response.status_code == 303 and response.location.endswith("/login/code"):
+        with client.application.app_context():
+            code = totp_code(email)
+        response = client.post("/login/code", data={"code": code})
+    return response
+
+
+def totp_code(email: str) -> str:
+    """A valid code for the account not used yet: the current step's, or the next one's
+    (accepted for clock drift), so a test may sign in twice within 30 seconds."""
+    found = db.session().scalar(select(Account).where(Account.email == email))
+    assert found is not None and found.totp_secret is not None
+    step = int(db.utcnow().timestamp()) // auth_services.TOTP_STEP
+    if found.totp_last_step is not None and found.totp_last_step >= step:
+        step += 1
+    return pyotp.TOTP(found.totp_secret).at(step * auth_services.TOTP_STEP)
 
 
 @contextmanager

@@ -39,10 +39,14 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     # sweeps: listens for tenants bringing their retention sweep forward.
     from webapp import cli, config, db, jobs, mail, sweeps, tenancy  # noqa: F401
     from webapp.auth.views import bp as auth_bp
+    from webapp.billing import views as billing_views
     from webapp.breaches.views import bp as breaches_bp
+    from webapp.contract.views import bp as contract_bp
     from webapp.extensions import csrf, htmx, login_manager
+    from webapp.members.views import invitations_bp
     from webapp.organisations.views import bp as organisations_bp
     from webapp.processor.views import bp as processor_bp
+    from webapp.signup.views import bp as signup_bp
     from webapp.support.views import bp as support_bp
     from webapp.web import errors, i18n, security
     from webapp.web.views import bp as site_bp
@@ -71,10 +75,14 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
 
     app.register_blueprint(site_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(invitations_bp)
     app.register_blueprint(organisations_bp)
     app.register_blueprint(processor_bp)
     app.register_blueprint(breaches_bp)
     app.register_blueprint(support_bp)
+    billing_views.init_app(app)
+    app.register_blueprint(signup_bp)
+    app.register_blueprint(contract_bp)
     tenancy.init_app(app)
     cli.init_app(app)
     return app

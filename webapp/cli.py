@@ -110,12 +110,15 @@ def tenants_migrate(ctx: click.Context, jobs: int, progress: bool, stop_on_error
 @tenants_cli.command("status")
 @click.argument("slug")
 @click.argument("status", type=click.Choice([s.value for s in TenantStatus
-                                             if s != TenantStatus.PROVISIONING]))
+                                             if s not in (TenantStatus.PROVISIONING,
+                                                          TenantStatus.DESTROYED)]))
 def tenants_status(slug: str, status: str) -> None:
     """Set a tenant's status (active, read_only, suspended, ended)."""
     tenant = org_services.get(db.session(), slug)
     if tenant is None:
         fail(f"no tenant {slug!r}")
+    if tenant.status == TenantStatus.DESTROYED:
+        fail(f"{slug}'s data was destroyed at the end of its contract: it has no space to open")
     org_services.set_status(db.session(), tenant, TenantStatus(status))
     db.commit()
     click.echo(f"{slug} is now {status}")
@@ -240,7 +243,8 @@ def demo(slug: str) -> None:
     db.commit()
     click.echo(f"\nParvis demo ready — http://127.0.0.1:5000/t/{slug}/\n"
                f"  tenant owner : {owner.email} / {owner_password}  (sign in at /login)\n"
-               f"  operator     : {op_email} / {op_password}  (console at /ops/tenants)")
+               f"  operator     : {op_email} / {op_password}  (console at /ops/tenants;"
+               " two-factor sign-in is set up at the first sign-in)")
     click.echo(f"  participant  : {participant_email} / {participant_password}"
                f"  (sign in at /t/{slug}/login)")
     click.echo(f"  e-mails      : written to {current_app.config['INSTANCE_PATH']}/outbox/\n")

@@ -6,6 +6,7 @@ defaults run Parvis on SQLite under ``instance/`` with an in-process job queue s
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -33,6 +34,11 @@ def _secret_key(instance: Path) -> str:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _prices(text: str) -> dict[str, str]:
+    pairs = (item.split("=", 1) for item in text.split(",") if "=" in item)
+    return {plan.strip(): price.strip() for plan, price in pairs}
 
 
 def load(overrides: dict | None = None) -> dict:
@@ -71,10 +77,39 @@ def load(overrides: dict | None = None) -> dict:
         "MAIL_URL": _env("MAIL_URL", "outbox"),
         "MAIL_FROM": _env("MAIL_FROM", "Parvis <no-reply@localhost>"),
         "MAIL_TIMEOUT": float(_env("MAIL_TIMEOUT", "10")),
+        # Billing: "fake" (the offline fake Stripe mounted at /_fake-stripe, for the demo and
+        # tests; never in production) or "stripe" (real Stripe: key, webhook secret and prices).
+        "BILLING_GATEWAY": _env("BILLING_GATEWAY", "fake"),
+        "STRIPE_API_KEY": _env("STRIPE_API_KEY", "sk_test_fake"),
+        "STRIPE_WEBHOOK_SECRET": _env("STRIPE_WEBHOOK_SECRET", ""),
+        # plan=price_id pairs, comma-separated: "starter=price_1…,team=price_2…,organisation=…"
+        "STRIPE_PRICES": _prices(_env("STRIPE_PRICES", "")),
+        "STRIPE_API_BASE": _env("STRIPE_API_BASE", ""),  # another Stripe address (a fake's)
+        "BILLING_GRACE_DAYS": int(_env("BILLING_GRACE_DAYS", "14")),  # past due, then read-only
+        "BILLING_READ_ONLY_DAYS": int(_env("BILLING_READ_ONLY_DAYS", "30")),  # then suspended
         "TESTING": False,
     }
     cfg.update(overrides)
     # A mistyped mail URL or sender fails at start-up rather than at the first e-mail.
     mail.mailer_from_config(cfg)
     cfg["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(Path(cfg["INSTANCE_PATH"]))
+    _billing(cfg)
     return cfg
+
+
+def _billing(cfg: dict) -> None:
+    """Real Stripe needs its three settings, checked at start-up; the fake gets prices and a
+    webhook secret of its own (derived from the secret key, so nobody else can sign for it)."""
+    if cfg["BILLING_GATEWAY"] == "stripe":
+        if not (cfg["STRIPE_API_KEY"].startswith(("sk_", "rk_"))
+                and cfg["STRIPE_WEBHOOK_SECRET"] and cfg["STRIPE_PRICES"]):
+            raise ValueError("PARVIS_BILLING_GATEWAY=stripe needs PARVIS_STRIPE_API_KEY, "
+                             "PARVIS_STRIPE_WEBHOOK_SECRET and PARVIS_STRIPE_PRICES")
+    elif cfg["BILLING_GATEWAY"] == "fake":
+        from webapp.billing.plans import PLANS
+
+        cfg["STRIPE_PRICES"] = cfg["STRIPE_PRICES"] or {code: f"price_{code}" for code in PLANS}
+        cfg["STRIPE_WEBHOOK_SECRET"] = cfg["STRIPE_WEBHOOK_SECRET"] or "whsec_" + hashlib.sha256(
+            f"fake-stripe:{cfg['SECRET_KEY']}".encode()).hexdigest()[:32]
+    else:
+        raise ValueError("PARVIS_BILLING_GATEWAY must be 'fake' or 'stripe'")

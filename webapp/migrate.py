@@ -98,7 +98,7 @@ def pending_tenants() -> list[str]:
     target = head("tenant")
     stmt = (select(Tenant.slug)
             .where(or_(Tenant.schema_revision.is_(None), Tenant.schema_revision != target),
-                   Tenant.status != TenantStatus.PROVISIONING)
+                   Tenant.status.not_in((TenantStatus.PROVISIONING, TenantStatus.DESTROYED)))
             .order_by(Tenant.id))
     with db.engine().connect() as conn:
         return list(conn.scalars(stmt))

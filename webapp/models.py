@@ -1,9 +1,19 @@
 """Every control-plane model, imported once so ``ControlBase.metadata`` is complete."""
 
-from webapp.auth.models import Account, LoginFailure, LoginSession, Membership, OperatorRole
+from webapp.auth.models import (
+    Account,
+    LoginFailure,
+    LoginSession,
+    Membership,
+    OperatorRole,
+    RecoveryCode,
+)
+from webapp.billing.models import Invoice, StripeEvent, Subscription
 from webapp.breaches.models import AffectedTenant, Breach, BreachEvent
+from webapp.contract.models import BundleDownload, ContractEnd, DestructionCertificate
 from webapp.db import ControlBase
-from webapp.organisations.models import Tenant, TenantStatus
+from webapp.members.models import Invitation, MemberPolicy
+from webapp.organisations.models import ControllerIdentity, StatusChange, Tenant, TenantStatus
 from webapp.processor.models import (
     DpaAcceptance,
     Objection,
@@ -13,10 +23,42 @@ from webapp.processor.models import (
     ThirdPartyService,
     TransferAuthorisation,
 )
+from webapp.signup.models import PendingSignup, TermsAcceptance
 from webapp.support.models import SupportGrant
 from webapp.sweeps import RetentionSchedule
 
-__all__ = ["Account", "AffectedTenant", "Breach", "BreachEvent", "ControlBase", "DpaAcceptance",
-           "LoginFailure", "LoginSession", "Membership", "Objection", "OperatorRole",
-           "RegisterVersion", "RetentionSchedule", "SubProcessor", "SubProcessorChange",
-           "SupportGrant", "Tenant", "TenantStatus", "ThirdPartyService", "TransferAuthorisation"]
+__all__ = [
+    "Account",
+    "AffectedTenant",
+    "Breach",
+    "BreachEvent",
+    "BundleDownload",
+    "ContractEnd",
+    "ControlBase",
+    "ControllerIdentity",
+    "DestructionCertificate",
+    "DpaAcceptance",
+    "Invitation",
+    "Invoice",
+    "LoginFailure",
+    "LoginSession",
+    "MemberPolicy",
+    "Membership",
+    "Objection",
+    "OperatorRole",
+    "PendingSignup",
+    "RecoveryCode",
+    "RegisterVersion",
+    "RetentionSchedule",
+    "StatusChange",
+    "StripeEvent",
+    "SubProcessor",
+    "SubProcessorChange",
+    "Subscription",
+    "SupportGrant",
+    "Tenant",
+    "TenantStatus",
+    "TermsAcceptance",
+    "ThirdPartyService",
+    "TransferAuthorisation",
+]

@@ -18,10 +18,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tenants import api as tenants_api
 from webapp import db
+from webapp.billing import tasks as _billing_tasks  # noqa: F401 -- its periodic task
+from webapp.contract import tasks as _contract_tasks  # noqa: F401 -- its periodic tasks
 from webapp.db import ControlBase, utcnow
 from webapp.jobs import enqueue, periodic_task, task
 from webapp.organisations import services as org_services
 from webapp.organisations.models import Tenant, TenantStatus
+from webapp.signup import tasks as _signup_tasks  # noqa: F401 -- its periodic task
 
 # Tenants whose data is still kept: an ended tenant's data waits for its destruction as a whole.
 SWEPT = (TenantStatus.ACTIVE, TenantStatus.READ_ONLY, TenantStatus.SUSPENDED)

@@ -17,8 +17,9 @@ import threading
 import time
 from dataclasses import dataclass
 
-from flask import Blueprint, Flask, Response, abort, g, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from flask import session as cookie
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import event, select
@@ -27,10 +28,13 @@ from sqlalchemy.orm import ORMExecuteState, Session, object_session, sessionmake
 from tenants import api as tenants_api
 from webapp import db
 from webapp.auth.models import Membership
+from webapp.billing import plans
+from webapp.billing.models import Subscription
 from webapp.organisations.models import Tenant, TenantStatus
 from webapp.support import services as support_services
 from webapp.support.models import SupportGrant
 from webapp.web.errors import error_page
+from webapp.web.htmx import render
 
 bp = Blueprint("tenant", __name__, url_prefix="/t/<tenant>")
 
@@ -101,12 +105,15 @@ def resolve(slug: str, session: Session | None = None) -> Resolved | None:
     resolved = cache.get(key)
     if resolved is None:
         generation = cache.generation
-        tenant = (session or db.session()).scalar(select(Tenant).where(Tenant.slug == slug))
-        if tenant is None:
+        row = (session or db.session()).execute(
+            select(Tenant, Subscription.plan).where(Tenant.slug == slug)
+            .outerjoin(Subscription, Subscription.tenant_id == Tenant.id)).first()
+        if row is None:
             return None
+        tenant, plan = row
         resolved = Resolved(tenant.id, tenants_api.TenantInfo(
             slug=tenant.slug, name=tenant.name, default_language=tenant.default_language,
-            status=tenant.status.value))
+            status=tenant.status.value, limits=plans.limits_of(plan)))
         if tenant.status != TenantStatus.PROVISIONING:
             cache.put(key, resolved, generation)
     return resolved
@@ -144,11 +151,20 @@ def pull_tenant(endpoint: str | None, values: dict | None) -> None:
 @bp.before_request
 def refuse_closed_tenants():  # type: ignore[no-untyped-def]
     status = g.tenant.status
+    if status in (TenantStatus.ENDED, TenantStatus.DESTROYED):
+        # In the platform's frame, not the tenant's: its data may already be destroyed. The
+        # language is settled first, while it can still follow the tenant's default.
+        get_locale()
+        organisation = g.pop("tenant")
+        return render("contract/ended.html", status=403, organisation=organisation,
+                      role=g.tenant_role)
     if status in CLOSED:
         return error_page(403, title=str(_l("This space is not available")),
                           message=str(_l("This organisation's space is currently closed. "
                                          "Please contact the organisation for more information.")))
-    if status == TenantStatus.READ_ONLY and request.method not in SAFE_METHODS:
+    if (status == TenantStatus.READ_ONLY and request.method not in SAFE_METHODS
+            and not getattr(current_app.view_functions.get(request.endpoint or ""),
+                            "exercise_of_rights", False)):
         return error_page(403, title=str(_l("Read-only")),
                           message=str(_l("This space is read-only for now: nothing new can be "
                                          "saved. Its owner has been told how to restore it.")))
@@ -240,7 +256,9 @@ def _watch_registry(sessions: sessionmaker) -> None:
 @functools.cache
 def _mount_tenant_blueprints() -> None:
     """Once per process: a blueprint cannot change after its first registration on an app."""
-    for child in tenants_api.blueprints():
+    from webapp.members.views import bp as members_bp
+
+    for child in [*tenants_api.blueprints(), members_bp]:
         bp.register_blueprint(child)
 
 

@@ -209,6 +209,7 @@ def settings_page():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/cookies")
+@access.exercise_of_rights
 def decide():  # type: ignore[no-untyped-def]
     if rate_limit.exceeded((g.tenant.slug, request.remote_addr or "")):
         return error_page(429, retry_after=60)

@@ -20,6 +20,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from tenants import limits
 from tenants.db import current_slug, utcnow
 from tenants.events.models import DEFAULT_REMINDERS, Event
 from tenants.registration import services as registrations
@@ -76,12 +77,18 @@ def _after_change(db: Session, event: Event, *, reschedule: bool) -> None:
         tasks.schedule_reminders(event)
 
 
+def _created_this_month(db: Session) -> int:
+    start = utcnow().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return db.scalar(select(func.count()).select_from(Event).where(Event.created_at >= start))
+
+
 def create(db: Session, **values: Any) -> Event:
     unknown = set(values) - set(EDITABLE)
     assert not unknown, f"not event fields: {unknown}"
     defaults = {"description": {}, "timezone": "Europe/Paris", "capacity": None,
                 "approval": "auto", "waitlist": True, "join_url": "",
                 "reminders": list(DEFAULT_REMINDERS), "status": "draft"}
+    limits.check("events_per_month", lambda: _created_this_month(db))
     event = Event(**_in_utc({**defaults, **values}), seats_taken=0)
     assert event.status in ("draft", "published")
     _check(event)

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from tenants import limits
 from tenants.db import utcnow
 from tenants.fields import guard
 from tenants.fields.models import (
@@ -139,6 +140,7 @@ def create_field(db: Session, type: str, *, label: Texts, help: Texts | None = N
     if type not in FIELD_TYPES:
         raise FieldError("type", _("Choose a field type from the list."))
     fields = active_fields(db)
+    limits.check("custom_fields", lambda: len(fields))
     if len(fields) >= MAX_FIELDS:
         raise FieldError("", _("A form holds at most %(max)d fields: remove one before adding "
                                "another.", max=MAX_FIELDS))

@@ -16,7 +16,7 @@ from flask import session as cookie
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, load_only
 
-from tenants import pagecache
+from tenants import limits, pagecache
 from tenants.db import current_slug, utcnow
 from tenants.participants.models import (
     STANDARD_FIELDS,
@@ -68,6 +68,7 @@ def add(db: Session, *, email: str, password: str | None = None, language: str =
     unique constraint (``IntegrityError`` at the flush, after the password was hashed), which
     the caller handles.
     """
+    limits.check("participants", lambda: db.scalar(select(func.count()).select_from(Participant)))
     email = normalise_email(email)
     if check_email and find_by_email(db, email) is not None:
         raise EmailTaken(email)

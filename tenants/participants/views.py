@@ -227,6 +227,7 @@ def resend_confirmation():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@access.exercise_of_rights
 def login():  # type: ignore[no-untyped-def]
     form = forms.LoginForm()
     if request.method == "GET":
@@ -257,12 +258,14 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/logout")
+@access.exercise_of_rights
 def logout():  # type: ignore[no-untyped-def]
     services.sign_out(db.session())
     return redirect(url_for("tenant.events.index"), code=303)
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
+@access.exercise_of_rights
 def forgot_password():  # type: ignore[no-untyped-def]
     form = forms.EmailForm()
     if not form.validate_on_submit():
@@ -277,6 +280,7 @@ def forgot_password():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@access.exercise_of_rights
 def reset_password(token: str):  # type: ignore[no-untyped-def]
     session = db.session()
     owner = services.token_owner(session, token, "reset")
@@ -326,6 +330,7 @@ def _profile_page(me: Participant, form: Any, visibility: Any, status: int = 200
 
 
 @bp.route("/me", methods=["GET", "POST"])
+@access.exercise_of_rights
 @signed_in
 def profile(me: Participant):  # type: ignore[no-untyped-def]
     session = db.session()
@@ -345,6 +350,7 @@ def profile(me: Participant):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/me/visibility")
+@access.exercise_of_rights
 @signed_in
 def visibility(me: Participant):  # type: ignore[no-untyped-def]
     session = db.session()
@@ -358,6 +364,7 @@ def visibility(me: Participant):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/me/password", methods=["GET", "POST"])
+@access.exercise_of_rights
 @signed_in
 def change_password(me: Participant):  # type: ignore[no-untyped-def]
     form = forms.ChangePasswordForm()

@@ -326,6 +326,7 @@ def complete(request_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route(f"/admin/participants/<{ID}:participant_id>/erase", methods=["GET", "POST"])
+@access.exercise_of_rights
 @access.require_role("admin")
 def erase(participant_id: int):  # type: ignore[no-untyped-def]
     session = db.session()

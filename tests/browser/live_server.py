@@ -40,6 +40,8 @@ def serve(settings: dict, conn: Connection) -> None:
                             f"\n{result.exception!r}"))
         return
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    # Links in e-mails, Stripe's return addresses and the fake Stripe use the real address.
+    app.config["BASE_URL"] = f"http://127.0.0.1:{server.port}"
     conn.send(("ready", server.port, owner.group(1), owner.group(2)))
 
     def stop_when_told() -> None:

@@ -123,7 +123,8 @@ def test_name_error_is_shown_on_the_name_field(app, client, english):
 
 
 def set_status(client, slug: str, status: str) -> None:  # type: ignore[no-untyped-def]
-    response = client.post(f"/ops/tenants/{slug}/status", data={"status": status})
+    response = client.post(f"/ops/tenants/{slug}/status",
+                           data={"status": status, "reason": "Test of the closed page"})
     assert response.status_code == 303
 
 

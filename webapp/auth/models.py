@@ -32,6 +32,12 @@ class Account(Timestamps, ControlBase):
     is_active: Mapped[bool] = mapped_column(default=True)
     operator_role: Mapped[OperatorRole | None] = mapped_column(_enum(OperatorRole))
     password_changed_at: Mapped[datetime | None]
+    # Two-factor authentication (TOTP, RFC 6238). The secret is written when setup starts and
+    # counts only once a first code confirmed it (``totp_enabled_at``). ``totp_last_step`` is
+    # the time step of the last code accepted: a code is refused unless it is newer (replay).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="account",
                                                          cascade="all, delete-orphan")
@@ -43,6 +49,10 @@ class Account(Timestamps, ControlBase):
 
     def get_id(self) -> str | None:
         return self.login_id
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_enabled_at is not None
 
 
 class Membership(Timestamps, ControlBase):
@@ -82,3 +92,17 @@ class LoginFailure(ControlBase):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(index=True)
+
+
+class RecoveryCode(ControlBase):
+    """A single-use code that replaces a TOTP code once (lost phone). Only its SHA-256 is
+    stored: a code is random (40 bits) and wrong guesses are throttled, so unlike a password
+    it needs no slow hash."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
+                                            index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]

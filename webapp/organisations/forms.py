@@ -1,9 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from webapp.organisations.models import TenantStatus
+from webapp.organisations.services import REASON_MAX
 
 
 class TenantForm(FlaskForm):
@@ -19,7 +20,13 @@ class TenantForm(FlaskForm):
 
 
 class StatusForm(FlaskForm):
-    # Labels are translated in the template, which also shows statuses an operator cannot pick.
+    """Suspend (``suspended``) or reactivate (``active``) a tenant, with the reason."""
+
     status = SelectField(choices=[SelectChoice(s.value) for s in
-                                  (TenantStatus.ACTIVE, TenantStatus.READ_ONLY,
-                                   TenantStatus.SUSPENDED)])
+                                  (TenantStatus.ACTIVE, TenantStatus.SUSPENDED)])
+    reason = TextAreaField(_l("Reason"), description=_l(
+        "Recorded with your name and the time, in the organisation's history below."),
+        validators=[DataRequired(_l("Give the reason for this change.")),
+                    Length(max=REASON_MAX, message=_l("The reason must be at most %(num)d "
+                                                      "characters.", num=REASON_MAX))],
+        render_kw={"rows": 3})

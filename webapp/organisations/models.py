@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
-from sqlalchemy import Enum, String
+from sqlalchemy import Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.db import ControlBase, Timestamps
@@ -14,6 +15,12 @@ class TenantStatus(enum.StrEnum):
     READ_ONLY = "read_only"     # billing lapsed: visible, nothing new may be written
     SUSPENDED = "suspended"     # closed by an operator: a clear page, no data shown
     ENDED = "ended"             # contract over: export window, then destruction
+    DESTROYED = "destroyed"     # data destroyed after the contract: certificate and invoices stay
+
+
+def _status_enum() -> Enum:
+    return Enum(TenantStatus, native_enum=False, length=20,
+                values_callable=lambda e: [m.value for m in e])
 
 
 class Tenant(Timestamps, ControlBase):
@@ -23,9 +30,7 @@ class Tenant(Timestamps, ControlBase):
     slug: Mapped[str] = mapped_column(String(41), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[TenantStatus] = mapped_column(
-        Enum(TenantStatus, native_enum=False, length=20,
-             values_callable=lambda e: [m.value for m in e]),
-        default=TenantStatus.PROVISIONING, index=True)
+        _status_enum(), default=TenantStatus.PROVISIONING, index=True)
     default_language: Mapped[str] = mapped_column(String(5), default="fr")
     # The tenant migration revision its schema is at; the fleet runner skips tenants at head.
     schema_revision: Mapped[str | None] = mapped_column(String(32), index=True)
@@ -33,3 +38,37 @@ class Tenant(Timestamps, ControlBase):
     @property
     def is_open(self) -> bool:
         return self.status in (TenantStatus.ACTIVE, TenantStatus.READ_ONLY)
+
+
+class StatusChange(ControlBase):
+    """An operator's suspension or reactivation of a tenant, with the reason given: the record
+    of who closed or reopened a client's space, when and why."""
+
+    __tablename__ = "tenant_status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"),
+                                           index=True)
+    from_status: Mapped[TenantStatus] = mapped_column(_status_enum())
+    to_status: Mapped[TenantStatus] = mapped_column(_status_enum())
+    reason: Mapped[str] = mapped_column(Text)
+    # The operator's account may be deleted later; the address at the time stays as proof.
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
+    account_email: Mapped[str] = mapped_column(String(254))
+    at: Mapped[datetime]
+
+
+class ControllerIdentity(Timestamps, ControlBase):
+    """Who the controller of a tenant's participant data is (GDPR Art. 28: Parvis processes on
+    its behalf), and its data protection officer: given by the owner at onboarding, used by
+    registers and notices. A tenant without one has not finished onboarding."""
+
+    __tablename__ = "controller_identities"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    legal_name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(Text)
+    dpo_name: Mapped[str] = mapped_column(String(200))
+    dpo_email: Mapped[str] = mapped_column(String(254))

@@ -2,21 +2,26 @@
 
 Provisioning order makes a crash harmless: the registry row is created as ``provisioning``
 (invisible to routing), the schema is created and stamped, then the row becomes ``active``.
-A failed provisioning removes the half-made schema and the row.
+A failed provisioning removes the half-made schema and the row. Signup reserves the row
+(``reserve``) long before billing confirms the payment and calls ``provision``.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tenants import api as tenants_api
+from webapp import db as control_db
 from webapp import migrate
-from webapp.organisations.models import Tenant, TenantStatus
+from webapp.auth.models import Account, Membership
+from webapp.organisations.models import ControllerIdentity, StatusChange, Tenant, TenantStatus
 
 RESERVED_SLUGS = frozenset({"admin", "api", "ops", "static", "www", "login", "logout", "account",
                             "signup", "billing", "help", "status", "public", "postgres"})
@@ -82,34 +87,188 @@ def tenants_by_id(db: Session, ids: Iterable[int]) -> dict[int, Tenant]:
     return {t.id: t for t in db.scalars(select(Tenant).where(Tenant.id.in_(ids)))}
 
 
+def check_language(language: str) -> str:
+    if language not in LANGUAGES:
+        raise TenantError(_l("Choose French or English as the default language."),
+                          "default_language")
+    return language
+
+
+def is_free(db: Session, slug: str) -> bool:
+    return get(db, slug) is None and not tenants_api.exists(slug)
+
+
 def create(db: Session, *, slug: str, name: str, default_language: str = "fr") -> Tenant:
     """Register and provision a tenant; commits the registry row itself (see module doc)."""
     slug, name = check_slug(slug), check_name(name)
-    if default_language not in LANGUAGES:
-        raise TenantError(_l("Choose French or English as the default language."),
-                          "default_language")
-    if get(db, slug) is not None or tenants_api.exists(slug):
+    check_language(default_language)
+    if not is_free(db, slug):
         raise TenantError(_l("This address name is already taken."))
     tenant = Tenant(slug=slug, name=name, default_language=default_language,
                     status=TenantStatus.PROVISIONING)
     db.add(tenant)
     db.commit()  # reserve the slug before creating the schema
     try:
-        revision = migrate.head("tenant")
-        tenants_api.provision(slug, revision)
+        provision(db, tenant)
     except Exception:
         db.delete(tenant)
         db.commit()
         raise
+    return tenant
+
+
+def provision(db: Session, tenant: Tenant) -> None:
+    """Create the schema of a ``provisioning`` tenant and open it (billing calls this once the
+    payment is confirmed). Safe to repeat: an open tenant is left alone, and a schema left by a
+    provisioning that crashed before its commit is made again (it never held any data)."""
+    if tenant.status != TenantStatus.PROVISIONING:
+        return
+    if tenants_api.exists(tenant.slug):
+        tenants_api.drop(tenant.slug)
+    revision = migrate.head("tenant")
+    tenants_api.provision(tenant.slug, revision)
     tenant.schema_revision = revision
     tenant.status = TenantStatus.ACTIVE
     db.flush()
-    return tenant
+
+
+def suggest_slug(name: str) -> str:
+    """An address name made from an organisation's name: "Club Été 2026" -> "club-ete-2026"."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    slug = re.sub(r"^[^a-z]+", "", slug)[:36].rstrip("-")
+    return slug if len(slug) >= 2 else "org"
+
+
+def reserve(db: Session, *, name: str, owner: Account, default_language: str = "fr") -> Tenant:
+    """A new ``provisioning`` tenant owned by ``owner``, under a provisional address name made
+    from its name (the owner may change it at onboarding). No schema yet: ``provision`` makes
+    it once the subscription is paid for or the trial started."""
+    name = check_name(name)
+    check_language(default_language)
+    base = suggest_slug(name)
+    if base in RESERVED_SLUGS:
+        base = f"{base}-org"
+    for n in range(1, 1000):
+        slug = base if n == 1 else f"{base}-{n}"
+        if not is_free(db, slug):
+            continue
+        tenant = Tenant(slug=slug, name=name, default_language=default_language,
+                        status=TenantStatus.PROVISIONING)
+        try:
+            with db.begin_nested():  # a concurrent signup may take the same name meanwhile
+                db.add(tenant)
+        except IntegrityError:
+            continue
+        db.add(Membership(tenant_id=tenant.id, account_id=owner.id, role="owner"))
+        db.flush()
+        return tenant
+    raise TenantError(_l("Too many organisations have a similar name: choose another name."),
+                      "name")
+
+
+def change_slug(db: Session, tenant: Tenant, slug: str) -> None:
+    """Move a tenant that has just been provisioned to another address name: a fresh schema is
+    made under the new name and the old one dropped. Only onboarding calls this, before the
+    controller identity is saved (``is_onboarded``): the space is new and holds nothing yet
+    but its default settings, which the new schema has too."""
+    slug = check_slug(slug)
+    if slug == tenant.slug:
+        return
+    if is_onboarded(db, tenant) or tenant.status != TenantStatus.ACTIVE:
+        raise TenantError(_l("The address name can no longer be changed."))
+    if not is_free(db, slug):
+        raise TenantError(_l("This address name is already taken: choose another one."))
+    old = tenant.slug
+    tenants_api.provision(slug, tenant.schema_revision)
+    try:
+        with db.begin_nested():  # another tenant may take the name at this very moment
+            tenant.slug = slug
+    except IntegrityError:
+        tenants_api.drop(slug)
+        raise TenantError(_l("This address name is already taken: choose another one.")) from None
+    # Only once the registry points at the new schema for good.
+    control_db.after_commit(lambda: tenants_api.drop(old))
+
+
+def is_onboarded(db: Session, tenant: Tenant) -> bool:
+    return db.get(ControllerIdentity, tenant.id) is not None
 
 
 def set_status(db: Session, tenant: Tenant, status: TenantStatus) -> None:
     tenant.status = status
     db.flush()
+
+
+REASON_MAX = 1000
+
+
+def _check_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise TenantError(_l("Give the reason for this change."), "reason")
+    if len(reason) > REASON_MAX:
+        raise TenantError(_l("The reason must be at most %(num)d characters.", num=REASON_MAX),
+                          "reason")
+    if any(_invisible(c) and c not in "\r\n" for c in reason):
+        raise TenantError(_l("The reason cannot contain control characters."), "reason")
+    return reason
+
+
+def _record(db: Session, tenant: Tenant, to_status: TenantStatus, reason: str,
+            operator: Account) -> StatusChange:
+    change = StatusChange(tenant_id=tenant.id, from_status=tenant.status, to_status=to_status,
+                          reason=reason, account_id=operator.id, account_email=operator.email,
+                          at=control_db.utcnow())
+    db.add(change)
+    tenant.status = to_status
+    db.flush()
+    return change
+
+
+def suspend(db: Session, tenant: Tenant, reason: str, operator: Account) -> StatusChange:
+    """An operator closes an open tenant (its pages answer "not available"; no data is
+    touched), with a recorded reason."""
+    reason = _check_reason(reason)
+    if not tenant.is_open:
+        raise TenantError(_l("Only an active or read-only organisation can be suspended."),
+                          "status")
+    return _record(db, tenant, TenantStatus.SUSPENDED, reason, operator)
+
+
+def reactivate(db: Session, tenant: Tenant, reason: str, operator: Account) -> StatusChange:
+    """Lift a suspension: the tenant gets back the status it had before it (read-only stays
+    read-only until billing says otherwise), with a recorded reason."""
+    reason = _check_reason(reason)
+    if tenant.status != TenantStatus.SUSPENDED:
+        raise TenantError(_l("Only a suspended organisation can be reactivated."), "status")
+    last = db.scalar(select(StatusChange).where(
+        StatusChange.tenant_id == tenant.id, StatusChange.to_status == TenantStatus.SUSPENDED)
+        .order_by(StatusChange.at.desc(), StatusChange.id.desc()).limit(1))
+    before = last.from_status if last is not None else TenantStatus.ACTIVE
+    return _record(db, tenant, before, reason, operator)
+
+
+def status_history(db: Session, tenant: Tenant) -> list[StatusChange]:
+    return list(db.scalars(select(StatusChange).where(StatusChange.tenant_id == tenant.id)
+                           .order_by(StatusChange.at.desc(), StatusChange.id.desc())))
+
+
+def plans_by_tenant(db: Session) -> dict[int, str]:
+    """The billing plan code of each tenant that has a subscription (the others were created
+    by an operator and are not billed)."""
+    from webapp.billing.models import Subscription  # billing builds on this module
+
+    return {tenant_id: plan for tenant_id, plan in db.execute(
+        select(Subscription.tenant_id, Subscription.plan))}
+
+
+def last_changes(db: Session) -> dict[int, StatusChange]:
+    """Each tenant's latest suspension or reactivation, by tenant id."""
+    found: dict[int, StatusChange] = {}
+    for change in db.scalars(select(StatusChange).order_by(StatusChange.at, StatusChange.id)):
+        found[change.tenant_id] = change
+    return found
 
 
 def drop(db: Session, slug: str) -> None:

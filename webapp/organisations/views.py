@@ -1,4 +1,5 @@
-"""The operator console: the tenant registry. Operators never see tenant data from here."""
+"""The operator console: the tenant registry. Operators never see tenant data from here: a
+tenant's name, address, status, plan and schema revision, and the record of its suspensions."""
 
 from __future__ import annotations
 
@@ -10,38 +11,60 @@ from flask import Blueprint, abort, redirect, url_for
 from flask_login import current_user, login_required
 
 from webapp import db
+from webapp.auth.models import OperatorRole
+from webapp.billing import plans
 from webapp.organisations import services
 from webapp.organisations.forms import StatusForm, TenantForm
-from webapp.organisations.models import TenantStatus
+from webapp.organisations.models import Tenant, TenantStatus
 from webapp.web.htmx import render
 
 bp = Blueprint("organisations", __name__, url_prefix="/ops", template_folder="templates")
 
+# Every operator sees the registry; admins create tenants; admins and support suspend them.
+CREATE_ROLES = (OperatorRole.ADMIN,)
+STATUS_ROLES = (OperatorRole.ADMIN, OperatorRole.SUPPORT)
 
-def operator_required(view: Callable) -> Callable:
-    @functools.wraps(view)
-    @login_required
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if current_user.operator_role is None:
-            abort(403)
-        return view(*args, **kwargs)
 
-    return wrapped
+def operator_required(*roles: OperatorRole) -> Callable:
+    """Signed-in operators; with ``roles``, only those operator roles (others: 403)."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            role = current_user.operator_role
+            if role is None or (roles and role not in roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _plan_names() -> dict[int, object]:
+    """Each billed tenant's plan, by its translated name."""
+    found = services.plans_by_tenant(db.session())
+    return {tenant_id: plan.name if (plan := plans.get(code)) else code
+            for tenant_id, code in found.items()}
 
 
 def _page(form: TenantForm, status: int = 200):  # type: ignore[no-untyped-def]
+    session = db.session()
     return render("organisations/index.html", block="registry", status=status, form=form,
-                  tenants=services.all_tenants(db.session()), status_form=StatusForm())
+                  tenants=services.all_tenants(session), plans=_plan_names(),
+                  changes=services.last_changes(session),
+                  can_create=current_user.operator_role in CREATE_ROLES)
 
 
 @bp.get("/tenants")
-@operator_required
+@operator_required()
 def index():  # type: ignore[no-untyped-def]
     return _page(TenantForm())
 
 
 @bp.post("/tenants")
-@operator_required
+@operator_required(*CREATE_ROLES)
 def create():  # type: ignore[no-untyped-def]
     form = TenantForm()
     if form.validate_on_submit():
@@ -56,14 +79,43 @@ def create():  # type: ignore[no-untyped-def]
     return _page(form, status=422)
 
 
-@bp.post("/tenants/<slug>/status")
-@operator_required
-def change_status(slug: str):  # type: ignore[no-untyped-def]
-    form = StatusForm()
+def _tenant(slug: str) -> Tenant:
     tenant = services.get(db.session(), slug)
     if tenant is None:
         abort(404)
-    if not form.validate_on_submit():
-        abort(400)
-    services.set_status(db.session(), tenant, TenantStatus(form.status.data))
-    return redirect(url_for(".index"), code=303)
+    return tenant
+
+
+def _detail(tenant: Tenant, form: StatusForm, status: int = 200):  # type: ignore[no-untyped-def]
+    session = db.session()
+    return render("organisations/tenant.html", status=status, tenant=tenant, form=form,
+                  plan=_plan_names().get(tenant.id),
+                  history=services.status_history(session, tenant),
+                  can_change=current_user.operator_role in STATUS_ROLES)
+
+
+# The record and its status form share one address: a bare /ops/tenants/<slug> would also catch
+# /ops/tenants//status once werkzeug merges the slashes.
+@bp.get("/tenants/<slug>/status")
+@operator_required()
+def detail(slug: str):  # type: ignore[no-untyped-def]
+    return _detail(_tenant(slug), StatusForm())
+
+
+@bp.post("/tenants/<slug>/status")
+@operator_required(*STATUS_ROLES)
+def change_status(slug: str):  # type: ignore[no-untyped-def]
+    tenant = _tenant(slug)
+    form = StatusForm()
+    if form.status.data not in (TenantStatus.ACTIVE.value, TenantStatus.SUSPENDED.value):
+        abort(400)  # not a choice the page offers: a forged request
+    if form.validate_on_submit():
+        change = (services.suspend if form.status.data == TenantStatus.SUSPENDED.value
+                  else services.reactivate)
+        try:
+            change(db.session(), tenant, form.reason.data, current_user)
+        except services.TenantError as exc:
+            form.reason.errors = [*form.reason.errors, str(exc)]
+        else:
+            return redirect(url_for(".detail", slug=tenant.slug), code=303)
+    return _detail(tenant, form, status=422)

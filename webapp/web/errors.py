@@ -24,12 +24,19 @@ MESSAGES = {
 
 
 def error_page(code: int, *, title: str | None = None, message: str | None = None,
-               retry_after: int | None = None):  # type: ignore[no-untyped-def]
+               retry_after: int | None = None,
+               link: tuple[str, str] | None = None):  # type: ignore[no-untyped-def]
+    """``link``: (address, label) of the way out, shown under the message."""
     default_title, default_message = MESSAGES.get(code, MESSAGES[500])
     response = render("errors/error.html", block="content", status=code, code=code,
-                      title=title or default_title, message=message or default_message)
+                      title=title or default_title, message=message or default_message,
+                      link=link)
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)
+    if htmx:
+        # An htmx form refused (read-only space, plan limit, expired form…) shows why in place
+        # of the page's content, instead of failing without a word.
+        response.headers.update({"HX-Retarget": "#main", "HX-Reswap": "innerHTML"})
     return response
 
 

@@ -1,0 +1,1 @@
+"""Billing: plans and entitlements, Stripe Checkout and Customer Portal, webhooks, lifecycle."""

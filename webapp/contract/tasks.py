@@ -1,0 +1,58 @@
+"""Contract-end jobs: the bundle's build, the destruction after the return window, and the
+10-year purge of invoice records. Jobs take ids and re-read their rows: a job queued twice, or
+after the work was done, does nothing."""
+
+from __future__ import annotations
+
+from huey import crontab
+
+from webapp import db
+from webapp.contract import services
+from webapp.contract.models import ContractEnd
+from webapp.jobs import enqueue, periodic_task, task
+
+
+@task(retries=3, retry_delay=300)
+def build_bundle(contract_end_id: int) -> bool:
+    """Export the ended tenant's data to its bundle; False if there is nothing to export."""
+    session = db.session()
+    end = session.get(ContractEnd, contract_end_id)
+    if end is None or end.destroyed_at is not None:
+        return False
+    services.build_bundle(session, end)
+    return True
+
+
+@periodic_task(crontab(minute="25"))
+def build_missing_bundles() -> int:
+    """Queue the build of every bundle still missing (see ``services.bundles_missing``)."""
+    ids = [end.id for end in services.bundles_missing(db.session())]
+    for contract_end_id in ids:
+        enqueue(build_bundle, contract_end_id)
+    return len(ids)
+
+
+@periodic_task(crontab(hour="4", minute="10"))
+def destroy_due() -> int:
+    """Queue the destruction of every tenant whose return window is over; returns how many."""
+    ids = [end.id for end in services.due(db.session())]
+    for contract_end_id in ids:
+        enqueue(destroy, contract_end_id)
+    return len(ids)
+
+
+@task(retries=3, retry_delay=600)
+def destroy(contract_end_id: int) -> bool:
+    """Destroy one ended tenant (re-runnable after a crash); False if already done."""
+    session = db.session()
+    end = session.get(ContractEnd, contract_end_id)
+    if end is None or end.destroyed_at is not None:
+        return False
+    services.destroy(session, end)
+    return True
+
+
+@periodic_task(crontab(hour="4", minute="40"))
+def purge_invoices() -> int:
+    """Delete invoice records past their 10 years; returns how many."""
+    return services.purge_invoices(db.session())

@@ -1,0 +1,37 @@
+"""The invitation e-mail, sent by a job after the request's commit.
+
+The job issues the link's token itself, in its own unit of work: no secret waits in the queue,
+and sending again (a retry) issues a new link that replaces the previous one.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from webapp import db, mail
+from webapp.auth.models import Account
+from webapp.jobs import task
+from webapp.members import services
+from webapp.members.models import Invitation
+from webapp.organisations.models import Tenant
+from webapp.web.urls import external_url
+
+
+@task(retries=3, retry_delay=60)
+def send_invitation(invitation_id: int) -> bool:
+    session = db.session()
+    invitation = session.get(Invitation, invitation_id)
+    if invitation is None or invitation.accepted_at is not None:
+        return False  # revoked or used meanwhile
+    tenant = session.get(Tenant, invitation.tenant_id)
+    inviter = session.get(Account, invitation.invited_by_id) if invitation.invited_by_id else None
+    language = tenant.default_language if tenant is not None else ""
+    if language not in current_app.config["LANGUAGES"]:
+        language = current_app.config["BABEL_DEFAULT_LOCALE"]
+    token = services.issue_token(session, invitation)
+    mail.send(mail.render_message(
+        invitation.email, "members/email/invitation", language, invitation=invitation,
+        organisation=tenant.name if tenant is not None else "",
+        inviter=(inviter.display_name or inviter.email) if inviter is not None else "",
+        link=external_url("invitations.accept", token=token), days=services.INVITATION_DAYS))
+    return True
