@@ -115,6 +115,7 @@ def export_csv(me: Participant):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/me/privacy/restriction")
+@access.exercise_of_rights
 @signed_in
 def restriction(me: Participant):  # type: ignore[no-untyped-def]
     if not forms.ConfirmForm().validate_on_submit():
@@ -132,6 +133,7 @@ def restriction(me: Participant):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/me/privacy/marketing")
+@access.exercise_of_rights
 @signed_in
 def marketing(me: Participant):  # type: ignore[no-untyped-def]
     form = forms.MarketingForm()
@@ -146,6 +148,7 @@ def marketing(me: Participant):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/me/privacy/objection")
+@access.exercise_of_rights
 @signed_in
 def objection(me: Participant):  # type: ignore[no-untyped-def]
     form = forms.ObjectionForm()
@@ -157,6 +160,7 @@ def objection(me: Participant):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/me/privacy/directive")
+@access.exercise_of_rights
 @signed_in
 def directive(me: Participant):  # type: ignore[no-untyped-def]
     form = forms.DirectiveForm()
@@ -170,6 +174,7 @@ def directive(me: Participant):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/me/privacy/delete")
+@access.exercise_of_rights
 @signed_in
 def delete_account(me: Participant):  # type: ignore[no-untyped-def]
     form = forms.DeleteForm()
@@ -187,13 +192,14 @@ def delete_account(me: Participant):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/rights/request", methods=["GET", "POST"])
+@access.exercise_of_rights
 def request_form():  # type: ignore[no-untyped-def]
     form = forms.RequestForm()
     if not form.validate_on_submit():
         return render("rights/request.html", form=form, cnil=CNIL_COMPLAINT,
                       status=422 if form.is_submitted() else 200)
     rights_request, code = services.submit(db.session(), kind=form.kind.data,
-                                           email=form.email.data, details=form.details.data)
+                                           email=form.email.data, details=form.details.data or "")
     if code is not None:  # else one went out a moment ago
         enqueue(tasks.send_code, db.current_slug(), rights_request.id, code, _language())
     return redirect(url_for(".verify", request_id=rights_request.id), code=303)
@@ -207,6 +213,7 @@ def _request_or_404(request_id: int) -> RightsRequest:
 
 
 @bp.route(f"/rights/requests/<{ID}:request_id>", methods=["GET", "POST"])
+@access.exercise_of_rights
 def verify(request_id: int):  # type: ignore[no-untyped-def]
     rights_request = _request_or_404(request_id)
     if rights_request.status != "unverified":  # its page tells nothing once verified
@@ -282,6 +289,7 @@ def detail(request_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post(f"/admin/rights/<{ID}:request_id>/extend")
+@access.exercise_of_rights
 @access.require_role("manager")
 def extend(request_id: int):  # type: ignore[no-untyped-def]
     rights_request = _request_or_404(request_id)
@@ -300,6 +308,7 @@ def extend(request_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post(f"/admin/rights/<{ID}:request_id>/complete")
+@access.exercise_of_rights
 @access.require_role("manager")
 def complete(request_id: int):  # type: ignore[no-untyped-def]
     rights_request = _request_or_404(request_id)

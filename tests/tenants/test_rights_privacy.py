@@ -196,3 +196,27 @@ def test_deleting_the_account_deactivates_it_and_signs_out(app) -> None:  # type
         assert session.get(Participant, pid).deactivation_reason == "deleted"
     assert client.get("/t/acme/me/privacy").status_code == 303  # signed out
     assert requests_of("zoe@example.org") == [("erasure", "self-service", "completed")]
+
+
+def test_a_read_only_space_still_lets_participants_exercise_their_rights(app) -> None:  # type: ignore[no-untyped-def]
+    """Billing made the space read-only: rights still work, every other write is refused."""
+    pid, client = participant_client(app)
+    with app.app_context():
+        from webapp import db
+        from webapp.organisations.models import Tenant, TenantStatus
+        db.session().query(Tenant).filter_by(slug="acme").one().status = TenantStatus.READ_ONLY
+        db.commit()
+    assert client.post("/t/acme/me/privacy/restriction",
+                       data={"restrict": "1"}).status_code == 303
+    assert client.post("/t/acme/me/privacy/directive",
+                       data={"directive": "erase"}).status_code == 303
+    visitor = english(app.test_client())
+    asked = visitor.post("/t/acme/rights/request",
+                         data={"kind": "access", "email": "someone@example.org"})
+    assert asked.status_code in (200, 303)
+    assert client.post("/t/acme/me/privacy/delete", data={"confirm": "y"}).status_code == 200
+    with tenants_api.tenant_context("acme") as session:
+        assert session.get(Participant, pid).deactivation_reason == "deleted"
+    event_id = factories.event("acme")
+    assert english(app.test_client()).post(
+        f"/t/acme/events/{event_id}/signup", data={}).status_code == 403
