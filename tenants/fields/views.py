@@ -115,8 +115,9 @@ def archive(field_id: int):  # type: ignore[no-untyped-def]
         services.archive(db.session(), field)
     except services.FieldError as exc:
         return _designer(block="custom_fields", status=422, list_error=exc.message)
+    in_language = _text()
     instructions.record(db.session(), "fields", _("Removed the field “%(label)s”",
-                                                  label=_text()(field.label)))
+                                                  label=in_language(field.label)))
     if htmx:
         return _designer(block="custom_fields")
     return redirect(url_for(".designer", _anchor="custom-fields"), code=303)
@@ -136,10 +137,10 @@ def _editor(form: forms.FieldForm, field: CustomField | None, *, block: str = "e
 
 def _described(field: CustomField) -> dict[str, str]:
     """A field as the instructions log describes it."""
-    text = _text()
-    return {"label": text(field.label), "type": str(forms.TYPE_LABELS[field.type]),
+    in_language = _text()
+    return {"label": in_language(field.label), "type": str(forms.TYPE_LABELS[field.type]),
             "need": _("required") if field.required else _("optional"),
-            "purpose": text(field.purpose) or _("none stated")}
+            "purpose": in_language(field.purpose) or _("none stated")}
 
 
 def _edit(field: CustomField | None, field_type: str) -> Response:
