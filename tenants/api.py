@@ -207,11 +207,10 @@ def processing_config(slug: str) -> dict:
     """What the tenant's processor register (GDPR Art. 30(2)) is generated from: its live
     configuration as plain values, without any participant's data."""
     from tenants.consent import services as consent_services
-    from tenants.consent.models import ConsentConfig
     from tenants.fields import services as fields
+    from tenants.retention import services as retention
 
     with tenant_context(slug) as session:
-        consent = session.get(ConsentConfig, 1)  # absent until the banner is first configured
         services = consent_services.list_services(session)
         return {
             "standard_fields": fields.standard_modes(session),
@@ -222,7 +221,10 @@ def processing_config(slug: str) -> dict:
             "services": [{"name": s.name, "provider": s.provider, "purpose": s.purpose,
                           "location": s.location, "safeguard": s.transfer_safeguard}
                          for s in services if not s.blocked],
-            "consent_retention_years": consent.retention_years if consent else 5,
+            # The retention matrix as the tenant set it: kind -> unit, duration, action.
+            "retention": {key: {"unit": rule.kind.unit, "duration": rule.duration,
+                                "action": rule.action}
+                          for key, rule in retention.rules(session).items()},
         }
 
 
@@ -292,8 +294,9 @@ SUPPORT_READ = "support.read"  # the access-log action of a page read under a su
 
 
 def breach_notice_recipients(slug: str) -> list[int]:
-    """The participants a breach notice goes to: every confirmed address. (No restriction of
-    processing exists yet; when it does, Art. 34 still asks to tell restricted people.)"""
+    """The participants a breach notice goes to: every confirmed address. Restricted and
+    deactivated accounts included: their data is still held, and Art. 34 asks to tell every
+    person whose data the breach touches (a legal duty, not processing restriction stops)."""
     from sqlalchemy import select
 
     from tenants.participants.models import Participant

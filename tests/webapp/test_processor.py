@@ -13,6 +13,8 @@ from flask import Flask, g, render_template
 from hypothesis import given, settings
 from sqlalchemy import delete, func, select, update
 
+from tenants import api as tenants_api
+from tenants.retention import services as retention
 from tests import factories
 from tests.webapp.test_bad_input import fuzz, odd_text
 from webapp import db
@@ -573,6 +575,11 @@ def test_tenant_register_follows_live_configuration(app, english):
     assert "StatsCo" in page and "United States" in page
     assert "Far Away Ltd" in page and "Standard contractual clauses" in page
     assert "Mailgun" in page
+    assert "12 months after the event ends" in page  # the retention matrix's default
+    with app.test_request_context(), tenants_api.tenant_context("acme") as session:
+        retention.set_rule(session, "registrations", 6, "delete")
+    page = owner.get("/organisations/acme/processor-register").get_data(as_text=True)
+    assert "6 months after the event ends" in page and "12 months after the event" not in page
     response = owner.get("/organisations/acme/processor-register.csv")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0] == ["Section", "Item", "Details", "Retention or location"]

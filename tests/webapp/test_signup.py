@@ -354,7 +354,7 @@ def test_onboarding_saves_the_space_and_the_controller(app, client, english, out
     assert "Welcome to Parvis" in page
     assert f'value="{slug}"' in page
     assert f'href="/t/{slug}/admin/consent"' in page
-    assert "5 years after the consent expires" in page
+    assert "Consent proofs: 5 years." in page and "/admin/retention" in page
 
     response = client.post(f"/signup/{slug}/welcome", data=onboarding_form(slug))
     assert response.status_code == 303

@@ -4,8 +4,8 @@ Parvis keeps it for each client organisation: the processing it carries out for 
 (registration fields, standard and custom, with their purposes), the tenant's third-party
 services, the sub-processors, transfers outside the EU, retention and security measures. The
 tenant's configuration is read through ``tenants.api.processing_config`` (no participant data).
-Retention shows the platform defaults until the tenant's retention matrix exists (issue 6),
-except consent proofs, whose period the tenant already sets.
+Retention periods are the tenant's own retention matrix (tenants/retention), so a change of
+the matrix makes a new register version.
 """
 
 from __future__ import annotations
@@ -69,6 +69,17 @@ def snapshot(slug: str, sub_processors: list[SubProcessor]) -> dict:
                                 "safeguard": e.safeguard.value} for e in sub_processors]}
 
 
+def kept(config: dict, kind: str) -> str:
+    """How long the tenant's retention matrix keeps ``kind``: "12 months"."""
+    rule = config["retention"][kind]
+    number, unit = rule["duration"], rule["unit"]
+    if unit == "days":
+        return ngettext("%(num)d day", "%(num)d days", number)
+    if unit == "months":
+        return ngettext("%(num)d month", "%(num)d months", number)
+    return ngettext("%(num)d year", "%(num)d years", number)
+
+
 def build(source: dict, language: str) -> list[Line]:
     """The register's lines from a ``snapshot``, in ``language`` (the tenant's texts fall back
     to another one)."""
@@ -81,8 +92,10 @@ def build(source: dict, language: str) -> list[Line]:
         for key, mode in config["standard_fields"].items() if mode != "off"]
     lines.append(Line(section, _("Participant accounts and registration form"),
                       ", ".join(asked),
-                      _("36 months after the last activity, after a warning 30 days before "
-                        "(platform default)")))
+                      _("Erased %(duration)s after the last sign-in (warned 30 days before); "
+                        "an account its owner deletes is erased after %(grace)s",
+                        duration=kept(config, "inactive_accounts"),
+                        grace=kept(config, "deleted_accounts"))))
     for field in config["custom_fields"]:
         purpose = _pick(field["purpose"], language) or _("No purpose stated")
         lines.append(Line(section, _("Custom field: %(label)s", label=_pick(field["label"],
@@ -91,21 +104,22 @@ def build(source: dict, language: str) -> list[Line]:
                             kind=FIELD_TYPES.get(field["type"], field["type"]),
                             need=_("required") if field["required"] else _("optional"),
                             purpose=purpose),
-                          _("12 months after the event ends (platform default)")))
+                          _("%(duration)s after the event ends",
+                            duration=kept(config, "registrations"))))
     lines += [
         Line(section, _("Registrations and attendance"), _("Events, registrations, waiting "
                                                           "lists, attendance"),
-             _("12 months after the event ends (platform default)")),
+             _("%(duration)s after the event ends", duration=kept(config, "registrations"))),
         Line(section, _("Ratings and comments"), _("Stars and comments on events"),
-             _("Comments anonymised after 36 months (platform default)")),
+             _("Comments anonymised %(duration)s after posting",
+               duration=kept(config, "rating_comments"))),
         Line(section, _("Cookie consent proofs"), _("Random consent id, choices, banner "
                                                     "version, time; no personal data"),
-             ngettext("%(num)d year after the consent ends", "%(num)d years after the consent "
-                      "ends", config["consent_retention_years"])),
-        Line(section, _("Connection logs"), _("IP address and time"),
-             _("12 months (platform default)")),
+             _("%(duration)s after the consent ends", duration=kept(config, "consent_proofs"))),
+        Line(section, _("Connection logs"), _("Sign-ins and failed sign-ins, time"),
+             kept(config, "connection_logs")),
         Line(section, _("Data-subject requests"), _("Requests, identity checks, answers"),
-             _("3 years after closing (platform default)")),
+             _("%(duration)s after closing", duration=kept(config, "rights_requests"))),
     ]
 
     section = _("Third-party services of the organisation")

@@ -17,6 +17,7 @@ from webapp.jobs import enqueue
 from webapp.organisations import services as organisations
 from webapp.organisations.models import Tenant, TenantStatus
 from webapp.processor import dpa
+from webapp.processor.tenant_register import kept
 from webapp.signup import services, tasks, terms
 from webapp.signup.forms import AccountForm, OnboardingForm, OrganisationForm, PaymentForm
 from webapp.web.errors import error_page
@@ -205,4 +206,5 @@ def onboarding(slug: str):  # type: ignore[no-untyped-def]
             return redirect(url_for("tenant.events.admin_index", tenant=tenant.slug), code=303)
     status = 422 if form.errors or form.form_errors else 200
     return render("signup/onboarding.html", form=form, tenant=tenant,
-                  config=tenants_api.processing_config(tenant.slug), status=status)
+                  config=tenants_api.processing_config(tenant.slug), kept=kept,
+                  status=status)
