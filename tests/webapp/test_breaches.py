@@ -18,7 +18,7 @@ from webapp import db
 from webapp.breaches import services
 from webapp.breaches.models import AffectedTenant, Breach, BreachEvent, Scope
 from webapp.organisations import services as org_services
-from webapp.organisations.models import TenantStatus
+from webapp.organisations.models import ControllerIdentity, TenantStatus
 
 PRIVACY = "privacy@parvis.test"
 PARIS = timedelta(hours=1)  # the form reads Paris time; November is UTC+1
@@ -225,16 +225,22 @@ def test_awareness_cannot_be_in_the_future(app, operator):
 # --- notifying the controllers ---------------------------------------------------------------
 
 
-def test_owners_and_admins_of_each_affected_organisation_are_emailed(app, outbox, operator):
+def test_owners_admins_and_dpo_of_each_affected_organisation_are_emailed(app, outbox,
+                                                                          operator):
     with app.app_context():
         factories.member("acme", "owner@acme.test", "owner")
         factories.member("acme", "admin@acme.test", "admin")
         factories.member("acme", "manager@acme.test", "manager")
         factories.member("globex", "owner@globex.test", "owner")
         ids = [tenant_id("acme"), tenant_id("globex")]
+        db.session().add(ControllerIdentity(tenant_id=ids[1], legal_name="Globex SA",
+                                            address="1 rue X", dpo_name="Dee Pio",
+                                            dpo_email="dpo@globex.test"))
+        db.commit()
     breach_id = record(operator, tenants=ids)
     recipients = sorted(m["To"] for m in outbox.messages)
-    assert recipients == ["admin@acme.test", "owner@acme.test", "owner@globex.test"]
+    assert recipients == ["admin@acme.test", "dpo@globex.test", "owner@acme.test",
+                          "owner@globex.test"]
     mail = outbox.wait_for(lambda m: m["To"] == "owner@globex.test")
     assert "Globex" in mail["Subject"]
     assert f"/organisations/globex/breaches/{breach_id}" in " ".join(outbox.links(mail))

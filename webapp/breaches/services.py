@@ -18,7 +18,7 @@ from tenants import api as tenants_api
 from webapp.auth.models import Account, Membership
 from webapp.breaches.models import AffectedTenant, Breach, BreachEvent, Scope
 from webapp.db import utcnow
-from webapp.organisations.models import Tenant, TenantStatus
+from webapp.organisations.models import ControllerIdentity, Tenant, TenantStatus
 
 NOTIFY_WITHIN = timedelta(hours=24)  # Parvis's target to tell each controller (the DPA's)
 CNIL_WITHIN = timedelta(hours=72)    # Art. 33(1), counted from the processor's awareness
@@ -192,6 +192,12 @@ def controller_contacts(session: Session, tenant_id: int) -> list[Account]:
                Account.is_active.is_(True))
         .order_by(Account.email))
     return [account for account, role in sorted(rows, key=lambda r: r[1] != "owner")]
+
+
+def dpo_address(session: Session, tenant_id: int) -> str | None:
+    """The DPO's e-mail the owner gave at onboarding, if any: told alongside owners and admins."""
+    identity = session.get(ControllerIdentity, tenant_id)
+    return identity.dpo_email if identity is not None and identity.dpo_email else None
 
 
 def mark_notified(session: Session, affected: AffectedTenant, addresses: list[str]) -> None:

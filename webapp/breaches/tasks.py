@@ -1,6 +1,6 @@
 """Breach e-mails, sent by jobs after the request's commit.
 
-``notify_tenant`` tells one organisation's owners and admins (one job per organisation, so the
+``notify_tenant`` tells one organisation's owners, admins and DPO (one job per organisation, so the
 24-hour clock of each stops when its own e-mails leave). ``send_notice`` fans the participant
 notice out to one job per participant, so a failing address is retried alone. A job reads the
 tenant plane before the control plane, and each through its own short unit of work: a job never
@@ -27,7 +27,7 @@ def _language(language: str) -> str:
 
 @task(retries=3, retry_delay=60)
 def notify_tenant(affected_id: int) -> int:
-    """E-mail the organisation's owners and admins; returns how many were e-mailed."""
+    """E-mail the organisation's owners, admins and DPO; returns how many were e-mailed."""
     session = db.session()
     affected = session.get(AffectedTenant, affected_id)
     if affected is None or affected.notified_at is not None:
@@ -35,14 +35,18 @@ def notify_tenant(affected_id: int) -> int:
     contacts = services.controller_contacts(session, affected.tenant_id)
     slug = affected.tenant.slug
     link = external_url("breaches.tenant_breach", slug=slug, breach_id=affected.breach_id)
-    for account in contacts:
+    addresses = [(account.email, account.language) for account in contacts]
+    dpo = services.dpo_address(session, affected.tenant_id)
+    if dpo and dpo.lower() not in {email.lower() for email, _ in addresses}:
+        addresses.append((dpo, affected.tenant.default_language))
+    for email, language in addresses:
         mail.send(mail.render_message(
-            account.email, "breaches/email/controller_notice", _language(account.language),
+            email, "breaches/email/controller_notice", _language(language),
             affected=affected, breach=affected.breach, link=link,
             organisation=affected.tenant_name, tenant_name=None,  # Parvis writes as itself
             deadline=services.cnil_clock(affected, db.utcnow()).deadline))
-    services.mark_notified(session, affected, [a.email for a in contacts])
-    return len(contacts)
+    services.mark_notified(session, affected, [email for email, _ in addresses])
+    return len(addresses)
 
 
 @task(retries=3, retry_delay=60)
