@@ -31,6 +31,7 @@ from tenants.retention import services
 from tenants.retention.models import RetentionCount, RetentionRun
 from tenants.retention.services import WARNING, Rule
 from tenants.rights import services as rights
+from tenants.rights.models import restricted_ids
 
 BATCH = 10_000  # rows per transaction at most
 PAUSE = 0.5  # rest after a full batch, as a share of the time it took
@@ -77,7 +78,12 @@ def _each(apply: Callable[[Session, list, Rule, datetime], None],
 
 # --- inactive accounts: warned, deactivated, erased ---------------------------------------------
 
-_active = and_(Participant.deactivated_at.is_(None), Participant.inactivity_warned_at.is_(None))
+# A participant who restricted processing (or objects while the tenant decides) is held out of
+# the inactivity cycle: restriction is what a person asks for instead of erasure (GDPR
+# Art. 18(1)(b)), and they could not be sent the warning anyway.
+_held = Participant.id.not_in(restricted_ids())
+_active = and_(Participant.deactivated_at.is_(None), Participant.inactivity_warned_at.is_(None),
+               _held)
 
 
 def _warn_due(rule: Rule, now: datetime) -> Select:
@@ -95,7 +101,8 @@ def _warn_next(db: Session, rule: Rule) -> datetime | None:
     return _after(db.scalar(select(func.min(_last_activity)).where(_active)), rule, -WARNING)
 
 
-_warned = and_(Participant.deactivated_at.is_(None), Participant.inactivity_warned_at.is_not(None))
+_warned = and_(Participant.deactivated_at.is_(None), Participant.inactivity_warned_at.is_not(None),
+               _held)
 
 
 def _deactivate_due(rule: Rule, now: datetime) -> Select:

@@ -32,6 +32,7 @@ from tenants.ratings import services as ratings
 from tenants.ratings.models import Rating
 from tenants.registration import services as registrations
 from tenants.registration.models import ACTIVE, Registration, SentReminder
+from tenants.retention import services as retention
 from tenants.rights.models import (
     DIRECTIVES,
     KINDS,
@@ -307,8 +308,11 @@ def choices(db: Session, participant_id: int, *, create: bool = False) -> Privac
 
 def set_restricted(db: Session, participant: Participant, restricted: bool) -> None:
     row = choices(db, participant.id, create=True)
+    lifted = row.restricted_at is not None and not restricted
     row.restricted_at = (row.restricted_at or utcnow()) if restricted else None
     db.flush()
+    if lifted:  # back in the inactivity cycle, which may already be due for them
+        retention.due_earlier.send(current_slug(), at=utcnow())
 
 
 def object_to_processing(db: Session, participant: Participant, reason: str) -> RightsRequest:

@@ -408,3 +408,22 @@ def test_a_deletion_brings_the_sweep_forward(app, client):
         control.commit()
     with app.app_context():
         assert schedule("acme").next_due_at == min(planned, erase_at)
+
+
+def test_a_restricted_account_is_held_out_of_the_inactivity_cycle(app, clock):
+    """Restriction is asked instead of erasure (Art. 18(1)(b)); lifting it restarts the cycle."""
+    from tenants.rights.models import PrivacyChoices
+
+    me = person("acme", "ann@example.org")
+    with tenants_api.tenant_context("acme") as db:
+        db.execute(update(Participant).values(last_active_at=tenants_api.utcnow() - 40 * MONTH))
+        db.add(PrivacyChoices(participant_id=me, restricted_at=tenants_api.utcnow()))
+    run_sweep(app)
+    clock.advance(days=70)
+    run_sweep(app)
+    assert get("acme", me).inactivity_warned_at is None
+    assert get("acme", me).deactivated_at is None
+    with tenants_api.tenant_context("acme") as db:
+        db.get(PrivacyChoices, me).restricted_at = None
+    run_sweep(app)
+    assert get("acme", me).inactivity_warned_at is not None
