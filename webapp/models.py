@@ -23,9 +23,9 @@ from webapp.processor.models import (
     ThirdPartyService,
     TransferAuthorisation,
 )
+from webapp.retention.models import RetentionSchedule
 from webapp.signup.models import PendingSignup, TermsAcceptance
 from webapp.support.models import SupportGrant
-from webapp.sweeps import RetentionSchedule
 
 __all__ = [
     "Account",

@@ -18,8 +18,8 @@ from tests import factories
 from tests.tenants.registration_helpers import english, person, sign_in, staff
 from tests.tenants.retention_helpers import MONTH, populate, state
 from webapp import db as control
-from webapp import sweeps
 from webapp.models import RetentionSchedule, Tenant
+from webapp.retention import tasks as retention_tasks
 
 URL = "/t/acme/admin/retention"
 
@@ -381,7 +381,7 @@ def schedule(slug: str) -> RetentionSchedule | None:
 def test_the_periodic_task_queues_only_due_tenants(app, clock):
     populate("acme")
     with app.app_context():
-        assert sweeps.queue_due_sweeps.call_local() == 2  # never swept: both due
+        assert retention_tasks.queue_due_sweeps.call_local() == 2  # never swept: both due
         control.commit()
         acme, globex = schedule("acme"), schedule("globex")
         assert acme.swept_at is not None and acme.queued_at is None
@@ -389,17 +389,17 @@ def test_the_periodic_task_queues_only_due_tenants(app, clock):
         # 30 days); globex holds nothing: its next sweep is the shortest duration away.
         assert acme.next_due_at < globex.next_due_at
         assert globex.next_due_at >= tenants_api.utcnow() + timedelta(days=27)
-        assert sweeps.queue_due_sweeps.call_local() == 0  # nothing due now
+        assert retention_tasks.queue_due_sweeps.call_local() == 0  # nothing due now
     clock.advance(days=31)
     with app.app_context():
-        assert sweeps.queue_due_sweeps.call_local() == 1  # acme only
+        assert retention_tasks.queue_due_sweeps.call_local() == 1  # acme only
         control.commit()
 
 
 def test_a_deletion_brings_the_sweep_forward(app, client):
     me = person("acme", "ann@example.org")
     with app.app_context():
-        sweeps.queue_due_sweeps.call_local()
+        retention_tasks.queue_due_sweeps.call_local()
         control.commit()
         planned = schedule("acme").next_due_at
     with app.test_request_context("/t/acme/"):
