@@ -49,6 +49,15 @@ def _required() -> bool:
             or os.environ.get("PARVIS_REQUIRE_BROWSER") == "1")
 
 
+def in_child(target: Callable[..., object], *args: object) -> None:
+    """Run ``target(*args)`` in a fresh process (seeding data, running jobs with the clock
+    moved): the live server's database is then written by a process that owns its engines."""
+    process = multiprocessing.get_context("spawn").Process(target=target, args=args)
+    process.start()
+    process.join(120)
+    assert process.exitcode == 0, f"{target.__name__} failed (see the captured stderr)"
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The demo (``flask demo``) with real CSRF, on its own database, at an HTTP address."""

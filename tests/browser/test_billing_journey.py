@@ -18,8 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import factories
-from tests.browser.conftest import LiveServer, Pages
-from tests.browser.test_contract_journey import in_child
+from tests.browser.conftest import LiveServer, Pages, in_child
 from tests.browser.test_processor_journey import sign_in
 from tests.browser.test_registration_journey import accessibility, shot, t
 

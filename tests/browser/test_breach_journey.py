@@ -12,7 +12,6 @@ form, the organisation's incident page, the register and the support-access page
 
 from __future__ import annotations
 
-import multiprocessing
 import re
 import secrets
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import factories
-from tests.browser.conftest import LiveServer, Pages
+from tests.browser.conftest import LiveServer, Pages, in_child
 from tests.browser.test_processor_journey import label, sign_in
 from tests.browser.test_registration_journey import accessibility, on_server, shot, t
 from tests.mail_sink import SMTPSink
@@ -63,11 +62,7 @@ def people(live_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[
                   f"name_{key}": f"Breach {key.upper()} {language} {tag}",
                   f"owner_{key}": f"owner-{key}-{tag}@breach.test",
                   f"person_{key}": f"person-{key}-{tag}@example.org"}
-    process = multiprocessing.get_context("spawn").Process(
-        target=_seed, args=(live_server.settings, found, language))
-    process.start()
-    process.join(120)
-    assert process.exitcode == 0, "setting up the organisations failed (see the stderr)"
+    in_child(_seed, live_server.settings, found, language)
     yield found
 
 

@@ -12,7 +12,6 @@ deleted. The banner and the cookie settings page pass axe-core.
 
 from __future__ import annotations
 
-import multiprocessing
 import re
 from collections.abc import Iterator
 
@@ -20,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, expect
 
 from tests import factories
-from tests.browser.conftest import REPORT_CSP, LiveServer
+from tests.browser.conftest import REPORT_CSP, LiveServer, in_child
 from tests.browser.test_registration_journey import accessibility, choose_language, t
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -57,11 +56,7 @@ def _seed(settings: dict, slug: str) -> None:
 
 
 def seed_tenant(server: LiveServer, slug: str) -> None:
-    process = multiprocessing.get_context("spawn").Process(target=_seed,
-                                                           args=(server.settings, slug))
-    process.start()
-    process.join(120)
-    assert process.exitcode == 0, "setting up the tenant failed (see the captured stderr)"
+    in_child(_seed, server.settings, slug)
 
 
 class Visitor:

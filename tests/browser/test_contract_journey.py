@@ -10,7 +10,6 @@ certificate, and an operator finds it in the list. axe-core checks each page.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import re
 import secrets
 import zipfile
@@ -22,7 +21,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import factories
-from tests.browser.conftest import LiveServer, Pages
+from tests.browser.conftest import LiveServer, Pages, in_child
 from tests.browser.test_registration_journey import accessibility, choose_language, shot, t
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -61,12 +60,6 @@ def _destroy_after_the_window(settings: dict, slug: str) -> None:
     tenants_api.dispose()
     app.extensions["parvis_engine"].dispose()
 
-
-def in_child(target, *args: object) -> None:  # type: ignore[no-untyped-def]
-    process = multiprocessing.get_context("spawn").Process(target=target, args=args)
-    process.start()
-    process.join(120)
-    assert process.exitcode == 0, f"{target.__name__} failed (see the captured stderr)"
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ invitation page, the setup page, the recovery codes and the code step.
 
 from __future__ import annotations
 
-import multiprocessing
 import re
 import secrets
 import time
@@ -22,7 +21,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import factories
-from tests.browser.conftest import LiveServer, Pages
+from tests.browser.conftest import LiveServer, Pages, in_child
 from tests.browser.test_registration_journey import (
     _catalog,
     accessibility,
@@ -60,11 +59,7 @@ def people(live_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[
     tag = secrets.token_hex(3)
     found = {"slug": f"members-{language}-{tag}", "owner": f"owner-{tag}@members.test",
              "member": f"member-{tag}@example.org"}
-    process = multiprocessing.get_context("spawn").Process(target=_seed, args=(
-        live_server.settings, found["slug"], found["owner"], language))
-    process.start()
-    process.join(120)
-    assert process.exitcode == 0, "setting up the organisation failed (see the captured stderr)"
+    in_child(_seed, live_server.settings, found["slug"], found["owner"], language)
     yield found
 
 

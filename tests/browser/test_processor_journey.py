@@ -12,7 +12,6 @@ hold before and after the strings are translated.
 
 from __future__ import annotations
 
-import multiprocessing
 import re
 import secrets
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import factories
-from tests.browser.conftest import LiveServer, Pages
+from tests.browser.conftest import LiveServer, Pages, in_child
 from tests.browser.test_registration_journey import (
     _catalog,
     accessibility,
@@ -61,11 +60,8 @@ def people(live_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[
     tag = secrets.token_hex(3)
     found = {"slug": f"proc-{language}-{tag}", "owner": f"owner-{tag}@processor.test",
              "operator": f"privacy-{tag}@parvis.test"}
-    process = multiprocessing.get_context("spawn").Process(target=_seed, args=(
-        live_server.settings, found["slug"], found["owner"], found["operator"], language))
-    process.start()
-    process.join(120)
-    assert process.exitcode == 0, "setting up the organisation failed (see the captured stderr)"
+    in_child(_seed, live_server.settings, found["slug"], found["owner"], found["operator"],
+             language)
     yield found
 
 

@@ -14,7 +14,6 @@ the new strings are translated (untranslated, a catalogue gives back the English
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from playwright.sync_api import Dialog, Page, expect
 
 from tenants.fields import guard
 from tests import factories
-from tests.browser.conftest import LiveServer, Pages
+from tests.browser.conftest import LiveServer, Pages, in_child
 from tests.browser.test_accessibility import AXE, RUN_AXE
 from tests.mail_sink import SMTPSink
 
@@ -86,11 +85,7 @@ def _seed(settings: dict, slug: str, admin_email: str) -> None:
 
 
 def seed_tenant(server: LiveServer, slug: str, admin_email: str) -> None:
-    process = multiprocessing.get_context("spawn").Process(
-        target=_seed, args=(server.settings, slug, admin_email))
-    process.start()
-    process.join(120)
-    assert process.exitcode == 0, "setting up the tenant failed (see the captured stderr)"
+    in_child(_seed, server.settings, slug, admin_email)
 
 
 # --- browser helpers ---------------------------------------------------------------------------

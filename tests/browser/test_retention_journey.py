@@ -10,13 +10,11 @@ receipts of the sweeps. The retention pages pass axe-core.
 
 from __future__ import annotations
 
-import multiprocessing
-
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests import factories
-from tests.browser.conftest import LiveServer, Pages
+from tests.browser.conftest import LiveServer, Pages, in_child
 from tests.browser.test_ratings_journey import PASSWORD, member_sign_in, participant_sign_in
 from tests.browser.test_registration_journey import accessibility, choose_language, shot, t
 from tests.mail_sink import SMTPSink
@@ -65,12 +63,6 @@ def _sweep(settings: dict, slug: str, days: int) -> None:
     tenants_api.dispose()
     app.extensions["parvis_engine"].dispose()
 
-
-def in_child(target, *args) -> None:  # type: ignore[no-untyped-def]
-    process = multiprocessing.get_context("spawn").Process(target=target, args=args)
-    process.start()
-    process.join(120)
-    assert process.exitcode == 0, f"{target.__name__} failed (see the captured stderr)"
 
 
 def sign_in_as(page: Page, server: LiveServer, slug: str, name: str, language: str) -> None:

@@ -9,7 +9,6 @@ shows both steps. axe-core checks the services page and the authorisation screen
 
 from __future__ import annotations
 
-import multiprocessing
 import re
 import secrets
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import factories
-from tests.browser.conftest import LiveServer, Pages
+from tests.browser.conftest import LiveServer, Pages, in_child
 from tests.browser.test_processor_journey import sign_in
 from tests.browser.test_registration_journey import accessibility, shot, t
 
@@ -47,11 +46,7 @@ def people(live_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[
     tag = secrets.token_hex(3)
     found = {"slug": f"svc-{language}-{tag}", "owner": f"owner-{tag}@services.test",
              "admin": f"admin-{tag}@services.test"}
-    process = multiprocessing.get_context("spawn").Process(target=_seed, args=(
-        live_server.settings, found["slug"], found["owner"], found["admin"], language))
-    process.start()
-    process.join(120)
-    assert process.exitcode == 0, "setting up the organisation failed (see the captured stderr)"
+    in_child(_seed, live_server.settings, found["slug"], found["owner"], found["admin"], language)
     yield found
 
 
