@@ -2,8 +2,10 @@
 
     .venv/bin/python -m bench.retention [--database-url URL] [--rows 1000000] [--seconds N]
 
-One tenant holds ``--rows`` failed sign-ins older than the connection-log retention (12
-months), i.e. expired rows of the retention matrix, and a published event. The event's
+One tenant holds ``--rows`` visitors' cookie choices whose proof retention (5 years after the
+consent ended) has passed, i.e. expired rows of the retention matrix, and a published event.
+Consent proofs are the data kind that grows with every visitor; their ids are made the way the
+product makes them (``new_consent_id``, time first). The event's
 registration page is requested in this process (WSGI calls, no server, rendered each time:
 page copies are dropped before each request, tenants/pagecache.py), first alone for
 ``--seconds`` (the baseline), then while the tenant's retention sweep runs in another thread
@@ -18,7 +20,6 @@ from __future__ import annotations
 import logging
 import os
 import platform
-import secrets
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -39,7 +40,8 @@ from bench.tenant_home import (
     visitor_cookie,
 )
 from tenants import api as tenants_api
-from tenants.participants.models import ParticipantLoginFailure
+from tenants.consent.models import ConsentEntry
+from tenants.consent.services import new_consent_id
 from tests import factories
 from webapp import db
 from webapp.organisations import services as org_services
@@ -51,21 +53,29 @@ GOAL_P99 = 2.0
 
 
 def fill(app: Flask, rows: int) -> int:
-    """The tenant, its event, and ``rows`` expired failed sign-ins; returns the event's id."""
+    """The tenant, its event, and ``rows`` expired consent proofs; returns the event's id."""
     with app.app_context():
         org_services.create(db.session(), slug=SLUG, name="Purge bench", default_language="fr")
         db.commit()
     event_id = factories.event(SLUG)
-    old = tenants_api.utcnow() - timedelta(days=500)
+    old = tenants_api.utcnow() - timedelta(days=7 * 365)  # ended 6 years ago, kept 5
     started = time.perf_counter()
     for start in range(0, rows, CHUNK):
         with tenants_api.tenant_context(SLUG, writer=True) as session:
-            session.execute(insert(ParticipantLoginFailure), [
-                {"key": secrets.token_hex(8), "at": old + timedelta(seconds=i)}
-                for i in range(start, min(rows, start + CHUNK))])
+            session.execute(insert(ConsentEntry), [proof(old + timedelta(seconds=i))
+                                                  for i in range(start, min(rows, start + CHUNK))])
         if (start // CHUNK) % 5 == 4:
             log(f"  filled {start + CHUNK:,} rows ({time.perf_counter() - started:.0f} s)")
     return event_id
+
+
+def proof(created: datetime) -> dict:
+    """One visitor's refusal of the optional cookies, as ``record_choice`` writes it."""
+    consent_id = new_consent_id(created)
+    return {"consent_id": consent_id, "chain_id": consent_id, "kind": "cookies",
+            "choices": {"1": False, "2": False}, "version": 1, "texts_hash": "0" * 64,
+            "participant_id": None, "created_at": created,
+            "expires_at": created + timedelta(days=365), "replaced_at": None}
 
 
 def latencies(app, environ, *, seconds: float | None = None,  # type: ignore[no-untyped-def]
@@ -94,7 +104,7 @@ class BusySeconds(logging.Handler):
 
 def remaining() -> int:
     with tenants_api.tenant_context(SLUG) as session:
-        return session.scalar(select(func.count()).select_from(ParticipantLoginFailure)) or 0
+        return session.scalar(select(func.count()).select_from(ConsentEntry)) or 0
 
 
 def main(argv: list[str] | None = None) -> None:

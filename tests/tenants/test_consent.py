@@ -575,3 +575,13 @@ def test_junk_services_never_fail_and_never_half_save(app, client, values):
         for service in saved:
             assert service.load_url is None or services.valid_load_url(service.load_url)
             db.delete(service)
+
+
+def test_consent_ids_sort_by_creation_so_purges_touch_one_end_of_the_index():
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    ids = [services.new_consent_id(start + timedelta(milliseconds=ms))
+           for ms in (0, 1, 999, 86_400_000, 10**12)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert all(services.CONSENT_ID.fullmatch(i) for i in ids)
+    same = {services.new_consent_id(start) for _ in range(1000)}
+    assert len(same) == 1000  # 120 random bits after the time
