@@ -49,6 +49,7 @@ from tenants.registration.forms import (
     RosterFilter,
 )
 from tenants.registration.models import ACTIVE, Registration
+from tenants.rights.models import restricted_among
 from tenants.settings import services as settings
 from tenants.texts import pick
 from webapp.extensions import htmx
@@ -293,6 +294,7 @@ def roster(event_id: int):  # type: ignore[no-untyped-def]
                   event=event, form=form, registrations=registrations,
                   counts=services.counts(session, event.id),
                   positions=services.waitlist_positions(session, registrations),
+                  restricted=restricted_among(session, {r.participant_id for r in registrations}),
                   export_fields=export_fields, view="roster", **_staff_context())
 
 
@@ -323,6 +325,7 @@ def attendance(event_id: int):  # type: ignore[no-untyped-def]
             abort(404)
         body = render_block("registration/roster.html", "row", registration=registration,
                             event=event, positions={}, view="roster",
+                            restricted=restricted_among(session, {registration.participant_id}),
                             **_staff_context())
         response = Response(body, mimetype="text/html")
         response.vary.add("HX-Request")

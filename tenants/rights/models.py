@@ -89,6 +89,14 @@ def restricted_ids() -> Select:
         PrivacyChoices.restricted_at.is_not(None), PrivacyChoices.objected_at.is_not(None)))
 
 
+def restricted_among(db: Session, participant_ids: set[int]) -> set[int]:
+    """Which of these participants are restricted (the staff's roster marks them)."""
+    if not participant_ids:
+        return set()
+    return set(db.scalars(restricted_ids().where(
+        PrivacyChoices.participant_id.in_(participant_ids))))
+
+
 def is_restricted(db: Session, participant_id: int) -> bool:
     """Whether nothing but storage may be done with this participant's data (no e-mail)."""
     return db.scalar(restricted_ids().where(

@@ -104,6 +104,9 @@ def test_restriction_stops_emails_lists_and_exports_until_lifted(app, outbox) ->
     manager = staff(app.test_client(), "acme", "manager")
     export = manager.get(f"/t/acme/admin/events/{event_id}/registrations.csv").text
     assert "zoe@example.org" not in export
+    # The staff's roster keeps the registration (storage) and says not to contact her.
+    roster = manager.get(f"/t/acme/admin/events/{event_id}/registrations").text
+    assert "Lambert" in roster and "Processing restricted: keep, do not contact" in roster
 
     assert client.post("/t/acme/me/privacy/restriction", data={"restrict": "0"}).status_code \
         == 303
@@ -115,6 +118,8 @@ def test_restriction_stops_emails_lists_and_exports_until_lifted(app, outbox) ->
     assert "Zoé L." in app.test_client().get("/t/acme/people").text
     assert "zoe@example.org" in manager.get(
         f"/t/acme/admin/events/{event_id}/registrations.csv").text
+    assert "Processing restricted" not in manager.get(
+        f"/t/acme/admin/events/{event_id}/registrations").text
     assert requests_of("zoe@example.org") == [("restriction", "self-service", "completed")] * 2
 
 
