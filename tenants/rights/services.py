@@ -101,7 +101,8 @@ def get(db: Session, request_id: int) -> RightsRequest | None:
     return db.get(RightsRequest, request_id)
 
 
-def inbox(db: Session, *, show: str = "open", limit: int = 200) -> list[RightsRequest]:
+def inbox(db: Session, *, show: str = "open", offset: int = 0, limit: int = 50,
+          ) -> list[RightsRequest]:
     """Open requests by due date (the most urgent first), or the answered ones, newest first."""
     stmt = select(RightsRequest)
     if show == "open":
@@ -110,7 +111,7 @@ def inbox(db: Session, *, show: str = "open", limit: int = 200) -> list[RightsRe
     else:
         stmt = stmt.where(RightsRequest.status == "completed").order_by(
             RightsRequest.completed_at.desc(), RightsRequest.id.desc())
-    return list(db.scalars(stmt.limit(limit)))
+    return list(db.scalars(stmt.offset(offset).limit(limit)))
 
 
 def steps(db: Session, request: RightsRequest) -> list[RequestStep]:

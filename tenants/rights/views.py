@@ -34,6 +34,7 @@ bp = Blueprint("rights", __name__, template_folder="templates")
 ID = "int(min=1, max=2147483647)"
 CNIL_COMPLAINT = "https://www.cnil.fr/fr/plaintes"
 AUDIT_PAGE = 100
+INBOX_PAGE = 50
 
 
 @bp.app_context_processor
@@ -259,9 +260,12 @@ def answer_download(request_id: int, token: str):  # type: ignore[no-untyped-def
 @access.require_role("manager")
 def inbox():  # type: ignore[no-untyped-def]
     show = "completed" if request.args.get("show") == "completed" else "open"
-    return render("rights/inbox.html", requests=services.inbox(db.session(), show=show),
-                  show=show, kind_labels=forms.KIND_LABELS, due_on=services.due_on,
-                  days_left=services.days_left)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
+    found = services.inbox(db.session(), show=show, offset=(page - 1) * INBOX_PAGE,
+                           limit=INBOX_PAGE + 1)
+    return render("rights/inbox.html", requests=found[:INBOX_PAGE], page=page,
+                  has_next=len(found) > INBOX_PAGE, show=show, kind_labels=forms.KIND_LABELS,
+                  due_on=services.due_on, days_left=services.days_left)
 
 
 def _detail(rights_request: RightsRequest, status: int = 200,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -296,3 +296,21 @@ def test_self_service_actions_are_in_the_inbox(app) -> None:  # type: ignore[no-
     manager = staff(app.test_client(), "acme", "manager")
     answered = manager.get("/t/acme/admin/rights?show=completed").text
     assert "ann@example.org" in answered and "self-service" in answered
+
+
+def test_the_inbox_pages_by_fifty_most_urgent_first(app) -> None:  # type: ignore[no-untyped-def]
+    start = datetime(2027, 1, 1, 9, 0, tzinfo=UTC)
+    ids = [open_request(email=f"p{n}@example.org", received=start.replace(day=1 + n % 28,
+                                                                          hour=n % 24))
+           for n in range(51)]
+    manager = staff(app.test_client(), "acme", "manager")
+    first = manager.get("/t/acme/admin/rights").text
+    assert first.count("@example.org</td>") == 50 and "page=2" in first and "Previous" not in first
+    second = manager.get("/t/acme/admin/rights?page=2").text
+    assert second.count("@example.org</td>") == 1 and "Next" not in second
+    with tenants_api.tenant_context("acme") as session:
+        latest = session.get(RightsRequest, ids[27])  # received on the 28th, at 03:00
+    assert latest.email in second  # the least urgent comes last
+    for junk in ("0", "-3", "abc", "99999999999999"):
+        page = manager.get(f"/t/acme/admin/rights?page={junk}")
+        assert page.status_code == 200
