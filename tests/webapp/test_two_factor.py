@@ -243,3 +243,41 @@ def test_logout_ends_the_session(app, client):
     with client.session_transaction() as session:
         session.update(kept)  # the old cookie, replayed
     assert not signed_in(client)
+
+
+def test_recovery_codes_are_replaced_after_the_password_and_a_code(app, client):
+    with app.app_context():
+        factories.account(EMAIL)
+    factories.login(client, EMAIL)
+    old = set_up(app, client)
+    assert 'action="/account/two-factor/recovery-codes"' in client.get("/account/two-factor").text
+
+    refused = client.post("/account/two-factor/recovery-codes", data={
+        "new-password": "not my password", "new-code": old[0]})
+    assert refused.status_code == 422 and 'id="new-password-error"' in refused.text
+    bad_code = client.post("/account/two-factor/recovery-codes", data={
+        "new-password": factories.PASSWORD, "new-code": "000000"})
+    assert bad_code.status_code == 422 and 'id="new-code-error"' in bad_code.text
+    with app.app_context():
+        assert services.recovery_codes_left(db.session(), account(app)) == 10  # unchanged
+
+    done = client.post("/account/two-factor/recovery-codes", data={
+        "new-password": factories.PASSWORD, "new-code": code_at(account(app).totp_secret, 1)})
+    assert done.status_code == 200
+    new = re.findall(r"<code>([0-9a-f]{5}-[0-9a-f]{5})</code>", done.text)
+    assert len(set(new)) == 10 and not set(new) & set(old)
+    with app.app_context():
+        session, me = db.session(), account(app)
+        assert not services.use_recovery_code(session, me, old[1])
+        assert services.use_recovery_code(session, me, new[0])
+        session.commit()
+    assert account(app).has_two_factor  # still on
+
+
+def test_recovery_codes_need_two_factor_on(app, client):
+    with app.app_context():
+        factories.account(EMAIL)
+    factories.login(client, EMAIL)
+    sent = client.post("/account/two-factor/recovery-codes", data={
+        "new-password": factories.PASSWORD, "new-code": "123456"})
+    assert sent.status_code == 303 and path(sent) == "/account/two-factor"

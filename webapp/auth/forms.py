@@ -64,7 +64,10 @@ class SetupForm(FlaskForm):
     code = code_field(_l("Code shown by the app"))
 
 
-class DisableForm(FlaskForm):
+class ConfirmForm(FlaskForm):
+    """Password and a second factor again, before two-factor sign-in is turned off or its
+    recovery codes are replaced."""
+
     password = PasswordField(_l("Password"), validators=[
         DataRequired(_l("Enter your password.")), Length(max=PASSWORD_LENGTH)])
     code = code_field(_l("Code from your authentication app, or a recovery code"))

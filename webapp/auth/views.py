@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from webapp import db
 from webapp.auth import services
-from webapp.auth.forms import CodeForm, DisableForm, LoginForm, PasswordChangeForm, SetupForm
+from webapp.auth.forms import CodeForm, ConfirmForm, LoginForm, PasswordChangeForm, SetupForm
 from webapp.auth.models import Account
 from webapp.db import utcnow
 from webapp.extensions import login_manager
@@ -165,8 +165,7 @@ def password():  # type: ignore[no-untyped-def]
 def two_factor():  # type: ignore[no-untyped-def]
     """Set up two-factor sign-in (QR code, first code, recovery codes) or see that it is on."""
     if current_user.has_two_factor:
-        return render("auth/two_factor.html", form=DisableForm(), enabled=True,
-                      codes_left=services.recovery_codes_left(db.session(), current_user))
+        return _two_factor_page(ConfirmForm(), ConfirmForm(prefix="new"))
     form = SetupForm()
     next_url = request.args.get("next", "")
     if form.validate_on_submit():
@@ -184,25 +183,51 @@ def two_factor():  # type: ignore[no-untyped-def]
                   status=422 if form.errors else 200)
 
 
+def _confirmed(form: ConfirmForm) -> bool:
+    """The password and a code (from the app, or a recovery code) check out; else errors."""
+    if not form.validate_on_submit():
+        return False
+    session = db.session()
+    if not services.check_password(current_user, form.password.data):
+        form.password.errors = [_("This is not your current password.")]
+    elif not (services.verify_totp(session, current_user, form.code.data)
+              or services.use_recovery_code(session, current_user, form.code.data)):
+        form.code.errors = [_("This code is not valid.")]
+    else:
+        return True
+    return False
+
+
+def _two_factor_page(disable: ConfirmForm, regenerate: ConfirmForm, status: int = 200):  # type: ignore[no-untyped-def]
+    return render("auth/two_factor.html", form=disable, regenerate=regenerate, enabled=True,
+                  codes_left=services.recovery_codes_left(db.session(), current_user),
+                  status=status)
+
+
 @bp.post("/account/two-factor/disable")
 @login_required
 def disable_two_factor():  # type: ignore[no-untyped-def]
     if not current_user.has_two_factor:
         return redirect(url_for("auth.two_factor"), code=303)
-    form = DisableForm()
+    form = ConfirmForm()
     if current_user.operator_role is not None:
         form.form_errors.append(_("Two-factor sign-in is mandatory for platform operators."))
-    elif form.validate_on_submit():
-        session = db.session()
-        if not services.check_password(current_user, form.password.data):
-            form.password.errors = [_("This is not your current password.")]
-        elif not (services.verify_totp(session, current_user, form.code.data)
-                  or services.use_recovery_code(session, current_user, form.code.data)):
-            form.code.errors = [_("This code is not valid.")]
-        else:
-            services.disable_two_factor(session, current_user)
-            flash(_("Two-factor sign-in is off."), "account")
-            return redirect(url_for("auth.home"), code=303)
-    return render("auth/two_factor.html", form=form, enabled=True,
-                  codes_left=services.recovery_codes_left(db.session(), current_user),
-                  status=422)
+    elif _confirmed(form):
+        services.disable_two_factor(db.session(), current_user)
+        flash(_("Two-factor sign-in is off."), "account")
+        return redirect(url_for("auth.home"), code=303)
+    return _two_factor_page(form, ConfirmForm(prefix="new", formdata=None), 422)
+
+
+@bp.post("/account/two-factor/recovery-codes")
+@login_required
+def new_recovery_codes():  # type: ignore[no-untyped-def]
+    """Ten new recovery codes in place of the old ones (all of them, used or not)."""
+    if not current_user.has_two_factor:
+        return redirect(url_for("auth.two_factor"), code=303)
+    form = ConfirmForm(prefix="new")
+    if _confirmed(form):
+        codes = services.new_recovery_codes(db.session(), current_user)
+        return render("auth/recovery_codes.html", codes=codes, replaced=True,
+                      next_url=url_for("auth.two_factor"))
+    return _two_factor_page(ConfirmForm(formdata=None), form, 422)
