@@ -227,3 +227,19 @@ def test_flashed_messages_show_once_with_kept_cookies(app, make_app, english):
     client.get("/flash-test")
     assert client.get("/read-test").get_data(as_text=True) == "hello"
     assert client.get("/read-test").get_data(as_text=True) == ""
+
+
+@pytest.mark.parametrize(("typed", "fr", "en"), [
+    ("United States", "États-Unis", "United States"), ("germany", "Allemagne", "Germany"),
+    ("Allemagne", "Allemagne", "Germany"), ("US", "États-Unis", "United States"),
+    ("France", "France", "France"), ("Paris, France", "Paris, France", "Paris, France"),
+    ("us", "us", "us"), ("", "", "")])
+def test_countries_read_in_the_readers_language(app, typed: str, fr: str, en: str) -> None:
+    from flask_babel import force_locale
+
+    from webapp.web.i18n import country
+
+    with app.test_request_context():
+        for language, expected in (("fr", fr), ("en", en)):
+            with force_locale(language):
+                assert country(typed) == expected

@@ -19,6 +19,7 @@ from flask_babel import ngettext
 from tenants import api as tenants_api
 from webapp.processor.forms import SAFEGUARDS
 from webapp.processor.models import Safeguard, SubProcessor
+from webapp.web.i18n import country
 
 # As the registration form's labels (tenants.fields.answers).
 STANDARD_LABELS = {
@@ -126,14 +127,14 @@ def build(source: dict, language: str) -> list[Line]:
     for service in config["services"]:
         lines.append(Line(section, service["name"], "{} — {}".format(
             service["provider"], SERVICE_PURPOSES.get(service["purpose"], service["purpose"])),
-            service["location"]))
+            country(service["location"])))
     if not config["services"]:
         lines.append(Line(section, _("None"), "", ""))
 
     section = _("Sub-processors")
     for entry in sub_processors:
         lines.append(Line(section, entry["name"], entry[f"purpose_{_language(language)}"],
-                          f"{entry['location']} ({SAFEGUARDS[entry['safeguard']]})"))
+                          f"{country(entry['location'])} ({SAFEGUARDS[entry['safeguard']]})"))
 
     section = _("Transfers outside the EU")
     transfers = [(e["name"], _("Sub-processor"), e["safeguard"], e["location"])
@@ -143,7 +144,7 @@ def build(source: dict, language: str) -> list[Line]:
                    s["safeguard"], s["location"])
                   for s in config["services"] if s.get("safeguard")]
     for name, kind, safeguard, location in transfers:
-        lines.append(Line(section, name, f"{kind} — {SAFEGUARDS[safeguard]}", location))
+        lines.append(Line(section, name, f"{kind} — {SAFEGUARDS[safeguard]}", country(location)))
     if not transfers:
         lines.append(Line(section, _("None"), _("Every sub-processor and service processes "
                                                 "the data in the EU/EEA."), ""))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from babel import Locale
@@ -95,8 +96,26 @@ def _npgettext(context: Context, string_ctx: str, singular: str, plural: str, nu
                    variables)
 
 
+@functools.cache
+def _country_codes() -> dict[str, str]:
+    """ISO 3166 codes by country name, in every language of the interface (casefolded)."""
+    return {name.casefold(): code for language in ("en", "fr")
+            for code, name in _locale(language).territories.items()
+            if len(code) == 2 and code.isalpha()}
+
+
+def country(value: str | None) -> str:
+    """A place typed as a country's name (in English or French) or its ISO code, shown in the
+    reader's language ("United States" reads "États-Unis"); anything else as it was typed."""
+    text = (value or "").strip()
+    code = text if len(text) == 2 and text.isupper() else _country_codes().get(text.casefold())
+    locale = get_locale()
+    return locale.territories.get(code, value or "") if code and locale else value or ""
+
+
 def init_app(app) -> None:  # type: ignore[no-untyped-def]
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters["country"] = country
     # Flask-Babel installed Jinja's newstyle gettext (``{% trans %}`` compiles for it); these
     # replace its callables, and ``_`` points straight at gettext instead of looking it up.
     app.jinja_env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext,
