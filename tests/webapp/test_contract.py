@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from tenants import api as tenants_api
 from tests import factories
 from webapp import db, migrate
-from webapp.auth.models import Membership
+from webapp.auth.models import Account, Membership
 from webapp.billing.models import Invoice, Subscription
 from webapp.contract import services, tasks
 from webapp.contract.models import BundleDownload, ContractEnd, DestructionCertificate
@@ -459,3 +459,38 @@ def test_bundle_folder_is_under_the_instance_path(app, ending):
         path = services.bundle_path(end_of(app, ending))
     assert path.parent == Path(app.instance_path) / "bundles"
     assert SLUG in path.name and len(path.name) > len(SLUG) + 32  # not guessable
+
+
+def test_dpa_acceptances_outlive_the_destruction_five_years(app, client, ending, clock):
+    from webapp.processor import dpa
+    from webapp.processor import services as processor
+    from webapp.processor.models import DpaAcceptance
+
+    with app.app_context():
+        owner = db.session().scalar(select(Account).where(Account.email == OWNER))
+        processor.accept(db.session(), ending, owner.id, dpa.current().id)
+        db.commit()
+    login(client)
+    terminate(client)
+    clock.advance(days=61)
+    assert run_destruction(app) == 1
+
+    def acceptances() -> list[str]:
+        with app.app_context():
+            return list(db.session().scalars(select(DpaAcceptance.account_email).where(
+                DpaAcceptance.tenant_id == ending)))
+
+    assert acceptances() == [OWNER]  # proof of what was agreed, by whom and when
+    with app.app_context():
+        certificate = db.session().scalar(select(DestructionCertificate))
+        assert "dpa_acceptances" not in certificate.control_rows
+    clock.advance(days=365 * 5 - 10)
+    with app.app_context():
+        tasks.purge_invoices.call_local()
+        db.commit()
+    assert acceptances() == [OWNER]
+    clock.advance(days=15)
+    with app.app_context():
+        tasks.purge_invoices.call_local()
+        db.commit()
+    assert acceptances() == []

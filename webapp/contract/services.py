@@ -29,6 +29,7 @@ from webapp.billing.models import Invoice
 from webapp.contract.models import BundleDownload, ContractEnd, DestructionCertificate
 from webapp.jobs import enqueue
 from webapp.organisations.models import Tenant, TenantStatus
+from webapp.processor.models import DpaAcceptance
 from webapp.web import passwords
 
 OWNER_REQUEST = "owner_request"
@@ -41,9 +42,10 @@ DEFAULT_WINDOW_DAYS = 60
 MIN_WINDOW_DAYS, MAX_WINDOW_DAYS = 30, 365
 BUNDLE_FOLDER = "bundles"
 # Control tables that outlive the tenant's destruction: its registry row (the invoices' and
-# the certificate's counterpart), the invoices (kept 10 years by law), and this record.
-KEPT_TABLES = frozenset({"tenants", Invoice.__tablename__, "contract_ends",
-                         "destruction_certificates"})
+# the certificate's counterpart), the invoices (kept 10 years by law), the DPA acceptances
+# (proof of what was agreed, kept 5 years), and this record.
+KEPT_TABLES = frozenset({"tenants", Invoice.__tablename__, DpaAcceptance.__tablename__,
+                         "contract_ends", "destruction_certificates"})
 
 
 class ContractError(ValueError):
@@ -306,4 +308,16 @@ def purge_invoices(session: Session) -> int:
     """Delete invoice records paid more than 10 years ago; returns how many."""
     cutoff = years_before(db.utcnow(), INVOICE_YEARS)
     result = session.execute(delete(Invoice).where(Invoice.paid_at < cutoff))
+    return result.rowcount or 0
+
+
+PROOF_YEARS = 5  # Code de commerce L110-4: claims between traders are time-barred after 5 years
+
+
+def purge_contract_proofs(session: Session) -> int:
+    """Delete the DPA acceptances of tenants destroyed more than 5 years ago (until then they
+    prove what the organisation agreed to, by whom and when); returns how many."""
+    cutoff = years_before(db.utcnow(), PROOF_YEARS)
+    destroyed = select(ContractEnd.tenant_id).where(ContractEnd.destroyed_at < cutoff)
+    result = session.execute(delete(DpaAcceptance).where(DpaAcceptance.tenant_id.in_(destroyed)))
     return result.rowcount or 0

@@ -54,5 +54,6 @@ def destroy(contract_end_id: int) -> bool:
 
 @periodic_task(crontab(hour="4", minute="40"))
 def purge_invoices() -> int:
-    """Delete invoice records past their 10 years; returns how many."""
-    return services.purge_invoices(db.session())
+    """Delete invoice records past their 10 years, and DPA acceptances past their 5 years
+    after the tenant's destruction; returns how many rows."""
+    return services.purge_invoices(db.session()) + services.purge_contract_proofs(db.session())
