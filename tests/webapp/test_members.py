@@ -344,6 +344,11 @@ def test_a_tenant_requiring_two_factor_sends_members_to_set_it_up(app, client):
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == "/account/two-factor"
     assert client.get("/t/acme/").status_code == 200  # the public site is not concerned
+    for page in ("contract", "contract/bundle.zip", "subscription", "instructions", "breaches"):
+        # Nor its organisation pages: the data export above all.
+        stopped = client.get(f"/organisations/acme/{page}")
+        assert stopped.status_code == 302, page
+        assert urlsplit(stopped.headers["Location"]).path == "/account/two-factor"
     with app.app_context():
         factories.member("globex", "staff@acme.test", "viewer")
     assert client.get("/t/globex/admin/events").status_code == 200  # nor other tenants

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, request, ur
 from flask import session as cookie
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
 from wtforms import SelectChoice
 
 from webapp import db
@@ -38,18 +39,33 @@ invitations_bp = Blueprint("invitations", __name__, url_prefix="/invitations",
                            template_folder="templates")
 
 
+def _administered() -> tuple[int, str] | None:
+    """The tenant whose administration this request opens for one of its members: its admin
+    pages (``/t/<slug>/admin/…``) or its organisation pages (``/organisations/<slug>/…``:
+    contract and export bundle, subscription, processor duties, breaches, support)."""
+    if g.get("tenant_role"):
+        admin = request.path.startswith(f"/t/{g.tenant.slug}/admin")
+        return (g.tenant_id, g.tenant.name) if admin else None
+    slug = (request.view_args or {}).get("slug")
+    if not slug or not request.path.startswith(f"/organisations/{slug}/"):
+        return None
+    found = db.session().execute(select(Tenant.id, Tenant.name).join(
+        Membership, Membership.tenant_id == Tenant.id).where(
+        Tenant.slug == slug, Membership.account_id == current_user.id)).first()
+    return (found.id, found.name) if found else None
+
+
 @bp.before_app_request
 def members_set_up_two_factor():  # type: ignore[no-untyped-def]
     """A tenant that requires two-factor sign-in: its members without it are sent to set it
-    up before any of its admin pages."""
-    if not g.get("tenant_role") or current_user.has_two_factor:
+    up before any page that administers it."""
+    if not current_user.is_authenticated or current_user.has_two_factor:
         return None
-    if not request.path.startswith(f"/t/{g.tenant.slug}/admin"):
-        return None
-    if not services.requires_two_factor(db.session(), g.tenant_id):
+    tenant = _administered()
+    if tenant is None or not services.requires_two_factor(db.session(), tenant[0]):
         return None
     flash(_("%(name)s requires two-factor sign-in for its members. Set it up to continue.",
-            name=g.tenant.name), "two-factor")
+            name=tenant[1]), "two-factor")
     return redirect(url_for("auth.two_factor", next=request.full_path.rstrip("?")))
 
 
