@@ -175,8 +175,10 @@ def set_rule(db: Session, key: str, duration: int, action: str) -> Rule:
         row.duration, row.action, row.updated_at = duration, action, utcnow()
     db.flush()
     after = Rule(kind, duration, action)
-    instructions.record(db, "retention", f"{key}: {before.duration} -> {duration} {kind.unit}, "
-                                         f"{action}")
+    instructions.record(db, "retention", _(
+        "%(kind)s: kept %(before)s, now %(after)s, then %(action)s",
+        kind=kind.label, before=duration_text(kind.unit, before.duration),
+        after=duration_text(kind.unit, duration), action=ACTIONS[action]))
     if after.duration < before.duration:
         due_earlier.send(current_slug(), at=utcnow())
     return after

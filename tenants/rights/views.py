@@ -112,7 +112,7 @@ def export_json(me: Participant):  # type: ignore[no-untyped-def]
 @signed_in
 def export_csv(me: Participant):  # type: ignore[no-untyped-def]
     body = services.export_csv(db.session(), me, _language())
-    return _download(me, "portability", body, "text/csv; charset=utf-8", "csv")
+    return _download(me, "portability", body, "text/csv", "csv")
 
 
 @bp.post("/me/privacy/restriction")

@@ -80,8 +80,11 @@ def test_a_change_is_kept_and_recorded_as_an_instruction(ctx):
         assert consent.get_row(db).retention_years == 2
         assert services.rule(db, "consent_proofs").duration == 2
         logged = [i.summary for i in db.scalars(select(Instruction).order_by(Instruction.id))]
-    assert logged == ["registrations: 12 -> 24 months, delete",
-                      "consent_proofs: 5 -> 2 years, delete"]
+    # In the author's language (here the default, French).
+    assert logged == [
+        "Inscriptions et réponses au formulaire d'inscription\u00a0: conservation 12 mois, "
+        "désormais 24 mois, puis suppression",
+        "Preuves de consentement\u00a0: conservation 5 ans, désormais 2 ans, puis suppression"]
     with tenants_api.tenant_context("globex") as db:
         assert services.rule(db, "registrations").duration == 12
 
