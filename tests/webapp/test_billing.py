@@ -274,6 +274,7 @@ def test_failed_renewal_grace_then_read_only_then_reactivation(ctx: Flask, clien
     services.sweep(db.session())
     db.commit()
     assert _tenant("club").status == TenantStatus.SUSPENDED
+    assert services.notice(db.session(), _tenant("club").id) == services.Notice("suspended", None)
     fake.portal_action(subscription_id, "pay_renewal")
     for body, headers in fake.take():
         assert deliver(client, body, headers).status_code == 200

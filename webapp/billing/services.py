@@ -351,7 +351,7 @@ def sweep(db: Session) -> int:
 class Notice:
     """The billing banner: which situation, and until when nothing changes."""
 
-    kind: str  # "past_due", "read_only", "trial", "trial_over", "cancelling"
+    kind: str  # "past_due", "read_only", "suspended", "trial", "trial_over", "cancelling"
     until: datetime | None
 
 
@@ -359,6 +359,8 @@ def notice(db: Session, tenant_id: int) -> Notice | None:
     subscription = subscription_of(db, tenant_id)
     if subscription is None:
         return None
+    if subscription.tenant_status == TenantStatus.SUSPENDED.value:
+        return Notice("suspended", None)
     since = unpaid_since(subscription)
     config = current_app.config
     if since is not None:
