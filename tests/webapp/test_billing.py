@@ -19,6 +19,7 @@ from webapp import db
 from webapp.billing import services
 from webapp.billing.fake import sign
 from webapp.billing.models import Invoice, StripeEvent
+from webapp.contract.models import ContractEnd
 from webapp.organisations.models import Tenant, TenantStatus
 
 __all__ = ["fake"]  # the fixture, imported for this module's tests
@@ -355,3 +356,27 @@ def test_real_stripe_needs_its_settings_at_start_up(tmp_path):
     with pytest.raises(ValueError, match="'fake' or 'stripe'"):
         config.load({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x",
                      "BILLING_GATEWAY": "paypal"})
+
+
+def test_a_subscription_stripe_cancels_for_failed_payments_suspends_but_never_ends(
+        ctx: Flask, client, fake: Fake, clock):
+    owner, tenant = new_organisation("club", "owner@club.test")
+    checkout(fake, owner, tenant)
+    for body, headers in fake.take():
+        deliver(client, body, headers)
+    subscription_id = next(iter(fake.subscriptions))
+    fake.portal_action(subscription_id, "fail_renewal")
+    fake.portal_action(subscription_id, "retries_exhausted")
+    for body, headers in fake.take():
+        assert deliver(client, body, headers).status_code == 200
+    assert _tenant("club").status == TenantStatus.ACTIVE  # still the grace period
+    clock.advance(days=15)
+    services.sweep(db.session())
+    db.commit()
+    assert _tenant("club").status == TenantStatus.READ_ONLY
+    clock.advance(days=400)
+    services.sweep(db.session())
+    db.commit()
+    assert _tenant("club").status == TenantStatus.SUSPENDED  # and no contract end
+    assert _count(ContractEnd) == 0
+    assert tenants_api.exists("club")

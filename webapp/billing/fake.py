@@ -180,8 +180,12 @@ class FakeStripe:
                 item["current_period_end"] = int(time.time()) + PERIOD_SECONDS
                 self.send("invoice.paid", self.invoice(sub))
                 self.send("customer.subscription.updated", sub)
-            elif action == "end_period":
+            elif action in ("end_period", "retries_exhausted"):
+                # The second is what Stripe does after the last failed retry of a payment,
+                # when its setting for failed payments is "cancel the subscription".
                 sub["status"] = "canceled"
+                sub["cancellation_details"] = {"reason": "payment_failed" if action ==
+                                               "retries_exhausted" else "cancellation_requested"}
                 self.send("customer.subscription.deleted", sub)
 
     # --- the HTTP side ---------------------------------------------------------------------

@@ -44,6 +44,9 @@ class SubscriptionState:
     plan: str | None  # None: a price Parvis does not know
     cancel_at_period_end: bool
     current_period_end: datetime | None
+    # Stripe's ``cancellation_details.reason``: "payment_failed" when it cancelled the
+    # subscription after the last failed retry of a payment.
+    cancellation_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,8 @@ class StripeGateway:
             id=data["id"], customer=customer if isinstance(customer, str) else customer["id"],
             status=data["status"], plan=self.plans_by_price.get(item["price"]["id"]),
             cancel_at_period_end=bool(data.get("cancel_at_period_end")),
-            current_period_end=_timestamp(item.get("current_period_end")))
+            current_period_end=_timestamp(item.get("current_period_end")),
+            cancellation_reason=(data.get("cancellation_details") or {}).get("reason"))
 
     def construct_event(self, payload: bytes, signature: str) -> WebhookEvent:
         try:

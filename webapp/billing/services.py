@@ -224,7 +224,8 @@ def _apply(db: Session, subscription: Subscription, state: SubscriptionState, *,
     subscription.plan = state.plan or subscription.plan
     subscription.cancel_at_period_end = state.cancel_at_period_end
     subscription.current_period_end = state.current_period_end
-    if state.status in UNPAID:
+    if state.status in UNPAID or (state.status in ENDED
+                                  and state.cancellation_reason == "payment_failed"):
         subscription.past_due_since = subscription.past_due_since or utcnow()
     else:
         subscription.past_due_since = None
@@ -276,10 +277,15 @@ def unpaid_since(subscription: Subscription) -> datetime | None:
 
 
 def _target(subscription: Subscription) -> TenantStatus | None:
-    """The tenant status the subscription calls for; None: the contract ends."""
-    if subscription.status in ENDED:
-        return None
+    """The tenant status the subscription calls for; None: the contract ends.
+
+    Only a subscription the organisation cancelled ends the contract. One that Stripe cancelled
+    because every retry of a payment failed is unpaid, not terminated: it follows the grace,
+    read-only and suspended steps and stays suspended, so a failed payment never leads to the
+    data's destruction (an operator or the owner ends the contract, with its return period)."""
     since = unpaid_since(subscription)
+    if subscription.status in ENDED and since is None:
+        return None
     if since is None:
         return TenantStatus.ACTIVE
     config = current_app.config
