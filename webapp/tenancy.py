@@ -27,7 +27,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, object_session, sessionmake
 
 from tenants import api as tenants_api
 from webapp import db
-from webapp.auth.models import Membership
+from webapp.auth.models import Account, Membership
 from webapp.billing import plans
 from webapp.billing.models import Subscription
 from webapp.organisations.models import Tenant, TenantStatus
@@ -117,6 +117,21 @@ def resolve(slug: str, session: Session | None = None) -> Resolved | None:
         if tenant.status != TenantStatus.PROVISIONING:
             cache.put(key, resolved, generation)
     return resolved
+
+
+@bp.app_context_processor
+def naming_members() -> dict:
+    """``member_names(ids)`` in tenant templates: staff names (or addresses) by the account id
+    the tenant plane keeps in its logs, which alone cannot name anybody."""
+
+    def member_names(ids: object) -> dict[int, str]:
+        wanted = {i for i in ids if isinstance(i, int)}  # type: ignore[attr-defined]
+        if not wanted:
+            return {}
+        return {a.id: a.display_name or a.email for a in db.session().scalars(
+            select(Account).where(Account.id.in_(wanted)))}
+
+    return {"member_names": member_names}
 
 
 def member_role(tenant_id: int) -> str | None:

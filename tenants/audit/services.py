@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
@@ -12,6 +14,31 @@ from tenants.audit.models import AccessLog
 from tenants.db import utcnow
 
 pagecache.not_shown(AccessLog.__tablename__)  # staff reading data changes no public page
+
+# What the access log says of each action, in the reader's language.
+ACTIONS = {
+    "participant.read": _l("Read a participant's full record"),
+    "participant.export": _l("Exported a participant's data"),
+    "participant.erase": _l("Erased a participant"),
+    "rights_request.read": _l("Read a rights request"),
+    "registrations.read": _l("Read the registrations of an event"),
+    "registrations.export": _l("Exported the registrations of an event"),
+    "consent_lookup": _l("Looked up a visitor's consent"),
+    "consent_ledger_export": _l("Exported the consent ledger"),
+    "support.read": _l("Read a page under a support grant"),
+}
+
+
+def action_label(action: str) -> str:
+    return str(ACTIONS.get(action, action))
+
+
+def target_label(target: str) -> str:
+    """``participant:12`` reads "participant no. 12"; a page path or anything else as is."""
+    kind, _sep, number = target.partition(":")
+    labels = {"participant": _("participant no. %(id)s"), "event": _("event no. %(id)s"),
+              "rights_request": _("request no. %(id)s")}
+    return labels[kind] % {"id": number} if kind in labels and number.isdigit() else target
 
 
 def record(db: Session, *, member_id: int | None, action: str, target: str) -> None:

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -83,6 +84,21 @@ def can_extend(request: RightsRequest, today: date | None = None) -> bool:
 
 
 # --- requests and their steps --------------------------------------------------------------
+
+
+# What the request's history and evidence say, in the reader's language.
+STEPS = {"submitted": _l("sent, awaiting the code"), "verified": _l("address verified"),
+         "received": _l("received"), "duplicate": _l("sent again (already open)"),
+         "extended": _l("deadline extended"), "completed": _l("answered")}
+EVIDENCE = {
+    "account": _l("Account with this address"), "format": _l("Format"),
+    "export_sha256": _l("SHA-256 of the export"), "export_bytes": _l("Size of the export (bytes)"),
+    "erased_ratings": _l("Reviews made anonymous"),
+    "erased_registrations": _l("Registrations erased"), "erased_at": _l("Erased at"),
+    "upheld": _l("Objection upheld"), "note": _l("Answer"),
+    "restricted": _l("Processing restricted"), "scope": _l("Objection to"),
+    "directive": _l("Directive"), "deactivated": _l("Account deactivated"),
+    "erase_after": _l("Erased after")}
 
 
 def step(db: Session, request: RightsRequest, action: str, *, member_id: int | None = None,

@@ -274,6 +274,7 @@ def _detail(rights_request: RightsRequest, status: int = 200,
     session = db.session()
     return render("rights/detail.html", status=status, r=rights_request,
                   steps=services.steps(session, rights_request), kind_labels=forms.KIND_LABELS,
+                  step_labels=services.STEPS, evidence_labels=services.EVIDENCE,
                   due=services.due_on(rights_request),
                   days_left=services.days_left(rights_request),
                   can_extend=services.can_extend(rights_request),
@@ -372,4 +373,5 @@ def access_log():  # type: ignore[no-untyped-def]
     total = audit.count(session)
     entries = audit.page(session, offset=(page - 1) * AUDIT_PAGE, limit=AUDIT_PAGE)
     return render("rights/access_log.html", block="results", entries=entries, page=page,
-                  pages=max((total + AUDIT_PAGE - 1) // AUDIT_PAGE, 1), total=total)
+                  pages=max((total + AUDIT_PAGE - 1) // AUDIT_PAGE, 1), total=total,
+                  action_label=audit.action_label, target_label=audit.target_label)
