@@ -31,6 +31,8 @@ class RightsRequest(TenantBase):
     participant_id: Mapped[int | None] = mapped_column(
         ForeignKey("participants.id", ondelete="SET NULL"), index=True)
     source: Mapped[str] = mapped_column(String(12))  # form | self-service
+    # The requester's language: every e-mail about the request is in it, whoever answers.
+    language: Mapped[str | None] = mapped_column(String(5))
     details: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(12), index=True)
     created_at: Mapped[datetime]

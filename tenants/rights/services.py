@@ -149,7 +149,7 @@ def self_service(db: Session, participant: Participant, kind: str, *, evidence: 
     now = utcnow()
     request = RightsRequest(kind=kind, email=participant.email, participant_id=participant.id,
                             source="self-service", details=note, status="open",
-                            created_at=now, evidence=evidence)
+                            language=participant.language, created_at=now, evidence=evidence)
     _receive(request, now)
     db.add(request)
     db.flush()
@@ -172,8 +172,8 @@ def _code_hash(request_id: int, code: str) -> str:
                     hashlib.sha256).hexdigest()
 
 
-def submit(db: Session, *, kind: str, email: str,
-           details: str) -> tuple[RightsRequest, str | None]:
+def submit(db: Session, *, kind: str, email: str, details: str,
+           language: str) -> tuple[RightsRequest, str | None]:
     """A request from the form, waiting for its sender to prove the address; returns it and
     the code to e-mail. Asking again for the same right from the same address before
     verifying replaces the code rather than adding a request; within ``RESEND_INTERVAL`` of
@@ -197,7 +197,7 @@ def submit(db: Session, *, kind: str, email: str,
     elif (request.code_expires_at is not None
           and request.code_expires_at - CODE_LIFETIME > now - RESEND_INTERVAL):
         return request, None
-    request.details = details.strip()
+    request.details, request.language = details.strip(), language
     code = f"{secrets.randbelow(10**6):06d}"
     request.code_hash = _code_hash(request.id, code)
     request.code_expires_at = now + CODE_LIFETIME

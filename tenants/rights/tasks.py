@@ -19,10 +19,12 @@ from webapp.jobs import tenant_task
 from webapp.web.urls import external_url
 
 
-def _send(slug: str, request_id: int, template: str, language: str, **context: Any) -> bool:
+def _send(slug: str, request_id: int, template: str, **context: Any) -> bool:
+    """An e-mail about the request, in the requester's language (not the staff member's)."""
     request = services.get(session(), request_id)
     if request is None:
         return False
+    language = request.language
     if language not in current_app.config["LANGUAGES"]:
         language = current_app.config["BABEL_DEFAULT_LOCALE"]
     mail.send(mail.render_message(
@@ -34,19 +36,19 @@ def _send(slug: str, request_id: int, template: str, language: str, **context: A
 
 
 @tenant_task(retries=3, retry_delay=60)
-def send_code(slug: str, request_id: int, code: str, language: str) -> bool:
-    return _send(slug, request_id, "code", language, code=code,
+def send_code(slug: str, request_id: int, code: str) -> bool:
+    return _send(slug, request_id, "code", code=code,
                  minutes=int(services.CODE_LIFETIME.total_seconds() // 60))
 
 
 @tenant_task(retries=3, retry_delay=60)
-def send_extension(slug: str, request_id: int, language: str) -> bool:
-    return _send(slug, request_id, "extended", language)
+def send_extension(slug: str, request_id: int) -> bool:
+    return _send(slug, request_id, "extended")
 
 
 @tenant_task(retries=3, retry_delay=60)
-def send_completed(slug: str, request_id: int, language: str, token: str | None) -> bool:
+def send_completed(slug: str, request_id: int, token: str | None) -> bool:
     link = (external_url("tenant.rights.answer_download", tenant=slug, request_id=request_id,
                          token=token) if token else None)
-    return _send(slug, request_id, "completed", language, download_url=link,
+    return _send(slug, request_id, "completed", download_url=link,
                  days=services.DOWNLOAD_LIFETIME.days)

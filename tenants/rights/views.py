@@ -200,9 +200,10 @@ def request_form():  # type: ignore[no-untyped-def]
         return render("rights/request.html", form=form, cnil=CNIL_COMPLAINT,
                       status=422 if form.is_submitted() else 200)
     rights_request, code = services.submit(db.session(), kind=form.kind.data,
-                                           email=form.email.data, details=form.details.data or "")
+                                           email=form.email.data, details=form.details.data or "",
+                                           language=_language())
     if code is not None:  # else one went out a moment ago
-        enqueue(tasks.send_code, db.current_slug(), rights_request.id, code, _language())
+        enqueue(tasks.send_code, db.current_slug(), rights_request.id, code)
     return redirect(url_for(".verify", request_id=rights_request.id), code=303)
 
 
@@ -307,7 +308,7 @@ def extend(request_id: int):  # type: ignore[no-untyped-def]
         return _detail(rights_request, 422, extend=form)
     services.extend(db.session(), rights_request, months=int(form.months.data),
                     reason=form.reason.data, member_id=access.member_id())
-    enqueue(tasks.send_extension, db.current_slug(), rights_request.id, _language())
+    enqueue(tasks.send_extension, db.current_slug(), rights_request.id)
     flash(_("The request is extended; the requester is told why by e-mail."), "rights")
     return redirect(url_for(".detail", request_id=request_id), code=303)
 
@@ -331,7 +332,7 @@ def complete(request_id: int):  # type: ignore[no-untyped-def]
                      target=f"participant:{rights_request.participant_id}")
     token = services.complete(session, rights_request, note=form.note.data,
                               member_id=access.member_id(), uphold=form.uphold.data != "no")
-    enqueue(tasks.send_completed, db.current_slug(), rights_request.id, _language(), token)
+    enqueue(tasks.send_completed, db.current_slug(), rights_request.id, token)
     flash(_("The request is answered; the requester is told by e-mail."), "rights")
     return redirect(url_for(".detail", request_id=request_id), code=303)
 

@@ -152,11 +152,11 @@ def test_the_same_open_request_is_not_duplicated(client, outbox) -> None:  # typ
 
 
 def open_request(kind: str = "access", email: str = "sam@example.org",
-                 received: datetime | None = None) -> int:
+                 received: datetime | None = None, language: str = "en") -> int:
     with tenants_api.tenant_context("acme") as session:
         now = received or tenants_api.utcnow()
         request = RightsRequest(kind=kind, email=email, source="form", status="open",
-                                created_at=now, received_at=now,
+                                language=language, created_at=now, received_at=now,
                                 due_on=services.add_months(now.date(), 1),
                                 participant_id=session.scalar(select(Participant.id).where(
                                     Participant.email == email)))
@@ -319,3 +319,15 @@ def test_the_inbox_pages_by_fifty_most_urgent_first(app) -> None:  # type: ignor
     for junk in ("0", "-3", "abc", "99999999999999"):
         page = manager.get(f"/t/acme/admin/rights?page={junk}")
         assert page.status_code == 200
+
+
+def test_emails_about_a_request_speak_the_requesters_language(app, outbox) -> None:  # type: ignore[no-untyped-def]
+    request_id = open_request(language="fr")
+    manager = staff(app.test_client(), "acme", "manager")  # browsing in English
+    assert manager.post(f"/t/acme/admin/rights/{request_id}/extend",
+                        data={"months": "1", "reason": "Archives"}).status_code == 303
+    assert manager.post(f"/t/acme/admin/rights/{request_id}/complete",
+                        data={"note": "Voici"}).status_code == 303
+    outbox.wait_for(lambda m: "délai supplémentaire" in m["Subject"])  # the extension
+    answer = outbox.wait_for(lambda m: m["Subject"] != outbox.messages[0]["Subject"])
+    assert "Voici" in SMTPSink.text(answer) and "demande" in answer["Subject"]
