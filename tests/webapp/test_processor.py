@@ -293,6 +293,11 @@ def test_operator_announces_owners_are_emailed_one_objects_operator_sees_it(
                for link in outbox.links(mail))
     assert "Remplace notre prestataire." in outbox.text(mail)  # the owner's language: French
 
+    # Every page the owner opens says so until the organisation objects or the window closes.
+    home = acme_owner.get("/account").get_data(as_text=True)
+    assert "Parvis announces a change of sub-processor (" in home and "You may object until" in home
+    assert 'href="/organisations/acme/sub-processors"' in home
+
     page = acme_owner.get("/organisations/acme/sub-processors")
     assert page.status_code == 200
     assert "Replaces our current provider." in page.get_data(as_text=True)
@@ -303,6 +308,7 @@ def test_operator_announces_owners_are_emailed_one_objects_operator_sees_it(
     assert objected.status_code == 303
     assert "Your organisation objected" in acme_owner.get(
         "/organisations/acme/sub-processors").get_data(as_text=True)
+    assert "You may object until" not in acme_owner.get("/account").get_data(as_text=True)
 
     again = acme_owner.post(f"/organisations/acme/sub-processors/{change_id}/objection",
                             data={"reason": "twice"})

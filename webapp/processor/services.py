@@ -225,6 +225,20 @@ def owners_to_inform(session: Session, account_id: int | None = None) -> dict[in
     return found
 
 
+def open_changes_for(session: Session, account_id: int) -> list[tuple[Tenant, SubProcessorChange]]:
+    """For the owner banner: announced changes still open to objection, per tenant this
+    account owns that has not objected to them (one query)."""
+    objected = exists().where(Objection.change_id == SubProcessorChange.id,
+                              Objection.tenant_id == Tenant.id)
+    return [(tenant, change) for tenant, change in session.execute(
+        select(Tenant, SubProcessorChange)
+        .join(Membership, Membership.tenant_id == Tenant.id)
+        .join(SubProcessorChange, SubProcessorChange.objection_deadline > control_db.utcnow())
+        .where(Membership.account_id == account_id, Membership.role == "owner",
+               Tenant.status.in_(INFORMED), ~objected)
+        .order_by(SubProcessorChange.objection_deadline, Tenant.name))]
+
+
 def objections(session: Session, *, tenant_id: int | None = None) -> list[Objection]:
     query = select(Objection).order_by(Objection.created_at.desc(), Objection.id.desc())
     if tenant_id is not None:

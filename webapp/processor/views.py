@@ -64,6 +64,7 @@ def moment(at: datetime) -> str:
 @bp.app_context_processor
 def processor_context() -> dict:
     return {"dpa_pending": services.dpa_pending, "pending_dpa_tenants": _pending_dpa_tenants,
+            "open_sub_processor_changes": _open_changes,
             "safeguard_labels": SAFEGUARDS, "change_labels": CHANGE_KINDS,
             "purpose_labels": SERVICE_PURPOSES,
             "long_date": long_date, "moment": moment}
@@ -74,6 +75,13 @@ def _pending_dpa_tenants() -> list:
     if not current_user.is_authenticated:
         return []
     return services.tenants_pending_dpa(db.session(), current_user.id)
+
+
+def _open_changes() -> list:
+    """For the banner: sub-processor changes the signed-in owner may still object to."""
+    if not current_user.is_authenticated:
+        return []
+    return services.open_changes_for(db.session(), current_user.id)
 
 
 # --- access rules ------------------------------------------------------------------------------
