@@ -55,6 +55,25 @@ def test_payment_confirmed_by_webhook_provisions_the_tenant(ctx: Flask, client, 
     assert services.entitlements(db.session(), tenant.id).events_per_month == 20
 
 
+def test_a_payment_confirmed_after_checkout_provisions_then(ctx: Flask, client, fake: Fake):
+    """3-D Secure or a bank debit: Checkout completes before the payment is confirmed."""
+    owner, tenant = new_organisation("club", "owner@club.test")
+    url = services.start_checkout(db.session(), owner, tenant, "team",
+                                  success_url="http://parvis.test/done",
+                                  cancel_url="http://parvis.test/back")
+    db.commit()
+    fake.pay(url.rsplit("/", 1)[1], name="Club SARL", confirmed_later=True)
+    for body, headers in fake.take():
+        assert deliver(client, body, headers).status_code == 200
+    assert _tenant("club").status == TenantStatus.PROVISIONING  # not paid yet
+    assert not tenants_api.exists("club")
+    fake.portal_action(next(iter(fake.subscriptions)), "pay_renewal")  # the bank confirms
+    for body, headers in fake.take():
+        assert deliver(client, body, headers).status_code == 200
+    assert _tenant("club").status == TenantStatus.ACTIVE and tenants_api.exists("club")
+    assert _count(Invoice) == 1
+
+
 def test_a_forged_signature_is_refused_and_changes_nothing(ctx: Flask, client, fake: Fake):
     owner, tenant = new_organisation("club", "owner@club.test")
     checkout(fake, owner, tenant)

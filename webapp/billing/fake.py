@@ -105,9 +105,12 @@ class FakeStripe:
                                  "Stripe-Signature": sign(body, self.webhook_secret)})
         return event
 
-    def pay(self, checkout_id: str, *, name: str, tax_id: str = "") -> dict[str, Any]:
+    def pay(self, checkout_id: str, *, name: str, tax_id: str = "",
+            confirmed_later: bool = False) -> dict[str, Any]:
         """The customer pays: a customer, an active subscription, a paid invoice, a completed
-        session; events in the order Stripe sends them."""
+        session; events in the order Stripe sends them. ``confirmed_later``: the payment awaits
+        3-D Secure or a bank debit, so Checkout completes with the subscription ``incomplete``
+        and no paid invoice (``pay_renewal`` confirms it)."""
         with self.lock:
             checkout = self.checkouts[checkout_id]
             if checkout["status"] == "complete":
@@ -121,18 +124,20 @@ class FakeStripe:
             now = int(time.time())
             subscription = {
                 "id": self.new_id("sub"), "object": "subscription", "customer": customer["id"],
-                "status": "active", "cancel_at_period_end": False,
-                "metadata": checkout["metadata"], "created": now,
+                "status": "incomplete" if confirmed_later else "active",
+                "cancel_at_period_end": False, "metadata": checkout["metadata"], "created": now,
                 "items": {"object": "list", "data": [{
                     "id": self.new_id("si"), "object": "subscription_item",
                     "price": {"id": checkout["price"], "object": "price"},
                     "current_period_end": now + PERIOD_SECONDS}]}}
             self.subscriptions[subscription["id"]] = subscription
-            checkout.update(status="complete", payment_status="paid",
+            checkout.update(status="complete",
+                            payment_status="unpaid" if confirmed_later else "paid",
                             customer=customer["id"], subscription=subscription["id"],
                             customer_details={"name": name, "email": customer["email"]})
             self.send("customer.subscription.created", subscription)
-            self.send("invoice.paid", self.invoice(subscription))
+            if not confirmed_later:
+                self.send("invoice.paid", self.invoice(subscription))
             self.send("checkout.session.completed", checkout)
             return checkout
 

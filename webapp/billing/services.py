@@ -196,8 +196,7 @@ def _checkout_completed(db: Session, session: dict) -> str:
         return "already_subscribed"
     subscription.stripe_subscription_id = session["subscription"]
     subscription.stripe_customer_id = session.get("customer")
-    return _apply(db, subscription, gateway().retrieve_subscription(session["subscription"]),
-                  provision=True)
+    return _apply(db, subscription, gateway().retrieve_subscription(session["subscription"]))
 
 
 def _sync_by_id(db: Session, subscription_id: str, tenant_id: int | None) -> str:
@@ -212,13 +211,15 @@ def _sync_by_id(db: Session, subscription_id: str, tenant_id: int | None) -> str
         log.warning("event for subscription %s of no known tenant", subscription_id)
         return "unknown"
     subscription.stripe_subscription_id = subscription_id
-    return _apply(db, subscription, gateway().retrieve_subscription(subscription_id),
-                  provision=False)
+    return _apply(db, subscription, gateway().retrieve_subscription(subscription_id))
 
 
-def _apply(db: Session, subscription: Subscription, state: SubscriptionState, *,
-           provision: bool) -> str:
-    """Make the row say what Stripe says now, then the tenant's status follow."""
+def _apply(db: Session, subscription: Subscription, state: SubscriptionState) -> str:
+    """Make the row say what Stripe says now, then the tenant's status follow.
+
+    A tenant waiting for its first payment is provisioned by whichever webhook first shows the
+    subscription paid: usually ``checkout.session.completed``, but a payment that needed 3-D
+    Secure or a bank debit is confirmed later, by ``customer.subscription.updated``."""
     subscription.status = state.status
     subscription.stripe_customer_id = state.customer
     subscription.plan = state.plan or subscription.plan
@@ -232,8 +233,8 @@ def _apply(db: Session, subscription: Subscription, state: SubscriptionState, *,
     tenant = db.get(Tenant, subscription.tenant_id)
     assert tenant is not None  # the foreign key
     if tenant.status == TenantStatus.PROVISIONING:
-        if not (provision and state.status in PAID):
-            return "waiting"  # provisioned by checkout.session.completed alone
+        if state.status not in PAID:
+            return "waiting"
         organisations.provision(db, tenant)
     _follow(db, subscription, tenant)
     db.flush()
