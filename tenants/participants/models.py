@@ -35,6 +35,9 @@ class Participant(TenantBase):
     # window to reactivate closes. Reason: "inactive" (swept) or "deleted" (by its owner).
     last_active_at: Mapped[datetime | None] = mapped_column(index=True)
     inactivity_warned_at: Mapped[datetime | None]
+    # When the warning e-mail actually went out: the 30 days before deactivation count from
+    # here, so a lost or late e-mail never shortens them (tenants/retention/sweep.py).
+    inactivity_warning_sent_at: Mapped[datetime | None]
     deactivated_at: Mapped[datetime | None] = mapped_column(index=True)
     deactivation_reason: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())

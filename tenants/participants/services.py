@@ -282,7 +282,8 @@ def sign_in(db: Session, participant: Participant) -> None:
     lifetime = timedelta(seconds=current_app.config["PERMANENT_SESSION_LIFETIME"])
     cookie[_cookie_key()] = issue_token(db, participant, "session", lifetime)
     participant.last_active_at = utcnow()
-    participant.inactivity_warned_at = None  # a sign-in starts the inactivity count again
+    # A sign-in starts the inactivity count again.
+    participant.inactivity_warned_at = participant.inactivity_warning_sent_at = None
     g.participant = participant
 
 

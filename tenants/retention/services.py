@@ -237,7 +237,7 @@ def reactivate(db: Session, participant: Participant) -> bool:
     if due <= utcnow():
         return False
     participant.deactivated_at = participant.deactivation_reason = None
-    participant.inactivity_warned_at = None
+    participant.inactivity_warned_at = participant.inactivity_warning_sent_at = None
     participant.last_active_at = utcnow()
     db.flush()
     return True

@@ -105,14 +105,19 @@ def _warn_next(db: Session, rule: Rule) -> datetime | None:
     return _after(db.scalar(select(func.min(_last_activity)).where(_active)), rule, -WARNING)
 
 
-_warned = and_(Participant.deactivated_at.is_(None), Participant.inactivity_warned_at.is_not(None),
-               _held)
+_warned = and_(Participant.deactivated_at.is_(None),
+               Participant.inactivity_warning_sent_at.is_not(None), _held)
+# Marked warned by a batch, but its e-mail never went out (the worker died between the commit
+# and the queuing, or every try failed): queued again by the next sweep, an hour on.
+_unsent = and_(Participant.deactivated_at.is_(None), Participant.inactivity_warned_at.is_not(None),
+               Participant.inactivity_warning_sent_at.is_(None), _held)
+RESEND_AFTER = timedelta(hours=1)
 
 
 def _deactivate_due(rule: Rule, now: datetime) -> Select:
-    # The date the warning gave is kept even if the duration changed since.
+    # 30 days after the e-mail went out, the date it gave, even if the duration changed since.
     return select(Participant.id).where(
-        _warned, Participant.inactivity_warned_at <= now - WARNING).order_by(Participant.id)
+        _warned, Participant.inactivity_warning_sent_at <= now - WARNING).order_by(Participant.id)
 
 
 def _deactivate(db: Session, ids: list, rule: Rule, now: datetime) -> None:
@@ -125,8 +130,10 @@ def _deactivate(db: Session, ids: list, rule: Rule, now: datetime) -> None:
 
 
 def _deactivate_next(db: Session, rule: Rule) -> datetime | None:
-    warned = db.scalar(select(func.min(Participant.inactivity_warned_at)).where(_warned))
-    return warned + WARNING if warned else None
+    sent = db.scalar(select(func.min(Participant.inactivity_warning_sent_at)).where(_warned))
+    unsent = db.scalar(select(func.min(Participant.inactivity_warned_at)).where(_unsent))
+    return min([moment for moment in (sent and sent + WARNING, unsent and unsent + RESEND_AFTER)
+                if moment is not None], default=None)
 
 
 def _deactivated(reason: str):  # type: ignore[no-untyped-def]
@@ -315,7 +322,11 @@ def run(db: Session, *, batch: int = BATCH, pause: float = PAUSE) -> datetime:
     now = utcnow()
     rules = services.rules(db)
     receipt = _receipt(db, now)
+    lost = list(db.scalars(select(Participant.id).where(
+        _unsent, Participant.inactivity_warned_at <= now - RESEND_AFTER).limit(BATCH)))
     db.commit()
+    for participant_id in lost:
+        tasks.send_inactivity_warning(current_slug(), participant_id)
     busy, batches = 0.0, 0
     for step in _steps():
         rule, limit = rules[step.kind], min(batch, step.batch)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from tenants.db import session
+from tenants.db import session, utcnow
 from tenants.participants.models import Participant
 from tenants.retention import services
 from tenants.retention.services import WARNING
@@ -16,12 +16,15 @@ from webapp.web.urls import external_url
 
 @tenant_task(retries=3, retry_delay=60)
 def send_inactivity_warning(slug: str, participant_id: int) -> bool:
-    """Sent once per warning (the sweep marks the account warned before queuing this); a late
-    job for an account used or deactivated meanwhile sends nothing."""
+    """Sent once per warning: the sweep marks the account warned, then queues this (again an
+    hour later if it was lost), which records when it went out; a second job, or a late one
+    for an account used or deactivated meanwhile, sends nothing."""
     participant = session().get(Participant, participant_id)
     if (participant is None or not participant.is_active
-            or participant.inactivity_warned_at is None):
+            or participant.inactivity_warned_at is None
+            or participant.inactivity_warning_sent_at is not None):
         return False
+    sent = utcnow()
     language = participant.language
     if language not in current_app.config["LANGUAGES"]:
         language = current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -29,7 +32,8 @@ def send_inactivity_warning(slug: str, participant_id: int) -> bool:
     mail.send(mail.render_message(
         participant.email, "retention/email/inactivity_warning", language,
         participant=participant, months=inactive.duration,
-        deactivation=(participant.inactivity_warned_at + WARNING).date(),
-        erasure=(participant.inactivity_warned_at + WARNING + services.REACTIVATION).date(),
+        deactivation=(sent + WARNING).date(),
+        erasure=(sent + WARNING + services.REACTIVATION).date(),
         login_url=external_url("tenant.participants.login", tenant=slug)))
+    participant.inactivity_warning_sent_at = sent
     return True

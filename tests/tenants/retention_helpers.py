@@ -39,9 +39,11 @@ def populate(slug: str, n: int = 3) -> None:
         for situation, values in {
             "to_warn": {"last_active_at": now - 40 * MONTH},
             "warned": {"last_active_at": now - 40 * MONTH,
-                       "inactivity_warned_at": now - 31 * DAY},
+                       "inactivity_warned_at": now - 31 * DAY,
+                       "inactivity_warning_sent_at": now - 31 * DAY},
             "inactive": {"last_active_at": now - 40 * MONTH,
                          "inactivity_warned_at": now - 62 * DAY,
+                         "inactivity_warning_sent_at": now - 62 * DAY,
                          "deactivated_at": now - 31 * DAY, "deactivation_reason": "inactive"},
             "deleted": {"last_active_at": now - 2 * MONTH, "deactivated_at": now - 31 * DAY,
                         "deactivation_reason": "deleted"},

@@ -430,3 +430,42 @@ def test_a_restricted_account_is_held_out_of_the_inactivity_cycle(app, clock):
         db.get(PrivacyChoices, me).restricted_at = None
     run_sweep(app)
     assert get("acme", me).inactivity_warned_at is not None
+
+
+def test_a_warning_lost_after_its_batch_is_sent_an_hour_later_and_counts_from_then(
+        app, outbox, clock, monkeypatch):
+    """The worker dies between the batch's commit and the queuing of its e-mails."""
+    populate("acme")
+    from tenants.retention import tasks
+
+    lost = []
+    monkeypatch.setattr(tasks, "send_inactivity_warning",
+                        lambda slug, pid: lost.append(pid))
+    with app.app_context():
+        tenants_api.sweep_retention("acme")
+    assert len(lost) == 3 and [m for m in outbox.messages if "to_warn" in m["To"]] == []
+    monkeypatch.undo()
+
+    with app.app_context():
+        tenants_api.sweep_retention("acme")  # within the hour: not yet sent again
+    assert [m for m in outbox.messages if "to_warn" in m["To"]] == []
+    clock.advance(hours=2)
+    with app.app_context():
+        tenants_api.sweep_retention("acme")
+        tenants_api.sweep_retention("acme")  # a second sweep sends nothing more
+    warned = sorted(m["To"] for m in outbox.messages if "to_warn" in m["To"])
+    assert warned == [f"to_warn{i}-acme@example.org" for i in range(3)]
+
+    # 30 days after the e-mail, not after the batch: still active 29 days and 23 hours on.
+    clock.advance(days=29, hours=23)
+    with app.app_context():
+        tenants_api.sweep_retention("acme")
+    with tenants_api.tenant_context("acme") as db:
+        assert db.scalar(select(func.count()).select_from(Participant).where(
+            Participant.email.like("to_warn%"), Participant.deactivated_at.is_not(None))) == 0
+    clock.advance(hours=2)
+    with app.app_context():
+        tenants_api.sweep_retention("acme")
+    with tenants_api.tenant_context("acme") as db:
+        assert db.scalar(select(func.count()).select_from(Participant).where(
+            Participant.email.like("to_warn%"), Participant.deactivated_at.is_not(None))) == 3
