@@ -182,7 +182,8 @@ def refuse_closed_tenants():  # type: ignore[no-untyped-def]
                             "exercise_of_rights", False)):
         return error_page(403, title=str(_l("Read-only")),
                           message=str(_l("This space is read-only for now: nothing new can be "
-                                         "saved. Its owner has been told how to restore it.")))
+                                         "saved until its subscription is paid. Nothing is "
+                                         "lost.")))
     return None
 
 
