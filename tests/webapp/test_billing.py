@@ -268,13 +268,18 @@ def test_a_trial_provisions_at_once_and_only_once_per_account(ctx: Flask):
         services.start_trial(db.session(), owner, second, "starter")
 
 
-def test_failed_renewal_grace_then_read_only_then_reactivation(ctx: Flask, client, fake: Fake,
-                                                               clock, english):
+def paying_club(fake: Fake, client) -> str:  # type: ignore[no-untyped-def]
+    """The "club" organisation, paid through Checkout and provisioned; its subscription id."""
     owner, tenant = new_organisation("club", "owner@club.test")
     checkout(fake, owner, tenant)
     for body, headers in fake.take():
         deliver(client, body, headers)
-    subscription_id = next(iter(fake.subscriptions))
+    return next(iter(fake.subscriptions))
+
+
+def test_failed_renewal_grace_then_read_only_then_reactivation(ctx: Flask, client, fake: Fake,
+                                                               clock, english):
+    subscription_id = paying_club(fake, client)
     fake.portal_action(subscription_id, "fail_renewal")
     for body, headers in fake.take():
         assert deliver(client, body, headers).status_code == 200
@@ -379,11 +384,7 @@ def test_real_stripe_needs_its_settings_at_start_up(tmp_path):
 
 def test_a_subscription_stripe_cancels_for_failed_payments_suspends_but_never_ends(
         ctx: Flask, client, fake: Fake, clock):
-    owner, tenant = new_organisation("club", "owner@club.test")
-    checkout(fake, owner, tenant)
-    for body, headers in fake.take():
-        deliver(client, body, headers)
-    subscription_id = next(iter(fake.subscriptions))
+    subscription_id = paying_club(fake, client)
     fake.portal_action(subscription_id, "fail_renewal")
     fake.portal_action(subscription_id, "retries_exhausted")
     for body, headers in fake.take():
