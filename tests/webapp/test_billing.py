@@ -278,7 +278,7 @@ def paying_club(fake: Fake, client) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_failed_renewal_grace_then_read_only_then_reactivation(ctx: Flask, client, fake: Fake,
-                                                               clock, english):
+                                                               clock, english, outbox):
     subscription_id = paying_club(fake, client)
     fake.portal_action(subscription_id, "fail_renewal")
     for body, headers in fake.take():
@@ -305,6 +305,12 @@ def test_failed_renewal_grace_then_read_only_then_reactivation(ctx: Flask, clien
         assert deliver(client, body, headers).status_code == 200
     assert _tenant("club").status == TenantStatus.ACTIVE  # reactivation restores everything
     assert _count(Invoice) == 2
+    # The owner was told by e-mail at each step, in their language, with the way to pay.
+    told = [m["Subject"] for m in outbox.messages if m["To"] == "owner@club.test"]
+    assert [subject.split(": ", 1)[1] for subject in told] == [
+        "le paiement de l'abonnement a échoué", "l'espace est désormais en lecture seule",
+        "l'espace est suspendu", "l'espace est de nouveau ouvert"], told
+    assert outbox.links(outbox.messages[-1])[-1].endswith("/organisations/club/subscription")
 
 
 def test_billing_leaves_an_operator_suspension_alone(ctx: Flask, client, fake: Fake):

@@ -25,6 +25,7 @@ from webapp.billing import plans
 from webapp.billing.gateway import SubscriptionState, WebhookEvent, gateway
 from webapp.billing.models import Invoice, StripeEvent, Subscription
 from webapp.db import utcnow
+from webapp.jobs import enqueue
 from webapp.organisations import services as organisations
 from webapp.organisations.models import Tenant, TenantStatus
 
@@ -225,6 +226,7 @@ def _apply(db: Session, subscription: Subscription, state: SubscriptionState) ->
     subscription.plan = state.plan or subscription.plan
     subscription.cancel_at_period_end = state.cancel_at_period_end
     subscription.current_period_end = state.current_period_end
+    was_unpaid = subscription.past_due_since is not None
     if state.status in UNPAID or (state.status in ENDED
                                   and state.cancellation_reason == "payment_failed"):
         subscription.past_due_since = subscription.past_due_since or utcnow()
@@ -237,6 +239,8 @@ def _apply(db: Session, subscription: Subscription, state: SubscriptionState) ->
             return "waiting"
         organisations.provision(db, tenant)
     _follow(db, subscription, tenant)
+    if not was_unpaid and subscription.past_due_since is not None:
+        _tell(tenant.id, "past_due")
     db.flush()
     _refresh_limits()
     return state.status
@@ -313,7 +317,16 @@ def _follow(db: Session, subscription: Subscription, tenant: Tenant) -> None:
     if tenant.status != target:
         log.info("tenant %s: %s -> %s (billing)", tenant.slug, tenant.status, target)
         organisations.set_status(db, tenant, target)
+        _tell(tenant.id, {TenantStatus.READ_ONLY: "read_only",
+                          TenantStatus.SUSPENDED: "suspended"}.get(target, "restored"))
     subscription.tenant_status = target.value
+
+
+def _tell(tenant_id: int, kind: str) -> None:
+    """E-mail the owners and admins once this unit of work commits (billing.tasks)."""
+    from webapp.billing import tasks
+
+    enqueue(tasks.send_status_notice, tenant_id, kind)
 
 
 def _end_contract(db: Session, tenant: Tenant) -> None:

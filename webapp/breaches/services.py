@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tenants import api as tenants_api
-from webapp.auth.models import Account, Membership
+from webapp.auth.models import Account
 from webapp.breaches.models import AffectedTenant, Breach, BreachEvent, Scope
 from webapp.db import utcnow
 from webapp.organisations.models import ControllerIdentity, Tenant, TenantStatus
@@ -26,9 +26,6 @@ TEXT_MAX = 5000
 # Organisations whose data Parvis still holds: a breach may touch any of them.
 HOLDING = (TenantStatus.ACTIVE, TenantStatus.READ_ONLY, TenantStatus.SUSPENDED,
            TenantStatus.ENDED)
-# Who is told for an organisation: the control plane holds no DPO contact, so its owners and
-# admins, the members who run its privacy settings.
-CONTACT_ROLES = ("owner", "admin")
 CNIL_FIELDS = ("nature", "categories", "people", "records", "dpo_contact", "consequences",
                "measures")
 NOTICE_FIELDS = ("subject", "nature", "consequences", "measures", "contact")
@@ -183,15 +180,6 @@ def affected_one(session: Session, tenant_id: int, breach_id: int) -> AffectedTe
 
 
 # --- notifying controllers ---------------------------------------------------------------------
-
-
-def controller_contacts(session: Session, tenant_id: int) -> list[Account]:
-    rows = session.execute(
-        select(Account, Membership.role).join(Membership, Membership.account_id == Account.id)
-        .where(Membership.tenant_id == tenant_id, Membership.role.in_(CONTACT_ROLES),
-               Account.is_active.is_(True))
-        .order_by(Account.email))
-    return [account for account, role in sorted(rows, key=lambda r: r[1] != "owner")]
 
 
 def dpo_address(session: Session, tenant_id: int) -> str | None:

@@ -16,6 +16,7 @@ from webapp import db, mail
 from webapp.breaches import services
 from webapp.breaches.models import AffectedTenant
 from webapp.jobs import enqueue, task
+from webapp.members import services as members
 from webapp.web.urls import external_url
 
 
@@ -32,7 +33,7 @@ def notify_tenant(affected_id: int) -> int:
     affected = session.get(AffectedTenant, affected_id)
     if affected is None or affected.notified_at is not None:
         return 0
-    contacts = services.controller_contacts(session, affected.tenant_id)
+    contacts = members.owners_and_admins(session, affected.tenant_id)
     slug = affected.tenant.slug
     link = external_url("breaches.tenant_breach", slug=slug, breach_id=affected.breach_id)
     addresses = [(account.email, account.language) for account in contacts]

@@ -256,3 +256,14 @@ def set_two_factor_required(db: Session, tenant_id: int, actor: Membership,
     policy.changed_by_id = actor.account_id
     policy.changed_at = utcnow()
     db.flush()
+
+
+def owners_and_admins(db: Session, tenant_id: int) -> list[Account]:
+    """The active accounts that answer for the organisation (owners first): whom Parvis tells
+    of a breach, a billing change or the end of the contract."""
+    rows = db.execute(
+        select(Account, Membership.role).join(Membership, Membership.account_id == Account.id)
+        .where(Membership.tenant_id == tenant_id, Membership.role.in_(("owner", "admin")),
+               Account.is_active.is_(True))
+        .order_by(Account.email))
+    return [account for account, role in sorted(rows, key=lambda r: r[1] != "owner")]
