@@ -148,6 +148,11 @@ def test_owner_terminates_the_space_closes_and_the_bundle_is_built(app, client, 
     assert end.reason == services.OWNER_REQUEST and end.window_days == 90
     assert end.return_until - end.ended_at == timedelta(days=90)
     assert end.bundle_file and end.bundle_rows > 0  # the job ran after the commit
+    # Owner and admin are told, each in their language, where to fetch it and until when.
+    ready = outbox.wait_for(lambda m: m["To"] == OWNER and (
+        "prêtes à être téléchargées" in m["Subject"]))  # the owner's language: French
+    assert outbox.links(ready)[-1].endswith(f"/organisations/{SLUG}/contract")
+    assert sorted(m["To"] for m in outbox.messages) == sorted([OWNER, ADMIN])
     page = client.get(f"/organisations/{SLUG}/contract").get_data(as_text=True)
     assert "Download the export (zip)" in page
     # Participants and members meet a notice; nothing is written any more.
@@ -494,3 +499,26 @@ def test_dpa_acceptances_outlive_the_destruction_five_years(app, client, ending,
         tasks.purge_invoices.call_local()
         db.commit()
     assert acceptances() == []
+
+
+def test_a_week_before_the_destruction_owner_and_admin_are_reminded_once(app, client, ending,
+                                                                          clock, outbox):
+    login(client)
+    terminate(client)  # a 60-day window
+    outbox.wait_for(lambda m: m["To"] == OWNER)
+    outbox.clear()
+
+    def remind() -> int:
+        with app.app_context():
+            queued = tasks.remind_before_destruction.call_local()
+            db.commit()
+        return queued
+
+    clock.advance(days=52)
+    assert remind() == 0  # 8 days left
+    clock.advance(days=1, hours=1)
+    assert remind() == 1  # 6 days and 23 hours left: the day of the reminder
+    outbox.wait_for(lambda m: m["To"] == OWNER)
+    assert sorted(m["To"] for m in outbox.messages) == sorted([OWNER, ADMIN])
+    clock.advance(days=1)
+    assert remind() == 0  # once

@@ -4,12 +4,21 @@ after the work was done, does nothing."""
 
 from __future__ import annotations
 
-from huey import crontab
+from datetime import timedelta
 
-from webapp import db
+from flask import current_app
+from huey import crontab
+from sqlalchemy import select
+
+from webapp import db, mail
 from webapp.contract import services
 from webapp.contract.models import ContractEnd
 from webapp.jobs import enqueue, periodic_task, task
+from webapp.members import services as members
+from webapp.organisations.models import Tenant
+from webapp.web.urls import external_url
+
+REMINDER = timedelta(days=7)  # before the destruction
 
 
 @task(retries=3, retry_delay=300)
@@ -19,8 +28,47 @@ def build_bundle(contract_end_id: int) -> bool:
     end = session.get(ContractEnd, contract_end_id)
     if end is None or end.destroyed_at is not None:
         return False
+    first = end.bundle_ready_at is None
     services.build_bundle(session, end)
+    if first:
+        enqueue(send_notice, contract_end_id, "ready")
     return True
+
+
+@task(retries=3, retry_delay=60)
+def send_notice(contract_end_id: int, kind: str) -> int:
+    """E-mail the organisation's owners and admins that its data is ready to download
+    ("ready"), or will be destroyed in a week ("reminder"); returns how many."""
+    session = db.session()
+    end = session.get(ContractEnd, contract_end_id)
+    if end is None or end.destroyed_at is not None or end.bundle_ready_at is None:
+        return 0
+    tenant = session.get(Tenant, end.tenant_id)
+    assert tenant is not None  # kept with the contract record
+    link = external_url("contract.contract", slug=tenant.slug)
+    contacts = members.owners_and_admins(session, end.tenant_id)
+    for account in contacts:
+        language = account.language
+        if language not in current_app.config["LANGUAGES"]:
+            language = current_app.config["BABEL_DEFAULT_LOCALE"]
+        mail.send(mail.render_message(
+            account.email, "contract/email/notice", language, kind=kind,
+            organisation=tenant.name, until=end.return_until, link=link, tenant_name=None))
+    return len(contacts)
+
+
+@periodic_task(crontab(hour="9", minute="15"))
+def remind_before_destruction() -> int:
+    """Daily: a week before its return window closes, a tenant's owners and admins are reminded
+    to download its data (the one run whose day falls in that last week's first day)."""
+    now = db.utcnow()
+    ids = list(db.session().scalars(select(ContractEnd.id).where(
+        ContractEnd.destroyed_at.is_(None), ContractEnd.bundle_ready_at.is_not(None),
+        ContractEnd.return_until > now + REMINDER - timedelta(days=1),
+        ContractEnd.return_until <= now + REMINDER)))
+    for contract_end_id in ids:
+        enqueue(send_notice, contract_end_id, "reminder")
+    return len(ids)
 
 
 @periodic_task(crontab(minute="25"))
