@@ -12,6 +12,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
+from tenants import api as tenants_api
 from webapp import db
 from webapp.auth import services as auth_services
 from webapp.auth.models import Membership
@@ -48,6 +49,10 @@ def _administered() -> tuple[int, str] | None:
         return (g.tenant_id, g.tenant.name) if admin else None
     slug = (request.view_args or {}).get("slug")
     if not slug or not request.path.startswith(f"/organisations/{slug}/"):
+        return None
+    try:
+        tenants_api.validate_slug(slug)  # nothing else reaches the database
+    except tenants_api.InvalidSlug:
         return None
     found = db.session().execute(select(Tenant.id, Tenant.name).join(
         Membership, Membership.tenant_id == Tenant.id).where(
