@@ -3,10 +3,9 @@ are told by e-mail whenever billing changes what their space can do."""
 
 from __future__ import annotations
 
-from flask import current_app
 from huey import crontab
 
-from webapp import db, mail
+from webapp import db
 from webapp.billing import services
 from webapp.jobs import periodic_task, task
 from webapp.members import services as members
@@ -32,14 +31,7 @@ def send_status_notice(tenant_id: int, kind: str) -> int:
     now = notice.kind if notice is not None else "restored"
     if tenant is None or kind not in NOTICES or now != kind:
         return 0
-    link = external_url("billing.subscription", slug=tenant.slug)
-    contacts = members.owners_and_admins(session, tenant_id)
-    for account in contacts:
-        language = account.language
-        if language not in current_app.config["LANGUAGES"]:
-            language = current_app.config["BABEL_DEFAULT_LOCALE"]
-        mail.send(mail.render_message(
-            account.email, "billing/email/status", language, kind=kind,
-            organisation=tenant.name, until=notice.until if notice else None, link=link,
-            tenant_name=None))  # Parvis writes as itself
-    return len(contacts)
+    return members.email_owners_and_admins(
+        session, tenant_id, "billing/email/status", kind=kind, organisation=tenant.name,
+        until=notice.until if notice else None,
+        link=external_url("billing.subscription", slug=tenant.slug))

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app
 from huey import crontab
 from sqlalchemy import select
 
-from webapp import db, mail
+from webapp import db
 from webapp.contract import services
 from webapp.contract.models import ContractEnd
 from webapp.jobs import enqueue, periodic_task, task
@@ -45,16 +44,9 @@ def send_notice(contract_end_id: int, kind: str) -> int:
         return 0
     tenant = session.get(Tenant, end.tenant_id)
     assert tenant is not None  # kept with the contract record
-    link = external_url("contract.contract", slug=tenant.slug)
-    contacts = members.owners_and_admins(session, end.tenant_id)
-    for account in contacts:
-        language = account.language
-        if language not in current_app.config["LANGUAGES"]:
-            language = current_app.config["BABEL_DEFAULT_LOCALE"]
-        mail.send(mail.render_message(
-            account.email, "contract/email/notice", language, kind=kind,
-            organisation=tenant.name, until=end.return_until, link=link, tenant_name=None))
-    return len(contacts)
+    return members.email_owners_and_admins(
+        session, end.tenant_id, "contract/email/notice", kind=kind, organisation=tenant.name,
+        until=end.return_until, link=external_url("contract.contract", slug=tenant.slug))
 
 
 @periodic_task(crontab(hour="9", minute="15"))

@@ -11,12 +11,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tenants.api import ROLES
+from webapp import mail
 from webapp.auth import services as auth_services
 from webapp.auth.models import Account, Membership
 from webapp.db import utcnow
@@ -267,3 +270,16 @@ def owners_and_admins(db: Session, tenant_id: int) -> list[Account]:
                Account.is_active.is_(True))
         .order_by(Account.email))
     return [account for account, role in sorted(rows, key=lambda r: r[1] != "owner")]
+
+
+def email_owners_and_admins(db: Session, tenant_id: int, template: str, **context: Any) -> int:
+    """Send ``template`` to each owner and admin, in their own language, as Parvis itself;
+    returns how many were e-mailed."""
+    contacts = owners_and_admins(db, tenant_id)
+    for account in contacts:
+        language = account.language
+        if language not in current_app.config["LANGUAGES"]:
+            language = current_app.config["BABEL_DEFAULT_LOCALE"]
+        mail.send(mail.render_message(account.email, template, language, tenant_name=None,
+                                      **context))
+    return len(contacts)
