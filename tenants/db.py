@@ -3,9 +3,11 @@
 Tenant tables are declared on ``TenantBase`` without a schema. At run time they are reached
 through a *bind* that renders every table as ``<schema>.<table>``:
 
-* PostgreSQL: one engine and pool for the whole platform; a tenant's bind is that engine with
-  ``schema_translate_map={None: schema}``. Nothing ever runs ``SET search_path``, so a pooled
-  connection never carries a tenant from one checkout to the next.
+* PostgreSQL: one engine and pool for all tenants, beside the control plane's (same URL, a
+  pool each, so that a request holding one of each never deadlocks another); a tenant's bind
+  is that engine with ``schema_translate_map={None: schema}``. Nothing ever runs
+  ``SET search_path``, so a pooled connection never carries a tenant from one checkout to the
+  next.
 * SQLite (embedded default): one database file per tenant. A dedicated pool attaches the
   tenant's file under its schema name when a connection is checked out for that tenant, and
   detaches the previous one, so a connection holds at most one tenant file at a time. The pool
@@ -40,7 +42,7 @@ from sqlalchemy import (
     inspect,
     pool,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -161,19 +163,33 @@ def _sqlite_hooks(engine: Engine) -> None:
             "BEGIN IMMEDIATE" if _writer.get() else "BEGIN")
 
 
-def make_engine(url: str, *, pool_size: int = 10, pool_recycle: int = 1800) -> Engine:
-    """The platform engine for ``url`` (control plane, and tenants too on PostgreSQL)."""
+def make_engine(url: str | URL, *, pool_size: int = 10, max_overflow: int | None = None,
+                pool_recycle: int = 1800, pool_timeout: float = 30.0,
+                connect_timeout: int | None = None) -> Engine:
+    """An engine for ``url``: the control plane's, and on PostgreSQL the tenant plane's too.
+
+    Its pool holds ``pool_size`` connections plus ``max_overflow`` (by default as many) more
+    under load; a checkout waits at most ``pool_timeout`` seconds for one, then raises
+    ``sqlalchemy.exc.TimeoutError`` (a 503 on the web). ``connect_timeout`` (PostgreSQL,
+    seconds) bounds a connection attempt to a server that does not answer.
+    """
     parsed = make_url(url)
+    overflow = pool_size if max_overflow is None else max_overflow
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, poolclass=pool.QueuePool, pool_size=pool_size,
+        engine = create_engine(parsed, poolclass=pool.QueuePool, pool_size=pool_size,
+                               max_overflow=overflow, pool_timeout=pool_timeout,
                                connect_args={"check_same_thread": False})
         _sqlite_hooks(engine)
         return engine
+    connect_args = {}
+    if connect_timeout and "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = connect_timeout
     # Recycling keeps each backend's catalog cache bounded when thousands of schemas exist.
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size,
-                           pool_recycle=pool_recycle)
+    engine = create_engine(parsed, pool_size=pool_size, max_overflow=overflow,
+                           pool_timeout=pool_timeout, pool_recycle=pool_recycle,
+                           connect_args=connect_args)
     _replace_closed_connections(engine)
     return engine
 
@@ -297,6 +313,7 @@ class _Registry:
     engine: Engine | None = None
     data_dir: Path | None = None
     sqlite_engine: Engine | None = None
+    tenant_engine: Engine | None = None  # PostgreSQL: the tenant plane's own pool
     binds: OrderedDict[str, Engine] = field(default_factory=OrderedDict)
     max_binds: int = 1024
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -309,28 +326,51 @@ class _Registry:
 _reg = _Registry()
 
 
-def configure(engine: Engine, data_dir: str | Path, *, pool_size: int = 10) -> None:
-    """Point the tenant plane at the platform engine (and, on SQLite, a tenant-files folder)."""
+def configure(engine: Engine, data_dir: str | Path, *, pool_size: int = 10,
+              max_overflow: int | None = None, pool_recycle: int = 1800,
+              pool_timeout: float = 30.0, connect_timeout: int | None = None) -> None:
+    """Point the tenant plane at the platform engine (and, on SQLite, a tenant-files folder).
+
+    On PostgreSQL the tenant plane gets an engine of its own on the same URL, with a pool of
+    the same size: a request holds at most one connection of each pool, so it never waits for
+    a tenant connection held by requests that themselves wait for a control-plane one (with
+    one shared pool, threads each holding a control connection could take every slot and wait
+    for one another). The pool options are those of ``make_engine``.
+    """
     dispose()
     _reg.engine = engine
     _reg.data_dir = Path(data_dir)
+    _reg.tenant_engine = None
     if _reg.is_sqlite:
         _reg.data_dir.mkdir(parents=True, exist_ok=True)
         _reg.sqlite_engine = _sqlite_tenant_engine(pool_size)
+    else:
+        _reg.tenant_engine = make_engine(
+            engine.url, pool_size=pool_size, max_overflow=max_overflow,
+            pool_recycle=pool_recycle, pool_timeout=pool_timeout,
+            connect_timeout=connect_timeout)
 
 
 def dispose() -> None:
+    """Close the tenant plane's pooled connections (the PostgreSQL engine stays usable)."""
     with _reg.lock:
         _reg.binds.clear()
     if _reg.sqlite_engine is not None:
         _reg.sqlite_engine.dispose()
         _reg.sqlite_engine = None
+    if _reg.tenant_engine is not None:
+        _reg.tenant_engine.dispose()
 
 
 def _engine() -> Engine:
     if _reg.engine is None:
         raise RuntimeError("tenants.db.configure() was not called")
     return _reg.engine
+
+
+def _tenant_engine() -> Engine:
+    """PostgreSQL: the engine tenant schemas are reached and managed through."""
+    return _reg.tenant_engine or _engine()
 
 
 def tenant_file(slug: str) -> Path:
@@ -353,7 +393,7 @@ def bind_for(slug: str) -> Engine:
             schema_translate_map={None: schema}, parvis_schema=schema,
             parvis_path=str(tenant_file(slug)))
     else:
-        bind = _engine().execution_options(schema_translate_map={None: schema})
+        bind = _tenant_engine().execution_options(schema_translate_map={None: schema})
     with _reg.lock:
         _reg.binds[slug] = bind
         while len(_reg.binds) > _reg.max_binds:
@@ -511,7 +551,7 @@ def _version_table(metadata: MetaData):  # type: ignore[no-untyped-def]
 def exists(slug: str) -> bool:
     if _reg.is_sqlite:
         return tenant_file(slug).exists()
-    with _engine().connect() as conn:
+    with _tenant_engine().connect() as conn:
         return inspect(conn).has_schema(schema_for(slug))
 
 
@@ -529,7 +569,7 @@ def create_schema(slug: str, revision: str | None) -> None:
         raw.execute("PRAGMA journal_mode=WAL")
         raw.close()
     else:
-        with _engine().begin() as conn:
+        with _tenant_engine().begin() as conn:
             conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     try:
         version = MetaData()
@@ -555,7 +595,7 @@ def drop_schema(slug: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{tenant_file(slug)}{suffix}").unlink(missing_ok=True)
         return
-    with _engine().begin() as conn:
+    with _tenant_engine().begin() as conn:
         conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
@@ -569,5 +609,5 @@ def migration_connection_url(slug: str) -> tuple[Engine, str | None]:
         engine = create_engine(f"sqlite:///{tenant_file(slug)}", poolclass=pool.NullPool)
         _sqlite_hooks(engine)
         return engine, None
-    return _engine(), schema_for(slug)
+    return _tenant_engine(), schema_for(slug)
 

@@ -48,7 +48,7 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     from webapp.processor.views import bp as processor_bp
     from webapp.signup.views import bp as signup_bp
     from webapp.support.views import bp as support_bp
-    from webapp.web import errors, i18n, security
+    from webapp.web import admission, errors, i18n, security
     from webapp.web.views import bp as site_bp
 
     settings = config.load(overrides)
@@ -71,6 +71,7 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     i18n.init_app(app)
     mail.init_app(app)
     errors.init_app(app)
+    admission.init_app(app)
     security.init_app(app)
 
     app.register_blueprint(site_bp)

@@ -52,6 +52,20 @@ def load(overrides: dict | None = None) -> dict:
         "TENANT_DATA_DIR": _env("TENANT_DATA_DIR", str(instance / "tenants")),
         "DB_POOL_SIZE": int(_env("DB_POOL_SIZE", "10")),
         "DB_POOL_RECYCLE": int(_env("DB_POOL_RECYCLE", "1800")),
+        # Connections each pool (control plane, tenant plane) opens beyond DB_POOL_SIZE under
+        # load; empty: as many as DB_POOL_SIZE. A checkout waits DB_POOL_TIMEOUT seconds at
+        # most (then 503); a PostgreSQL connection attempt DB_CONNECT_TIMEOUT seconds.
+        "DB_MAX_OVERFLOW": _env("DB_MAX_OVERFLOW", ""),
+        "DB_POOL_TIMEOUT": float(_env("DB_POOL_TIMEOUT", "5")),
+        "DB_CONNECT_TIMEOUT": int(_env("DB_CONNECT_TIMEOUT", "5")),
+        # Admission control (webapp/web/admission.py), per process: requests running at once
+        # (0: as many as a pool has connections, the most it may be), seconds a request may
+        # have waited before the app sees it, seconds from its arrival to its commit, and
+        # the Retry-After of every 503. 0 turns the queue and deadline checks off.
+        "MAX_IN_FLIGHT": int(_env("MAX_IN_FLIGHT", "0")),
+        "QUEUE_TIMEOUT": float(_env("QUEUE_TIMEOUT", "5")),
+        "REQUEST_DEADLINE": float(_env("REQUEST_DEADLINE", "25")),
+        "RETRY_AFTER": int(_env("RETRY_AFTER", "5")),
         # Job queue: "sqlite" (file in instance/), "redis://…", or "immediate" (run inline).
         "JOBS_BACKEND": _env("JOBS_BACKEND", "sqlite"),
         "JOBS_SQLITE_PATH": _env("JOBS_SQLITE_PATH", str(instance / "jobs.db")),
@@ -90,6 +104,9 @@ def load(overrides: dict | None = None) -> dict:
         "TESTING": False,
     }
     cfg.update(overrides)
+    if cfg["DB_MAX_OVERFLOW"] in ("", None):  # after overrides: a test's pool size counts
+        cfg["DB_MAX_OVERFLOW"] = cfg["DB_POOL_SIZE"]
+    cfg["DB_MAX_OVERFLOW"] = int(cfg["DB_MAX_OVERFLOW"])
     # A mistyped mail URL or sender fails at start-up rather than at the first e-mail.
     mail.mailer_from_config(cfg)
     cfg["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(Path(cfg["INSTANCE_PATH"]))

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from tenants import api as tenants_api
+from webapp.web import admission
 
 
 class ControlBase(DeclarativeBase):
@@ -37,9 +38,7 @@ utcnow = tenants_api.utcnow
 
 def init_app(app: Flask) -> None:
     """Give ``app`` its own engine and session factory, and point the tenant plane at them."""
-    control = tenants_api.make_engine(app.config["DATABASE_URL"],
-                                      pool_size=app.config["DB_POOL_SIZE"],
-                                      pool_recycle=app.config["DB_POOL_RECYCLE"])
+    control = tenants_api.make_engine(app.config["DATABASE_URL"], **pool_options(app))
     app.extensions["parvis_engine"] = control
     app.extensions["parvis_sessions"] = tenants_api.session_factory(ControlBase, control)
     bind_tenant_plane(app)
@@ -73,7 +72,15 @@ def bind_tenant_plane(app: Flask) -> None:
     calls it again, to hand the tenant plane back to the first.
     """
     tenants_api.configure(app.extensions["parvis_engine"], app.config["TENANT_DATA_DIR"],
-                          pool_size=app.config["DB_POOL_SIZE"])
+                          **pool_options(app))
+
+
+def pool_options(app: Flask) -> dict:
+    """The pool settings of both planes' engines (each plane has a pool of its own)."""
+    config = app.config
+    return {"pool_size": config["DB_POOL_SIZE"], "max_overflow": config["DB_MAX_OVERFLOW"],
+            "pool_recycle": config["DB_POOL_RECYCLE"], "pool_timeout": config["DB_POOL_TIMEOUT"],
+            "connect_timeout": config["DB_CONNECT_TIMEOUT"]}
 
 
 def engine() -> Engine:
@@ -99,7 +106,11 @@ def after_commit(callback: Callable[[], object]) -> None:
 
 
 def commit() -> None:
-    """Commit the unit of work: tenant data first, then the control plane, then callbacks."""
+    """Commit the unit of work: tenant data first, then the control plane, then callbacks.
+
+    A request past its deadline, or whose client has gone, is refused instead (503): nothing
+    is written for an answer nobody will read."""
+    admission.check_before_commit()
     tenants_api.commit()
     control = g.get("control_session")
     if control is not None and control.in_transaction():  # else nothing was read or written

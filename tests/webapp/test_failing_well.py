@@ -1,0 +1,281 @@
+"""Failing well: error pages without the database, 503 + Retry-After when the database is
+unavailable or the process overloaded, nothing half-written, and pools that cannot deadlock
+under threaded workers (webapp/web/errors.py, webapp/web/admission.py, the pools of
+tenants/db.py)."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, exc, func, select
+
+from tenants import db as tenant_db
+from tenants.participants.models import Participant
+from tests import factories
+from tests.tenants.account_helpers import signup_data
+from webapp import db
+from webapp.web import admission
+
+FR_UNAVAILABLE = "Temporairement indisponible"
+EN_UNAVAILABLE = "Temporarily unavailable"
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def dead_app(make_app: Callable[..., Flask]) -> Flask:
+    """The app on a PostgreSQL server that is gone: every connection attempt is refused."""
+    return make_app(DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/gone",
+                    PROPAGATE_EXCEPTIONS=False)
+
+
+def english(client: FlaskClient) -> FlaskClient:
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+    return client
+
+
+def participants_in_acme() -> int:
+    with tenant_db.tenant_context("acme") as session:
+        return session.scalar(select(func.count()).select_from(Participant))
+
+
+# --- error pages without the database --------------------------------------------------------
+
+
+def test_a_gone_database_answers_503_with_retry_after_in_french(dead_app: Flask) -> None:
+    response = dead_app.test_client().get("/t/acme/")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    page = response.get_data(as_text=True)
+    assert FR_UNAVAILABLE in page and '<html lang="fr">' in page
+    assert "Erreur 503" in page
+
+
+def test_the_503_page_follows_the_visitors_language(dead_app: Flask) -> None:
+    response = english(dead_app.test_client()).get("/t/acme/events/1")
+    assert response.status_code == 503
+    page = response.get_data(as_text=True)
+    assert EN_UNAVAILABLE in page and '<html lang="en">' in page
+
+
+def test_an_htmx_request_gets_the_503_fragment(dead_app: Flask) -> None:
+    response = dead_app.test_client().post("/t/acme/signup", data=signup_data("a@example.org"),
+                                           headers={"HX-Request": "true"})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert response.headers["HX-Retarget"] == "#main"
+    page = response.get_data(as_text=True)
+    assert FR_UNAVAILABLE in page and "<html" not in page
+
+
+def test_a_signed_in_member_gets_503_not_500_when_the_database_is_gone(dead_app: Flask) -> None:
+    client = dead_app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = "m:1"  # loading this account needs the database
+    for path in ("/account", "/no-such-page"):
+        response = client.get(path)
+        assert response.status_code == 503, path
+        assert FR_UNAVAILABLE in response.get_data(as_text=True)
+
+
+def test_a_404_needs_no_database(dead_app: Flask) -> None:
+    response = english(dead_app.test_client()).get("/no-such-page")
+    assert response.status_code == 404
+    assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_the_500_page_is_static_and_translated(make_app: Callable[..., Flask]) -> None:
+    broken = make_app(PROPAGATE_EXCEPTIONS=False)
+
+    def boom() -> str:
+        raise RuntimeError("a bug")
+
+    broken.add_url_rule("/_boom", "boom", boom)
+    client = broken.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = "m:999999"  # no such account: the full layout is not rendered
+    response = client.get("/_boom")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Une erreur s'est produite" in page
+    assert "Retry-After" not in response.headers
+    assert "Mon compte" not in page  # the static layout: no account menu
+
+
+# --- a database error is a 503, and nothing is half-written ----------------------------------
+
+
+def test_a_locked_database_at_commit_is_a_503_and_nothing_is_written(
+        make_app: Callable[..., Flask]) -> None:
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+    event_id = factories.event("acme")
+    before = participants_in_acme()
+
+    def locked(session) -> None:  # type: ignore[no-untyped-def]
+        if session.info.get("tenant") == "acme":
+            raise exc.OperationalError("COMMIT", {}, sqlite3.OperationalError(
+                "database is locked"))
+
+    event.listen(tenant_db._tenant_sessions, "before_commit", locked)
+    try:
+        response = app.test_client().post(f"/t/acme/events/{event_id}/signup",
+                                          data=signup_data("locked@example.org"))
+    finally:
+        event.remove(tenant_db._tenant_sessions, "before_commit", locked)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert FR_UNAVAILABLE in response.get_data(as_text=True)
+    assert participants_in_acme() == before
+
+
+def test_a_bug_in_sql_stays_a_500(make_app: Callable[..., Flask]) -> None:
+    from webapp.web.errors import database_unavailable
+
+    no_table = exc.OperationalError("SELECT", {}, sqlite3.OperationalError("no such table: x"))
+    assert not database_unavailable(no_table)
+    assert database_unavailable(exc.OperationalError("BEGIN", {}, sqlite3.OperationalError(
+        "database is locked")))
+    assert database_unavailable(exc.TimeoutError("QueuePool limit of size 2 overflow 2"))
+
+
+# --- admission control ------------------------------------------------------------------------
+
+
+def test_a_request_that_waited_past_the_queue_budget_is_refused_at_once(
+        make_app: Callable[..., Flask]) -> None:
+    app = make_app(QUEUE_TIMEOUT=2)
+    client = english(app.test_client())
+    stale = client.get("/", headers={"X-Request-Start": f"t={time.time() - 3:.3f}"})
+    assert stale.status_code == 503
+    assert stale.headers["Retry-After"] == "5"
+    assert EN_UNAVAILABLE in stale.get_data(as_text=True)
+    fresh = client.get("/", headers={"X-Request-Start": f"t={time.time() - 0.5:.3f}"})
+    assert fresh.status_code == 200
+    # Milliseconds and microseconds since the epoch, as load balancers write them.
+    assert client.get("/", headers={"X-Request-Start": str(int((time.time() - 3) * 1e3))}
+                      ).status_code == 503
+    assert client.get("/", headers={"X-Request-Start": str(int((time.time() - 3) * 1e6))}
+                      ).status_code == 503
+    assert client.get("/", headers={"X-Request-Start": "garbage"}).status_code == 200
+
+
+@pytest.fixture
+def tcp_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    """(client, accepted server side) of a loopback TCP connection."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        client = socket.create_connection(listener.getsockname())
+        server, _ = listener.accept()
+    with client, server:
+        yield client, server
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_INFO"), reason="TCP_INFO is Linux's")
+def test_the_queue_time_of_a_sync_worker_is_read_from_the_socket(
+        tcp_pair: tuple[socket.socket, socket.socket]) -> None:
+    client, server = tcp_pair
+    client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.3)  # the request waits in the backlog, as behind a busy sync worker
+    server.recv(100)
+    waited = admission.queued_seconds({"gunicorn.socket": server}, time.time())
+    assert 0.25 <= waited < 2
+    assert admission.queued_seconds({}, time.time()) == 0
+
+
+def test_a_client_that_hung_up_is_seen_before_commit(
+        tcp_pair: tuple[socket.socket, socket.socket]) -> None:
+    client, server = tcp_pair
+    assert not admission.client_gone({"gunicorn.socket": server})
+    client.close()
+    time.sleep(0.05)
+    assert admission.client_gone({"gunicorn.socket": server})
+    assert not admission.client_gone({})
+
+
+def test_a_request_past_its_deadline_does_not_commit(make_app: Callable[..., Flask]) -> None:
+    app = make_app(QUEUE_TIMEOUT=0, REQUEST_DEADLINE=1, PROPAGATE_EXCEPTIONS=False)
+    event_id = factories.event("acme")
+    before = participants_in_acme()
+    late = app.test_client().post(f"/t/acme/events/{event_id}/signup",
+                                  data=signup_data("late@example.org"),
+                                  headers={"X-Request-Start": f"t={time.time() - 2:.3f}"})
+    assert late.status_code == 503 and late.headers["Retry-After"]
+    assert participants_in_acme() == before
+    on_time = app.test_client().post(f"/t/acme/events/{event_id}/signup",
+                                     data=signup_data("on-time@example.org"))
+    assert on_time.status_code == 303
+    assert participants_in_acme() == before + 1
+
+
+def test_requests_beyond_the_in_flight_bound_wait_then_are_refused(
+        make_app: Callable[..., Flask]) -> None:
+    app = make_app(MAX_IN_FLIGHT=1, QUEUE_TIMEOUT=0.3)
+    entered, release = threading.Event(), threading.Event()
+
+    def slow() -> str:
+        entered.set()
+        release.wait(10)
+        return "done"
+
+    app.add_url_rule("/_slow", "slow", slow)
+    with ThreadPoolExecutor(1) as pool:
+        held = pool.submit(app.test_client().get, "/_slow")
+        assert entered.wait(10)
+        began = time.monotonic()
+        refused = app.test_client().get("/")
+        assert refused.status_code == 503 and refused.headers["Retry-After"]
+        assert time.monotonic() - began < 1
+        release.set()
+        assert held.result().status_code == 200
+    assert app.test_client().get("/").status_code == 200
+
+
+def test_the_in_flight_bound_never_exceeds_a_pool() -> None:
+    assert admission.in_flight_bound(0, 4) == 4
+    assert admission.in_flight_bound(2, 4) == 2
+    assert admission.in_flight_bound(12, 4) == 4
+
+
+# --- pools under threaded workers ------------------------------------------------------------
+
+
+def test_twelve_threads_on_pools_of_two_never_time_out(make_app: Callable[..., Flask]) -> None:
+    """A signed-in member's tenant page holds a control-plane connection (the account, the
+    role) and then a tenant one: with one shared pool, 12 threads could each hold the first
+    and wait for the second (the "QueuePool limit … timed out" testers saw)."""
+    app = make_app(DB_POOL_SIZE=2, DB_MAX_OVERFLOW=0, DB_POOL_TIMEOUT=3, QUEUE_TIMEOUT=30,
+                   PROPAGATE_EXCEPTIONS=False)
+    with app.app_context():
+        factories.member("acme", "owner@acme.test", "owner")
+    factories.event("acme")
+    first = app.test_client()
+    assert factories.login(first, "owner@acme.test").status_code == 303
+    cookie = first.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert cookie is not None
+
+    def browse(_thread: int) -> Counter[int]:
+        client = app.test_client()
+        client.set_cookie(cookie.key, cookie.value)
+        return Counter(client.get("/t/acme/admin/events").status_code for _ in range(8))
+
+    with ThreadPoolExecutor(12) as pool:
+        statuses = sum(pool.map(browse, range(12)), Counter())
+    assert statuses == Counter({200: 96})
+    with app.app_context():
+        assert db.engine().pool.checkedout() == 0  # every connection went back

@@ -1,0 +1,175 @@
+"""Admission control: each process answers 503 at once rather than queueing without end.
+
+Three guards, all per process and all answering ``503`` with ``Retry-After`` through the
+database-free error page (``webapp.web.errors``):
+
+* **Queue time.** How long the request waited before the application saw it: since the last
+  byte of the request reached this machine's TCP stack (``TCP_INFO``'s ``last_data_recv`` on
+  the socket gunicorn hands over as ``gunicorn.socket``), or since the ``X-Request-Start``
+  stamp of a proxy in front (nginx: ``proxy_set_header X-Request-Start "t=${msec}";``),
+  whichever is longer. A sync worker serves one request at a time, so its queue is the
+  listen backlog, before ``accept()``: only the kernel's timestamps see it. A request that
+  waited longer than ``QUEUE_TIMEOUT`` is refused before any work.
+* **In flight.** At most ``MAX_IN_FLIGHT`` requests run the application at once (threaded
+  workers); the others wait for a slot while their queue budget lasts, then are refused. The
+  bound never exceeds a pool's capacity: each plane has a pool of its own and a request holds
+  at most one connection of each, so a request that has a slot never waits for a connection.
+* **Deadline.** A request must commit within ``REQUEST_DEADLINE`` of its arrival, and its
+  client must still be connected: ``check_before_commit()`` (called by ``webapp.db.commit``)
+  refuses otherwise, so nothing is written for a client that gave up (the unit of work rolls
+  back).
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask, has_request_context, request
+from werkzeug.exceptions import ServiceUnavailable
+
+# ``struct tcp_info`` (linux/tcp.h): ``tcpi_last_data_recv`` (u32, ms) is at byte 52.
+_TCP_INFO = getattr(socket, "TCP_INFO", None)
+_LAST_DATA_RECV = 52
+_TCP_INFO_SIZE = 104
+
+ARRIVAL = "parvis.arrival"  # environ keys: time.time() the request arrived
+DEADLINE = "parvis.deadline"  # time.time() after which it may not commit
+REFUSED = "parvis.refused"  # why the middleware refused it ("queue" or "busy")
+
+
+class Unavailable(ServiceUnavailable):
+    """Refused for load or lateness: nothing was done, the client may try again shortly."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _socket_wait(sock: object) -> float:
+    """Seconds since the request's last bytes reached the kernel (0 when unknown)."""
+    if _TCP_INFO is None or not isinstance(sock, socket.socket):
+        return 0.0
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, _TCP_INFO_SIZE)
+    except OSError:  # a Unix socket, a closed one
+        return 0.0
+    if len(info) < _LAST_DATA_RECV + 4:
+        return 0.0
+    return struct.unpack_from("I", info, _LAST_DATA_RECV)[0] / 1000
+
+
+def _header_start(value: str | None) -> float | None:
+    """``X-Request-Start``: ``t=<seconds>`` (nginx ``${msec}``) or an epoch number in seconds,
+    milliseconds or microseconds (as load balancers write it)."""
+    if not value:
+        return None
+    try:
+        stamp = float(value.strip().removeprefix("t="))
+    except ValueError:
+        return None
+    for scale in (1, 1e3, 1e6):  # seconds until 2286, then ms, then µs
+        if stamp / scale < 1e10:
+            return stamp / scale
+    return None
+
+
+def queued_seconds(environ: dict[str, Any], now: float) -> float:
+    """How long the request waited before reaching the application."""
+    waited = _socket_wait(environ.get("gunicorn.socket"))
+    started = _header_start(environ.get("HTTP_X_REQUEST_START"))
+    if started is not None:
+        # A clock ahead of ours (or a forged header) counts as no wait, never as a negative one.
+        waited = max(waited, now - started)
+    return max(waited, 0.0)
+
+
+def client_gone(environ: dict[str, Any]) -> bool:
+    """Whether the client closed its connection (it timed out or went away).
+
+    The request was read, so a readable socket that yields no byte means the peer sent FIN.
+    Only for a socket gunicorn hands over; no socket, no verdict.
+    """
+    sock = environ.get("gunicorn.socket")
+    if not isinstance(sock, socket.socket):
+        return False
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError):
+        return False  # nothing to read: the client is waiting
+    except OSError:
+        return True  # reset, or closed under us
+
+
+class Admission:
+    """The WSGI middleware around ``app.wsgi_app``; see the module docstring."""
+
+    def __init__(self, app: Flask, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        config = app.config
+        self.queue_timeout = float(config["QUEUE_TIMEOUT"])
+        self.deadline = float(config["REQUEST_DEADLINE"])
+        self.slots_count = in_flight_bound(
+            int(config["MAX_IN_FLIGHT"]),
+            int(config["DB_POOL_SIZE"]) + int(config["DB_MAX_OVERFLOW"]))
+        self.slots = threading.BoundedSemaphore(self.slots_count)
+        self.static_prefix = (app.static_url_path or "/static") + "/"
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
+                 ) -> Iterable[bytes]:
+        now = time.time()
+        waited = queued_seconds(environ, now)
+        arrival = now - waited
+        environ[ARRIVAL] = arrival
+        environ[DEADLINE] = arrival + self.deadline
+        if self.queue_timeout and waited > self.queue_timeout:
+            environ[REFUSED] = "queue"
+            return self.wsgi_app(environ, start_response)
+        if environ.get("PATH_INFO", "").startswith(self.static_prefix):
+            return self.wsgi_app(environ, start_response)  # no database, no slot
+        budget = max(self.queue_timeout - waited, 0.0) if self.queue_timeout else None
+        if not self.slots.acquire(timeout=budget):
+            environ[REFUSED] = "busy"
+            return self.wsgi_app(environ, start_response)
+        try:
+            # Flask's ``wsgi_app`` ends the request (teardown, sessions closed, connections
+            # back in their pools) before it returns the body.
+            return self.wsgi_app(environ, start_response)
+        finally:
+            self.slots.release()
+
+
+def in_flight_bound(wanted: int, capacity: int) -> int:
+    """``MAX_IN_FLIGHT`` (``wanted``), never above a pool's ``capacity``; 0 means the capacity."""
+    return capacity if wanted <= 0 else min(wanted, capacity)
+
+
+def refuse_if_told(endpoint: str | None, values: dict | None) -> None:
+    """First URL value preprocessor of the app: a request the middleware refused ends here,
+    before any preprocessor or hook that reads the database."""
+    reason = request.environ.get(REFUSED)
+    if reason is not None:
+        raise Unavailable(reason)
+
+
+def check_before_commit() -> None:
+    """Refuse to commit a request past its deadline or whose client left: ``Unavailable``."""
+    if not has_request_context():
+        return
+    environ = request.environ
+    deadline = environ.get(DEADLINE)
+    if deadline is not None and time.time() > deadline:
+        raise Unavailable("deadline")
+    if client_gone(environ):
+        raise Unavailable("client gone")
+
+
+def init_app(app: Flask) -> None:
+    app.wsgi_app = Admission(app, app.wsgi_app)  # type: ignore[method-assign]
+    app.url_value_preprocessors.setdefault(None, []).insert(0, refuse_if_told)
+
