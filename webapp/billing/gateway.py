@@ -8,20 +8,27 @@ real.
 
 from __future__ import annotations
 
-import json
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 import stripe
 from flask import current_app
 
+# The webhook's classes live with its schema; the views and services import them from here.
+from webapp.billing.webhook_schema import (
+    InvalidEvent,
+    RejectedEvent,
+    WebhookEvent,
+    labels_of,
+    parse_event,
+)
+
 FAKE_PREFIX = "/_fake-stripe"
-WEBHOOK_TOLERANCE = 300  # seconds: an older signature is refused (replay protection)
-
-
-class InvalidEvent(ValueError):
-    """A webhook whose signature, timestamp or body does not verify."""
+# Seconds: a signature older than this is refused (replays), and so is one dated further
+# ahead (a clock that far off, or a forged date, is not Stripe's).
+WEBHOOK_TOLERANCE = 300
 
 
 class GatewayError(RuntimeError):
@@ -47,13 +54,6 @@ class SubscriptionState:
     # Stripe's ``cancellation_details.reason``: "payment_failed" when it cancelled the
     # subscription after the last failed retry of a payment.
     cancellation_reason: str | None = None
-
-
-@dataclass(frozen=True)
-class WebhookEvent:
-    id: str
-    type: str
-    object: dict[str, Any]
 
 
 class Gateway(Protocol):
@@ -128,15 +128,30 @@ class StripeGateway:
             cancellation_reason=(data.get("cancellation_details") or {}).get("reason"))
 
     def construct_event(self, payload: bytes, signature: str) -> WebhookEvent:
+        """The event, once its HMAC, its timestamp and its shape are right.
+
+        ``InvalidEvent``: not signed with our secret (anyone can send that; nothing is kept).
+        ``RejectedEvent``: signed, but dated outside the tolerance or not of the expected shape.
+        """
         try:
-            # The library checks the HMAC and the timestamp's age; the body is then read as is.
-            stripe.Webhook.construct_event(payload, signature, self.webhook_secret,
-                                           tolerance=WEBHOOK_TOLERANCE)
-            body = json.loads(payload)
-            return WebhookEvent(id=str(body["id"]), type=str(body["type"]),
-                                object=dict(body["data"]["object"]))
-        except (stripe.SignatureVerificationError, ValueError, KeyError, TypeError) as error:
+            # The library checks the HMAC only: it refuses old timestamps but accepts any date
+            # in the future (stripe 16.1), so both sides are checked here.
+            stripe.WebhookSignature.verify_header(payload, signature, self.webhook_secret,
+                                                  tolerance=None)
+        except (stripe.SignatureVerificationError, ValueError) as error:
             raise InvalidEvent(str(error)) from error
+        age = time.time() - _signed_at(signature)
+        if abs(age) > WEBHOOK_TOLERANCE:
+            raise RejectedEvent("timestamp_old" if age > 0 else "timestamp_future",
+                                "Stripe-Signature", *labels_of(payload))
+        return parse_event(payload)
+
+
+def _signed_at(header: str) -> int:
+    """The header's timestamp, read as the library reads it (the first ``t=``), which the
+    verified HMAC covers."""
+    items = [item.split("=", 2) for item in header.split(",")]
+    return int(next(item[1] for item in items if item[0] == "t"))
 
 
 def gateway() -> Gateway:

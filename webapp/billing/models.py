@@ -1,4 +1,5 @@
-"""Billing records on the control plane: a tenant's subscription, Stripe events seen, invoices."""
+"""Billing records on the control plane: a tenant's subscription, Stripe events seen, invoices,
+and the signed webhooks refused for their shape or date."""
 
 from __future__ import annotations
 
@@ -46,6 +47,29 @@ class StripeEvent(ControlBase):
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
     type: Mapped[str] = mapped_column(String(100))
     received_at: Mapped[datetime]
+
+
+class RejectedWebhook(ControlBase):
+    """A webhook Stripe signed but Parvis refused for good (400, so Stripe stops retrying): a
+    body not of the expected shape, or a signature dated outside the tolerance. Operators read
+    these to find an event Stripe will not send again.
+
+    Only the reason, the field at fault and the event's id and type (made printable, cut to
+    100 characters) are kept, never the body: it may hold personal data. Redeliveries of the
+    same body (found by its SHA-256) add to ``deliveries`` instead of adding rows.
+    """
+
+    __tablename__ = "billing_rejected_webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    reason: Mapped[str] = mapped_column(String(30))
+    field: Mapped[str] = mapped_column(String(200), default="")
+    event_id: Mapped[str] = mapped_column(String(100), default="")
+    event_type: Mapped[str] = mapped_column(String(100), default="")
+    received_at: Mapped[datetime]
+    last_received_at: Mapped[datetime] = mapped_column(index=True)
+    deliveries: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class Invoice(ControlBase):

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from tenants.api import Limits
 from webapp.auth.models import Account
 from webapp.billing import plans
-from webapp.billing.gateway import SubscriptionState, WebhookEvent, gateway
-from webapp.billing.models import Invoice, StripeEvent, Subscription
+from webapp.billing.gateway import RejectedEvent, SubscriptionState, WebhookEvent, gateway
+from webapp.billing.models import Invoice, RejectedWebhook, StripeEvent, Subscription
 from webapp.db import utcnow
 from webapp.jobs import enqueue
 from webapp.organisations import services as organisations
@@ -125,6 +125,10 @@ def portal_url(db: Session, tenant: Tenant, return_url: str) -> str | None:
 def handle_event(db: Session, event: WebhookEvent) -> str:
     """Apply one verified webhook event; returns what was done (for the log and tests).
 
+    ``event`` comes from ``gateway().construct_event``, whose schema
+    (``webhook_schema.parse_event``) has checked every field read here: types, lengths,
+    characters and ranges the columns hold.
+
     The event id is inserted first: a later delivery of the same event fails on the unique
     key and applies nothing (one arriving while the first is under way is told so at once on
     PostgreSQL, see ``_claim``). The caller commits; any exception rolls the id back with the
@@ -167,8 +171,9 @@ def _claim(db: Session, event_id: str) -> bool:
 
 
 def _tenant_ref(obj: dict) -> int | None:
+    """The tenant id Parvis put in the object (the schema checked it is one, or absent)."""
     value = (obj.get("metadata") or {}).get("tenant_id") or obj.get("client_reference_id")
-    return int(value) if value and str(value).isdigit() else None
+    return int(value) if value else None
 
 
 def _invoice_subscription(invoice: dict) -> str | None:
@@ -254,17 +259,52 @@ def _record_invoice(db: Session, invoice: dict, subscription_id: str) -> None:
     tenant = db.get(Tenant, subscription.tenant_id) if subscription else None
     address = invoice.get("customer_address") or {}
     paid_at = (invoice.get("status_transitions") or {}).get("paid_at")
+    tax_ids = invoice.get("customer_tax_ids") or []
     db.add(Invoice(
         stripe_invoice_id=invoice["id"], tenant_id=tenant.id if tenant else None,
-        tenant_slug=tenant.slug if tenant else "", number=invoice.get("number") or invoice["id"],
+        tenant_slug=tenant.slug if tenant else "",
+        number=(invoice.get("number") or invoice["id"])[:100],
         amount_cents=int(invoice.get("amount_paid") or 0),
         currency=str(invoice.get("currency") or "eur")[:3],
         billing_name=(invoice.get("customer_name") or "")[:200],
         billing_email=(invoice.get("customer_email") or "")[:254],
         billing_address=", ".join(str(v) for v in address.values() if v),
-        tax_ids=", ".join(t.get("value", "") for t in invoice.get("customer_tax_ids") or [])[:500],
+        tax_ids=", ".join(t.get("value") or "" for t in tax_ids)[:500],
         paid_at=datetime.fromtimestamp(paid_at, utcnow().tzinfo) if paid_at else utcnow()))
     db.flush()
+
+
+def record_rejection(db: Session, payload: bytes, rejected: RejectedEvent) -> None:
+    """Keep a signed webhook refused for good where operators see it; the same body delivered
+    again counts as one more delivery of the same row."""
+    digest = hashlib.sha256(payload).hexdigest()
+    now = utcnow()
+    what = {"reason": rejected.reason, "field": rejected.field[:200],
+            "event_id": rejected.event_id[:100], "event_type": rejected.event_type[:100],
+            "last_received_at": now}
+    query = select(RejectedWebhook).where(RejectedWebhook.body_sha256 == digest)
+    row = db.scalar(query)
+    if row is None:
+        try:
+            with db.begin_nested():
+                db.add(RejectedWebhook(body_sha256=digest, received_at=now, deliveries=1,
+                                       **what))
+        except IntegrityError:  # the same body, recorded meanwhile by another delivery
+            row = db.scalar(query)
+    if row is not None:
+        for key, value in what.items():
+            setattr(row, key, value)
+        row.deliveries += 1
+    db.flush()
+    log.warning("webhook refused (%s at %s): event %r of type %r", rejected.reason,
+                rejected.field or "body", rejected.event_id, rejected.event_type)
+
+
+def rejections(db: Session, limit: int = 50) -> list[RejectedWebhook]:
+    """The last refused webhooks, newest first (the operators' list)."""
+    return list(db.scalars(select(RejectedWebhook)
+                           .order_by(RejectedWebhook.last_received_at.desc(),
+                                     RejectedWebhook.id.desc()).limit(limit)))
 
 
 # --- lifecycle -------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Billing pages: the Stripe webhook, and the owner's subscription page (plans, Checkout for an
-organisation on a trial, the Customer Portal). Roles: owners act; admins see the page."""
+"""Billing pages: the Stripe webhook, the owner's subscription page (plans, Checkout for an
+organisation on a trial, the Customer Portal; owners act, admins see the page), and the
+operators' list of refused webhooks."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask_babel import format_currency
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError, StatementError
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from tenants import api as tenants_api
@@ -19,9 +20,10 @@ from webapp.billing import plans, services
 from webapp.billing.cli import billing_cli
 from webapp.billing.fake import FakeStripe
 from webapp.billing.forms import CheckoutForm, PortalForm
-from webapp.billing.gateway import FAKE_PREFIX, GatewayError, InvalidEvent, gateway
+from webapp.billing.gateway import FAKE_PREFIX, GatewayError, InvalidEvent, RejectedEvent, gateway
+from webapp.billing.webhook_schema import labels_of
 from webapp.extensions import csrf
-from webapp.processor.views import member_required
+from webapp.processor.views import member_required, operator_required
 from webapp.web.errors import error_page
 from webapp.web.htmx import render
 from webapp.web.urls import external_url
@@ -33,23 +35,83 @@ log = logging.getLogger(__name__)
 @bp.post("/billing/webhook")
 @csrf.exempt  # Stripe signs its requests instead
 def webhook():  # type: ignore[no-untyped-def]
-    """400 for a request that does not verify (Stripe will not retry it), 503 when the event
-    could not be applied and 409 while another delivery of it is being applied (Stripe retries
-    both), 200 once it is applied or was already."""
+    """400 for a request that does not verify, or that Stripe signed but that can never be
+    applied (dated outside the tolerance, a body not of the expected shape: recorded for
+    operators); Stripe does not retry a 4xx. 503 when the database or Stripe is unavailable
+    and 409 while another delivery of the event is being applied (Stripe retries both), 200
+    once it is applied or was already."""
+    payload = request.get_data()
     try:
-        event = gateway().construct_event(request.get_data(), request.headers.get(
-            "Stripe-Signature", ""))
+        event = gateway().construct_event(payload, request.headers.get("Stripe-Signature", ""))
+    except RejectedEvent as rejected:
+        return _refused(payload, rejected)
     except InvalidEvent:
         return {"error": "invalid signature or body"}, 400
+    session = db.session()
     try:
-        outcome = services.handle_event(db.session(), event)
-        db.session().flush()
-    except (SQLAlchemyError, GatewayError):
+        outcome = services.handle_event(session, event)
+        session.flush()
+    except (SQLAlchemyError, OverflowError, UnicodeEncodeError) as error:
+        if not _unstorable(error):
+            log.exception("webhook %s (%s) not applied: Stripe will retry", event.id, event.type)
+            return {"error": "not applied, retry later"}, 503
+        # The schema should have refused it: refuse it now rather than be retried forever.
+        log.exception("webhook %s (%s) holds a value the database refuses", event.id, event.type)
+        session.rollback()
+        return _refused(payload, RejectedEvent("unstorable", "", *labels_of(payload)))
+    except GatewayError:
         log.exception("webhook %s (%s) not applied: Stripe will retry", event.id, event.type)
         return {"error": "not applied, retry later"}, 503
     if outcome == "in_progress":
         return {"error": "being applied by another delivery, retry later"}, 409
     return {"received": event.id, "outcome": outcome}
+
+
+def _unstorable(error: Exception) -> bool:
+    """A value the database refused (too long, out of range, a NUL), or its driver could not
+    convert (SQLite's sqlite3 raises OverflowError for an integer over 64 bits): no retry can
+    succeed, unlike a lost connection or a lock timeout."""
+    if isinstance(error, DataError | OverflowError | UnicodeEncodeError):
+        return True
+    return (isinstance(error, StatementError) and not isinstance(error, DBAPIError)
+            and isinstance(error.orig, ValueError | OverflowError))
+
+
+def _refused(payload: bytes, rejected: RejectedEvent):  # type: ignore[no-untyped-def]
+    """400 once the refusal is recorded; 503 if the database cannot record it (the retry
+    will)."""
+    try:
+        services.record_rejection(db.session(), payload, rejected)
+    except SQLAlchemyError as error:
+        if not _unstorable(error):
+            log.exception("webhook refused (%s), not recorded: Stripe will retry",
+                          rejected.reason)
+            return {"error": "refused, but not recorded: retry later"}, 503
+        log.exception("webhook refused (%s), not recorded", rejected.reason)
+        db.session().rollback()
+    return {"error": "refused", "reason": rejected.reason, "field": rejected.field}, 400
+
+
+@bp.get("/ops/billing/refused-webhooks")
+@operator_required()
+def ops_rejections():  # type: ignore[no-untyped-def]
+    """The last signed webhooks refused for good: what Stripe will not send again."""
+    return render("billing/ops_rejections.html",
+                  rejections=services.rejections(db.session()), reasons=REASON_LABELS)
+
+
+REASON_LABELS = {
+    "not_json": _l("The body is not JSON."),
+    "missing": _l("A field Parvis reads is missing."),
+    "wrong_type": _l("A field Parvis reads has an unexpected type."),
+    "too_long": _l("A value is longer than Parvis can store."),
+    "bad_characters": _l("A value holds characters Parvis cannot store (NUL, control "
+                         "characters)."),
+    "out_of_range": _l("A number or an organisation id is out of range."),
+    "timestamp_old": _l("The signature is more than 5 minutes old (a replay?)."),
+    "timestamp_future": _l("The signature is dated more than 5 minutes in the future."),
+    "unstorable": _l("The database refused a value of the event."),
+}
 
 
 def _page(checkout: CheckoutForm, status: int = 200):  # type: ignore[no-untyped-def]
