@@ -21,6 +21,8 @@ from tenants.audit import models as _audit_models  # noqa: F401
 from tenants.consent import models as _consent_models  # noqa: F401
 from tenants.db import (
     NAMING_CONVENTION,
+    WRITES_AFTER_READING,
+    WRITES_FIRST,
     CrossPlaneError,
     InvalidSlug,
     NoTenant,
@@ -32,6 +34,7 @@ from tenants.db import (
     configure,
     current_slug,
     deactivate,
+    declared_writes,
     dispose,
     done_writing,
     exists,
@@ -40,16 +43,23 @@ from tenants.db import (
     migration_connection_url,
     move_clock,
     schema_for,
+    session,
     session_factory,
     tenant_context,
+    unwatch,
     utcnow,
     validate_slug,
+    watch,
+    writes,
+    writes_after_reading,
     writing,
 )
 from tenants.events import models as _event_models  # noqa: F401
 from tenants.fields import models as _field_models  # noqa: F401
 from tenants.instructions import models as _instruction_models  # noqa: F401
 from tenants.limits import OverLimit
+from tenants.outbox import OutboxRow, TenantJob, new_job_id, outbox_index
+from tenants.outbox import purge_done as purge_done_jobs
 from tenants.participants import models as _participant_models  # noqa: F401
 from tenants.participants import services as participants
 from tenants.ratings import models as _rating_models  # noqa: F401
@@ -66,13 +76,17 @@ __all__ = [
     "NAMING_CONVENTION",
     "ROLES",
     "SUPPORT_READ",
+    "WRITES_AFTER_READING",
+    "WRITES_FIRST",
     "CrossPlaneError",
     "InvalidSlug",
     "Limits",
     "NoTenant",
+    "OutboxRow",
     "OverLimit",
     "TenantBase",
     "TenantInfo",
+    "TenantJob",
     "UTCDateTime",
     "activate",
     "add_participant",
@@ -88,6 +102,7 @@ __all__ = [
     "count_participants",
     "current_slug",
     "deactivate",
+    "declared_writes",
     "disable_catalogue_service",
     "dispose",
     "done_writing",
@@ -101,20 +116,28 @@ __all__ = [
     "metadata",
     "migration_connection_url",
     "move_clock",
+    "new_job_id",
+    "outbox_index",
     "processing_config",
     "provision",
+    "purge_done_jobs",
     "record_access",
     "retention_due_earlier",
     "schema_for",
     "seed_demo",
+    "session",
     "session_factory",
     "set_participant_password",
     "support_reads",
     "sweep_retention",
     "table_counts",
     "tenant_context",
+    "unwatch",
     "utcnow",
     "validate_slug",
+    "watch",
+    "writes",
+    "writes_after_reading",
     "writing",
 ]
 
@@ -138,8 +161,20 @@ def blueprints() -> list[Blueprint]:
 
 
 def provision(slug: str, revision: str | None) -> None:
-    """Create a tenant's schema with every table, stamped at the tenant migration ``revision``."""
+    """Create a tenant's schema with every table, stamped at the tenant migration ``revision``,
+    and the one-row tables (settings, cookie banner) with their defaults: made here rather than
+    on first read, since a read that writes fails on SQLite under load."""
+    from tenants.consent import services as consent_services
+    from tenants.settings import services as settings_services
+
     db.create_schema(slug, revision)
+    try:
+        with tenant_context(slug, writer=True) as session:
+            settings_services.ensure(session)
+            consent_services.get_row(session)
+    except Exception:
+        db.drop_schema(slug)
+        raise
 
 
 def drop(slug: str) -> None:

@@ -59,7 +59,7 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     app.config["PARVIS_OVERRIDES"] = dict(overrides or {})
 
     db.init_app(app)
-    jobs.init_app(app)
+    jobs.init_app(app, tenant_info=tenancy.tenant_info, tenant_slugs=tenancy.tenant_slugs)
     if for_worker:
         return app
 

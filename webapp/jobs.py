@@ -1,32 +1,76 @@
-"""Background jobs on Huey: SQLite storage by default, Redis in production, inline in tests.
+"""Background jobs: a transactional outbox in each plane's database, woken through Huey.
 
-Tasks carry ids, never objects. ``tenant_task`` tasks take the tenant slug first and run inside
-``tenant_context`` (and an app context), so they see that tenant and no other. ``enqueue`` waits
-for the current unit of work to commit: a rolled-back request never sends its e-mails.
-Run the worker with ``flask jobs worker``.
+Why this shape (docs/architecture.md, "Background work"): Huey's storages (SQLite by default,
+Redis in production) delete a message when a worker takes it, so a worker killed mid-job loses
+that job, and a job pushed after a request's commit is lost if the process dies in between.
+So the queue is not where a job lives:
+
+* ``enqueue(job, *args)`` writes a row (``tenants.outbox.TenantJob`` in the tenant's schema,
+  ``ControlJob`` here) in the unit of work that queues it: the job exists exactly when the
+  request's writes do. Before the commit a *safety-net* wake-up is scheduled in Huey a lease
+  later; after the commit an immediate wake-up is pushed (the fast path).
+* A wake-up (``_wake``) runs the row inside its plane, marks it done in the same transaction
+  as the job's effects, and ignores rows already done: any number of wake-ups, one effect.
+  A safety-net run arms the next net before it starts (backing off), so a worker killed at any
+  point leaves a wake-up that will finish the job; a row that keeps failing is given up after
+  ``MAX_ATTEMPTS`` and logged.
+* Side effects outside the database (an e-mail) are ``effect`` jobs: the row is claimed in one
+  short transaction, the effect runs outside any transaction (no lock held while talking to
+  SMTP) with the row id as its idempotency key, and the row is marked done in another. A crash
+  between the effect and the second commit repeats the effect with the same key (the e-mail's
+  ``Message-ID``; the outbox file backend writes it at most once).
+
+Tasks carry ids, never objects. ``tenant_task`` jobs take the tenant slug first and run inside
+``tenant_context`` (and an app context), so they see that tenant and no other. Periodic tasks
+are Huey's own (they are re-run by their schedule anyway). ``flask jobs worker`` runs them all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
-from typing import Any
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
-from flask import Flask, g, has_app_context, has_request_context
-from huey import Huey
+from flask import Flask, current_app, g, has_app_context, has_request_context
+from huey import Huey, crontab
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
+from huey.utils import normalize_time
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from tenants import api as tenants_api
 from webapp import db
 
-huey = Huey("parvis", storage_class=MemoryStorage)
+log = logging.getLogger(__name__)
+
+huey = Huey("parvis", storage_class=MemoryStorage, results=False)
 _app: Flask | None = None
 
+MAX_ATTEMPTS = 10
+MAX_BACKOFF = timedelta(hours=1)
+Kind = Literal["control", "tenant", "any"]
 
-def init_app(app: Flask) -> None:
-    """Point the queue at the configured storage and remember the app for workers."""
+
+class ControlJob(tenants_api.OutboxRow, db.ControlBase):
+    """The control plane's outbox (signup, billing, contract, processor e-mails and jobs)."""
+
+    __tablename__ = "job_outbox"
+    __table_args__ = (tenants_api.outbox_index(),)
+
+
+def init_app(app: Flask, *, tenant_info: Callable[[str], object] | None = None,
+             tenant_slugs: Callable[[], list[str]] | None = None) -> None:
+    """Point the queue at the configured storage and remember the app for workers.
+
+    The control plane hands over how to read a tenant's registry facts (``g.tenant`` of a
+    tenant job) and how to list the tenants (recovery), so that this module needs neither."""
     global _app
     _app = app
+    if tenant_info is not None and tenant_slugs is not None:  # else kept (a test re-points)
+        app.extensions["parvis_jobs_registry"] = (tenant_info, tenant_slugs)
     backend = app.config["JOBS_BACKEND"]
     if backend == "immediate":
         storage, kwargs = MemoryStorage, {}
@@ -41,80 +85,348 @@ def init_app(app: Flask) -> None:
     app.extensions["huey"] = huey
 
 
-def _in_fresh_app_context(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a task in its own app context (its own ``g`` and sessions), then commit once."""
+def _lease() -> timedelta:
+    assert _app is not None, "webapp.jobs.init_app() was not called"
+    return timedelta(seconds=float(_app.config["JOBS_LEASE_SECONDS"]))
 
-    @functools.wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        assert _app is not None, "webapp.jobs.init_app() was not called"
-        with _app.app_context():
-            result = fn(*args, **kwargs)
+
+# --- jobs ----------------------------------------------------------------------------------
+
+
+class Job:
+    """A function the outbox can run by name. Calling it runs it now, in its own context (as a
+    worker would), and returns its result: tests and commands do that; features ``enqueue``."""
+
+    def __init__(self, fn: Callable[..., Any], kind: Kind, effect: bool = False) -> None:
+        self.fn, self.kind, self.effect = fn, kind, effect
+        self.name = f"{fn.__module__}.{fn.__qualname__}"
+        functools.update_wrapper(self, fn)
+        _jobs[self.name] = self
+
+    def call_local(self, *args: Any) -> Any:
+        with _fresh_app_context():
+            if self.kind == "tenant":
+                with _tenant_unit(args[0]):
+                    result = self.fn(*args)
+            else:
+                result = self.fn(*args)
             db.commit()
-            return result
+        return result
 
-    return run
+    __call__ = call_local
 
 
-def task(**options: Any) -> Callable:
-    """A control-plane task."""
+_jobs: dict[str, Job] = {}
 
-    def decorator(fn: Callable[..., Any]) -> Any:
-        return huey.task(**options)(_in_fresh_app_context(fn))
 
-    return decorator
+def task() -> Callable[[Callable[..., Any]], Job]:
+    """A control-plane job (retried by the outbox's safety nets, backing off, when it fails)."""
+    return lambda fn: Job(fn, "control")
+
+
+def tenant_task() -> Callable[[Callable[..., Any]], Job]:
+    """A job on one tenant's data: ``fn(slug, *ids)`` runs inside that tenant's context."""
+    return lambda fn: Job(fn, "tenant")
+
+
+def effect(fn: Callable[..., Any]) -> Job:
+    """A job whose effect is outside the database (an e-mail): ``fn(*args, key=row_id)`` runs
+    outside any transaction, at least once; ``key`` lets the far side see a repeat. It is
+    queued in whichever plane's unit of work is open, so it commits with what it is about."""
+    return Job(fn, "any", effect=True)
 
 
 def periodic_task(schedule: Callable[..., bool], **options: Any) -> Callable:
     """A control-plane task the worker runs on ``schedule`` (a ``huey.crontab``)."""
 
     def decorator(fn: Callable[..., Any]) -> Any:
-        return huey.periodic_task(schedule, **options)(_in_fresh_app_context(fn))
+        @functools.wraps(fn)
+        def run() -> Any:
+            with _fresh_app_context():
+                result = fn()
+                db.commit()
+            return result
+
+        return huey.periodic_task(schedule, **options)(run)
 
     return decorator
+
+
+@contextlib.contextmanager
+def _fresh_app_context() -> Iterator[None]:
+    """Its own app context (its own ``g`` and sessions); a job never shares a request's."""
+    assert _app is not None, "webapp.jobs.init_app() was not called"
+    with _app.app_context():
+        try:
+            yield
+        except BaseException:
+            _rollback_control()
+            raise
+
+
+def _rollback_control() -> None:
+    g.pop("after_commit", None)
+    control = g.get("control_session")
+    if control is not None:
+        control.rollback()
+
+
+def tenant_info(slug: str) -> Any:
+    """The registry facts of a tenant (``TenantInfo``), or None."""
+    return current_app.extensions["parvis_jobs_registry"][0](slug)
 
 
 def _know_tenant(slug: str) -> None:
     """Give a tenant job its tenant's registry row as ``g.tenant``, as a request has it (the
-    organisation's name signs its e-mails). Read before the tenant's connection is taken and in
-    a session closed at once: a job never holds two connections (one pool on PostgreSQL)."""
-    from webapp.tenancy import resolve
-
-    with db.sessions()() as session:
-        resolved = resolve(slug, session)
-    if resolved is not None:
-        g.tenant = resolved.info
+    organisation's name signs its e-mails), read before the tenant's connection is taken."""
+    info = tenant_info(slug)
+    if info is not None:
+        g.tenant = info
 
 
-def tenant_task(**options: Any) -> Callable:
-    """A task on one tenant's data: ``fn(slug, *ids)`` runs inside that tenant's context."""
-
-    def decorator(fn: Callable[..., Any]) -> Any:
-        @functools.wraps(fn)
-        def run(slug: str, *args: Any, **kwargs: Any) -> Any:
-            _know_tenant(slug)
-            with tenants_api.tenant_context(slug, writer=True):
-                return fn(slug, *args, **kwargs)
-
-        return huey.task(**options)(_in_fresh_app_context(run))
-
-    return decorator
+@contextlib.contextmanager
+def _tenant_unit(slug: str) -> Iterator[Session]:
+    _know_tenant(slug)
+    with tenants_api.tenant_context(slug, writer=True) as session:
+        yield session
 
 
-def enqueue(task_fn: Any, *args: Any, **kwargs: Any) -> None:
-    """Queue ``task_fn(*args)`` once the current unit of work commits (now, outside one).
+# --- queueing ------------------------------------------------------------------------------
 
-    The unit of work is the request's; else the enclosing ``tenant_context`` (a job, a CLI
-    command, a test); else the app context's ``db.commit()``.
+
+def enqueue(job: Job, *args: Any, eta: datetime | None = None) -> None:
+    """Queue ``job(*args)`` in the open unit of work: it runs once that commits (never if it
+    rolls back), from ``eta`` on if given.
+
+    A tenant job of the active tenant, or an effect inside a tenant's unit of work, is written
+    in that tenant's outbox; anything else in the control plane's (a tenant job queued there is
+    handed to its tenant's outbox when it runs). Outside any app context it runs now.
     """
-    call = functools.partial(task_fn, *args, **kwargs)
+    if not isinstance(job, Job):
+        raise TypeError(f"{job!r} is not a job (decorate it with task, tenant_task or effect)")
+    opened = _open_outbox(job, args)
+    if opened is None:  # a command or test without an app context: after its commit, or now
+        call = functools.partial(job.call_local, *args)
+        if tenants_api.in_tenant_context():
+            tenants_api.after_commit(call)
+        else:
+            call()
+        return
+    plane, session, model = opened
+    now = tenants_api.utcnow()
+    row = model(id=tenants_api.new_job_id(now), task=job.name, args=list(args),
+                run_after=eta or now, attempts=0)
+    session.add(row)
+    if not huey.immediate:
+        # The net: wakes the row a lease after it is due, in case the push below never happens
+        # or its worker dies. Scheduled now, before the commit, so a crash cannot skip it.
+        _arm(plane, row.id, 1, row.run_after + _lease())
+    push = functools.partial(_push, plane, row.id, eta)
     if has_request_context():
-        db.after_commit(call)
+        db.after_commit(push)
     elif tenants_api.in_tenant_context():
-        tenants_api.after_commit(call)
-    elif has_app_context():
-        db.after_commit(call)
+        tenants_api.after_commit(push)
     else:
-        call()
+        db.after_commit(push)
+
+
+def _open_outbox(job: Job, args: tuple
+                 ) -> tuple[str, Session, type[tenants_api.OutboxRow]] | None:
+    if tenants_api.in_tenant_context():
+        slug = tenants_api.current_slug()
+        if job.kind == "any" or (job.kind == "tenant" and args and args[0] == slug):
+            return slug, tenants_api.session(), tenants_api.TenantJob
+    if has_app_context():
+        return "", db.session(), ControlJob
+    return None
+
+
+def _push(plane: str, job_id: str, eta: datetime | None) -> None:
+    later = eta is not None and eta > tenants_api.utcnow()
+    if huey.immediate:
+        if not later:  # immediate mode has no scheduler: a test runs a later job when due
+            run(plane, job_id, 0)
+    elif later:
+        _arm(plane, job_id, 0, eta)  # type: ignore[arg-type]
+    else:
+        _wake(plane, job_id, 0)
+
+
+def _arm(plane: str, job_id: str, attempt: int, eta: datetime) -> None:
+    """Schedule a wake-up at ``eta`` (straight into the schedule, not through the queue)."""
+    wake = _wake.s(plane, job_id, attempt)
+    wake.eta = normalize_time(eta, None, huey.utc)
+    huey.add_schedule(wake)
+
+
+def _backoff(attempt: int) -> timedelta:
+    return min(_lease() * 2 ** (attempt - 1), MAX_BACKOFF)
+
+
+# --- running -------------------------------------------------------------------------------
+
+
+@huey.task(name="parvis.wake")
+def _wake(plane: str, job_id: str, attempt: int) -> None:
+    run(plane, job_id, attempt)
+
+
+@contextlib.contextmanager
+def _unit(plane: str) -> Iterator[tuple[Session, type[tenants_api.OutboxRow]]]:
+    """One transaction on a plane's outbox (and the job's data), committed at the end.
+
+    A tenant job's takes the tenant's write lock first (on SQLite), as jobs write. A control
+    job's does not: control jobs open tenant units and sessions of their own that write in the
+    control plane (a sweep plans its next run), which a held lock would wait for forever."""
+    if plane:
+        with _tenant_unit(plane) as session:
+            yield session, tenants_api.TenantJob
+        return
+    try:
+        yield db.session(), ControlJob
+        db.commit()
+    except BaseException:
+        _rollback_control()
+        raise
+
+
+class _AlreadyDone(Exception):
+    """Another wake-up finished the row first: this run's writes are rolled back."""
+
+
+def run(plane: str, job_id: str, attempt: int) -> None:
+    """Run outbox row ``job_id`` of ``plane`` (a tenant slug, or "" for the control plane) if it
+    is not done yet. ``attempt`` 0 is the push after the commit; 1 and more are safety nets."""
+    with _fresh_app_context():
+        try:
+            effect_args = _run_in_transaction(plane, job_id, attempt)
+            if effect_args is not None:
+                _run_effect(plane, job_id, *effect_args)
+            db.commit()  # what a tenant job wrote in the control plane, then its pushes
+        except _AlreadyDone:
+            pass
+        except Exception as error:
+            log.exception("job %s of %s failed (attempt %s)", job_id, plane or "control",
+                          attempt)
+            _record_error(plane, job_id, error)
+
+
+def _read_row(session: Session, model: type[tenants_api.OutboxRow], plane: str,
+              job_id: str) -> tenants_api.OutboxRow | None:
+    if plane:
+        return session.get(model, job_id)
+    # The control plane's row is read in a session of its own, so that the job's transaction
+    # starts with the job's own reads (SQLite: a snapshot taken before a nested session's write
+    # could not write afterwards).
+    with db.sessions()() as own:
+        return own.get(model, job_id)
+
+
+def _finish(session: Session, model: type[tenants_api.OutboxRow], job_id: str,
+            **values: Any) -> None:
+    """Mark the row done (or claimed) in this transaction, if nobody else has meanwhile."""
+    done = session.execute(
+        update(model).where(model.id == job_id, model.done_at.is_(None)).values(**values)
+        .execution_options(synchronize_session=False))
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise _AlreadyDone(job_id)
+
+
+def _run_in_transaction(plane: str, job_id: str, attempt: int) -> tuple | None:
+    """Run a database job and mark it done in one transaction; for an effect job, claim it and
+    return what the effect needs (it runs after this transaction)."""
+    with _unit(plane) as (session, model):
+        now = tenants_api.utcnow()
+        row = _read_row(session, model, plane, job_id)
+        if row is None or row.done_at is not None:
+            return None  # rolled back, or done (by another wake-up)
+        job = _jobs.get(row.task)
+        if attempt >= MAX_ATTEMPTS or job is None:
+            reason = (f"unknown job {row.task}" if job is None
+                      else f"given up after {attempt} attempts: {row.error or ''}")
+            log.error("job %s (%s) of %s: %s", job_id, row.task, plane or "control", reason)
+            _finish(session, model, job_id, done_at=now, args=None, error=reason[:2000])
+            return None
+        if attempt > 0 and not huey.immediate:  # a safety net arms the next one first
+            _arm(plane, job_id, attempt + 1, now + _backoff(attempt))
+        args = list(row.args or [])
+        if job.effect:
+            if row.locked_until is not None and row.locked_until > now:
+                return None  # another worker is at it; the next net looks again
+            _finish(session, model, job_id, locked_until=now + _lease(),
+                    attempts=row.attempts + 1)
+            return job, args
+        if not plane and job.kind == "tenant":
+            _hand_to_tenant(job_id, row.task, args, now)
+        else:
+            job.fn(*args)
+        _finish(session, model, job_id, done_at=now, args=None, locked_until=None,
+                attempts=row.attempts + 1)
+        tenants_api.purge_done_jobs(session, model, now)
+    return None
+
+
+def _hand_to_tenant(job_id: str, task: str, args: list, now: datetime) -> None:
+    """A tenant job queued by the control plane: write it, under the same id, in its tenant's
+    outbox (once: a repeat finds it there), where it runs with its effects."""
+    slug = args[0]
+    with _tenant_unit(slug) as session:
+        if session.get(tenants_api.TenantJob, job_id) is None:
+            session.add(tenants_api.TenantJob(id=job_id, task=task, args=args,
+                                              run_after=now, attempts=0))
+            if not huey.immediate:
+                _arm(slug, job_id, 1, now + _lease())
+            tenants_api.after_commit(functools.partial(_push, slug, job_id, None))
+
+
+def _run_effect(plane: str, job_id: str, job: Job, args: list) -> None:
+    job.fn(*args, key=job_id)
+    with _unit(plane) as (session, model):
+        _finish(session, model, job_id, done_at=tenants_api.utcnow(), args=None,
+                locked_until=None)
+
+
+def _record_error(plane: str, job_id: str, error: Exception) -> None:
+    """Note why a run failed, and free an effect for the next net (in a transaction of its
+    own: the failed one was rolled back)."""
+    try:
+        with _fresh_app_context(), _unit(plane) as (session, model):
+            session.execute(update(model).where(model.id == job_id, model.done_at.is_(None))
+                            .values(error=repr(error)[:2000], locked_until=None))
+    except Exception:
+        log.exception("could not record the failure of job %s", job_id)
+
+
+# --- recovery ------------------------------------------------------------------------------
+
+
+def wake_pending(session: Session, model: type[tenants_api.OutboxRow], plane: str,
+                 now: datetime) -> int:
+    """Wake every row of one outbox due for longer than two leases and still not done (its
+    wake-ups were lost with a queue's storage); returns how many."""
+    late = now - 2 * _lease()
+    ids = list(session.scalars(select(model.id).where(model.done_at.is_(None),
+                                                      model.run_after < late)
+                               .order_by(model.run_after).limit(10_000)))
+    for job_id in ids:
+        _wake(plane, job_id, 1)
+    return len(ids)
+
+
+def recover() -> int:
+    """Wake the overdue rows of the control plane's and every tenant's outbox."""
+    now = tenants_api.utcnow()
+    woken = wake_pending(db.session(), ControlJob, "", now)
+    for slug in current_app.extensions["parvis_jobs_registry"][1]():
+        with tenants_api.tenant_context(slug) as session:
+            woken += wake_pending(session, tenants_api.TenantJob, slug, now)
+    return woken
+
+
+@periodic_task(crontab(minute="50"))
+def recover_lost_jobs() -> int:
+    """Hourly: the last resort behind the safety nets (a queue that lost its schedule)."""
+    return recover()
 
 
 def run_worker(workers: int = 2) -> None:

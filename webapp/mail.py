@@ -1,8 +1,11 @@
 """E-mail: the message type, the ``Mailer`` interface and its backends, and rendering.
 
-Feature code never talks to SMTP. A job (enqueued so it runs only after the request's commit)
-builds a ``Message`` with ``render_message`` in the participant's language and hands it to
-``send``, which uses the backend ``PARVIS_MAIL_URL`` names:
+Feature code never talks to SMTP. A job builds a ``Message`` with ``render_message`` in the
+participant's language and hands it to ``send``, which queues it in the open unit of work: the
+e-mail is a ``deliver`` job of the outbox (``webapp.jobs``), committed with what it is about
+(the token its link carries, the status it announces), and sent after the commit by a worker,
+outside any transaction, with the job's id as its idempotency key: the ``Message-ID``, and the
+outbox file's name. The backend is the one ``PARVIS_MAIL_URL`` names:
 
 - ``outbox`` (default): each e-mail is written as an ``.eml`` file into ``<instance>/outbox/``,
   so the embedded setup needs no mail server and a developer can open what would have been sent;
@@ -13,7 +16,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import re
+import secrets
 import smtplib
 import ssl
 from collections.abc import Mapping
@@ -32,6 +37,7 @@ from flask_babel import force_locale
 from jinja2 import TemplateNotFound
 
 from tenants import api as tenants_api
+from webapp import jobs
 
 log = logging.getLogger(__name__)
 
@@ -82,19 +88,29 @@ class Message:
             _check_header(name, value)
 
 
+    def as_args(self) -> dict[str, Any]:
+        """The message as the outbox stores it (JSON)."""
+        return {"to": self.to, "subject": self.subject, "text": self.text, "html": self.html,
+                "headers": dict(self.headers)}
+
+
 class Mailer(Protocol):
-    def send(self, message: Message) -> None: ...
+    def send(self, message: Message, key: str | None = None) -> None: ...
 
 
-def build_email(message: Message, sender: str) -> EmailMessage:
-    """The MIME message every backend sends: text/plain, or multipart/alternative with HTML."""
+def build_email(message: Message, sender: str, key: str | None = None) -> EmailMessage:
+    """The MIME message every backend sends: text/plain, or multipart/alternative with HTML.
+
+    ``key`` (the delivery job's id) makes the ``Message-ID``: a delivery repeated after a crash
+    carries the same one, which mail clients and archives take as the same message."""
     email = EmailMessage()
     email["From"] = sender
     email["To"] = message.to
     email["Subject"] = message.subject
     email["Date"] = format_datetime(datetime.now(UTC))
     # An explicit domain: the default would look the host name up in the DNS for every e-mail.
-    email["Message-ID"] = make_msgid(domain=_domain(sender))
+    domain = _domain(sender)
+    email["Message-ID"] = f"<{key}@{domain}>" if key else make_msgid(domain=domain)
     for name, value in message.headers.items():
         email[name] = value
     email.set_content(message.text, cte=_transfer_encoding(message.text))
@@ -131,8 +147,8 @@ class SMTPMailer:
         self.username, self.password = username, password
         self.security, self.sender, self.timeout = security, sender, timeout
 
-    def send(self, message: Message) -> None:
-        email = build_email(message, self.sender)
+    def send(self, message: Message, key: str | None = None) -> None:
+        email = build_email(message, self.sender, key)
         if self.security == "ssl":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
                                                   context=_tls_context())
@@ -148,21 +164,34 @@ class SMTPMailer:
 
 
 class OutboxMailer:
-    """The embedded backend: each e-mail becomes an ``.eml`` file a mail client can open."""
+    """The embedded backend: each e-mail becomes an ``.eml`` file a mail client can open.
+
+    A delivery's file is named by its key (time-ordered), created exclusively: a delivery
+    repeated after a crash finds its file there and writes nothing, so each e-mail is written
+    exactly once."""
 
     _sequence = itertools.count()
 
     def __init__(self, directory: Path, sender: str) -> None:
         self.directory, self.sender = directory, sender
 
-    def send(self, message: Message) -> None:
-        email = build_email(message, self.sender)
+    def send(self, message: Message, key: str | None = None) -> None:
+        email = build_email(message, self.sender, key)
         self.directory.mkdir(parents=True, exist_ok=True)
         # Sortable by time; the counter keeps names unique within a process, "x" mode across them.
-        name = f"{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}-{next(self._sequence):06d}.eml"
-        path = self.directory / name
-        with path.open("xb") as file:
-            file.write(bytes(email))
+        name = key or f"{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}-{next(self._sequence):06d}"
+        path = self.directory / f"{name}.eml"
+        # Written aside, then linked in place: the name appears only with the whole message, and
+        # linking fails if it exists (a repeated delivery).
+        partial = path.with_suffix(f".{secrets.token_hex(8)}.part")
+        partial.write_bytes(bytes(email))
+        try:
+            os.link(partial, path)
+        except FileExistsError:
+            log.info("e-mail %s was already written to %s", name, path)
+            return
+        finally:
+            partial.unlink()
         log.info("e-mail to %s, subject %r, written to %s", message.to, message.subject, path)
 
 
@@ -207,7 +236,15 @@ def mailer() -> Mailer:
 
 
 def send(message: Message) -> None:
-    mailer().send(message)
+    """Queue ``message`` in the open unit of work: it is sent once that commits (at least once,
+    never if it rolls back)."""
+    jobs.enqueue(deliver, message.as_args())
+
+
+@jobs.effect
+def deliver(message: dict[str, Any], *, key: str) -> None:
+    """Send a queued e-mail (run by the outbox, outside any transaction)."""
+    mailer().send(Message(**message), key=key)
 
 
 def _tenant_name() -> str | None:
@@ -218,14 +255,8 @@ def _tenant_name() -> str | None:
         return tenant.name
     if not tenants_api.in_tenant_context():
         return None
-    from webapp import db
-    from webapp.tenancy import resolve
-
-    # A registry miss is read in a session of its own, closed at once: a job never holds a
-    # control-plane connection beside its tenant's (one pool for both on PostgreSQL).
-    with db.sessions()() as session:
-        resolved = resolve(tenants_api.current_slug(), session)
-    return resolved.info.name if resolved is not None else None
+    info = jobs.tenant_info(tenants_api.current_slug())
+    return info.name if info is not None else None
 
 
 def render_message(to: str, template: str, language: str, *,

@@ -12,6 +12,7 @@ from webapp.billing.models import Invoice, StripeEvent, Subscription
 from webapp.breaches.models import AffectedTenant, Breach, BreachEvent
 from webapp.contract.models import BundleDownload, ContractEnd, DestructionCertificate
 from webapp.db import ControlBase
+from webapp.jobs import ControlJob
 from webapp.members.models import Invitation, MemberPolicy
 from webapp.organisations.models import ControllerIdentity, StatusChange, Tenant, TenantStatus
 from webapp.processor.models import (
@@ -35,6 +36,7 @@ __all__ = [
     "BundleDownload",
     "ContractEnd",
     "ControlBase",
+    "ControlJob",
     "ControllerIdentity",
     "DestructionCertificate",
     "DpaAcceptance",

@@ -119,6 +119,23 @@ def resolve(slug: str, session: Session | None = None) -> Resolved | None:
     return resolved
 
 
+def tenant_info(slug: str) -> tenants_api.TenantInfo | None:
+    """A tenant's registry facts for a job or an e-mail, read (on a cache miss) in a session of
+    its own, closed at once: a job never holds a control-plane connection beside its
+    tenant's."""
+    with db.sessions()() as session:
+        resolved = resolve(slug, session)
+    return resolved.info if resolved is not None else None
+
+
+def tenant_slugs() -> list[str]:
+    """Every tenant whose data still exists (the job outbox's recovery visits them)."""
+    gone = (TenantStatus.PROVISIONING, TenantStatus.DESTROYED)
+    with db.sessions()() as session:
+        return list(session.scalars(select(Tenant.slug).where(Tenant.status.not_in(gone))
+                                    .order_by(Tenant.id)))
+
+
 @bp.app_context_processor
 def naming_members() -> dict:
     """``member_names(ids)`` in tenant templates: staff names (or addresses) by the account id

@@ -44,7 +44,7 @@ def _link_token(participant: Participant, purpose: str) -> str | None:
     return services.issue_token(db, participant, purpose)
 
 
-@tenant_task(retries=3, retry_delay=60)
+@tenant_task()
 def send_confirmation(slug: str, participant_id: int, event_id: int | None = None) -> bool:
     """The double opt-in e-mail; ``event_id``: the event the participant is registering to."""
     db = session()
@@ -63,7 +63,7 @@ def send_confirmation(slug: str, participant_id: int, event_id: int | None = Non
     return True
 
 
-@tenant_task(retries=3, retry_delay=60)
+@tenant_task()
 def send_password_reset(slug: str, participant_id: int) -> bool:
     participant = session().get(Participant, participant_id)
     if participant is None:
@@ -78,7 +78,7 @@ def send_password_reset(slug: str, participant_id: int) -> bool:
     return True
 
 
-@tenant_task(retries=3, retry_delay=60)
+@tenant_task()
 def send_signup_attempt(slug: str, participant_id: int) -> bool:
     """Someone tried to sign up with an address that has an account: tell its owner (the
     person signing up is told only to check their inbox, so nobody learns who has an account).

@@ -21,7 +21,7 @@ from webapp.jobs import tenant_task
 from webapp.web.urls import external_url
 
 
-@tenant_task(retries=3, retry_delay=60)
+@tenant_task()
 def send_hidden_email(slug: str, rating_id: int) -> bool:
     """E-mail the author of a hidden review the moderator's reason."""
     from tenants.events.views import event_when  # the event page's wording, in the mail's locale

@@ -22,7 +22,7 @@ from tenants.rights.models import is_restricted
 from tenants.settings import services as settings
 from tenants.texts import pick
 from webapp import mail
-from webapp.jobs import huey, tenant_task
+from webapp.jobs import tenant_task
 from webapp.web.urls import external_url
 
 # Which registration statuses each e-mail still makes sense for when the job runs.
@@ -68,7 +68,7 @@ def _load(registration_id: int) -> tuple[Registration, Participant, Event] | Non
     return None if row is None else (row[0], row[1], row[2])
 
 
-@tenant_task(retries=3, retry_delay=60)
+@tenant_task()
 def send_registration_email(slug: str, registration_id: int, kind: str,
                             offset_minutes: int = 0) -> bool:
     """E-mail a participant about their registration, if it is still in the matching state.
@@ -89,7 +89,7 @@ def send_registration_email(slug: str, registration_id: int, kind: str,
     return True
 
 
-@tenant_task(retries=3, retry_delay=60)
+@tenant_task()
 def send_reminders(slug: str, event_id: int, offset_minutes: int, starts_at: str) -> int:
     """Remind every confirmed registrant of an event; skips if the event moved or was cancelled.
 
@@ -123,18 +123,13 @@ def send_reminders(slug: str, event_id: int, offset_minutes: int, starts_at: str
 
 
 def schedule_reminders(event: Event) -> None:
-    """Queue the event's reminders for its current start time (after commit)."""
+    """Queue the event's reminders for its current start time (in the outbox, from their time
+    on: a job that finds the event moved or its reminder unticked does nothing)."""
     from webapp.jobs import enqueue
 
     now = utcnow()
     for offset in sorted(set(event.reminders or [])):
         eta: datetime = event.starts_at - timedelta(minutes=offset)
         if eta > now:
-            enqueue(_schedule, send_reminders, current_slug(), event.id, offset,
+            enqueue(send_reminders, current_slug(), event.id, offset,
                     event.starts_at.isoformat(), eta=eta)
-
-
-def _schedule(task, *args: object, eta: datetime) -> None:  # type: ignore[no-untyped-def]
-    # Immediate mode (tests) has no scheduler: the task is called by the test when due.
-    if not huey.immediate:
-        task.schedule(args=args, eta=eta)

@@ -14,7 +14,7 @@ from webapp.jobs import tenant_task
 from webapp.web.urls import external_url
 
 
-@tenant_task(retries=3, retry_delay=60)
+@tenant_task()
 def send_inactivity_warning(slug: str, participant_id: int) -> bool:
     """Sent once per warning: the sweep marks the account warned, then queues this (again an
     hour later if it was lost), which records when it went out; a second job, or a late one

@@ -35,18 +35,18 @@ def _send(slug: str, request_id: int, template: str, **context: Any) -> bool:
     return True
 
 
-@tenant_task(retries=3, retry_delay=60)
+@tenant_task()
 def send_code(slug: str, request_id: int, code: str) -> bool:
     return _send(slug, request_id, "code", code=code,
                  minutes=int(services.CODE_LIFETIME.total_seconds() // 60))
 
 
-@tenant_task(retries=3, retry_delay=60)
+@tenant_task()
 def send_extension(slug: str, request_id: int) -> bool:
     return _send(slug, request_id, "extended")
 
 
-@tenant_task(retries=3, retry_delay=60)
+@tenant_task()
 def send_completed(slug: str, request_id: int, token: str | None) -> bool:
     link = (external_url("tenant.rights.answer_download", tenant=slug, request_id=request_id,
                          token=token) if token else None)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,6 +18,7 @@ from tenants import api as tenants_api
 from tenants.audit.models import AccessLog
 from tenants.events.models import Event
 from tenants.fields.models import Answer
+from tenants.outbox import TenantJob
 from tenants.participants import services as participants_services
 from tenants.participants.models import Participant
 from tenants.registration import services, tasks
@@ -747,19 +747,25 @@ def test_reminder_of_a_moved_or_cancelled_event_does_nothing(app, outbox):
     assert outbox.messages == []
 
 
-def test_reminders_are_scheduled_for_the_current_start(app, monkeypatch):
-    scheduled: list[tuple] = []
-    monkeypatch.setattr(tasks, "huey", SimpleNamespace(immediate=False))
-    monkeypatch.setattr(tasks.send_reminders, "schedule",
-                        lambda args, eta: scheduled.append((args, eta)))
+def test_reminders_are_scheduled_for_the_current_start(app):
+    def queued() -> list[tuple]:
+        with tenants_api.tenant_context("acme") as session:
+            return [(tuple(job.args), job.run_after) for job in session.scalars(
+                select(TenantJob).where(TenantJob.task.endswith("send_reminders"))
+                .order_by(TenantJob.run_after))]
+
     event = factories.event("acme", reminders=[60, 1440, 30 * 1440])  # a month: already past
-    with app.app_context(), tenants_api.tenant_context("acme") as session:
-        found = session.get(Event, event)
-        tasks.schedule_reminders(found)
-        start = found.starts_at
-        assert scheduled == []  # queued only once the unit of work commits
-    assert scheduled == [(("acme", event, 60, start.isoformat()), start - timedelta(hours=1)),
-                         (("acme", event, 1440, start.isoformat()), start - timedelta(days=1))]
+    with app.app_context():
+        with pytest.raises(RuntimeError), tenants_api.tenant_context("acme") as session:
+            tasks.schedule_reminders(session.get(Event, event))
+            raise RuntimeError("rolled back")
+        assert queued() == []  # queued with the unit of work, or not at all
+        with tenants_api.tenant_context("acme") as session:
+            found = session.get(Event, event)
+            tasks.schedule_reminders(found)
+            start = found.starts_at
+        assert queued() == [(("acme", event, 1440, start.isoformat()), start - timedelta(days=1)),
+                            (("acme", event, 60, start.isoformat()), start - timedelta(hours=1))]
 
 
 # --- junk input ----------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ LINK = "https://parvis.example/t/acme/confirm/" + "k" * 60  # longer than a 78-c
 
 
 def test_smtp_delivers_text_and_html_alternative_in_utf8(ctx: Flask, outbox: SMTPSink) -> None:
-    mail.send(Message(
+    mail.mailer().send(Message(
         to="zoe@example.org",
         subject="Inscription confirmée : « Été numérique »",
         text=f"Bonjour Zoé,\nvotre inscription à « Été numérique » est confirmée.\n{LINK}\n",
@@ -45,7 +45,7 @@ def test_smtp_delivers_text_and_html_alternative_in_utf8(ctx: Flask, outbox: SMT
 
 
 def test_text_only_message_is_a_single_plain_part(ctx: Flask, outbox: SMTPSink) -> None:
-    mail.send(Message(to="ana@example.org", subject="Hello", text="Plain only."))
+    mail.mailer().send(Message(to="ana@example.org", subject="Hello", text="Plain only."))
 
     received = outbox.wait_for(lambda m: m["To"] == "ana@example.org")
     assert received.get_content_type() == "text/plain"

@@ -21,7 +21,7 @@ def lifecycle_sweep() -> int:
     return services.sweep(db.session())
 
 
-@task(retries=3, retry_delay=60)
+@task()
 def send_status_notice(tenant_id: int, kind: str) -> int:
     """E-mail the organisation's owners and admins what billing just did (one of ``NOTICES``);
     nothing if the space has moved on since (a later notice tells). Returns how many."""

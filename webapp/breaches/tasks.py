@@ -26,7 +26,7 @@ def _language(language: str) -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-@task(retries=3, retry_delay=60)
+@task()
 def notify_tenant(affected_id: int) -> int:
     """E-mail the organisation's owners, admins and DPO; returns how many were e-mailed."""
     session = db.session()
@@ -50,7 +50,7 @@ def notify_tenant(affected_id: int) -> int:
     return len(addresses)
 
 
-@task(retries=3, retry_delay=60)
+@task()
 def send_notice(slug: str, affected_id: int) -> int:
     """Queue the notice to every confirmed participant; returns how many were queued."""
     recipients = tenants_api.breach_notice_recipients(slug)
@@ -66,7 +66,7 @@ def send_notice(slug: str, affected_id: int) -> int:
     return len(recipients)
 
 
-@task(retries=3, retry_delay=60)
+@task()
 def email_participant(slug: str, affected_id: int, participant_id: int) -> bool:
     contact = tenants_api.breach_notice_contact(slug, participant_id)
     if contact is None:

@@ -20,7 +20,7 @@ from webapp.web.urls import external_url
 REMINDER = timedelta(days=7)  # before the destruction
 
 
-@task(retries=3, retry_delay=300)
+@task()
 def build_bundle(contract_end_id: int) -> bool:
     """Export the ended tenant's data to its bundle; False if there is nothing to export."""
     session = db.session()
@@ -34,7 +34,7 @@ def build_bundle(contract_end_id: int) -> bool:
     return True
 
 
-@task(retries=3, retry_delay=60)
+@task()
 def send_notice(contract_end_id: int, kind: str) -> int:
     """E-mail the organisation's owners and admins that its data is ready to download
     ("ready"), or will be destroyed in a week ("reminder"); returns how many."""
@@ -81,7 +81,7 @@ def destroy_due() -> int:
     return len(ids)
 
 
-@task(retries=3, retry_delay=600)
+@task()
 def destroy(contract_end_id: int) -> bool:
     """Destroy one ended tenant (re-runnable after a crash); False if already done."""
     session = db.session()

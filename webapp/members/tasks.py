@@ -17,7 +17,7 @@ from webapp.organisations.models import Tenant
 from webapp.web.urls import external_url
 
 
-@task(retries=3, retry_delay=60)
+@task()
 def send_invitation(invitation_id: int) -> bool:
     session = db.session()
     invitation = session.get(Invitation, invitation_id)

@@ -21,7 +21,7 @@ from webapp.processor.models import SubProcessorChange
 from webapp.web.urls import external_url
 
 
-@task(retries=3, retry_delay=60)
+@task()
 def inform_owners(change_id: int) -> int:
     """Queue the e-mail to every owner; returns how many were queued."""
     owners = services.owners_to_inform(db.session())
@@ -30,7 +30,7 @@ def inform_owners(change_id: int) -> int:
     return len(owners)
 
 
-@task(retries=3, retry_delay=60)
+@task()
 def email_owner(change_id: int, account_id: int) -> bool:
     session = db.session()
     change = session.get(SubProcessorChange, change_id)
@@ -49,7 +49,7 @@ def email_owner(change_id: int, account_id: int) -> bool:
     return True
 
 
-@task(retries=2, retry_delay=60)
+@task()
 def remember_register(tenant_id: int) -> int | None:
     """Store a new version of the tenant's processor register if its content changed (queued
     after a change of its services commits); returns the latest version's number."""

@@ -49,7 +49,7 @@ def queue_due_sweeps() -> int:
     return len(due)
 
 
-@task(retries=2, retry_delay=300)
+@task()
 def sweep_tenant(slug: str) -> None:
     """Sweep one tenant, then plan its next sweep."""
     next_due = tenants_api.sweep_retention(slug)

@@ -18,7 +18,7 @@ from webapp.signup.models import PendingSignup
 from webapp.web.urls import external_url
 
 
-@task(retries=3, retry_delay=60)
+@task()
 def send_verification(signup_id: int) -> bool:
     session = db.session()
     signup = session.get(PendingSignup, signup_id)
