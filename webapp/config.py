@@ -69,6 +69,8 @@ def load(overrides: dict | None = None) -> dict:
         # Job queue: "sqlite" (file in instance/), "redis://…", or "immediate" (run inline).
         "JOBS_BACKEND": _env("JOBS_BACKEND", "sqlite"),
         "JOBS_SQLITE_PATH": _env("JOBS_SQLITE_PATH", str(instance / "jobs.db")),
+        # Seconds after which a queued job whose wake-up was lost (a killed worker) runs again.
+        "JOBS_LEASE_SECONDS": float(_env("JOBS_LEASE_SECONDS", "60")),
         "BABEL_DEFAULT_LOCALE": "fr",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
         "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
