@@ -143,7 +143,7 @@ def handle_http(exc: HTTPException):  # type: ignore[no-untyped-def]
         if database_unavailable(original):
             return unavailable(original)
     if exc.code == 503:
-        return unavailable()
+        return unavailable(exc)
     if exc.code == 401 and request.method == "GET":
         target = url_for("auth.login", next=request.full_path.rstrip("?"))
         if htmx:
