@@ -30,6 +30,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     DateTime,
@@ -126,6 +127,11 @@ def schema_for(slug: str) -> str:
 
 _writer: ContextVar[bool] = ContextVar("parvis_writer", default=False)
 
+# How a view declares that it writes although its method says it only reads (a GET following
+# an e-mailed link), or that it writes only after a first phase of reads (see ``begin_writing``).
+WRITES_ATTR = "parvis_writes"
+WRITES_FIRST, WRITES_AFTER_READING = "first", "after_reading"
+
 
 def writing(flag: bool) -> object:
     """Declare whether the current unit of work writes (SQLite locks early when it does);
@@ -135,6 +141,108 @@ def writing(flag: bool) -> object:
 
 def done_writing(token: object) -> None:
     _writer.reset(token)  # type: ignore[arg-type]
+
+
+def is_writing() -> bool:
+    """Whether the current unit of work declared that it writes."""
+    return _writer.get()
+
+
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+def writes(view: V) -> V:
+    """Mark a view that writes whatever its method (a GET following a one-time link, a page
+    whose read is logged): its unit of work takes the write lock at its first statement on
+    SQLite, like a POST. Apply it under the route decorator."""
+    setattr(view, WRITES_ATTR, WRITES_FIRST)
+    return view
+
+
+def writes_after_reading(view: V) -> V:
+    """Mark a view that reads first (the form built from the database, validated), then does
+    slow work that needs no lock (hashing a password), then calls ``begin_writing()`` and
+    writes. Its reads run without the write lock, so other writers are not held up by them."""
+    setattr(view, WRITES_ATTR, WRITES_AFTER_READING)
+    return view
+
+
+def declared_writes(view: object) -> str | None:
+    """``WRITES_FIRST``, ``WRITES_AFTER_READING`` or None (the method decides)."""
+    return getattr(view, WRITES_ATTR, None)
+
+
+class WroteWhileReading(RuntimeError):
+    """``begin_writing()`` was called after the unit of work had already written."""
+
+
+def begin_writing() -> None:
+    """From here on the active unit of work writes (views marked ``writes_after_reading``).
+
+    On SQLite the read transaction, which wrote nothing, ends, so that the next statement
+    begins a write transaction (``BEGIN IMMEDIATE``, waiting its turn on the busy timeout):
+    a transaction that read and then writes fails at once if another writer committed in
+    between. Objects loaded so far stay usable (sessions do not expire on commit) but may be
+    stale: re-read what the writes depend on. On PostgreSQL the transaction goes on.
+    """
+    scope = _current.get()
+    if scope is None:
+        raise NoTenant("no tenant unit of work to write in")
+    if not _writer.get():
+        scope.writes_token = _writer.set(True)
+    session = scope._session
+    if session is None or not session.in_transaction():
+        return
+    if session.new or session.dirty or session.deleted:
+        raise WroteWhileReading("begin_writing() with unflushed changes")
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    if connection.connection.info.get(_TX_WROTE):
+        raise WroteWhileReading("begin_writing() after the unit of work wrote")
+    session.commit()  # a transaction that wrote nothing: nothing is written
+
+
+# What a SQLite connection's current transaction is (set at BEGIN, in the pool record's info).
+_TX_MODE, _TX_WROTE = "parvis_tx_mode", "parvis_tx_wrote"
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+_upgrades: ContextVar[list[str] | None] = ContextVar("parvis_upgrades", default=None)
+_busy: ContextVar[list[BaseException] | None] = ContextVar("parvis_busy", default=None)
+
+
+def watch(upgrades: list[str], busy: list[BaseException]) -> tuple[object, object]:
+    """Collect, until ``unwatch``, in this context: the statements that wrote in a transaction
+    begun as a read (SQLite; a view that should be marked ``writes``), and the errors saying
+    that the database was busy (locked, a deadlock, a serialization failure), after which a
+    unit of work that sent nothing may be run again."""
+    return _upgrades.set(upgrades), _busy.set(busy)
+
+
+def unwatch(tokens: tuple[object, object]) -> None:
+    _upgrades.reset(tokens[0])  # type: ignore[arg-type]
+    _busy.reset(tokens[1])  # type: ignore[arg-type]
+
+
+# SQLite: "database is locked", "database table is locked", "database is busy";
+# PostgreSQL: deadlock_detected, serialization_failure, lock_not_available.
+_BUSY_SQLSTATES = {"40P01", "40001", "55P03"}
+
+
+def is_busy_error(error: BaseException) -> bool:
+    """Whether a DBAPI error says the database was busy, and the transaction may be re-run."""
+    original = getattr(error, "orig", error)
+    if getattr(original, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return True
+    if getattr(original, "sqlstate", None) in _BUSY_SQLSTATES:
+        return True
+    text = str(original)
+    return "database is locked" in text or "database table is locked" in text
+
+
+def _record_busy(context: exc.ExceptionContext) -> None:
+    seen = _busy.get()
+    if seen is not None and is_busy_error(context.original_exception):
+        seen.append(context.original_exception)
 
 
 def _sqlite_hooks(engine: Engine) -> None:
@@ -159,8 +267,27 @@ def _sqlite_hooks(engine: Engine) -> None:
         # A unit of work that will write takes the write lock first: a deferred transaction
         # that reads, then writes after another writer committed, fails at once with
         # "database is locked" instead of waiting for the busy timeout.
-        conn.connection.driver_connection.execute(
-            "BEGIN IMMEDIATE" if _writer.get() else "BEGIN")
+        writer = _writer.get()
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if writer else "BEGIN")
+        info = conn.connection.info
+        info[_TX_MODE], info[_TX_WROTE] = writer, False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_statement(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        # A write in a transaction begun as a read: it works while nobody else writes, and
+        # fails with "database is locked" under load. ``watch`` collects these (the web layer
+        # logs the view, which should be marked ``writes``).
+        if statement.startswith(_WRITE_VERBS):
+            info = conn.connection.info
+            if not info.get(_TX_WROTE):
+                info[_TX_WROTE] = True
+                upgrades = _upgrades.get()
+                if upgrades is not None and info.get(_TX_MODE) is False:
+                    upgrades.append(statement[:60])
+
+
+# Busy errors are recorded for ``watch`` on every engine, PostgreSQL's included.
+event.listen(Engine, "handle_error", _record_busy)
 
 
 def make_engine(url: str | URL, *, pool_size: int = 10, max_overflow: int | None = None,
@@ -440,6 +567,7 @@ class TenantScope:
         self.schema = schema_for(slug)
         self._session: Session | None = None
         self.after_commit: list[Callable[[], object]] = []
+        self.writes_token: object | None = None  # set by ``begin_writing``
 
     @property
     def session(self) -> Session:
@@ -493,6 +621,8 @@ def deactivate(token: object) -> None:
     scope = _current.get()
     if scope is not None:
         scope.close()
+        if scope.writes_token is not None:  # ``begin_writing`` lasts as long as the scope
+            _writer.reset(scope.writes_token)  # type: ignore[arg-type]
     _current.reset(token)  # type: ignore[arg-type]
 
 

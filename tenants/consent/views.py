@@ -358,6 +358,7 @@ def service_delete(service_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/admin/consent/ledger")
+@db.writes  # the read is logged
 @access.require_role("admin")
 def ledger():  # type: ignore[no-untyped-def]
     form = LookupForm(request.args)
@@ -417,6 +418,7 @@ def _export(slug: str) -> Iterator[str]:
 
 
 @bp.get("/admin/consent/ledger.csv")
+@db.writes  # the read is logged
 @access.require_role("admin")
 def ledger_csv():  # type: ignore[no-untyped-def]
     audit.record(db.session(), member_id=access.member_id(), action="consent_ledger_export",

@@ -60,13 +60,16 @@ def should_tell_owner(db: Session, participant: Participant) -> bool:
     return True
 
 
-def add(db: Session, *, email: str, password: str | None = None, language: str = "fr",
-        check_email: bool = True, **fields: str) -> Participant:
+def add(db: Session, *, email: str, password: str | None = None,
+        password_hash: str | None = None, language: str = "fr", check_email: bool = True,
+        **fields: str) -> Participant:
     """Create an account (unconfirmed). ``fields`` are standard fields (first_name, city…).
 
+    ``password_hash``: the password already hashed (``hash_password``), by a caller that hashes
+    before it takes the write lock (argon2 takes tens of milliseconds; other writers would
+    wait that long); else ``password`` is hashed here.
     ``check_email=False``: no look-up first; an address that has an account is refused by the
-    unique constraint (``IntegrityError`` at the flush, after the password was hashed), which
-    the caller handles.
+    unique constraint (``IntegrityError`` at the flush), which the caller handles.
     """
     limits.check("participants", lambda: db.scalar(select(func.count()).select_from(Participant)))
     email = normalise_email(email)
@@ -75,14 +78,20 @@ def add(db: Session, *, email: str, password: str | None = None, language: str =
     unknown = set(fields) - set(STANDARD_FIELDS)
     if unknown:
         raise ValueError(f"not standard fields: {sorted(unknown)}")
+    if password_hash is None:
+        password_hash = hash_password(password) if password else ""
     participant = Participant(
-        email=email, language=language,
-        password_hash=passwords.hash_password(password) if password else "",
-        password_changed_at=utcnow() if password else None,
+        email=email, language=language, password_hash=password_hash,
+        password_changed_at=utcnow() if password_hash else None,
         **{k: (v or "").strip() for k, v in fields.items()})
     db.add(participant)
     db.flush()
     return participant
+
+
+def hash_password(password: str) -> str:
+    """A password's hash, to hand to ``add`` (slow on purpose: call it before writing)."""
+    return passwords.hash_password(password)
 
 
 def update_profile(db: Session, participant: Participant, **fields: str) -> None:

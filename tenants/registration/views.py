@@ -279,6 +279,7 @@ def _staff_context() -> dict[str, Any]:
 
 
 @bp.get(f"/admin/events/<{ID}:event_id>/registrations")
+@db.writes  # the read is logged
 @access.require_role("viewer")
 def roster(event_id: int):  # type: ignore[no-untyped-def]
     event = _event_or_404(event_id)
@@ -338,6 +339,7 @@ def attendance(event_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/admin/approvals")
+@db.writes  # the read is logged
 @access.require_role("viewer")
 def approvals():  # type: ignore[no-untyped-def]
     queue = services.awaiting_approval(db.session())
@@ -391,6 +393,7 @@ def refuse(registration_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get(f"/admin/events/<{ID}:event_id>/registrations.csv")
+@db.writes  # the read is logged
 @access.require_role("manager")
 def export_csv(event_id: int):  # type: ignore[no-untyped-def]
     event = _event_or_404(event_id)

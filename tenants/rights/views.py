@@ -102,6 +102,7 @@ def _download(me: Participant, kind: str, body: str, mimetype: str, extension: s
 
 
 @bp.get("/me/privacy/my-data.json")
+@db.writes  # the request is recorded
 @signed_in
 def export_json(me: Participant):  # type: ignore[no-untyped-def]
     body = services.export_json(db.session(), me, _language())
@@ -109,6 +110,7 @@ def export_json(me: Participant):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/me/privacy/my-data.csv")
+@db.writes  # the request is recorded
 @signed_in
 def export_csv(me: Participant):  # type: ignore[no-untyped-def]
     body = services.export_csv(db.session(), me, _language())
@@ -286,6 +288,7 @@ def _detail(rights_request: RightsRequest, status: int = 200,
 
 
 @bp.get(f"/admin/rights/<{ID}:request_id>")
+@db.writes  # the read is logged
 @access.require_role("manager")
 def detail(request_id: int):  # type: ignore[no-untyped-def]
     rights_request = _request_or_404(request_id)

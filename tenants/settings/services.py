@@ -6,6 +6,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tenants.db import is_writing
 from tenants.participants.models import Participant
 from tenants.settings.models import (
     RATERS,
@@ -20,22 +21,54 @@ from tenants.settings.models import (
 SUPPORTED_LANGUAGES = ("fr", "en")
 
 
-def get(db: Session) -> Settings:
-    """The settings row (one per tenant), cached for the session's life."""
-    cached = db.info.get("tenant_settings")
-    if cached is not None and cached in db:
-        return cached
+def defaults() -> Settings:
+    """The settings a tenant starts with, as a row not stored (every column default)."""
+    values: dict[str, object] = {}
+    for column in Settings.__table__.columns:
+        default = column.default
+        if default is not None and default.is_scalar:
+            values[column.key] = default.arg
+        elif default is not None and default.is_callable:
+            values[column.key] = default.arg(None)  # type: ignore[operator]
+    values.update(id=1, languages=list(SUPPORTED_LANGUAGES), max_visibility="participants")
+    return Settings(**values)
+
+
+def ensure(db: Session) -> Settings:
+    """The stored settings row, inserted with the defaults if missing (provisioning, and the
+    first change of a tenant provisioned before the row was made there); writers only."""
     settings = db.get(Settings, 1)
     if settings is None:
-        try:  # a savepoint: requests (or jobs) reading a new tenant at once may all insert it
+        try:  # a savepoint: two writers of a tenant without the row may both insert it
             with db.begin_nested():
-                settings = Settings(id=1, languages=list(SUPPORTED_LANGUAGES),
-                                    max_visibility="participants")
+                settings = defaults()
                 db.add(settings)
                 db.flush()
         except IntegrityError:
             settings = db.get(Settings, 1)
             assert settings is not None  # the other insert committed before ours failed
+    return settings
+
+
+def get(db: Session) -> Settings:
+    """The settings row (one per tenant, made at provisioning), cached for the session's life.
+
+    A tenant provisioned before the row was made there reads the defaults, not stored: a read
+    never writes (on SQLite a read that writes fails under load, see tenants/db.py); the row
+    is stored by the first unit of work that writes and asks for it.
+    """
+    cached = db.info.get("tenant_settings")
+    if cached is not None and (cached in db or not is_writing()):
+        return cached
+    settings = ensure(db) if is_writing() else (db.get(Settings, 1) or defaults())
+    db.info["tenant_settings"] = settings
+    return settings
+
+
+def _stored(db: Session) -> Settings:
+    """The row to change: stored now if the tenant had none (whatever the unit of work
+    declared, since it writes)."""
+    settings = ensure(db)
     db.info["tenant_settings"] = settings
     return settings
 
@@ -71,7 +104,7 @@ def update_ratings(db: Session, **values: object) -> Settings:
     """Change the ratings policy (any of RATINGS_KEYS); ValueError(name) if one is out of its
     choices or bounds, and then nothing changes."""
     _check_ratings(values)
-    settings = get(db)
+    settings = _stored(db)
     for name, value in values.items():
         setattr(settings, name, value)
     db.flush()
@@ -85,7 +118,7 @@ def update(db: Session, *, languages: list[str], max_visibility: str) -> Setting
         raise ValueError("languages")
     if max_visibility not in VISIBILITIES:
         raise ValueError("max_visibility")
-    settings = get(db)
+    settings = _stored(db)
     lowered = VISIBILITIES.index(max_visibility) < VISIBILITIES.index(settings.max_visibility)
     settings.languages = list(dict.fromkeys(languages))
     settings.max_visibility = max_visibility
