@@ -217,6 +217,9 @@ def test_a_request_past_its_deadline_does_not_commit(make_app: Callable[..., Fla
                                   headers={"X-Request-Start": f"t={time.time() - 2:.3f}"})
     assert late.status_code == 503 and late.headers["Retry-After"]
     assert participants_in_acme() == before
+    page = app.test_client().get(f"/t/acme/events/{event_id}/signup",
+                                 headers={"X-Request-Start": f"t={time.time() - 2:.3f}"})
+    assert page.status_code == 200  # a page that was only read is sent, however late
     on_time = app.test_client().post(f"/t/acme/events/{event_id}/signup",
                                      data=signup_data("on-time@example.org"))
     assert on_time.status_code == 303

@@ -14,10 +14,13 @@ database-free error page (``webapp.web.errors``):
   workers); the others wait for a slot while their queue budget lasts, then are refused. The
   bound never exceeds a pool's capacity: each plane has a pool of its own and a request holds
   at most one connection of each, so a request that has a slot never waits for a connection.
-* **Deadline.** A request must commit within ``REQUEST_DEADLINE`` of its arrival, and its
-  client must still be connected: ``check_before_commit()`` (called by ``webapp.db.commit``)
-  refuses otherwise, so nothing is written for a client that gave up (the unit of work rolls
-  back).
+* **Deadline.** A request that writes (POST, PUT, DELETE…) must commit within
+  ``REQUEST_DEADLINE`` of its arrival, and its client must still be connected:
+  ``check_before_commit()`` (called by ``webapp.db.commit``) refuses otherwise, so nothing is
+  written for a client that gave up (the unit of work rolls back). A page that was only read
+  is sent however late.
+
+``QUEUE_TIMEOUT`` or ``REQUEST_DEADLINE`` at 0 turns that check off.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ _TCP_INFO_SIZE = 104
 ARRIVAL = "parvis.arrival"  # environ keys: time.time() the request arrived
 DEADLINE = "parvis.deadline"  # time.time() after which it may not commit
 REFUSED = "parvis.refused"  # why the middleware refused it ("queue" or "busy")
+READ_ONLY_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 class Unavailable(ServiceUnavailable):
@@ -126,7 +130,8 @@ class Admission:
         waited = queued_seconds(environ, now)
         arrival = now - waited
         environ[ARRIVAL] = arrival
-        environ[DEADLINE] = arrival + self.deadline
+        if self.deadline:
+            environ[DEADLINE] = arrival + self.deadline
         if self.queue_timeout and waited > self.queue_timeout:
             environ[REFUSED] = "queue"
             return self.wsgi_app(environ, start_response)
@@ -158,8 +163,10 @@ def refuse_if_told(endpoint: str | None, values: dict | None) -> None:
 
 
 def check_before_commit() -> None:
-    """Refuse to commit a request past its deadline or whose client left: ``Unavailable``."""
-    if not has_request_context():
+    """Refuse to commit a request past its deadline or whose client left: ``Unavailable``.
+
+    Only for methods that write: a page that was read is sent, however late."""
+    if not has_request_context() or request.method in READ_ONLY_METHODS:
         return
     environ = request.environ
     deadline = environ.get(DEADLINE)
