@@ -1,0 +1,203 @@
+"""Parvis served by gunicorn in a child process, and driven over HTTP on loopback.
+
+For benchmarks and tests that measure through real sockets and real worker processes (the
+burst of sign-ups, a worker killed under load), where a WSGI call in the same process would
+hide what matters: several processes sharing one database, each with its own pool.
+
+* ``app_env``: the environment of a Parvis process (instance folder, database, outbox mail,
+  SQLite job queue, base URL for e-mailed links).
+* ``gunicorn``: ``gunicorn wsgi:app`` with N sync workers on a free loopback port below 32768,
+  ready when every worker answers; stopped (TERM, then KILL) at the end.
+* ``job_worker``: ``flask --app wsgi jobs worker`` beside it.
+* ``outbox_links``: the links e-mailed so far (``.eml`` files of the outbox mail backend).
+* ``form_token``: the CSRF token of a page's form.
+
+Traffic goes to 127.0.0.1 only; every loop here is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+LINK_RE = re.compile(r"https?://[^\s\"<>]+")
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1, below 32768 (outside the usual ephemeral range)."""
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32000")
+
+
+def app_env(instance: Path, database_url: str, *, base_url: str = "",
+            **settings: str) -> dict[str, str]:
+    """The environment of a Parvis process on ``database_url`` with ``instance`` as its folder:
+    e-mails as files in ``<instance>/outbox/``, jobs in ``<instance>/jobs.db`` (a worker runs
+    them), a fixed secret key; ``settings`` are more ``PARVIS_*`` values (without the prefix)."""
+    instance.mkdir(parents=True, exist_ok=True)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PARVIS_")}
+    env.update({
+        "PARVIS_INSTANCE_PATH": str(instance),
+        "PARVIS_DATABASE_URL": database_url,
+        "PARVIS_TENANT_DATA_DIR": str(instance / "tenants"),
+        "PARVIS_SECRET_KEY": "http-load-secret-key",
+        "PARVIS_MAIL_URL": "outbox",
+        "PARVIS_JOBS_BACKEND": "sqlite",
+        "PARVIS_BASE_URL": base_url or "http://127.0.0.1:5000",
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update({f"PARVIS_{key}": value for key, value in settings.items()})
+    return env
+
+
+@dataclass
+class Served:
+    """A running gunicorn: its base URL and master process."""
+
+    url: str
+    process: subprocess.Popen
+    workers: int
+
+    def worker_pids(self) -> list[int]:
+        """The master's children (its workers), from /proc."""
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return [int(pid) for pid in path.read_text().split()]
+        except OSError:
+            return []
+
+    def wait_workers(self, timeout: float = 30.0) -> None:
+        """Until ``workers`` workers run and the site answers (a worker restarted, say)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.worker_pids()) >= self.workers and _answers(self.url):
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
+            time.sleep(0.1)
+        raise TimeoutError(f"gunicorn did not have {self.workers} workers within {timeout} s")
+
+
+    def kill_worker(self, timeout: float = 30.0) -> int:
+        """SIGKILL one worker, then wait until gunicorn has reaped and replaced it; its pid."""
+        victim = self.worker_pids()[0]
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while victim in self.worker_pids():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"worker {victim} was not reaped within {timeout} s")
+            time.sleep(0.05)
+        self.wait_workers(max(deadline - time.monotonic(), 1.0))
+        return victim
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/healthz", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+@contextmanager
+def _child(command: list[str], env: Mapping[str, str], log_path: Path,
+           ) -> Iterator[subprocess.Popen]:
+    """A child process in its own session, its output in ``log_path``; TERM then KILL at the
+    end (its whole process group: gunicorn's workers, the job worker's threads)."""
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=dict(env), stdout=log,  # noqa: S603
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(5)
+
+
+@contextmanager
+def gunicorn(env: Mapping[str, str], log_path: Path, *, workers: int = 4,
+             port: int | None = None, timeout: int = 60,
+             app: str = "wsgi:app") -> Iterator[Served]:
+    """``gunicorn wsgi:app`` (or ``app``), ``workers`` sync workers on 127.0.0.1:``port`` (a
+    free one by default); yields once every worker is up and the site answers."""
+    port = port or free_port()
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
+               "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
+               "--timeout", str(timeout), "--graceful-timeout", "5", "--backlog", "2048",
+               app]
+    with _child(command, env, log_path) as process:
+        served = Served(f"http://127.0.0.1:{port}", process, workers)
+        served.wait_workers(timeout=60)
+        yield served
+
+
+@contextmanager
+def job_worker(env: Mapping[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
+    """``flask --app wsgi jobs worker``: runs the queued jobs (e-mails) beside the server."""
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker"]
+    with _child(command, env, log_path) as process:
+        yield process
+
+
+def form_token(html: str) -> str:
+    """The CSRF token of the (first) form of a page."""
+    found = TOKEN_RE.search(html)
+    if found is None:
+        raise ValueError("no csrf_token in the page")
+    return found.group(1)
+
+
+def outbox_links(instance: Path, marker: str) -> dict[str, str]:
+    """Recipient -> the last link containing ``marker`` e-mailed to them so far (the outbox
+    mail backend's ``.eml`` files; a file still being written is skipped)."""
+    found: dict[tuple[float, str], tuple[str, str]] = {}
+    for path in (instance / "outbox").glob("*.eml"):
+        try:
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            stamp = path.stat().st_mtime
+        except (OSError, ValueError):
+            continue
+        body = message.get_body(preferencelist=("plain",))
+        text = body.get_content() if body is not None else ""
+        links = [link for link in LINK_RE.findall(text) if marker in link]
+        if links and message["To"]:
+            found[(stamp, path.name)] = (str(message["To"]), links[0])
+    return {to: link for _key, (to, link) in sorted(found.items())}
+
+
+def wait_for_links(instance: Path, marker: str, recipients: set[str],
+                   timeout: float) -> dict[str, str]:
+    """Links for every one of ``recipients`` (or as many as arrived within ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        links = outbox_links(instance, marker)
+        if recipients <= links.keys() or time.monotonic() > deadline:
+            return {to: link for to, link in links.items() if to in recipients}
+        time.sleep(0.25)
