@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from tenants import api as tenants_api
 from tenants.consent.models import ConsentEntry
@@ -101,3 +101,34 @@ def state(slug: str) -> dict:
             "failures": count(ParticipantLoginFailure),
             "proofs": count(ConsentEntry),
         }
+
+
+def backlog(slug: str, *, idle: int, expired: int) -> None:
+    """A sweep with work to do for a while: ``idle`` more accounts inactive for 40 months (to
+    warn; ``idle{i}-{slug}@…``, every other one in English), and ``expired`` expired sign-ins,
+    failed sign-ins and consent proofs (a third each) next to as many recent ones (kept).
+    Written in bulk statements, so thousands of rows take a moment."""
+    now = tenants_api.utcnow()
+    with tenants_api.tenant_context(slug) as db:
+        db.execute(insert(Participant), [
+            {"email": f"idle{i}-{slug}@example.org", "first_name": "Idle", "last_name": f"N{i}",
+             "language": "en" if i % 2 else "fr", "email_confirmed_at": now,
+             "last_active_at": now - 40 * MONTH} for i in range(idle)])
+        owner = Participant(email=f"backlog-{slug}@example.org", last_active_at=now - DAY,
+                            email_confirmed_at=now)
+        db.add(owner)
+        db.flush()
+        third = expired // 3
+        for ago, count in ((13 * MONTH, third), (DAY, 20)):
+            db.execute(insert(ParticipantToken), [
+                {"token_hash": secrets.token_hex(32), "participant_id": owner.id,
+                 "purpose": "session", "created_at": now - ago - DAY, "expires_at": now - ago}
+                for _ in range(count)])
+            db.execute(insert(ParticipantLoginFailure), [
+                {"key": secrets.token_hex(8), "at": now - ago} for _ in range(count)])
+        for ago, count in ((6 * 366 * DAY, expired - 2 * third), (DAY, 20)):
+            db.execute(insert(ConsentEntry), [
+                {"consent_id": secrets.token_urlsafe(32), "chain_id": secrets.token_urlsafe(32),
+                 "kind": "cookies", "choices": {}, "version": 1, "texts_hash": "0" * 64,
+                 "participant_id": None, "created_at": now - ago - 400 * DAY,
+                 "expires_at": now - ago, "replaced_at": None} for _ in range(count)])
