@@ -161,6 +161,7 @@ def password():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/account/two-factor", methods=["GET", "POST"])
+@db.writes  # the GET stores a new secret
 @login_required
 def two_factor():  # type: ignore[no-untyped-def]
     """Set up two-factor sign-in (QR code, first code, recovery codes) or see that it is on."""

@@ -119,6 +119,7 @@ def change_window(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/organisations/<slug>/contract/bundle.zip")
+@db.writes  # the download is recorded
 @login_required
 def bundle(slug: str):  # type: ignore[no-untyped-def]
     _load(slug, READERS)

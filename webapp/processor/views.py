@@ -352,6 +352,7 @@ def _controller_version(number: int | None) -> RegisterVersion:
 
 @bp.get("/ops/records")
 @bp.get("/ops/records/v<int:number>")
+@db.writes  # a new version of the register is recorded
 @operator_required(*REGISTER_ROLES)
 def records(number: int | None = None):  # type: ignore[no-untyped-def]
     version = _controller_version(number)
@@ -362,6 +363,7 @@ def records(number: int | None = None):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/ops/records/print")
+@db.writes  # a new version of the register is recorded
 @operator_required(*REGISTER_ROLES)
 def records_print():  # type: ignore[no-untyped-def]
     version = _controller_version(_number_arg())
@@ -440,12 +442,14 @@ def _owner_urls(slug: str) -> dict[str, Callable]:
 
 @bp.get("/organisations/<slug>/processor-register")
 @bp.get("/organisations/<slug>/processor-register/v<int:number>")
+@db.writes  # a new version of the register is recorded
 @member_required("owner", "admin")
 def owner_register(slug: str, number: int | None = None):  # type: ignore[no-untyped-def]
     return _tenant_register(g.org, number, _owner_urls(slug))
 
 
 @bp.get("/organisations/<slug>/processor-register/print")
+@db.writes  # a new version of the register is recorded
 @member_required("owner", "admin")
 def owner_register_print(slug: str) -> Response:
     return _tenant_register_print(g.org)
@@ -472,12 +476,14 @@ def _ops_urls(slug: str) -> dict[str, Callable]:
 
 @bp.get("/ops/processor-registers/<slug>")
 @bp.get("/ops/processor-registers/<slug>/v<int:number>")
+@db.writes  # a new version of the register is recorded
 @operator_required(*REGISTER_ROLES)
 def ops_register(slug: str, number: int | None = None):  # type: ignore[no-untyped-def]
     return _tenant_register(_tenant_or_404(slug), number, _ops_urls(slug))
 
 
 @bp.get("/ops/processor-registers/<slug>/print")
+@db.writes  # a new version of the register is recorded
 @operator_required(*REGISTER_ROLES)
 def ops_register_print(slug: str) -> Response:
     return _tenant_register_print(_tenant_or_404(slug))
