@@ -172,6 +172,7 @@ def test_a_request_that_waited_past_the_queue_budget_is_refused_at_once(
     assert client.get("/", headers={"X-Request-Start": str(int((time.time() - 3) * 1e6))}
                       ).status_code == 503
     assert client.get("/", headers={"X-Request-Start": "garbage"}).status_code == 200
+    assert client.get("/", headers={"X-Request-Start": "t=0"}).status_code == 200
 
 
 @pytest.fixture

@@ -78,7 +78,8 @@ def _header_start(value: str | None) -> float | None:
         return None
     for scale in (1, 1e3, 1e6):  # seconds until 2286, then ms, then µs
         if stamp / scale < 1e10:
-            return stamp / scale
+            # Before 2001 is no stamp of this request (a proxy writing 0): ignored.
+            return stamp / scale if stamp / scale > 1e9 else None
     return None
 
 
