@@ -21,6 +21,7 @@ from sqlalchemy import event, exc, func, select
 from tenants import db as tenant_db
 from tenants.participants.models import Participant
 from tests import factories
+from tests.conftest import StatementCounter
 from tests.tenants.account_helpers import signup_data
 from webapp import db
 from webapp.web import admission
@@ -99,22 +100,29 @@ def test_a_404_needs_no_database(dead_app: Flask) -> None:
     assert "Page not found" in response.get_data(as_text=True)
 
 
-def test_the_500_page_is_static_and_translated(make_app: Callable[..., Flask]) -> None:
+def test_the_500_page_is_static_and_translated(make_app: Callable[..., Flask],
+                                               statements: StatementCounter) -> None:
     broken = make_app(PROPAGATE_EXCEPTIONS=False)
 
     def boom() -> str:
+        statements.__enter__()  # from here on: what the error page asks the database
         raise RuntimeError("a bug")
 
     broken.add_url_rule("/_boom", "boom", boom)
+    with broken.app_context():
+        factories.account("member@example.org")
     client = broken.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = "m:999999"  # no such account: the full layout is not rendered
+    assert factories.login(client, "member@example.org").status_code == 303
     response = client.get("/_boom")
+    statements.__exit__()
     assert response.status_code == 500
     page = response.get_data(as_text=True)
-    assert "Une erreur s'est produite" in page
+    assert "Une erreur s'est produite" in page and '<html lang="fr">' in page
     assert "Retry-After" not in response.headers
-    assert "Mon compte" not in page  # the static layout: no account menu
+    assert statements.count == 0  # no account menu, no banner: nothing asked
+    with statements:  # whereas a 404 gets the full layout, banners included
+        assert client.get("/no-such-page").status_code == 404
+    assert statements.count > 0
 
 
 # --- a database error is a 503, and nothing is half-written ----------------------------------
