@@ -21,6 +21,7 @@ A session made here refuses models of the other plane.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import select
 import threading
@@ -45,6 +46,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+_log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -559,6 +562,23 @@ def listen(name: str, function: Callable[..., object]) -> None:
     event.listen(_tenant_sessions, name, function)
 
 
+def close_quietly(session: Session) -> None:
+    """Close ``session``, even when its connection died with its transaction.
+
+    When the server ended the connection (a restart, ``pg_terminate_backend``), the rollback
+    that closing sends fails: the server already rolled the transaction back, and SQLAlchemy
+    has already dropped the connection from its pool. Raising then, in a request's teardown,
+    would replace a clean 503 with a bare 500 from the server; so that error is only logged.
+    """
+    try:
+        session.close()
+    except exc.DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        _log.warning("a session's connection had died; its transaction is gone: %s",
+                     str(error).splitlines()[0])
+
+
 class TenantScope:
     """One tenant's unit of work: a session created on first use, committed once."""
 
@@ -584,8 +604,8 @@ class TenantScope:
 
     def close(self) -> None:
         if self._session is not None:
-            self._session.close()
-            self._session = None
+            session, self._session = self._session, None
+            close_quietly(session)
 
 
 _current: ContextVar[TenantScope | None] = ContextVar("parvis_tenant_scope", default=None)

@@ -248,4 +248,4 @@ def close_session(exc: BaseException | None = None) -> None:
     g.pop("after_commit", None)
     control = g.pop("control_session", None)
     if control is not None:
-        control.close()
+        tenants_api.close_quietly(control)

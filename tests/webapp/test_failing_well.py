@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from flask import Flask
+from flask import Flask, abort
 from flask.testing import FlaskClient
-from sqlalchemy import event, exc, func, select
+from sqlalchemy import create_engine, event, exc, func, select
+from sqlalchemy.pool import NullPool
 
 from tenants import db as tenant_db
 from tenants.participants.models import Participant
@@ -149,6 +150,30 @@ def test_a_locked_database_at_commit_is_a_503_and_nothing_is_written(
     assert response.headers["Retry-After"]
     assert FR_UNAVAILABLE in response.get_data(as_text=True)
     assert participants_in_acme() == before
+
+
+def test_a_connection_the_server_ended_mid_request_still_gives_a_clean_503(
+        make_app: Callable[..., Flask], is_postgres: bool) -> None:
+    """PostgreSQL ends a request's connection while it holds a transaction (a restart): the
+    rollback its teardown sends fails, which must not turn the 503 into a server's bare 500."""
+    if not is_postgres:
+        pytest.skip("a PostgreSQL server ends the connection")
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+
+    def cut() -> str:
+        session = db.session()  # the control plane's connection, in a transaction
+        pid = session.execute(select(func.pg_backend_pid())).scalar()
+        admin = create_engine(db.engine().url, poolclass=NullPool)
+        with admin.connect() as conn:
+            conn.execute(select(func.pg_terminate_backend(pid, 5000)))
+        admin.dispose()
+        abort(503)  # as when the tenant plane's query failed first
+
+    app.add_url_rule("/_cut", "cut", cut)
+    response = app.test_client().get("/_cut")
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    with app.app_context():
+        assert db.engine().pool.checkedout() == 0
 
 
 def test_a_bug_in_sql_stays_a_500(make_app: Callable[..., Flask]) -> None:
