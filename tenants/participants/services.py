@@ -226,19 +226,24 @@ def _mark_confirmed(db: Session, participant: Participant) -> None:
         registrations.participant_confirmed(db, participant)
 
 
-def reset_password(db: Session, token: str, new_password: str) -> Participant | None:
+def reset_password(db: Session, token: str, new_password: str = "", *,
+                   password_hash: str | None = None) -> Participant | None:
+    """Spend a reset link and set the new password (``password_hash``: hashed already, before
+    the write transaction, see ``add``)."""
     participant = use_token(db, token, "reset")
     if participant is not None:
-        change_password(db, participant, new_password)
+        change_password(db, participant, new_password, password_hash=password_hash)
         # Following an e-mailed link also proves the address.
         _mark_confirmed(db, participant)
         db.flush()
     return participant
 
 
-def change_password(db: Session, participant: Participant, new_password: str) -> None:
-    """Set a new password and end every other session of this participant."""
-    participant.password_hash = passwords.hash_password(new_password)
+def change_password(db: Session, participant: Participant, new_password: str = "", *,
+                    password_hash: str | None = None) -> None:
+    """Set a new password (or its ``password_hash``, see ``add``) and end every other session
+    of this participant."""
+    participant.password_hash = password_hash or hash_password(new_password)
     participant.password_changed_at = utcnow()
     keep = cookie.get(_cookie_key()) if has_request_context() else None
     stmt = update(ParticipantToken).where(ParticipantToken.participant_id == participant.id,

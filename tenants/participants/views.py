@@ -288,6 +288,7 @@ def forgot_password():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@db.writes_after_reading
 @access.exercise_of_rights
 def reset_password(token: str):  # type: ignore[no-untyped-def]
     session = db.session()
@@ -299,8 +300,11 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         return render("participants/reset.html", form=form,
                       status=422 if form.is_submitted() else 200)
+    # The slow hash first, then the writes, with the write lock held only for them.
+    password_hash = services.hash_password(form.password.data)
+    db.begin_writing()
     services.sign_out(session)  # then every session of the account ends with the reset
-    participant = services.reset_password(session, token, form.password.data)
+    participant = services.reset_password(session, token, password_hash=password_hash)
     if participant is None:  # used in another tab meanwhile
         return _expired_reset()
     if not participant.is_active:  # deactivated: its owner chooses to take it back (retention)
