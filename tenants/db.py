@@ -664,6 +664,18 @@ def after_commit(callback: Callable[[], object]) -> None:
     scope.after_commit.append(callback)
 
 
+def committed() -> None:
+    """Run now the callbacks queued so far in the active ``tenant_context``: a long unit of work
+    that commits batch by batch (a retention sweep) calls it after each commit, so what a batch
+    queued starts without waiting for the whole sweep."""
+    scope = _current.get()
+    if scope is None:
+        raise NoTenant("no tenant unit of work")
+    callbacks, scope.after_commit = scope.after_commit, []
+    for callback in callbacks:
+        callback()
+
+
 @contextlib.contextmanager
 def tenant_context(slug: str, *, writer: bool = False) -> Iterator[Session]:
     """Run a block as ``slug``: commit at the end, roll back on error, restore the previous.

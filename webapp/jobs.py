@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -77,7 +78,10 @@ def init_app(app: Flask, *, tenant_info: Callable[[str], object] | None = None,
     elif backend.startswith(("redis://", "rediss://")):
         storage, kwargs = RedisStorage, {"url": backend}
     else:
-        storage, kwargs = SqliteStorage, {"filename": app.config["JOBS_SQLITE_PATH"]}
+        # No fsync per wake-up: jobs live in the outbox; a wake-up lost with the machine's power
+        # is made up for by the hourly recovery (``recover_lost_jobs``).
+        storage, kwargs = SqliteStorage, {"filename": app.config["JOBS_SQLITE_PATH"],
+                                          "fsync": False}
     huey.immediate = False
     huey.storage_class, huey.storage_kwargs = storage, kwargs
     huey.storage = huey.create_storage()
@@ -99,7 +103,7 @@ class Job:
 
     def __init__(self, fn: Callable[..., Any], kind: Kind, effect: bool = False) -> None:
         self.fn, self.kind, self.effect = fn, kind, effect
-        self.name = f"{fn.__module__}.{fn.__qualname__}"
+        self.name = f"{fn.__module__}:{fn.__qualname__}"
         functools.update_wrapper(self, fn)
         _jobs[self.name] = self
 
@@ -117,6 +121,22 @@ class Job:
 
 
 _jobs: dict[str, Job] = {}
+# Where a job named in a row may be looked for, when its module was not imported yet.
+_PACKAGES = ("tenants", "webapp", "tests")
+
+
+def _job_named(name: str) -> Job | None:
+    """The job a row names (``module:function``), importing its module if need be: a worker
+    imports feature modules only as work needs them."""
+    job = _jobs.get(name)
+    module = name.partition(":")[0]
+    if job is None and module.partition(".")[0] in _PACKAGES:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            return None
+        job = _jobs.get(name)
+    return job
 
 
 def task() -> Callable[[Callable[..., Any]], Job]:
@@ -216,12 +236,18 @@ def enqueue(job: Job, *args: Any, eta: datetime | None = None) -> None:
     now = tenants_api.utcnow()
     row = model(id=tenants_api.new_job_id(now), task=job.name, args=list(args),
                 run_after=eta or now, attempts=0)
+    # An e-mail a job writes is sent by the same worker right after the job's commit: queued
+    # already claimed, it needs neither a wake-up nor a claim of its own.
+    inline = job.effect and eta is None and g.get("parvis_job_run", False)
+    if inline:
+        row.locked_until, row.attempts = now + _lease(), 1
     session.add(row)
     if not huey.immediate:
         # The net: wakes the row a lease after it is due, in case the push below never happens
         # or its worker dies. Scheduled now, before the commit, so a crash cannot skip it.
         _arm(plane, row.id, 1, row.run_after + _lease())
-    push = functools.partial(_push, plane, row.id, eta)
+    push = (functools.partial(_effect_now, plane, row.id, job, list(args)) if inline
+            else functools.partial(_push, plane, row.id, eta))
     if has_request_context():
         db.after_commit(push)
     elif tenants_api.in_tenant_context():
@@ -298,6 +324,7 @@ def run(plane: str, job_id: str, attempt: int) -> None:
     """Run outbox row ``job_id`` of ``plane`` (a tenant slug, or "" for the control plane) if it
     is not done yet. ``attempt`` 0 is the push after the commit; 1 and more are safety nets."""
     with _fresh_app_context():
+        g.parvis_job_run = True
         try:
             effect_args = _run_in_transaction(plane, job_id, attempt)
             if effect_args is not None:
@@ -340,15 +367,16 @@ def _run_in_transaction(plane: str, job_id: str, attempt: int) -> tuple | None:
         row = _read_row(session, model, plane, job_id)
         if row is None or row.done_at is not None:
             return None  # rolled back, or done (by another wake-up)
-        job = _jobs.get(row.task)
-        if attempt >= MAX_ATTEMPTS or job is None:
-            reason = (f"unknown job {row.task}" if job is None
-                      else f"given up after {attempt} attempts: {row.error or ''}")
+        if attempt >= MAX_ATTEMPTS:
+            reason = f"given up after {attempt} attempts: {row.error or ''}"
             log.error("job %s (%s) of %s: %s", job_id, row.task, plane or "control", reason)
             _finish(session, model, job_id, done_at=now, args=None, error=reason[:2000])
             return None
         if attempt > 0 and not huey.immediate:  # a safety net arms the next one first
             _arm(plane, job_id, attempt + 1, now + _backoff(attempt))
+        job = _job_named(row.task)
+        if job is None:  # a worker older than the code that queued it: the next net retries
+            raise LookupError(f"unknown job {row.task}")
         args = list(row.args or [])
         if job.effect:
             if row.locked_until is not None and row.locked_until > now:
@@ -384,6 +412,15 @@ def _run_effect(plane: str, job_id: str, job: Job, args: list) -> None:
     with _unit(plane) as (session, model):
         _finish(session, model, job_id, done_at=tenants_api.utcnow(), args=None,
                 locked_until=None)
+
+
+def _effect_now(plane: str, job_id: str, job: Job, args: list) -> None:
+    """Run an effect queued (claimed) by the job that just committed."""
+    try:
+        _run_effect(plane, job_id, job, args)
+    except Exception as error:
+        log.exception("effect %s of %s failed", job_id, plane or "control")
+        _record_error(plane, job_id, error)
 
 
 def _record_error(plane: str, job_id: str, error: Exception) -> None:
@@ -434,4 +471,6 @@ def run_worker(workers: int = 2) -> None:
 
     from webapp import sweeps  # noqa: F401 -- registers the periodic tasks with the consumer
 
-    Consumer(huey, workers=workers, worker_type="thread", periodic=True).run()
+    # An idle SQLite queue is polled; backing off to at most a second keeps an e-mail queued
+    # after a quiet spell from waiting the default ten (Redis blocks on the queue instead).
+    Consumer(huey, workers=workers, worker_type="thread", periodic=True, max_delay=1.0).run()

@@ -21,7 +21,7 @@ from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from tenants.consent.models import ConsentEntry
-from tenants.db import current_slug, utcnow
+from tenants.db import committed, current_slug, utcnow
 from tenants.events.models import Event
 from tenants.fields.models import Answer
 from tenants.participants.models import Participant, ParticipantLoginFailure, ParticipantToken
@@ -107,8 +107,8 @@ def _warn_next(db: Session, rule: Rule) -> datetime | None:
 
 _warned = and_(Participant.deactivated_at.is_(None),
                Participant.inactivity_warning_sent_at.is_not(None), _held)
-# Marked warned by a batch, but its e-mail never went out (the worker died between the commit
-# and the queuing, or every try failed): queued again by the next sweep, an hour on.
+# Marked warned by a batch, but its e-mail never went out (every try of its job failed, or it
+# was given up): queued again by the next sweep, an hour on.
 _unsent = and_(Participant.deactivated_at.is_(None), Participant.inactivity_warned_at.is_not(None),
                Participant.inactivity_warning_sent_at.is_(None), _held)
 RESEND_AFTER = timedelta(hours=1)
@@ -317,16 +317,17 @@ def run(db: Session, *, batch: int = BATCH, pause: float = PAUSE) -> datetime:
 
     After each batch the sweep rests ``pause`` times as long as the batch took, so that the
     tenant's pages keep their pace while a large backlog is purged."""
-    from tenants.retention import tasks
+    from tenants.retention import tasks  # the tasks module imports this one
+    from webapp.jobs import enqueue  # imports tenants.api, which imports this module
 
     now = utcnow()
     rules = services.rules(db)
     receipt = _receipt(db, now)
-    lost = list(db.scalars(select(Participant.id).where(
-        _unsent, Participant.inactivity_warned_at <= now - RESEND_AFTER).limit(BATCH)))
+    for participant_id in db.scalars(select(Participant.id).where(
+            _unsent, Participant.inactivity_warned_at <= now - RESEND_AFTER).limit(BATCH)):
+        enqueue(tasks.send_inactivity_warning, current_slug(), participant_id)
     db.commit()
-    for participant_id in lost:
-        tasks.send_inactivity_warning(current_slug(), participant_id)
+    committed()
     busy, batches = 0.0, 0
     for step in _steps():
         rule, limit = rules[step.kind], min(batch, step.batch)
@@ -336,11 +337,12 @@ def run(db: Session, *, batch: int = BATCH, pause: float = PAUSE) -> datetime:
             if not rows:
                 break
             _count(db, receipt, step, rule, rows)
-            db.commit()  # the batch and its count, together
+            for participant_id in db.info.pop(WARNED, ()):  # e-mails queued with their batch
+                enqueue(tasks.send_inactivity_warning, current_slug(), participant_id)
+            db.commit()  # the batch, its count and its e-mails, together
+            committed()
             took = time.perf_counter() - started
             busy, batches = busy + took, batches + 1
-            for participant_id in db.info.pop(WARNED, ()):
-                tasks.send_inactivity_warning(current_slug(), participant_id)
             if rows < limit:
                 break
             time.sleep(took * pause)

@@ -19,6 +19,7 @@ from tenants.participants.models import Participant
 from tenants.registration import tasks
 from tenants.registration.models import Registration
 from tests import factories
+from webapp import jobs
 
 JOIN_URL = "https://video.example.test/room/secret-42"
 
@@ -96,7 +97,8 @@ def scheduled(monkeypatch):  # type: ignore[no-untyped-def]
 def emails(monkeypatch):  # type: ignore[no-untyped-def]
     """Registration e-mail jobs run: (slug, registration id, kind) each."""
     calls: list[tuple] = []
-    monkeypatch.setattr(tasks, "send_registration_email", lambda *args: calls.append(args))
+    monkeypatch.setattr(tasks, "send_registration_email",
+                        jobs.tenant_task()(lambda *args: calls.append(args)))
     return calls
 
 
