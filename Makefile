@@ -12,8 +12,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 HTMX := webapp/web/static/vendor/htmx.min.js
-# The test cluster; its port and folder differ from a developer's own cluster (54329).
-PG_PORT ?= 54330
+# The test cluster; its port and folder differ from a developer's own cluster (25429). Ports
+# stay below 32768, where Linux's ephemeral range begins (an outgoing connection may hold one).
+PG_PORT ?= 25430
 PG_DIR ?= /tmp/parvis-pg-ci
 PYTEST_ARGS ?= -n 2 --dist loadgroup
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -63,6 +64,7 @@ system-test: system-run
 	@missing=(); \
 	[ -x /usr/bin/chromium ] || missing+=(chromium fonts-liberation); \
 	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql); \
+	command -v redis-server >/dev/null || missing+=(redis-server); \
 	$(APT_INSTALL)
 
 $(BIN)/python:

@@ -5,7 +5,7 @@
 # The cluster lives in $PARVIS_PG_DIR (default /tmp/parvis-pg) and listens on 127.0.0.1 only.
 set -euo pipefail
 PGDIR=${PARVIS_PG_DIR:-/tmp/parvis-pg}
-PORT=${PARVIS_PG_PORT:-54329}
+PORT=${PARVIS_PG_PORT:-25429}
 BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -n "$BIN" ] || { echo "PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
 RUN=()
