@@ -71,7 +71,7 @@ def all_ratings(slug: str) -> list[tuple[int | None, int, str, str]]:
 
 def configure(slug: str, **values: object) -> None:
     """Change ratings settings directly."""
-    with tenants_api.tenant_context(slug) as session:
+    with tenants_api.tenant_context(slug, writer=True) as session:
         current = settings.get(session)
         for name, value in values.items():
             setattr(current, name, value)
