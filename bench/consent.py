@@ -44,7 +44,9 @@ from bench.tenant_home import (
     visitor_cookie,
 )
 from tenants import api as tenants_api
-from tenants.consent import services
+from tenants.consent import banner as consent_banner
+from tenants.consent import ledger as consent_ledger
+from tenants.consent import visitor as consent_visitor
 from tests import factories
 from webapp import db
 from webapp.organisations import services as org_services
@@ -63,18 +65,18 @@ def setup(app: Flask) -> str:
             for i in range(3):
                 factories.event(slug, title={"fr": f"Atelier {i}", "en": f"Workshop {i}"})
         with tenants_api.tenant_context("consent") as session:
-            services.save_service(
+            consent_banner.save_service(
                 session, None, name="Matomo", provider="InnoCraft", purpose="audience",
                 cookies=[{"name": "_pk_id", "lifetime": "13 months"}], location="France",
                 load_kind="script", load_url="https://stats.example.org/matomo.js")
-            services.save_service(
+            consent_banner.save_service(
                 session, None, name="VideoHost", provider="Video Inc.", purpose="embedded",
                 cookies=[{"name": "vh", "lifetime": "6 months"}], location="United States",
                 load_kind="embed", load_url="https://video.example.net/embed/42")
         with tenants_api.tenant_context("consent") as session:
-            config = services.config(session)
-            state = services.VisitorState(config, None, False, frozenset())
-            return services.record_choice(session, state, config.optional_ids).consent_id
+            config = consent_banner.config(session)
+            state = consent_visitor.VisitorState(config, None, False, frozenset())
+            return consent_ledger.record_choice(session, state, config.optional_ids).consent_id
 
 
 def home(name: str, app: Flask, slug: str, cookie: str, *, rendered: bool) -> Scenario:
@@ -88,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     with measured_app(args.database_url) as (app, engine):
         consent_id = setup(app)
         session_cookie = visitor_cookie(app, "/t/plain/")
-        consented = f"{session_cookie}; {services.COOKIE}={consent_id}"
+        consented = f"{session_cookie}; {consent_visitor.COOKIE}={consent_id}"
         rounds = max(4, round(args.seconds / ROUND_SECONDS))
         pairs = []
         for rendered in (False, True):

@@ -40,8 +40,8 @@ from bench.tenant_home import (
     visitor_cookie,
 )
 from tenants import api as tenants_api
+from tenants.consent.ledger import new_consent_id
 from tenants.consent.models import ConsentEntry
-from tenants.consent.services import new_consent_id
 from tests import factories
 from webapp import db
 from webapp.organisations import services as org_services

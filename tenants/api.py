@@ -166,14 +166,14 @@ def provision(slug: str, revision: str | None) -> None:
     """Create a tenant's schema with every table, stamped at the tenant migration ``revision``,
     and the one-row tables (settings, cookie banner) with their defaults: made here rather than
     on first read, since a read that writes fails on SQLite under load."""
-    from tenants.consent import services as consent_services
+    from tenants.consent import banner as consent_banner
     from tenants.settings import services as settings_services
 
     db.create_schema(slug, revision)
     try:
         with tenant_context(slug, writer=True) as session:
             settings_services.ensure(session)
-            consent_services.get_row(session)
+            consent_banner.get_row(session)
     except Exception:
         db.drop_schema(slug)
         raise
@@ -243,12 +243,12 @@ def count_participants(slug: str) -> int:
 def processing_config(slug: str) -> dict:
     """What the tenant's processor register (GDPR Art. 30(2)) is generated from: its live
     configuration as plain values, without any participant's data."""
-    from tenants.consent import services as consent_services
+    from tenants.consent import banner as consent_banner
     from tenants.fields import services as fields
     from tenants.retention import services as retention
 
     with tenant_context(slug) as session:
-        services = consent_services.list_services(session)
+        services = consent_banner.list_services(session)
         return {
             "standard_fields": fields.standard_modes(session),
             "custom_fields": [{"label": dict(f.label or {}), "purpose": dict(f.purpose or {}),
@@ -283,31 +283,31 @@ def catalogue_state() -> dict[int, dict]:
 
 def enable_catalogue_service(entry: dict, member_id: int) -> None:
     """Enable a catalogue entry (``ThirdPartyService.plain()``); blocked if outside the EU."""
-    from tenants.consent import services as consent_services
+    from tenants.consent import catalogue as consent_catalogue
 
-    consent_services.enable_catalogue(db.session(), entry, member_id)
+    consent_catalogue.enable_catalogue(db.session(), entry, member_id)
 
 
 def disable_catalogue_service(catalogue_id: int, member_id: int) -> bool:
-    from tenants.consent import services as consent_services
+    from tenants.consent import catalogue as consent_catalogue
 
-    return consent_services.disable_catalogue(db.session(), catalogue_id, member_id)
+    return consent_catalogue.disable_catalogue(db.session(), catalogue_id, member_id)
 
 
 def authorise_catalogue_transfer(catalogue_id: int, version: int, member_id: int) -> bool:
     """Unblock the service if it is enabled, blocked, and at ``version``; else change nothing."""
-    from tenants.consent import services as consent_services
+    from tenants.consent import catalogue as consent_catalogue
 
-    return consent_services.authorise_transfer(db.session(), catalogue_id, version,
-                                               member_id) is not None
+    return consent_catalogue.authorise_transfer(db.session(), catalogue_id, version,
+                                                member_id) is not None
 
 
 def check_consent_service(purpose: str, cookies: list[dict], load_kind: str,
                           load_url: str | None) -> None:
     """The banner's rules for a service (ValueError naming the wrong part)."""
-    from tenants.consent import services as consent_services
+    from tenants.consent import banner as consent_banner
 
-    consent_services.check_service(purpose, cookies, load_kind, load_url)
+    consent_banner.check_service(purpose, cookies, load_kind, load_url)
 
 
 def instructions(slug: str, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:

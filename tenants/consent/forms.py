@@ -20,14 +20,14 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from tenants.consent.models import PURPOSES
-from tenants.consent.services import (
+from tenants.consent.banner import (
     COOKIE_NAME,
     MAX_LIFETIME_MONTHS,
     RETENTION_YEARS,
     Config,
     valid_load_url,
 )
+from tenants.consent.models import PURPOSES
 from tenants.texts import clean, texts_form
 
 PURPOSE_LABELS = {

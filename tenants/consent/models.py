@@ -61,7 +61,7 @@ class ConsentEntry(TenantBase):
 
     ``consent_id`` is what the visitor's cookie holds; each new choice gets a new one and keeps
     the first as ``chain_id``, so one visitor's steps are one lookup and a cached entry never
-    changes under another process (see services.visitor_state).
+    changes under another process (see visitor.visitor_state).
     """
 
     __tablename__ = "consent_ledger"

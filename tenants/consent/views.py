@@ -31,7 +31,9 @@ from flask_babel import lazy_gettext as _l
 
 from tenants import access, db, pagecache
 from tenants.audit import services as audit
-from tenants.consent import services
+from tenants.consent import banner as consent_banner
+from tenants.consent import ledger as consent_ledger
+from tenants.consent import visitor as consent_visitor
 from tenants.consent.forms import (
     LOAD_LABELS,
     PURPOSE_HELP,
@@ -67,7 +69,7 @@ ID = "int(min=1, max=2147483647)"
 
 def banner_text(key: str, language: str) -> str:
     """The tenant's own banner text in ``language`` ("" for Parvis's wording)."""
-    texts = services.visitor_state().config.texts.get(key) or {}
+    texts = consent_visitor.visitor_state().config.texts.get(key) or {}
     if not any(texts.values()):
         return ""
     return pick(texts, language, settings.languages(db.session())[0])
@@ -118,10 +120,10 @@ def consent_urls() -> dict[str, str]:
 
 # A cached page is kept per consent state (what the banner, scripts and embeds depend on); the
 # ledger is not shown on public pages, so a choice keeps everyone else's copies.
-pagecache.varies_with(lambda: services.visitor_state().cache_key())
+pagecache.varies_with(lambda: consent_visitor.visitor_state().cache_key())
 pagecache.not_shown(ConsentEntry.__tablename__)
 
-bp.add_app_template_global(services.visitor_state, "consent_state")
+bp.add_app_template_global(consent_visitor.visitor_state, "consent_state")
 bp.add_app_template_global(banner_text, "consent_text")
 bp.add_app_template_global(consent_urls, "consent_urls")
 bp.add_app_template_global(banner_words, "consent_words")
@@ -194,14 +196,14 @@ def _next(target: str | None) -> str:
     return home
 
 
-def _choices(form: ChoiceForm, state: services.VisitorState, status: int = 200) -> Response:
+def _choices(form: ChoiceForm, state: consent_visitor.VisitorState, status: int = 200) -> Response:
     return render("consent/settings.html", block="choices", status=status, form=form,
                   state=state, next=_next(form.next.data))
 
 
 @bp.get("/cookies")
 def settings_page():  # type: ignore[no-untyped-def]
-    state = services.visitor_state()
+    state = consent_visitor.visitor_state()
     form = ChoiceForm(data={"version": state.config.version,
                             "next": _next(request.args.get("next"))}).offer(state.config)
     form.services.data = [str(i) for i in sorted(state.accepted)]
@@ -213,7 +215,7 @@ def settings_page():  # type: ignore[no-untyped-def]
 def decide():  # type: ignore[no-untyped-def]
     if rate_limit.exceeded((g.tenant.slug, request.remote_addr or "")):
         return error_page(429, retry_after=60)
-    state = services.visitor_state()
+    state = consent_visitor.visitor_state()
     form = ChoiceForm().offer(state.config)
     if (not form.validate() or form.version.data != state.config.version
             or not state.config.optional):
@@ -229,18 +231,18 @@ def decide():  # type: ignore[no-untyped-def]
     accepted = form.accepted(state.config, state.accepted)
     participant = (participants.current(db.session())
                    if state.config.link_participant else None)
-    entry = services.record_choice(db.session(), state, accepted,
-                                   participant_id=participant.id if participant else None)
+    entry = consent_ledger.record_choice(db.session(), state, accepted,
+                                         participant_id=participant.id if participant else None)
     target = _next(form.next.data)
     response = (Response(status=204, headers={"HX-Redirect": target}) if htmx
                 else redirect(target, code=303))
     path = url_for("tenant.events.index")
     secure = request.is_secure or bool(current_app.config.get("SESSION_COOKIE_SECURE"))
     assert entry.expires_at is not None
-    response.set_cookie(services.COOKIE, entry.consent_id, expires=entry.expires_at,
+    response.set_cookie(consent_visitor.COOKIE, entry.consent_id, expires=entry.expires_at,
                         path=path, httponly=True, samesite="Lax", secure=secure)
     # The withdrawn services' cookies, wherever a script of the page may have set them.
-    for name in services.cookies_to_delete(state, accepted):
+    for name in consent_ledger.cookies_to_delete(state, accepted):
         for cookie_path in ("/", path, path.rstrip("/")):
             response.delete_cookie(name, path=cookie_path, secure=secure, samesite="Lax")
     return response
@@ -248,8 +250,8 @@ def decide():  # type: ignore[no-untyped-def]
 
 @bp.get("/cookies/policy")
 def policy():  # type: ignore[no-untyped-def]
-    return render("consent/policy.html", state=services.visitor_state(),
-                  refusal_months=services.REFUSAL_MONTHS)
+    return render("consent/policy.html", state=consent_visitor.visitor_state(),
+                  refusal_months=consent_ledger.REFUSAL_MONTHS)
 
 
 # --- admins ----------------------------------------------------------------------------------
@@ -258,8 +260,9 @@ def policy():  # type: ignore[no-untyped-def]
 def _admin_page(form: object, status: int = 200, saved: bool = False) -> Response:
     session = db.session()
     return render("consent/admin.html", block="banner", status=status, form=form, saved=saved,
-                  services=services.list_services(session), row=services.get_row(session),
-                  languages=settings.languages(session), purpose_labels=PURPOSE_LABELS)
+                  services=consent_banner.list_services(session),
+                  row=consent_banner.get_row(session), languages=settings.languages(session),
+                  purpose_labels=PURPOSE_LABELS)
 
 
 @bp.route("/admin/consent", methods=["GET", "POST"])
@@ -268,7 +271,7 @@ def admin():  # type: ignore[no-untyped-def]
     session = db.session()
     languages = settings.languages(session)
     if request.method == "GET":
-        row = services.get_row(session)
+        row = consent_banner.get_row(session)
         texts = row.texts or {}
         form = banner_form(languages, data={
             "lifetime_months": row.lifetime_months, "retention_years": row.retention_years,
@@ -278,10 +281,10 @@ def admin():  # type: ignore[no-untyped-def]
     form = banner_form(languages)
     if not form.validate():
         return _admin_page(form, status=422)
-    services.update_banner(session, texts=banner_texts(form, languages),
-                           lifetime_months=form.lifetime_months.data,
-                           retention_years=form.retention_years.data,
-                           link_participant=bool(form.link_participant.data))
+    consent_banner.update_banner(session, texts=banner_texts(form, languages),
+                                 lifetime_months=form.lifetime_months.data,
+                                 retention_years=form.retention_years.data,
+                                 link_participant=bool(form.link_participant.data))
     instructions.record(session, "consent", _(
         "Changed the cookie banner: consent lasts %(months)d months, proofs kept %(years)d "
         "years, choices tied to accounts: %(linked)s", months=form.lifetime_months.data,
@@ -321,7 +324,7 @@ def service_new():  # type: ignore[no-untyped-def]
         return _service_page(form, None)
     if not form.validate():
         return _service_page(form, None, status=422)
-    service = services.save_service(db.session(), None, **form.values())
+    service = consent_banner.save_service(db.session(), None, **form.values())
     instructions.record(db.session(), "services", _(
         "Added the service %(name)s (%(provider)s, %(location)s)", name=service.name,
         provider=service.provider, location=service.location))
@@ -339,7 +342,7 @@ def service_edit(service_id: int):  # type: ignore[no-untyped-def]
     form = ServiceForm()
     if not form.validate():
         return _service_page(form, service, status=422)
-    services.save_service(db.session(), service, **form.values())
+    consent_banner.save_service(db.session(), service, **form.values())
     instructions.record(db.session(), "services", _(
         "Changed the service %(name)s (%(provider)s, %(location)s)", name=service.name,
         provider=service.provider, location=service.location))
@@ -350,7 +353,7 @@ def service_edit(service_id: int):  # type: ignore[no-untyped-def]
 @access.require_role("admin")
 def service_delete(service_id: int):  # type: ignore[no-untyped-def]
     service = _service_or_404(service_id)
-    services.delete_service(db.session(), service)
+    consent_banner.delete_service(db.session(), service)
     instructions.record(db.session(), "services", _(
         "Removed the service %(name)s (%(provider)s)", name=service.name,
         provider=service.provider))
@@ -364,10 +367,10 @@ def ledger():  # type: ignore[no-untyped-def]
     form = LookupForm(request.args)
     entries: list[ConsentEntry] | None = None
     if "consent_id" in request.args and form.validate():
-        entries = services.chain(db.session(), form.consent_id.data.strip())
+        entries = consent_ledger.chain(db.session(), form.consent_id.data.strip())
         audit.record(db.session(), member_id=access.member_id(), action="consent_lookup",
                      target="consent_ledger")
-    names = {s.id: s.name for s in services.list_services(db.session())}
+    names = {s.id: s.name for s in consent_banner.list_services(db.session())}
     return render("consent/ledger.html", block="results", form=form, entries=entries,
                   describe=functools.partial(describe, names))
 
@@ -401,7 +404,7 @@ def _export(slug: str) -> Iterator[str]:
     from sqlalchemy import select
 
     with tenant_context(slug) as session:
-        names = {s.id: s.name for s in services.list_services(session)}
+        names = {s.id: s.name for s in consent_banner.list_services(session)}
         yield BOM + _csv_line([_("Consent id"), _("First consent id of this visitor"),
                                _("Kind"), _("Recorded at (UTC)"), _("Expires at (UTC)"),
                                _("Banner version"), _("Hash of the banner texts"),

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tenants import access, db, pagecache
 from tenants.audit import services as audit
-from tenants.consent import services as consent
+from tenants.consent import ledger as consent_ledger
 from tenants.events import services as events
 from tenants.events.models import Event
 from tenants.fields import answers
@@ -169,10 +169,10 @@ def signup(event_id: int | None = None):  # type: ignore[no-untyped-def]
                 **{key: form[key].data or "" for key in form.standard})
             answers.save_answers(session, participant, form, new=True)
             # No terms are shown to participants yet: the version recorded is empty.
-            consent.record_registration(session, participant,
-                                        privacy_version=forms.PRIVACY_NOTE_VERSION,
-                                        terms_version="",
-                                        marketing_opt_in=bool(form.marketing.data))
+            consent_ledger.record_registration(session, participant,
+                                               privacy_version=forms.PRIVACY_NOTE_VERSION,
+                                               terms_version="",
+                                               marketing_opt_in=bool(form.marketing.data))
             if event is not None:  # pending until the address is confirmed
                 registrations.register_new(session, event, participant)
     except registrations.RegistrationError as refused:  # closed meanwhile: nothing is kept

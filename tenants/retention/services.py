@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tenants import pagecache
-from tenants.consent import services as consent
+from tenants.consent import banner as consent_banner
 from tenants.consent.models import ConsentConfig
 from tenants.db import current_slug, utcnow
 from tenants.events.models import Event
@@ -166,7 +166,7 @@ def set_rule(db: Session, key: str, duration: int, action: str) -> Rule:
     if (before.duration, before.action) == (duration, action):
         return before
     if key == CONSENT:
-        consent.get_row(db).retention_years = duration
+        consent_banner.get_row(db).retention_years = duration
     else:
         row = db.get(RetentionRule, key)
         if row is None:

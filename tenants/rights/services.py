@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from tenants.consent import services as consent
+from tenants.consent import ledger as consent_ledger
 from tenants.consent.models import ConsentEntry
 from tenants.db import current_slug, utcnow
 from tenants.events.models import Event
@@ -357,26 +357,14 @@ def set_directive(db: Session, participant: Participant, directive: str, *, name
     db.flush()
 
 
-def _registration_consent(db: Session, participant_id: int) -> ConsentEntry | None:
-    return db.scalar(select(ConsentEntry).where(
-        ConsentEntry.participant_id == participant_id, ConsentEntry.kind == "registration",
-        ConsentEntry.replaced_at.is_(None)).order_by(ConsentEntry.created_at.desc(),
-                                                     ConsentEntry.id.desc()).limit(1))
-
-
-def marketing(db: Session, participant_id: int) -> bool:
-    entry = _registration_consent(db, participant_id)
-    return bool(entry is not None and entry.choices.get("marketing"))
-
-
 def set_marketing(db: Session, participant: Participant, opt_in: bool) -> None:
     """A new proof in the consent ledger, replacing the previous one (which stays, as proof)."""
-    previous = _registration_consent(db, participant.id)
+    previous = consent_ledger.registration_consent(db, participant.id)
     kept = previous.choices if previous is not None else {}
     if previous is not None:
         previous.replaced_at = utcnow()
-    consent.record_registration(db, participant, privacy_version=kept.get("privacy", ""),
-                                terms_version=kept.get("terms", ""), marketing_opt_in=opt_in)
+    consent_ledger.record_registration(db, participant, privacy_version=kept.get("privacy", ""),
+                                       terms_version=kept.get("terms", ""), marketing_opt_in=opt_in)
 
 
 # --- the export (access and portability) ---------------------------------------------------
@@ -421,14 +409,14 @@ def export_data(db: Session, participant: Participant, language: str = "en",
         "consent_history": [
             {"kind": entry.kind, "choices": entry.choices, "given_at": _when(entry.created_at),
              "expires_at": _when(entry.expires_at), "replaced_at": _when(entry.replaced_at)}
-            for entry in consent.history(db, pid)],
+            for entry in consent_ledger.history(db, pid)],
         "privacy_choices": {
             "restricted_since": _when(row.restricted_at if row else None),
             "objected_at": _when(row.objected_at if row else None),
             "post_mortem_directive": (row.directive if row else None) or "",
             "directive_recipient": (f"{row.directive_name} <{row.directive_email}>"
                                     if row and row.directive_email else ""),
-            "marketing": marketing(db, pid)},
+            "marketing": consent_ledger.marketing(db, pid)},
         "rights_requests": [
             {"kind": request.kind, "received_at": _when(request.received_at),
              "status": request.status, "completed_at": _when(request.completed_at)}

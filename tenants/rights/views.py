@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 
 from tenants import access, db
 from tenants.audit import services as audit
+from tenants.consent import ledger as consent_ledger
 from tenants.participants import services as participants
 from tenants.participants.forms import VISIBILITY_LABELS
 from tenants.participants.models import Participant
@@ -66,7 +67,7 @@ def _privacy_page(me: Participant, status: int = 200, **forms_given: object) -> 
         formdata=None, directive=row.directive, name=row.directive_name,
         email=row.directive_email)
     marketing = forms.MarketingForm(
-        formdata=None, marketing="yes" if services.marketing(session, me.id) else "no")
+        formdata=None, marketing="yes" if consent_ledger.marketing(session, me.id) else "no")
     return render(
         "rights/privacy.html", status=status, me=me, choices=row,
         data=services.export_data(session, me, _language()),

@@ -37,18 +37,18 @@ SCRIPT_BODY = (f'document.cookie = "{TRACKER_COOKIE}=visitor-42; path=/; max-age
 def _seed(settings: dict, slug: str) -> None:
     """In a child process (see test_registration_journey): a tenant and its analytics."""
     from tenants import api as tenants_api
-    from tenants.consent import services
+    from tenants.consent import banner as consent_banner
     from webapp import create_app
 
     app = create_app(settings)
     with app.app_context():
         factories.tenant(slug, name="Parvis Cookies", language="fr")
         with tenants_api.tenant_context(slug) as db:
-            services.save_service(
+            consent_banner.save_service(
                 db, None, name="PageAudience", provider="Audience SAS", purpose="audience",
                 cookies=[{"name": TRACKER_COOKIE, "lifetime": "13 months"}],
                 location="France", load_kind="script", load_url=SCRIPT)
-            services.save_service(
+            consent_banner.save_service(
                 db, None, name="ClipHost", provider="Clip Inc.", purpose="embedded",
                 cookies=[], location="European Union", load_kind="embed", load_url=EMBED)
     tenants_api.dispose()

@@ -15,7 +15,10 @@ from sqlalchemy import select, update
 from werkzeug.datastructures import MultiDict
 
 from tenants import api as tenants_api
-from tenants.consent import services
+from tenants.consent import banner as consent_banner
+from tenants.consent import cache as consent_cache
+from tenants.consent import ledger as consent_ledger
+from tenants.consent import visitor as consent_visitor
 from tenants.consent.models import ConsentEntry
 from tenants.consent.views import rate_limit
 from tests import factories
@@ -31,7 +34,7 @@ def add_service(slug: str = "acme", **fields: object) -> int:
               "cookies": [{"name": "_pk_id", "lifetime": "13 months"}], "location": "France",
               "load_kind": "script", "load_url": SCRIPT, **fields}
     with tenants_api.tenant_context(slug) as db:
-        return services.save_service(db, None, **values).id  # type: ignore[arg-type]
+        return consent_banner.save_service(db, None, **values).id  # type: ignore[arg-type]
 
 
 def two_services() -> tuple[int, int]:
@@ -43,7 +46,7 @@ def two_services() -> tuple[int, int]:
 
 def version(slug: str = "acme") -> int:
     with tenants_api.tenant_context(slug) as db:
-        return services.get_row(db).version
+        return consent_banner.get_row(db).version
 
 
 def entries(slug: str = "acme") -> list[ConsentEntry]:
@@ -62,7 +65,7 @@ def choose(client, decision: str, slug: str = "acme", **extra):  # type: ignore[
 
 def consent_cookie(response) -> dict[str, str]:  # type: ignore[no-untyped-def]
     header = next(h for h in response.headers.getlist("Set-Cookie")
-                  if h.startswith(services.COOKIE + "="))
+                  if h.startswith(consent_visitor.COOKIE + "="))
     value, *attributes = header.split("; ")
     return {"value": value.split("=", 1)[1],
             **{a.split("=", 1)[0].lower(): ([*a.split("=", 1), ""])[1] for a in attributes}}
@@ -72,8 +75,8 @@ def consent_cookie(response) -> dict[str, str]:  # type: ignore[no-untyped-def]
 def _fresh_limits():  # type: ignore[no-untyped-def]
     rate_limit.hits.clear()
     yield
-    services.caches.forget_configs()
-    services.caches.forget_entries()
+    consent_cache.caches.forget_configs()
+    consent_cache.caches.forget_entries()
 
 
 # --- enforcement ---------------------------------------------------------------------------------
@@ -104,7 +107,7 @@ def test_accept_all_loads_the_script_with_a_csp_that_allows_it(app, client):
     response = choose(client, "accept")
     assert response.status_code == 303 and response.headers["Location"] == HOME
     cookie = consent_cookie(response)
-    assert services.CONSENT_ID.fullmatch(cookie["value"])
+    assert consent_ledger.CONSENT_ID.fullmatch(cookie["value"])
     assert "httponly" in cookie and cookie["samesite"] == "Lax" and cookie["path"] == HOME
     assert "secure" not in cookie  # served over http here
     page = client.get(HOME)
@@ -188,16 +191,16 @@ def test_consent_lifetime_is_the_tenants_at_most_13_months(app, client):
     add_service()
     choose(client, "accept")
     entry = entries()[-1]
-    assert entry.expires_at == services.add_months(entry.created_at, 13)
+    assert entry.expires_at == consent_ledger.add_months(entry.created_at, 13)
     with tenants_api.tenant_context("acme") as db:
-        services.update_banner(db, texts={}, lifetime_months=4, retention_years=5,
-                               link_participant=False)
+        consent_banner.update_banner(db, texts={}, lifetime_months=4, retention_years=5,
+                                     link_participant=False)
         with pytest.raises(ValueError):
-            services.update_banner(db, texts={}, lifetime_months=14, retention_years=5,
-                                   link_participant=False)
+            consent_banner.update_banner(db, texts={}, lifetime_months=14, retention_years=5,
+                                         link_participant=False)
     choose(client, "accept")
     entry = entries()[-1]
-    assert entry.expires_at == services.add_months(entry.created_at, 4)
+    assert entry.expires_at == consent_ledger.add_months(entry.created_at, 4)
 
 
 def test_an_expired_choice_asks_again(app, client):
@@ -206,7 +209,7 @@ def test_an_expired_choice_asks_again(app, client):
     with tenants_api.tenant_context("acme") as db:
         db.execute(update(ConsentEntry).values(
             expires_at=datetime.now(UTC) - timedelta(seconds=1)))
-    services.caches.forget_entries()  # as after a restart: the entry is read again
+    consent_cache.caches.forget_entries()  # as after a restart: the entry is read again
     html = client.get(HOME).get_data(as_text=True)
     assert 'id="consent-banner"' in html and SCRIPT not in html
 
@@ -217,20 +220,21 @@ def test_a_new_version_asks_again_and_a_stale_form_writes_nothing(app, client):
     choose(client, "accept")
     stale = {"decision": "accept", "version": str(before), "next": HOME}
     with tenants_api.tenant_context("acme") as db:
-        services.update_banner(db, texts={"title": {"fr": "Vos choix", "en": "Your choices"},
-                                          "body": {"fr": "", "en": ""}},
-                               lifetime_months=13, retention_years=5, link_participant=False)
+        consent_banner.update_banner(
+            db, texts={"title": {"fr": "Vos choix", "en": "Your choices"},
+                       "body": {"fr": "", "en": ""}},
+            lifetime_months=13, retention_years=5, link_participant=False)
     assert version() == before + 1
     html = client.get(HOME).get_data(as_text=True)
     assert 'id="consent-banner"' in html and "Vos choix" in html and SCRIPT not in html
     response = client.post(CHOICE, data=stale)
     assert response.status_code == 422 and len(entries()) == 1
-    assert services.COOKIE not in str(response.headers.getlist("Set-Cookie"))
+    assert consent_visitor.COOKIE not in str(response.headers.getlist("Set-Cookie"))
     # Saving the same texts again is no change: no new version.
     with tenants_api.tenant_context("acme") as db:
-        row = services.get_row(db)
-        services.update_banner(db, texts=dict(row.texts), lifetime_months=13,
-                               retention_years=5, link_participant=False)
+        row = consent_banner.get_row(db)
+        consent_banner.update_banner(db, texts=dict(row.texts), lifetime_months=13,
+                                     retention_years=5, link_participant=False)
     assert version() == before + 1
     choose(client, "accept")
     assert entries()[-1].version == before + 1 != entries()[0].version
@@ -245,7 +249,7 @@ def test_a_new_version_asks_again_and_a_stale_form_writes_nothing(app, client):
     "x" * 4000, "../../etc", "'; DROP TABLE consent_ledger; --", "é" * 32, ""])
 def test_forged_cookies_are_no_consent(app, client, value):
     add_service()
-    client.set_cookie(services.COOKIE, value, path=HOME)
+    client.set_cookie(consent_visitor.COOKIE, value, path=HOME)
     html = client.get(HOME).get_data(as_text=True)
     assert 'id="consent-banner"' in html and SCRIPT not in html
 
@@ -254,7 +258,7 @@ def test_a_consent_id_of_another_tenant_is_no_consent(app, client):
     add_service("globex")
     add_service()
     response = choose(client, "accept", slug="globex")
-    client.set_cookie(services.COOKIE, consent_cookie(response)["value"], path=HOME)
+    client.set_cookie(consent_visitor.COOKIE, consent_cookie(response)["value"], path=HOME)
     html = client.get(HOME).get_data(as_text=True)
     assert 'id="consent-banner"' in html and SCRIPT not in html
     assert entries() == [] and len(entries("globex")) == 1
@@ -264,7 +268,7 @@ def test_a_replaced_consent_id_is_no_consent(app, client):
     add_service()
     old = consent_cookie(choose(client, "accept"))["value"]
     choose(client, "refuse")
-    client.set_cookie(services.COOKIE, old, path=HOME)
+    client.set_cookie(consent_visitor.COOKIE, old, path=HOME)
     html = client.get(HOME).get_data(as_text=True)
     assert 'id="consent-banner"' in html and SCRIPT not in html
 
@@ -282,7 +286,7 @@ def test_bad_choices_write_nothing(app, client, data):
     add_service()
     response = client.post(CHOICE, data={"version": str(version()), "next": HOME, **data})
     assert response.status_code == 422 and entries() == []
-    assert services.COOKIE not in str(response.headers.getlist("Set-Cookie"))
+    assert consent_visitor.COOKIE not in str(response.headers.getlist("Set-Cookie"))
 
 
 def test_next_never_leaves_the_tenant(app, client):
@@ -345,7 +349,7 @@ def test_admin_adds_edits_and_removes_services_each_a_new_version(app, client):
     assert client.post("/t/acme/admin/consent/services/new",
                        data=SERVICE_FORM).status_code == 303
     with tenants_api.tenant_context("acme") as db:
-        [row] = services.list_services(db)
+        [row] = consent_banner.list_services(db)
         assert row.cookies == [{"name": "_pk_id", "lifetime": "13 months"},
                                {"name": "_pk_ses", "lifetime": "30 minutes"}]
         service_id = row.id
@@ -376,7 +380,7 @@ def test_bad_services_are_refused(app, client, changes):
                            data={**SERVICE_FORM, **changes})
     assert response.status_code == 422
     with tenants_api.tenant_context("acme") as db:
-        assert services.list_services(db) == []
+        assert consent_banner.list_services(db) == []
 
 
 def test_tenant_texts_are_escaped(app, client):
@@ -439,8 +443,8 @@ def test_choices_are_tied_to_a_participant_only_when_the_notice_says_so(app, cli
     choose(client, "accept")
     assert entries()[-1].participant_id is None
     with tenants_api.tenant_context("acme") as db:
-        services.update_banner(db, texts={}, lifetime_months=13, retention_years=5,
-                               link_participant=True)
+        consent_banner.update_banner(db, texts={}, lifetime_months=13, retention_years=5,
+                                     link_participant=True)
     choose(client, "accept")
     assert entries()[-1].participant_id == person
 
@@ -450,13 +454,13 @@ def test_registration_consents_share_the_ledger_and_history_is_one_query(app, cl
     add_service()
     person = factories.confirmed_participant("acme", "ada@acme.test")
     with tenants_api.tenant_context("acme") as db:
-        services.update_banner(db, texts={}, lifetime_months=13, retention_years=5,
-                               link_participant=True)
+        consent_banner.update_banner(db, texts={}, lifetime_months=13, retention_years=5,
+                                     link_participant=True)
         from tenants.participants.models import Participant
 
         participant = db.get(Participant, person)
-        entry = services.record_registration(db, participant, privacy_version="2026-11",
-                                             terms_version="3", marketing_opt_in=False)
+        entry = consent_ledger.record_registration(db, participant, privacy_version="2026-11",
+                                                   terms_version="3", marketing_opt_in=False)
         assert entry.choices == {"privacy": "2026-11", "terms": "3", "marketing": False}
         assert entry.expires_at is None
     factories.participant_login(client, "acme", "ada@acme.test")
@@ -464,7 +468,7 @@ def test_registration_consents_share_the_ledger_and_history_is_one_query(app, cl
     with tenants_api.tenant_context("acme") as db:
         db.execute(select(1))
         with statements:
-            found = services.history(db, person)
+            found = consent_ledger.history(db, person)
         assert statements.count == 1
         assert [e.kind for e in found] == ["registration", "cookies"]
 
@@ -526,7 +530,7 @@ def test_done_means_journey_through_the_pages(app, client):
     consent_id = consent_cookie(refused)["value"]
     assert consent_id in settings_page  # the visitor can quote it
     with tenants_api.tenant_context("acme") as db:
-        ids = {s.name: s.id for s in services.list_services(db)}
+        ids = {s.name: s.id for s in consent_banner.list_services(db)}
     matomo = ids["Matomo"]
     accepted = visitor.post(CHOICE, data={"decision": "choose", "services": str(matomo),
                                           "version": version_field, "next": HOME})
@@ -569,19 +573,19 @@ def test_junk_services_never_fail_and_never_half_save(app, client, values):
     response = client.post("/t/acme/admin/consent/services/new", data=values)
     assert response.status_code in (303, 400, 422)
     with tenants_api.tenant_context("acme") as db:
-        saved = services.list_services(db)
+        saved = consent_banner.list_services(db)
         if response.status_code != 303:
             assert saved == []
         for service in saved:
-            assert service.load_url is None or services.valid_load_url(service.load_url)
+            assert service.load_url is None or consent_banner.valid_load_url(service.load_url)
             db.delete(service)
 
 
 def test_consent_ids_sort_by_creation_so_purges_touch_one_end_of_the_index():
     start = datetime(2020, 1, 1, tzinfo=UTC)
-    ids = [services.new_consent_id(start + timedelta(milliseconds=ms))
+    ids = [consent_ledger.new_consent_id(start + timedelta(milliseconds=ms))
            for ms in (0, 1, 999, 86_400_000, 10**12)]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
-    assert all(services.CONSENT_ID.fullmatch(i) for i in ids)
-    same = {services.new_consent_id(start) for _ in range(1000)}
+    assert all(consent_ledger.CONSENT_ID.fullmatch(i) for i in ids)
+    same = {consent_ledger.new_consent_id(start) for _ in range(1000)}
     assert len(same) == 1000  # 120 random bits after the time

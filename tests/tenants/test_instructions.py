@@ -8,7 +8,9 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from tenants import api as tenants_api
-from tenants.consent import services as consent
+from tenants.consent import banner as consent_banner
+from tenants.consent import cache as consent_cache
+from tenants.consent import catalogue as consent_catalogue
 from tenants.consent.views import rate_limit
 from tenants.instructions import services as instructions
 from tenants.instructions.models import Instruction
@@ -31,7 +33,7 @@ SERVICE = {"name": "Matomo", "provider": "InnoCraft", "purpose": "audience",
 def _fresh():  # type: ignore[no-untyped-def]
     rate_limit.hits.clear()
     yield
-    consent.caches.forget_configs()
+    consent_cache.caches.forget_configs()
 
 
 def logged() -> list[tuple[str, str, int | None]]:
@@ -111,7 +113,7 @@ def test_cookie_banner_and_service_changes_are_instructions(app):
         "lifetime_months": "6", "retention_years": "5"}).status_code == 303
     assert admin.post("/t/acme/admin/consent/services/new", data=SERVICE).status_code == 303
     with tenants_api.tenant_context("acme") as session:
-        service_id = consent.list_services(session)[0].id
+        service_id = consent_banner.list_services(session)[0].id
     assert admin.post(f"/t/acme/admin/consent/services/{service_id}/edit",
                       data={**SERVICE, "location": "Germany"}).status_code == 303
     assert admin.post(f"/t/acme/admin/consent/services/{service_id}/edit",
@@ -128,7 +130,7 @@ def test_cookie_banner_and_service_changes_are_instructions(app):
 def test_catalogue_services_are_not_edited_from_the_consent_page(app):
     with (app.test_request_context(), force_locale("en"),
           tenants_api.tenant_context("acme") as session):
-        made = consent.enable_catalogue(session, {
+        made = consent_catalogue.enable_catalogue(session, {
             "id": 7, "version": 1, "name": "Vimeo", "provider": "Vimeo.com, Inc.",
             "purpose": "embedded", "cookies": [], "location": "United States",
             "load_kind": "embed", "load_url": "https://player.vimeo.com", "safeguard": "scc"},
@@ -140,8 +142,8 @@ def test_catalogue_services_are_not_edited_from_the_consent_page(app):
     assert admin.get(f"/t/acme/admin/consent/services/{service_id}/edit").status_code == 404
     assert admin.post(f"/t/acme/admin/consent/services/{service_id}/delete").status_code == 404
     with tenants_api.tenant_context("acme") as session:
-        assert consent.list_services(session, active=True) == []
-        assert [s.name for s in consent.list_services(session)] == ["Vimeo"]
+        assert consent_banner.list_services(session, active=True) == []
+        assert [s.name for s in consent_banner.list_services(session)] == ["Vimeo"]
     assert logged() == [("services", "Enabled Vimeo (Vimeo.com, Inc.); blocked until the owner "
                                       "authorises the transfer to United States", None)]
 

@@ -603,7 +603,7 @@ def test_junk_on_the_account_forms_never_fails_and_refusals_change_nothing(
 
 
 def test_sign_up_records_the_notice_version_and_the_opt_in_in_the_consent_ledger(app, client):
-    from tenants.consent import services as consent
+    from tenants.consent import ledger as consent_ledger
     from tenants.participants.forms import PRIVACY_NOTE_VERSION
 
     english(client)
@@ -614,7 +614,7 @@ def test_sign_up_records_the_notice_version_and_the_opt_in_in_the_consent_ledger
     client.post("/t/acme/signup", data=signup_data("quiet@example.org"))
     with tenants_api.tenant_context("acme") as session:
         for email, opted_in in (("news@example.org", True), ("quiet@example.org", False)):
-            [entry] = consent.history(session, person("acme", email).id)
+            [entry] = consent_ledger.history(session, person("acme", email).id)
             assert entry.kind == "registration"
             assert entry.choices == {"privacy": PRIVACY_NOTE_VERSION, "terms": "",
                                      "marketing": opted_in}

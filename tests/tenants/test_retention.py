@@ -77,8 +77,8 @@ def test_a_change_is_kept_and_recorded_as_an_instruction(ctx):
     with tenants_api.tenant_context("acme") as db:
         assert services.rule(db, "registrations").duration == 24
         # Consent proofs keep the banner's value: one number for both pages.
-        from tenants.consent import services as consent
-        assert consent.get_row(db).retention_years == 2
+        from tenants.consent import banner as consent_banner
+        assert consent_banner.get_row(db).retention_years == 2
         assert services.rule(db, "consent_proofs").duration == 2
         logged = [i.summary for i in db.scalars(select(Instruction).order_by(Instruction.id))]
     # In the author's language (here the default, French).

@@ -555,15 +555,15 @@ def test_legal_pages_in_both_languages(client, english):
 def configure_acme() -> None:
     """Live configuration of acme: a custom field with a purpose and a US analytics service."""
     from tenants import api as tenants_api
-    from tenants.consent import services as consent
+    from tenants.consent import banner as consent_banner
     from tenants.fields import services as fields
 
     with tenants_api.tenant_context("acme", writer=True) as session:
         fields.create_field(session, "text", label={"fr": "=Société", "en": "=<i>Company</i>"},
                             purpose={"fr": "Facturer", "en": "Invoicing"}, required=True)
-        consent.save_service(session, None, name="StatsCo", provider="=Stats Inc.",
-                             purpose="audience", cookies=[], location="United States",
-                             load_kind="none", load_url=None)
+        consent_banner.save_service(session, None, name="StatsCo", provider="=Stats Inc.",
+                                    purpose="audience", cookies=[], location="United States",
+                                    load_kind="none", load_url=None)
 
 
 def test_tenant_register_follows_live_configuration(app, english):

@@ -13,7 +13,8 @@ from sqlalchemy import delete, func, select
 from werkzeug.datastructures import MultiDict
 
 from tenants import api as tenants_api
-from tenants.consent import services as consent
+from tenants.consent import banner as consent_banner
+from tenants.consent import cache as consent_cache
 from tenants.consent.views import rate_limit
 from tenants.instructions import services as instructions
 from tenants.instructions.models import Instruction
@@ -42,8 +43,8 @@ def _empty_catalogue(app: Flask):  # type: ignore[no-untyped-def]
         db.commit()
     rate_limit.hits.clear()
     yield
-    consent.caches.forget_configs()
-    consent.caches.forget_entries()
+    consent_cache.caches.forget_configs()
+    consent_cache.caches.forget_entries()
 
 
 def entry(app: Flask, fields: dict) -> int:
@@ -87,7 +88,7 @@ def authorisations(app: Flask) -> int:
 
 def accept_all(client, slug: str = "acme"):  # type: ignore[no-untyped-def]
     with tenants_api.tenant_context(slug) as session:
-        version = consent.get_row(session).version
+        version = consent_banner.get_row(session).version
     return client.post(f"/t/{slug}/cookies", data=MultiDict(
         {"decision": "accept", "version": str(version), "next": f"/t/{slug}/"}))
 
