@@ -16,6 +16,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from tenants import api as tenants_api
 from webapp import db
+from webapp.access import member_required, operator_required
 from webapp.billing import plans, services
 from webapp.billing.cli import billing_cli
 from webapp.billing.fake import FakeStripe
@@ -23,7 +24,6 @@ from webapp.billing.forms import CheckoutForm, PortalForm
 from webapp.billing.gateway import FAKE_PREFIX, GatewayError, InvalidEvent, RejectedEvent, gateway
 from webapp.billing.webhook_schema import labels_of
 from webapp.extensions import csrf
-from webapp.processor.views import member_required, operator_required
 from webapp.web.errors import error_page
 from webapp.web.htmx import render
 from webapp.web.urls import external_url

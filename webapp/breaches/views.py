@@ -14,13 +14,13 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from webapp import db
+from webapp.access import PRIVACY_ROLES, member_required, operator_required
 from webapp.breaches import services
 from webapp.breaches.forms import BreachForm, CnilDraftForm, NoticeForm
 from webapp.breaches.models import AffectedTenant, Breach, BreachEvent, Scope
 from webapp.breaches.tasks import notify_tenant, send_notice
 from webapp.jobs import enqueue
 from webapp.organisations import services as org_services
-from webapp.processor.views import REGISTER_ROLES, member_required, operator_required
 from webapp.web.errors import error_page
 from webapp.web.htmx import render
 from webapp.web.spreadsheet import csv_line
@@ -64,7 +64,7 @@ def _csv(events: list[BreachEvent], filename: str) -> Response:
 
 
 @bp.get("/ops/breaches")
-@operator_required(*REGISTER_ROLES)
+@operator_required(*PRIVACY_ROLES)
 def ops_index():  # type: ignore[no-untyped-def]
     session = db.session()
     return render("breaches/ops_index.html", breaches=services.breaches(session),
@@ -79,7 +79,7 @@ def _new_page(form: BreachForm, status: int = 200):  # type: ignore[no-untyped-d
 
 
 @bp.get("/ops/breaches/new")
-@operator_required(*REGISTER_ROLES)
+@operator_required(*PRIVACY_ROLES)
 def ops_new():  # type: ignore[no-untyped-def]
     form = BreachForm(formdata=None)
     zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
@@ -89,7 +89,7 @@ def ops_new():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/ops/breaches/new")
-@operator_required(*REGISTER_ROLES)
+@operator_required(*PRIVACY_ROLES)
 def ops_create():  # type: ignore[no-untyped-def]
     form = BreachForm()
     if not form.validate_on_submit():
@@ -113,7 +113,7 @@ def ops_create():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/ops/breaches/<int:breach_id>")
-@operator_required(*REGISTER_ROLES)
+@operator_required(*PRIVACY_ROLES)
 def ops_show(breach_id: int):  # type: ignore[no-untyped-def]
     session = db.session()
     breach = session.get(Breach, breach_id)
@@ -128,7 +128,7 @@ def ops_show(breach_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/ops/breaches/register.csv")
-@operator_required(*REGISTER_ROLES)
+@operator_required(*PRIVACY_ROLES)
 def ops_register_csv() -> Response:
     return _csv(services.register(db.session()), "parvis-breach-register.csv")
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, send_file, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
-from sqlalchemy import select
+from flask_login import current_user
 
 from webapp import db
-from webapp.auth.models import Membership
+from webapp.access import member_required, operator_required
 from webapp.contract import services
 from webapp.contract.forms import TerminateForm, WindowForm
-from webapp.organisations import services as org_services
+from webapp.organisations.models import Tenant
 from webapp.web.errors import error_page
 from webapp.web.htmx import render
 
@@ -38,21 +37,16 @@ def _former_organisations() -> list:
     return services.former_organisations(db.session(), current_user.id)
 
 
-def _load(slug: str, roles: tuple[str, ...]) -> None:
-    """Set ``g.org``, ``g.org_role`` and ``g.contract_end`` or refuse (404 unknown, 403)."""
-    session = db.session()
-    tenant = org_services.get(session, slug)
-    if tenant is None:
-        abort(404)
-    role = session.scalar(select(Membership.role).where(
-        Membership.tenant_id == tenant.id, Membership.account_id == current_user.id))
-    end = services.contract_end(session, tenant.id)
-    if role not in roles:
-        if "owner" in roles and end is not None and end.former_owner_id == current_user.id:
-            role = "owner"  # memberships are deleted with the data; the certificate stays
-        else:
-            abort(403)
-    g.org, g.org_role, g.contract_end = tenant, role, end
+def _former_owner(tenant: Tenant) -> str | None:
+    """Memberships are deleted with the data: the owner at the time of destruction keeps
+    reading the certificate (``access.member_required``'s ``former``)."""
+    end = services.contract_end(db.session(), tenant.id)
+    return "owner" if end is not None and end.former_owner_id == current_user.id else None
+
+
+def _load() -> None:
+    """Set ``g.contract_end`` for the organisation ``access.member_required`` let in."""
+    g.contract_end = services.contract_end(db.session(), g.org.id)
 
 
 def _page(terminate: TerminateForm | None = None, window: WindowForm | None = None,
@@ -72,16 +66,16 @@ def _page(terminate: TerminateForm | None = None, window: WindowForm | None = No
 
 
 @bp.get("/organisations/<slug>/contract")
-@login_required
+@member_required(*READERS, former=_former_owner)
 def contract(slug: str):  # type: ignore[no-untyped-def]
-    _load(slug, READERS)
+    _load()
     return _page()
 
 
 @bp.post("/organisations/<slug>/contract/terminate")
-@login_required
+@member_required("owner", former=_former_owner)
 def terminate(slug: str):  # type: ignore[no-untyped-def]
-    _load(slug, ("owner",))
+    _load()
     form = TerminateForm()
     if form.validate_on_submit():
         try:
@@ -98,9 +92,9 @@ def terminate(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/organisations/<slug>/contract/window")
-@login_required
+@member_required("owner", former=_former_owner)
 def change_window(slug: str):  # type: ignore[no-untyped-def]
-    _load(slug, ("owner",))
+    _load()
     end = g.contract_end
     if end is None:
         abort(404)
@@ -120,9 +114,9 @@ def change_window(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/organisations/<slug>/contract/bundle.zip")
 @db.writes  # the download is recorded
-@login_required
+@member_required(*READERS, former=_former_owner)
 def bundle(slug: str):  # type: ignore[no-untyped-def]
-    _load(slug, READERS)
+    _load()
     end = g.contract_end
     if end is None:
         abort(404)
@@ -135,9 +129,9 @@ def bundle(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/organisations/<slug>/contract/certificate")
-@login_required
+@member_required("owner", former=_former_owner)
 def certificate(slug: str):  # type: ignore[no-untyped-def]
-    _load(slug, ("owner",))
+    _load()
     found = services.certificate_for(db.session(), g.contract_end) if g.contract_end else None
     if found is None:
         abort(404)
@@ -147,23 +141,16 @@ def certificate(slug: str):  # type: ignore[no-untyped-def]
 # --- operators ----------------------------------------------------------------------------------
 
 
-def _operator() -> None:
-    if current_user.operator_role is None:
-        abort(403)
-
-
 @bp.get("/ops/certificates")
-@login_required
+@operator_required()
 def ops_certificates():  # type: ignore[no-untyped-def]
-    _operator()
     return render("contract/ops_certificates.html",
                   certificates=services.certificates(db.session()))
 
 
 @bp.get("/ops/certificates/<reference>")
-@login_required
+@operator_required()
 def ops_certificate(reference: str):  # type: ignore[no-untyped-def]
-    _operator()
     found = services.certificate_by_reference(db.session(), reference)
     if found is None:
         abort(404)

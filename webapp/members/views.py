@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, request, url_for
 from flask import session as cookie
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from tenants import api as tenants_api
-from webapp import db
+from webapp import access, db
 from webapp.auth import services as auth_services
 from webapp.auth.models import Membership
 from webapp.billing import services as billing
@@ -74,16 +74,10 @@ def members_set_up_two_factor():  # type: ignore[no-untyped-def]
     return redirect(url_for("auth.two_factor", next=request.full_path.rstrip("?")))
 
 
-def _actor() -> Membership:
-    """The signed-in owner or admin of this tenant; anyone else is refused."""
-    if g.get("tenant_role") is None:
-        abort(401 if not g.get("signed_in") else 403)
-    if not services.can_manage(g.tenant_role):
-        abort(403)
-    actor = services.membership(db.session(), g.tenant_id, current_user.id)
-    if actor is None:
-        abort(403)
-    return actor
+def _actor(*roles: str) -> Membership:
+    """The signed-in member of this tenant holding one of ``roles`` (by default: owner or
+    admin); anyone else is refused."""
+    return access.tenant_member(*(roles or services.MANAGERS))
 
 
 def _members_limit() -> int | None:
@@ -183,9 +177,7 @@ def remove(membership_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/transfer")
 def transfer():  # type: ignore[no-untyped-def]
-    actor = _actor()
-    if actor.role != "owner":
-        abort(403)
+    actor = _actor("owner")
     form = TransferForm()
     members = services.members(db.session(), g.tenant_id)
     form.member.choices = [SelectChoice(m.id, m.account.email) for m in members
@@ -204,9 +196,7 @@ def transfer():  # type: ignore[no-untyped-def]
 
 @bp.post("/two-factor")
 def two_factor_policy():  # type: ignore[no-untyped-def]
-    actor = _actor()
-    if actor.role != "owner":
-        abort(403)
+    actor = _actor("owner")
     form = PolicyForm()
     if not form.validate_on_submit():
         return _page(actor, status=422)

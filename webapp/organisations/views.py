@@ -3,14 +3,11 @@ tenant's name, address, status, plan and schema revision, and the record of its 
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any
-
 from flask import Blueprint, abort, redirect, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from webapp import db
+from webapp.access import operator_required
 from webapp.auth.models import OperatorRole
 from webapp.billing import plans
 from webapp.organisations import services
@@ -23,23 +20,6 @@ bp = Blueprint("organisations", __name__, url_prefix="/ops", template_folder="te
 # Every operator sees the registry; admins create tenants; admins and support suspend them.
 CREATE_ROLES = (OperatorRole.ADMIN,)
 STATUS_ROLES = (OperatorRole.ADMIN, OperatorRole.SUPPORT)
-
-
-def operator_required(*roles: OperatorRole) -> Callable:
-    """Signed-in operators; with ``roles``, only those operator roles (others: 403)."""
-
-    def decorator(view: Callable) -> Callable:
-        @functools.wraps(view)
-        @login_required
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            role = current_user.operator_role
-            if role is None or (roles and role not in roles):
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def _plan_names() -> dict[int, object]:

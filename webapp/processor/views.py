@@ -13,12 +13,13 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
 from tenants import api as tenants_api
 from webapp import db
-from webapp.auth.models import Account, Membership, OperatorRole
+from webapp.access import PRIVACY_ROLES, member_required, operator_required
+from webapp.auth.models import Account
 from webapp.jobs import enqueue
 from webapp.organisations import services as org_services
 from webapp.processor import catalogue, dpa, register, services, tenant_register, versions
@@ -43,7 +44,7 @@ from webapp.web.spreadsheet import csv_line
 
 bp = Blueprint("processor", __name__, template_folder="templates")
 
-REGISTER_ROLES = (OperatorRole.ADMIN, OperatorRole.PRIVACY)
+REGISTER_ROLES = PRIVACY_ROLES
 # Overridable by an ``ACCESSIBILITY_CONTACT`` setting.
 ACCESSIBILITY_CONTACT = "accessibility@parvis.example"
 
@@ -82,51 +83,6 @@ def _open_changes() -> list:
     if not current_user.is_authenticated:
         return []
     return services.open_changes_for(db.session(), current_user.id)
-
-
-# --- access rules ------------------------------------------------------------------------------
-
-
-def operator_required(*roles: OperatorRole) -> Callable:
-    """Signed-in operators; with ``roles``, only those operator roles (others: 403)."""
-
-    def decorator(view: Callable) -> Callable:
-        @functools.wraps(view)
-        @login_required
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            role = current_user.operator_role
-            if role is None or (roles and role not in roles):
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-def member_required(*roles: str) -> Callable:
-    """Members of the tenant ``slug`` with one of ``roles``: sets ``g.org`` and ``g.org_role``.
-
-    Unknown organisation: 404; anybody else, operators included: 403.
-    """
-
-    def decorator(view: Callable) -> Callable:
-        @functools.wraps(view)
-        @login_required
-        def wrapped(slug: str, *args: Any, **kwargs: Any) -> Any:
-            tenant = org_services.get(db.session(), slug)
-            if tenant is None:
-                abort(404)
-            role = db.session().scalar(select(Membership.role).where(
-                Membership.tenant_id == tenant.id, Membership.account_id == current_user.id))
-            if role not in roles:
-                abort(403)
-            g.org, g.org_role = tenant, role
-            return view(slug, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def refused(exc: services.ProcessorError):  # type: ignore[no-untyped-def]

@@ -11,8 +11,8 @@ from flask_login import current_user
 
 from tenants import api as tenants_api
 from webapp import db
+from webapp.access import member_required, operator_required
 from webapp.organisations import services as org_services
-from webapp.processor.views import member_required, operator_required
 from webapp.support import services
 from webapp.support.forms import GrantForm
 from webapp.web.errors import error_page
