@@ -63,7 +63,7 @@ def load(overrides: dict | None = None) -> dict:
         # have waited before the app sees it, seconds from its arrival to its commit, and
         # the Retry-After of every 503. 0 turns the queue and deadline checks off.
         "MAX_IN_FLIGHT": int(_env("MAX_IN_FLIGHT", "0")),
-        "QUEUE_TIMEOUT": float(_env("QUEUE_TIMEOUT", "5")),
+        "QUEUE_TIMEOUT": float(_env("QUEUE_TIMEOUT", "0.5")),
         "REQUEST_DEADLINE": float(_env("REQUEST_DEADLINE", "25")),
         "RETRY_AFTER": int(_env("RETRY_AFTER", "5")),
         # Job queue: "sqlite" (file in instance/), "redis://…", or "immediate" (run inline).
