@@ -143,3 +143,102 @@ def test_sqlite_backend_stores_jobs_in_its_file(make_app, tmp_path):
     assert ran == []  # queued for a worker, not run here
     assert path.exists()
     jobs.huey.storage.close()
+
+
+# --- the outbox: at-least-once wake-ups, exactly-once effects ---------------------------------
+
+effects: list[tuple[str, str]] = []
+
+
+@jobs.tenant_task()
+def add_participant(slug: str, email: str) -> None:
+    tenants_api.participants.add(tenant_db.session(), email=email)
+
+
+@jobs.effect
+def remember(what: str, *, key: str) -> None:
+    effects.append((what, key))
+
+
+@jobs.tenant_task()
+def fail(slug: str) -> None:
+    tenants_api.participants.add(tenant_db.session(), email="written@acme.test")
+    raise RuntimeError("SMTP server down")
+
+
+def outbox_rows(slug: str) -> list[tenants_api.TenantJob]:
+    with tenants_api.tenant_context(slug) as session:
+        return list(session.scalars(select(tenants_api.TenantJob)
+                                    .order_by(tenants_api.TenantJob.id)))
+
+
+def test_a_rolled_back_unit_of_work_leaves_no_job(app):
+    with app.app_context(), pytest.raises(RuntimeError), tenants_api.tenant_context("acme"):
+        jobs.enqueue(add_participant, "acme", "never@acme.test")
+        raise RuntimeError("rolled back")
+    assert outbox_rows("acme") == []
+
+
+def test_a_job_runs_once_however_many_wake_ups(app):
+    with app.app_context(), tenants_api.tenant_context("acme"):
+        jobs.enqueue(add_participant, "acme", "once@acme.test")
+    [row] = outbox_rows("acme")
+    assert row.done_at is not None and row.args is None  # ran after the commit, args emptied
+    for attempt in (0, 1, 2):  # late wake-ups: the push again, safety nets
+        jobs.run("acme", row.id, attempt)
+    with tenants_api.tenant_context("acme") as session:
+        emails = list(session.scalars(select(Participant.email)))
+    assert emails == ["once@acme.test"]
+
+
+def test_a_lost_wake_up_is_made_up_by_the_safety_net(app, monkeypatch):
+    monkeypatch.setattr(jobs, "_push", lambda *args: None)  # the process died after its commit
+    with app.app_context(), tenants_api.tenant_context("acme"):
+        jobs.enqueue(add_participant, "acme", "late@acme.test")
+    [row] = outbox_rows("acme")
+    assert row.done_at is None
+    jobs.run("acme", row.id, 1)
+    [row] = outbox_rows("acme")
+    assert row.done_at is not None and row.attempts == 1
+
+
+def test_an_effect_runs_after_the_commit_with_its_row_id_as_key(app):
+    effects.clear()
+    with app.app_context(), tenants_api.tenant_context("acme"):
+        jobs.enqueue(remember, "hello")
+        assert effects == []
+    [row] = outbox_rows("acme")
+    assert effects == [("hello", row.id)] and row.done_at is not None
+    jobs.run("acme", row.id, 1)  # done: a late net sends nothing
+    assert effects == [("hello", row.id)]
+
+
+def test_a_failing_job_is_retried_then_given_up(app, monkeypatch, caplog):
+    monkeypatch.setattr(jobs, "_push", lambda *args: None)
+    with app.app_context():
+        with tenants_api.tenant_context("acme"):
+            jobs.enqueue(fail, "acme")
+        [row] = outbox_rows("acme")
+        jobs.run("acme", row.id, 1)
+        [row] = outbox_rows("acme")
+        assert row.done_at is None and "SMTP server down" in row.error  # left for the next net
+        with tenants_api.tenant_context("acme") as session:
+            assert session.scalar(select(Participant.id)) is None  # its writes rolled back
+        jobs.run("acme", row.id, jobs.MAX_ATTEMPTS)
+        [row] = outbox_rows("acme")
+        assert row.done_at is not None and row.error.startswith("given up after")
+
+
+def test_recovery_wakes_rows_whose_wake_ups_were_all_lost(app, monkeypatch, clock):
+    monkeypatch.setattr(jobs, "_push", lambda *args: None)
+    with app.app_context():
+        with tenants_api.tenant_context("acme"):
+            jobs.enqueue(add_participant, "acme", "recovered@acme.test")
+        monkeypatch.undo()
+        assert jobs.recover() == 0  # not overdue yet: its safety net may still come
+        clock.advance(minutes=5)
+        woken: list[tuple] = []
+        monkeypatch.setattr(jobs, "_wake", lambda *args: woken.append(args))
+        assert jobs.recover() == 1
+    [row] = outbox_rows("acme")
+    assert woken == [("acme", row.id, 1)]
