@@ -41,12 +41,15 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     from webapp.auth.views import bp as auth_bp
     from webapp.billing import views as billing_views
     from webapp.breaches.views import bp as breaches_bp
+    from webapp.catalogue.views import bp as catalogue_bp
     from webapp.contract.views import bp as contract_bp
+    from webapp.dpa.views import bp as dpa_bp
     from webapp.extensions import csrf, htmx, login_manager
     from webapp.members.views import invitations_bp
     from webapp.organisations.views import bp as organisations_bp
-    from webapp.processor.views import bp as processor_bp
+    from webapp.registers.views import bp as registers_bp
     from webapp.signup.views import bp as signup_bp
+    from webapp.subprocessors.views import bp as subprocessors_bp
     from webapp.support.views import bp as support_bp
     from webapp.web import admission, errors, i18n, security
     from webapp.web.views import bp as site_bp
@@ -78,7 +81,9 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     app.register_blueprint(auth_bp)
     app.register_blueprint(invitations_bp)
     app.register_blueprint(organisations_bp)
-    app.register_blueprint(processor_bp)
+    # Processor duties: the DPA, sub-processors, registers, the service catalogue.
+    for duty_bp in (dpa_bp, subprocessors_bp, registers_bp, catalogue_bp):
+        app.register_blueprint(duty_bp)
     app.register_blueprint(breaches_bp)
     app.register_blueprint(support_bp)
     billing_views.init_app(app)

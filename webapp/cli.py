@@ -17,10 +17,10 @@ from tenants import api as tenants_api
 from webapp import db, jobs, migrate
 from webapp.auth import services as auth_services
 from webapp.auth.models import Account, Membership, OperatorRole
+from webapp.dpa import services as dpa_services
+from webapp.dpa import versions as dpa
 from webapp.organisations import services as org_services
 from webapp.organisations.models import TenantStatus
-from webapp.processor import dpa
-from webapp.processor import services as processor_services
 
 db_cli = AppGroup("db", help="Control-plane schema and migration authoring.")
 tenants_cli = AppGroup("tenants", help="Create, list, migrate and drop tenants.")
@@ -243,7 +243,7 @@ def demo(slug: str) -> None:
     owner = _set_account(f"owner@{slug}.example", owner_password, display_name="Responsable")
     _grant(tenant.id, owner, "owner")
     # As at signup: the owner accepted the current data processing agreement.
-    processor_services.accept(session, tenant.id, owner.id, dpa.current().id)
+    dpa_services.accept(session, tenant.id, owner.id, dpa.current().id)
     db.commit()
     click.echo(f"\nParvis demo ready — http://127.0.0.1:5000/t/{slug}/\n"
                f"  tenant owner : {owner.email} / {owner_password}  (sign in at /login)\n"

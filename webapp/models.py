@@ -10,22 +10,17 @@ from webapp.auth.models import (
 )
 from webapp.billing.models import Invoice, StripeEvent, Subscription
 from webapp.breaches.models import AffectedTenant, Breach, BreachEvent
+from webapp.catalogue.models import ThirdPartyService, TransferAuthorisation
 from webapp.contract.models import BundleDownload, ContractEnd, DestructionCertificate
 from webapp.db import ControlBase
+from webapp.dpa.models import DpaAcceptance
 from webapp.jobs import ControlJob
 from webapp.members.models import Invitation, MemberPolicy
 from webapp.organisations.models import ControllerIdentity, StatusChange, Tenant, TenantStatus
-from webapp.processor.models import (
-    DpaAcceptance,
-    Objection,
-    RegisterVersion,
-    SubProcessor,
-    SubProcessorChange,
-    ThirdPartyService,
-    TransferAuthorisation,
-)
+from webapp.registers.models import RegisterVersion
 from webapp.retention.models import RetentionSchedule
 from webapp.signup.models import PendingSignup, TermsAcceptance
+from webapp.subprocessors.models import Objection, SubProcessor, SubProcessorChange
 from webapp.support.models import SupportGrant
 
 __all__ = [

@@ -467,9 +467,9 @@ def test_bundle_folder_is_under_the_instance_path(app, ending):
 
 
 def test_dpa_acceptances_outlive_the_destruction_five_years(app, client, ending, clock):
-    from webapp.processor import dpa
-    from webapp.processor import services as processor
-    from webapp.processor.models import DpaAcceptance
+    from webapp.dpa import services as processor
+    from webapp.dpa import versions as dpa
+    from webapp.dpa.models import DpaAcceptance
 
     with app.app_context():
         owner = db.session().scalar(select(Account).where(Account.email == OWNER))

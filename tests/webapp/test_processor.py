@@ -19,13 +19,12 @@ from tests import factories
 from tests.webapp.test_bad_input import fuzz, odd_text
 from webapp import db
 from webapp.auth.models import Account
-from webapp.processor import dpa, register, services
-from webapp.processor.models import (
-    DpaAcceptance,
-    Objection,
-    SubProcessor,
-    SubProcessorChange,
-)
+from webapp.dpa import services as dpa_services
+from webapp.dpa import versions as dpa
+from webapp.dpa.models import DpaAcceptance
+from webapp.registers import controller as register
+from webapp.subprocessors import services
+from webapp.subprocessors.models import Objection, SubProcessor, SubProcessorChange
 from webapp.web.spreadsheet import csv_line, neutralise
 
 OPERATOR = "privacy@parvis.test"
@@ -116,19 +115,19 @@ def test_dpa_text_format_is_parsed_into_blocks():
 def test_accepting_the_dpa_records_version_account_time_and_hash(ctx):
     owner = factories.member("acme", OWNER)
     acme = tenant_id("acme")
-    assert services.dpa_pending(acme)
+    assert dpa_services.dpa_pending(acme)
 
-    acceptance = services.accept(db.session(), acme, owner.id, dpa.current().id, "en")
+    acceptance = dpa_services.accept(db.session(), acme, owner.id, dpa.current().id, "en")
     db.commit()
 
-    assert not services.dpa_pending(acme)
-    assert services.dpa_pending(tenant_id("globex"))
+    assert not dpa_services.dpa_pending(acme)
+    assert dpa_services.dpa_pending(tenant_id("globex"))
     assert (acceptance.version, acceptance.account_email, acceptance.language) == (
         dpa.current().id, OWNER, "en")
     assert acceptance.text_sha256 == dpa.current().sha256("en")
     assert acceptance.accepted_at <= db.utcnow()
     # Accepting again changes nothing.
-    assert services.accept(db.session(), acme, owner.id, dpa.current().id).id == acceptance.id
+    assert dpa_services.accept(db.session(), acme, owner.id, dpa.current().id).id == acceptance.id
     assert count(DpaAcceptance) == 1
 
 
@@ -136,7 +135,7 @@ def test_an_old_or_unknown_version_cannot_be_accepted(ctx):
     owner = factories.member("acme", OWNER)
     for version in ("2000-01-01", "", "x" * 500):
         with pytest.raises(services.ProcessorError) as refused:
-            services.accept(db.session(), tenant_id("acme"), owner.id, version)
+            dpa_services.accept(db.session(), tenant_id("acme"), owner.id, version)
         assert refused.value.status == 409
     assert count(DpaAcceptance) == 0
 
@@ -148,11 +147,11 @@ def test_banner_lists_only_owned_tenants_waiting_for_acceptance(app):
         owner_id = owner.id
     with app.test_request_context("/"):
         g._login_user = db.session().get(Account, owner_id)
-        html = render_template("processor/_dpa_banner.html")
+        html = render_template("dpa/_banner.html")
         assert "/organisations/acme/dpa" in html
         assert "globex" not in html  # an admin there, not an owner
-        services.accept(db.session(), tenant_id("acme"), owner_id, dpa.current().id)
-        assert render_template("processor/_dpa_banner.html").strip() == ""
+        dpa_services.accept(db.session(), tenant_id("acme"), owner_id, dpa.current().id)
+        assert render_template("dpa/_banner.html").strip() == ""
 
 
 def test_owner_reads_and_accepts_the_dpa(app, english):
@@ -176,7 +175,7 @@ def test_owner_reads_and_accepts_the_dpa(app, english):
     page = owner.get("/organisations/acme/dpa").get_data(as_text=True)
     assert "has accepted the current version" in page and OWNER in page
     with app.app_context():
-        assert not services.dpa_pending(tenant_id("acme"))
+        assert not dpa_services.dpa_pending(tenant_id("acme"))
 
 
 @pytest.mark.parametrize("role", ["manager", "moderator", "viewer"])
@@ -213,7 +212,7 @@ def test_dpa_of_another_tenant_unknown_tenant_operator_and_anonymous(app):
 def test_operators_see_every_tenants_acceptances(app):
     with app.app_context():
         owner = factories.member("acme", OWNER)
-        services.accept(db.session(), tenant_id("acme"), owner.id, dpa.current().id)
+        dpa_services.accept(db.session(), tenant_id("acme"), owner.id, dpa.current().id)
         db.commit()
     support = signed_in(app, "support@parvis.test", operator_role="support")
     page = support.get("/ops/dpa").get_data(as_text=True)

@@ -21,8 +21,9 @@ from tenants.instructions.models import Instruction
 from tests import factories
 from tests.tenants.registration_helpers import english
 from webapp import db
-from webapp.processor import catalogue
-from webapp.processor.models import RegisterVersion, ThirdPartyService, TransferAuthorisation
+from webapp.catalogue import services as catalogue
+from webapp.catalogue.models import ThirdPartyService, TransferAuthorisation
+from webapp.registers.models import RegisterVersion
 
 HOME = "/t/acme/"
 US_VIDEO = {"name": "StreamUS", "provider": "StreamUS Inc.", "purpose": "embedded",
@@ -376,7 +377,7 @@ def test_a_register_version_is_stored_only_when_its_content_changes(app):
 
 
 def test_the_nightly_check_stores_changes_made_in_the_tenants_pages(app):
-    from webapp.processor.tasks import remember_registers
+    from webapp.registers.tasks import remember_registers
 
     with app.app_context():
         remember_registers.call_local()

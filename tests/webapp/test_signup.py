@@ -16,10 +16,10 @@ from webapp.auth.models import Account, Membership
 from webapp.billing import services as billing
 from webapp.billing.gateway import GatewayError
 from webapp.billing.models import Subscription
+from webapp.dpa import versions as dpa
+from webapp.dpa.models import DpaAcceptance
 from webapp.organisations import services as org_services
 from webapp.organisations.models import ControllerIdentity, Tenant, TenantStatus
-from webapp.processor import dpa
-from webapp.processor.models import DpaAcceptance
 from webapp.signup import tasks, terms
 from webapp.signup.models import PendingSignup, TermsAcceptance
 

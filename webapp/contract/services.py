@@ -27,9 +27,9 @@ from webapp.auth.models import Account, Membership
 from webapp.billing import services as billing
 from webapp.billing.models import Invoice
 from webapp.contract.models import BundleDownload, ContractEnd, DestructionCertificate
+from webapp.dpa.models import DpaAcceptance
 from webapp.jobs import enqueue
 from webapp.organisations.models import Tenant, TenantStatus
-from webapp.processor.models import DpaAcceptance
 from webapp.web import passwords
 
 OWNER_REQUEST = "owner_request"

@@ -20,10 +20,10 @@ from webapp.auth import services as auth_services
 from webapp.auth.models import Account, Membership
 from webapp.billing import plans
 from webapp.db import utcnow
+from webapp.dpa import services as dpa_services
+from webapp.dpa import versions as dpa
 from webapp.organisations import services as organisations
 from webapp.organisations.models import ControllerIdentity, Tenant, TenantStatus
-from webapp.processor import dpa
-from webapp.processor import services as processor
 from webapp.signup import terms
 from webapp.signup.models import PendingSignup, TermsAcceptance
 
@@ -140,7 +140,7 @@ def create_organisation(db: Session, account: Account, *, name: str, language: s
     db.add(TermsAcceptance(tenant_id=tenant.id, account_id=account.id,
                            account_email=account.email, version=current.id, language=language,
                            text_sha256=current.sha256(language), accepted_at=utcnow()))
-    processor.accept(db, tenant.id, account.id, dpa_version, language)
+    dpa_services.accept(db, tenant.id, account.id, dpa_version, language)
     db.flush()
     return tenant
 

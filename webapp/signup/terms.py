@@ -1,6 +1,6 @@
 """Parvis's terms of service: versioned texts ``terms/terms-<version>.<language>.txt``.
 
-Same format and rules as the DPA's texts (``webapp.processor.dpa``): a version is its date, the
+Same format and rules as the DPA's texts (``webapp.dpa.versions``): a version is its date, the
 newest is current, and an acceptance records the SHA-256 of the exact text that was shown.
 """
 
@@ -10,7 +10,7 @@ import functools
 import re
 from pathlib import Path
 
-from webapp.processor.dpa import LANGUAGES, DpaVersion
+from webapp.dpa.versions import LANGUAGES, DpaVersion
 
 TEXTS = Path(__file__).resolve().parent / "terms"
 _FILE = re.compile(r"terms-(\d{4}-\d{2}-\d{2})\.(fr|en)\.txt")

@@ -13,11 +13,11 @@ from webapp.auth import services as auth_services
 from webapp.billing import plans
 from webapp.billing import services as billing
 from webapp.billing.gateway import GatewayError
+from webapp.dpa import versions as dpa
 from webapp.jobs import enqueue
 from webapp.organisations import services as organisations
 from webapp.organisations.models import Tenant, TenantStatus
-from webapp.processor import dpa
-from webapp.processor.tenant_register import kept
+from webapp.registers.tenant import kept
 from webapp.signup import services, tasks, terms
 from webapp.signup.forms import AccountForm, OnboardingForm, OrganisationForm, PaymentForm
 from webapp.web.errors import error_page

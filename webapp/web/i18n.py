@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
+from datetime import date, datetime
 from typing import Any
 
 from babel import Locale
 from babel.support import NullTranslations
 from flask import Blueprint, current_app, g, has_request_context, redirect, request, session
-from flask_babel import get_locale, get_translations
+from flask_babel import format_date, format_datetime, get_locale, get_translations
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
@@ -113,6 +114,21 @@ def country(value: str | None) -> str:
     return locale.territories.get(code, value or "") if code and locale else value or ""
 
 
+def text_language() -> str:
+    """Which of the two languages Parvis keeps its own texts in (legal texts, sub-processors,
+    the service catalogue, the registers) the reader gets: English, or else French."""
+    return "en" if str(get_locale()) == "en" else "fr"
+
+
+def long_date(day: date) -> str:
+    return format_date(day, "long")
+
+
+def moment(at: datetime) -> str:
+    """In the platform's time zone, with its offset ("long"): readers may be elsewhere."""
+    return format_datetime(at, "long")
+
+
 def init_app(app) -> None:  # type: ignore[no-untyped-def]
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["country"] = country
@@ -125,7 +141,7 @@ def init_app(app) -> None:  # type: ignore[no-untyped-def]
     @app.context_processor
     def language_context() -> dict:
         return {"current_language": str(get_locale() or "fr"),
-                "languages": app.config["LANGUAGES"]}
+                "languages": app.config["LANGUAGES"], "long_date": long_date, "moment": moment}
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

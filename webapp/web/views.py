@@ -1,5 +1,5 @@
 """Site-wide pages that belong to no feature: the landing page, security.txt and the
-vulnerability-report page, health."""
+vulnerability-report page, the accessibility statement, health."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from flask import Blueprint, Response, current_app
 
 from webapp import db
 from webapp.web.htmx import render
+from webapp.web.i18n import text_language
 from webapp.web.urls import external_url
 
 bp = Blueprint("site", __name__)
+# Overridable by an ``ACCESSIBILITY_CONTACT`` setting.
+ACCESSIBILITY_CONTACT = "accessibility@parvis.example"
 
 
 @bp.get("/")
@@ -37,6 +40,12 @@ def vulnerability_reports():  # type: ignore[no-untyped-def]
     return render("site/security.html", contact=contact,
                   address=contact.removeprefix("mailto:") if contact.startswith("mailto:")
                   else None)
+
+
+@bp.get("/legal/accessibility")
+def accessibility():  # type: ignore[no-untyped-def]
+    contact = current_app.config.get("ACCESSIBILITY_CONTACT", ACCESSIBILITY_CONTACT)
+    return render("site/accessibility.html", language=text_language(), contact=contact)
 
 
 @bp.get("/healthz")

@@ -1,0 +1,73 @@
+"""DPA pages: the public text, the organisation's page (owners accept; owners and admins see
+the acceptances) and the operators' list of acceptances (every operator role)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from webapp import db
+from webapp.access import member_required, operator_required
+from webapp.dpa import services, versions
+from webapp.dpa.forms import AcceptDpaForm
+from webapp.organisations import services as org_services
+from webapp.web.errors import error_page
+from webapp.web.htmx import render
+from webapp.web.i18n import text_language
+
+bp = Blueprint("dpa", __name__, template_folder="templates")
+
+
+@bp.app_context_processor
+def dpa_context() -> dict:
+    return {"dpa_pending": services.dpa_pending, "pending_dpa_tenants": _pending_dpa_tenants}
+
+
+def _pending_dpa_tenants() -> list:
+    """For the banner: the tenants the signed-in account owns with a DPA to accept."""
+    if not current_user.is_authenticated:
+        return []
+    return services.tenants_pending_dpa(db.session(), current_user.id)
+
+
+@bp.get("/legal/dpa")
+def public():  # type: ignore[no-untyped-def]
+    return render("dpa/public.html", version=versions.current(), language=text_language())
+
+
+def _page(form: AcceptDpaForm, status: int = 200):  # type: ignore[no-untyped-def]
+    current = versions.current()
+    form.version.data = current.id
+    return render("dpa/organisation.html", status=status, form=form, version=current,
+                  language=text_language(), pending=services.dpa_pending(g.org.id),
+                  acceptances=services.acceptances(db.session(), g.org.id))
+
+
+@bp.get("/organisations/<slug>/dpa")
+@member_required("owner", "admin")
+def organisation(slug: str):  # type: ignore[no-untyped-def]
+    return _page(AcceptDpaForm(formdata=None))
+
+
+@bp.post("/organisations/<slug>/dpa")
+@member_required("owner")
+def accept(slug: str):  # type: ignore[no-untyped-def]
+    form = AcceptDpaForm()
+    if not form.validate_on_submit():
+        return _page(form, status=422)
+    try:
+        services.accept(db.session(), g.org.id, current_user.id, form.version.data or "",
+                        text_language())
+    except services.ProcessorError as exc:
+        return error_page(exc.status, title=exc.title, message=str(exc))
+    flash(_("Thank you: the agreement is accepted."), "processor")
+    return redirect(url_for(".organisation", slug=slug), code=303)
+
+
+@bp.get("/ops/dpa")
+@operator_required()
+def ops():  # type: ignore[no-untyped-def]
+    session = db.session()
+    return render("dpa/ops.html", tenants=org_services.all_tenants(session),
+                  by_tenant=services.acceptances_by_tenant(session), current=versions.current())
