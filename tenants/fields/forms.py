@@ -32,7 +32,7 @@ from wtforms import (
 from wtforms.validators import Length, Optional, ValidationError
 
 from tenants.fields import services
-from tenants.fields.answers import STANDARD_LABELS
+from tenants.fields.answer_form import STANDARD_LABELS
 from tenants.fields.models import CHOICE_TYPES, STANDARD_MODES, CustomField
 from tenants.participants.models import STANDARD_FIELDS
 from tenants.texts import Texts, clean, texts_form

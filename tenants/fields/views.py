@@ -14,7 +14,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from tenants import access, db
-from tenants.fields import answers, forms, guard, services
+from tenants.fields import answer_form, forms, guard, services
 from tenants.fields.models import FIELD_TYPES, CustomField
 from tenants.instructions import services as instructions
 from tenants.settings import services as settings
@@ -83,7 +83,7 @@ def designer():  # type: ignore[no-untyped-def]
     if modes != services.standard_modes(db.session()):
         instructions.record(db.session(), "fields", _(
             "Changed the standard fields: %(modes)s", modes=", ".join(
-                f"{answers.STANDARD_LABELS[key]} ({forms.MODE_LABELS[mode]})"
+                f"{answer_form.STANDARD_LABELS[key]} ({forms.MODE_LABELS[mode]})"
                 for key, mode in modes.items())))
     services.set_standard_modes(db.session(), modes)
     if htmx:
@@ -206,7 +206,7 @@ def preview():  # type: ignore[no-untyped-def]
     """The sign-up form exactly as participants get it. A POST (sent by htmx when a controlling
     answer changes, as on the real form) shows the questions that then apply; nothing is
     validated or saved."""
-    form_class = answers.build_form_class(db.session(), str(get_locale() or "fr"), signup=True)
+    form_class = answer_form.build_form_class(db.session(), str(get_locale() or "fr"), signup=True)
     submitted = request.method == "POST"
     return render("fields/preview.html", block="fields",
                   form=form_class() if submitted else form_class(formdata=None),

@@ -1,7 +1,7 @@
 """Forms of participants' accounts: sign-in, password reset and change, visibility, language.
 
 The registration form itself (e-mail, password, standard and custom fields) is built per request
-from the tenant's design: see ``tenants.fields.answers``. Both use ``new_password_fields`` so
+from the tenant's design: see ``tenants.fields.answer_form``. Both use ``new_password_fields`` so
 every new password meets the same policy (``webapp.web.passwords``).
 """
 

@@ -23,7 +23,7 @@ from tenants.audit import services as audit
 from tenants.consent import ledger as consent_ledger
 from tenants.events import services as events
 from tenants.events.models import Event
-from tenants.fields import answers
+from tenants.fields import answer_form, answers
 from tenants.participants import forms, services, tasks
 from tenants.participants.models import Participant
 from tenants.registration import services as registrations
@@ -146,7 +146,7 @@ def signup(event_id: int | None = None):  # type: ignore[no-untyped-def]
     state = registrations.registration_state(event) if event is not None else "open"
     if state != "open":
         return _signup_page(None, event, state, status=409 if request.method == "POST" else 200)
-    form = answers.build_form_class(session, _language(), signup=True)()
+    form = answer_form.build_form_class(session, _language(), signup=True)()
     if _is_preview():
         return _signup_page(form, event, state, block="fields")
     if not form.is_submitted():
@@ -325,9 +325,9 @@ def _expired_reset() -> Response:
 # --- the signed-in participant -----------------------------------------------------------------
 
 
-def _profile_form(me: Participant, *, submitted: bool) -> answers.AnswersForm:
+def _profile_form(me: Participant, *, submitted: bool) -> answer_form.AnswersForm:
     session = db.session()
-    base = answers.build_form_class(session, _language(), signup=False, participant=me)
+    base = answer_form.build_form_class(session, _language(), signup=False, participant=me)
     form_class = type("ProfileForm", (base,),
                       {"email_language": forms.language_field(me.language)})
     return form_class() if submitted else form_class(formdata=None)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from tenants import api as tenants_api
 from tenants import pagecache
-from tenants.fields import answers
+from tenants.fields import answers, checks
 from tenants.fields.models import Answer, CustomField
 from tests import factories
 from tests.tenants.account_helpers import (
@@ -312,13 +312,13 @@ def test_answers_for_reads_many_participants_in_one_query(app, statements):
 
 
 def test_countries_are_iso_codes_sorted_by_name_in_each_language():
-    french = answers.countries("fr")
+    french = checks.countries("fr")
     codes = [code for code, _name in french]
     assert all(len(code) == 2 and code.isalpha() for code in codes)
     assert "EU" not in codes and "ZZ" not in codes and "FR" in codes
     names = [name for _code, name in french]
     assert names.index("Égypte") < names.index("Espagne")  # accents do not push to the end
-    assert set(codes) == {code for code, _name in answers.countries("en")}
+    assert set(codes) == {code for code, _name in checks.countries("en")}
 
 
 def test_bounds_are_told_in_the_readers_language(app, client):
@@ -330,10 +330,10 @@ def test_bounds_are_told_in_the_readers_language(app, client):
 
 
 def test_the_country_list_is_in_the_reader_language_and_keeps_the_choice(app) -> None:
-    from tenants.fields import answers
+    from tenants.fields import checks
 
     with app.test_request_context():
-        widget = answers.CountrySelect("fr")
+        widget = checks.CountrySelect("fr")
         field = SimpleNamespace(id="f1", name="f1", data="DE")
         html = widget(field, required=True)
     assert html.startswith('<select id="f1" name="f1" required>')
