@@ -1,8 +1,10 @@
 """A tenant's whole data as one zip, for its return at the end of the contract.
 
-One JSON file and one CSV file per table, a ``manifest.json`` (tables, columns, row counts,
-schema revision, time of generation) and a ``README.txt``. The tables come from the tenant
-metadata, so a table added by a later feature is in the bundle without a change here.
+One JSON file and one CSV file per table, a ``manifest.json`` (tables, columns, the personal
+columns among them, row counts, schema revision, time of generation) and a ``README.txt``. The
+tables come from the tenant metadata, so a table added by a later feature is in the bundle
+without a change here; which of its columns hold personal data comes from the privacy registry
+(``tenants.privacy``), where that feature declares them.
 
 Rows are streamed from the database in batches of ``BATCH`` and written as they come, so a large
 tenant never sits in memory. CSV cells that held text are formula-safe (a spreadsheet shows
@@ -25,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Table, func, select
 
+from tenants import privacy
 from tenants.db import TenantBase, tenant_context
 from webapp.web.spreadsheet import neutralise
 
@@ -36,17 +39,19 @@ Parvis — export des données / data export
 FR
 Ce fichier contient toutes les données de votre espace Parvis au moment de sa génération :
 un fichier par table, au format JSON (dossier json/) et CSV (dossier csv/, UTF-8).
-manifest.json liste les tables, leurs colonnes et leur nombre de lignes, la révision du schéma
-et la date de génération. Les dates sont en UTC (ISO 8601). Dans les CSV, une cellule de texte
-commençant par = + - @ est précédée d'une apostrophe pour qu'un tableur ne l'exécute pas.
+manifest.json liste les tables, leurs colonnes (personal_columns : celles qui contiennent des
+données personnelles) et leur nombre de lignes, la révision du schéma et la date de
+génération. Les dates sont en UTC (ISO 8601). Dans les CSV, une cellule de texte commençant
+par = + - @ est précédée d'une apostrophe pour qu'un tableur ne l'exécute pas.
 Conservez ce fichier en lieu sûr : il contient des données personnelles.
 
 EN
 This file holds all the data of your Parvis space at the time it was generated: one file per
 table, as JSON (json/ folder) and CSV (csv/ folder, UTF-8). manifest.json lists the tables,
-their columns and row counts, the schema revision and the time of generation. Times are UTC
-(ISO 8601). In the CSV files, a text cell starting with = + - @ gets a leading apostrophe so
-that a spreadsheet never runs it. Keep this file safe: it holds personal data.
+their columns (personal_columns: those holding personal data) and row counts, the schema
+revision and the time of generation. Times are UTC (ISO 8601). In the CSV files, a text cell
+starting with = + - @ gets a leading apostrophe so that a spreadsheet never runs it. Keep this
+file safe: it holds personal data.
 """
 
 
@@ -127,6 +132,7 @@ def write(slug: str, target: Path, *, revision: str | None, generated_at: dateti
             rows = _write_table(zf, connection, table)
             manifest["tables"].append({
                 "name": table.name, "rows": rows, "columns": [c.name for c in table.columns],
+                "personal_columns": list(privacy.personal_columns(table.name)),
                 "json": f"json/{table.name}.json", "csv": f"csv/{table.name}.csv"})
         manifest["total_rows"] = sum(t["rows"] for t in manifest["tables"])
         zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))

@@ -20,6 +20,7 @@ from sqlalchemy import JSON, Index, String, Text, delete
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tenants.db import TenantBase
+from tenants.personal_data import PersonalData
 
 # Done rows are kept a day: late wake-up messages for them must still find them done.
 KEEP_DONE = timedelta(days=1)
@@ -64,3 +65,13 @@ def purge_done(session: Session, model: type[OutboxRow], now: datetime) -> None:
     """Delete rows done more than a day ago (one indexed range: nothing to do most times)."""
     session.execute(delete(model).where(model.done_at < now - KEEP_DONE)  # type: ignore[arg-type]
                     .execution_options(synchronize_session=False))
+
+
+# Declared for ``tenants.privacy``: a queued e-mail holds its recipient's address and name.
+PERSONAL_DATA = (
+    PersonalData(
+        "queued_emails", (TenantJob.args,),
+        kept="until sent: a job's arguments (a queued e-mail's address, name and message) are "
+             "emptied when it is done or given up, and the row is deleted a day later "
+             "(KEEP_DONE)"),
+)

@@ -1,5 +1,9 @@
 """One tenant's retention sweep: every step of the matrix, in batches, with a receipt.
 
+The steps are the account's lifecycle (here: warned, deactivated, erased) and those each
+feature declares for its personal data (``tenants.privacy``: registrations, answers, review
+comments, connection logs, consent proofs, rights requests), in the matrix's order.
+
 Each step selects at most ``batch`` rows that are due *now* and handles them in one
 transaction together with its receipt count, then commits. A row handled no longer matches its
 step's selection (deleted, anonymised, marked), so a sweep interrupted at any batch loses only
@@ -12,28 +16,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.orm import Session
 
-from tenants.consent.models import ConsentEntry
+from tenants import privacy
 from tenants.db import committed, current_slug, utcnow
-from tenants.events.models import Event
-from tenants.fields.models import Answer
-from tenants.participants.models import Participant, ParticipantLoginFailure, ParticipantToken
-from tenants.ratings.models import Rating
-from tenants.registration.models import Registration, SentReminder
+from tenants.participants.models import Participant, ParticipantToken
+from tenants.personal_data import BATCH, Step, after, each
 from tenants.retention import services
 from tenants.retention.models import RetentionCount, RetentionRun
-from tenants.retention.services import WARNING, Rule
-from tenants.rights import services as rights
+from tenants.retention.services import KINDS, WARNING, Rule
 from tenants.rights.models import restricted_ids
 
-BATCH = 10_000  # rows per transaction at most
 PAUSE = 0.5  # rest after a full batch, as a share of the time it took
 ERASE_BATCH = 200  # accounts erased per transaction: each erasure touches every feature
 # Sweeping a tenant more often than this is never needed: it bounds how late data may go.
@@ -41,39 +38,6 @@ MIN_INTERVAL = timedelta(hours=1)
 
 log = logging.getLogger(__name__)
 _last_activity = func.coalesce(Participant.last_active_at, Participant.created_at)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One thing a sweep does to one data kind.
-
-    ``due(rule, now)``: the ids of the rows due at ``now``, in order (a statement);
-    ``handle(db, due, rule, now)``: handle the rows ``due`` (limited to a batch) selects,
-    returning how many; ``next_at(db, rule)``: when the next row becomes due (None: none)."""
-
-    kind: str
-    name: str
-    label: str
-    due: Callable[[Rule, datetime], Select]
-    handle: Callable[[Session, Select, Rule, datetime], int]
-    next_at: Callable[[Session, Rule], datetime | None]
-    batch: int = BATCH
-
-
-def _after(moment: datetime | None, rule: Rule, extra: timedelta = timedelta(0),
-           ) -> datetime | None:
-    return rule.after(moment) + extra if moment is not None else None
-
-
-def _each(apply: Callable[[Session, list, Rule, datetime], None],
-          ) -> Callable[[Session, Select, Rule, datetime], int]:
-    """A ``handle`` that reads the due ids, then has ``apply`` handle them."""
-    def handle(db: Session, due: Select, rule: Rule, now: datetime) -> int:
-        ids = list(db.scalars(due))
-        if ids:
-            apply(db, ids, rule, now)
-        return len(ids)
-    return handle
 
 
 # --- inactive accounts: warned, deactivated, erased ---------------------------------------------
@@ -102,7 +66,7 @@ def _warn(db: Session, ids: list, rule: Rule, now: datetime) -> None:
 
 
 def _warn_next(db: Session, rule: Rule) -> datetime | None:
-    return _after(db.scalar(select(func.min(_last_activity)).where(_active)), rule, -WARNING)
+    return after(db.scalar(select(func.min(_last_activity)).where(_active)), rule, -WARNING)
 
 
 _warned = and_(Participant.deactivated_at.is_(None),
@@ -156,7 +120,7 @@ def _erase_due(reason: str):  # type: ignore[no-untyped-def]
 
 def _erase(db: Session, ids: list, rule: Rule, now: datetime) -> None:
     for participant in db.scalars(select(Participant).where(Participant.id.in_(ids))):
-        rights.erase(db, participant)
+        privacy.erase(db, participant)
 
 
 def _erase_next(reason: str):  # type: ignore[no-untyped-def]
@@ -167,122 +131,25 @@ def _erase_next(reason: str):  # type: ignore[no-untyped-def]
     return next_at
 
 
-# --- registrations and answers -----------------------------------------------------------------
-
-
-def _registrations_due(rule: Rule, now: datetime) -> Select:
-    return (select(Registration.id).join(Event, Event.id == Registration.event_id)
-            .where(Event.ends_at < rule.cutoff(now)).order_by(Registration.id))
-
-
-def _delete_registrations(db: Session, ids: list, rule: Rule, now: datetime) -> None:
-    db.execute(delete(SentReminder).where(SentReminder.registration_id.in_(ids)))
-    db.execute(delete(Registration).where(Registration.id.in_(ids)))
-
-
-def _registrations_next(db: Session, rule: Rule) -> datetime | None:
-    return _after(db.scalar(select(func.min(Event.ends_at)).where(
-        exists().where(Registration.event_id == Event.id))), rule)
-
-
-# Answers are kept while their author holds a registration; once the last one is gone, they
-# follow the same duration from their last change.
-_unregistered = ~exists().where(Registration.participant_id == Answer.participant_id)
-
-
-def _answers_due(rule: Rule, now: datetime) -> Select:
-    return (select(Answer.id).where(_unregistered, Answer.updated_at < rule.cutoff(now))
-            .order_by(Answer.id))
-
-
-def _delete_answers(db: Session, ids: list, rule: Rule, now: datetime) -> None:
-    db.execute(delete(Answer).where(Answer.id.in_(ids)))
-
-
-def _answers_next(db: Session, rule: Rule) -> datetime | None:
-    return _after(db.scalar(select(func.min(Answer.updated_at)).where(_unregistered)), rule)
-
-
-# --- review comments ---------------------------------------------------------------------------
-
-# Anonymised: the comment goes and the author is unlinked; stars and status stay, so the
-# maintained counts (rating_counts) and every average are unchanged.
-_named = or_(Rating.comment != "", Rating.participant_id.is_not(None))
-
-
-def _comments_due(rule: Rule, now: datetime) -> Select:
-    return (select(Rating.id).where(_named, Rating.created_at < rule.cutoff(now))
-            .order_by(Rating.id))
-
-
-def _anonymise_comments(db: Session, ids: list, rule: Rule, now: datetime) -> None:
-    db.execute(update(Rating).where(Rating.id.in_(ids)).values(comment="", participant_id=None)
-               .execution_options(synchronize_session=False))
-
-
-def _comments_next(db: Session, rule: Rule) -> datetime | None:
-    return _after(db.scalar(select(func.min(Rating.created_at)).where(_named)), rule)
-
-
-# --- connection logs, consent proofs, rights requests ------------------------------------------
-
-
-def _deleting(model, column, key, where=None):  # type: ignore[no-untyped-def]
-    """A step deleting the rows of ``model`` whose ``column`` is older than the duration."""
-    extra = [where] if where is not None else []
-
-    def due(rule: Rule, now: datetime) -> Select:
-        # No ORDER BY: any due rows will do, and the index on ``column`` then stops at the
-        # batch's size instead of sorting every due row for each batch.
-        return select(key).where(column < rule.cutoff(now), *extra)
-
-    def handle(db: Session, due: Select, rule: Rule, now: datetime) -> int:
-        # One statement per batch, and no rows back: the ids never travel to Python. (With
-        # RETURNING, SQLite's driver hands each of 10,000 rows over one by one, releasing the
-        # GIL each time, which made the batch wait on any busy thread of the process.)
-        return db.execute(delete(model).where(key.in_(due))
-                          .execution_options(synchronize_session=False)).rowcount
-
-    def next_at(db: Session, rule: Rule) -> datetime | None:
-        return _after(db.scalar(select(func.min(column)).where(*extra)), rule)
-
-    return due, handle, next_at
+# The account's own lifecycle, before the steps of every kind of personal data the features
+# declare (``tenants.privacy``): an erasure runs all of theirs.
+ACCOUNT_STEPS = (
+    Step("inactive_accounts", "warned", _l("warned by e-mail"),
+         _warn_due, each(_warn), _warn_next),
+    Step("inactive_accounts", "deactivated", _l("deactivated"),
+         _deactivate_due, each(_deactivate), _deactivate_next),
+    Step("inactive_accounts", "erased", _l("erased"),
+         _erase_due("inactive"), each(_erase), _erase_next("inactive"), ERASE_BATCH),
+    Step("deleted_accounts", "erased", _l("erased"),
+         _erase_due("deleted"), each(_erase), _erase_next("deleted"), ERASE_BATCH),
+)
+_ORDER = {kind.key: position for position, kind in enumerate(KINDS)}
 
 
 def _steps() -> tuple[Step, ...]:
-    from tenants.rights.models import RightsRequest
-
-    # A request is closed when answered; one never verified is closed when its code expired.
-    closed = func.coalesce(RightsRequest.completed_at, RightsRequest.code_expires_at)
-    return (
-        Step("inactive_accounts", "warned", _l("warned by e-mail"),
-             _warn_due, _each(_warn), _warn_next),
-        Step("inactive_accounts", "deactivated", _l("deactivated"),
-             _deactivate_due, _each(_deactivate), _deactivate_next),
-        Step("inactive_accounts", "erased", _l("erased"),
-             _erase_due("inactive"), _each(_erase), _erase_next("inactive"), ERASE_BATCH),
-        Step("deleted_accounts", "erased", _l("erased"),
-             _erase_due("deleted"), _each(_erase), _erase_next("deleted"), ERASE_BATCH),
-        Step("registrations", "deleted", _l("registrations deleted"),
-             _registrations_due, _each(_delete_registrations), _registrations_next),
-        Step("registrations", "answers", _l("form answers deleted"),
-             _answers_due, _each(_delete_answers), _answers_next),
-        Step("rating_comments", "anonymised", _l("anonymised"),
-             _comments_due, _each(_anonymise_comments), _comments_next),
-        Step("connection_logs", "sign_ins", _l("sign-in records deleted"),
-             *_deleting(ParticipantToken, ParticipantToken.expires_at,
-                        ParticipantToken.token_hash)),
-        Step("connection_logs", "failures", _l("failed sign-ins deleted"),
-             *_deleting(ParticipantLoginFailure, ParticipantLoginFailure.at,
-                        ParticipantLoginFailure.id)),
-        Step("consent_proofs", "deleted", _l("deleted"),
-             *_deleting(ConsentEntry,
-                        func.coalesce(ConsentEntry.expires_at, ConsentEntry.replaced_at),
-                        ConsentEntry.id)),
-        Step("rights_requests", "deleted", _l("deleted"),
-             *_deleting(RightsRequest, closed, RightsRequest.id,
-                        RightsRequest.status != "open")),
-    )
+    """Every step, in the matrix's order of kinds (then by rank, then as declared)."""
+    return tuple(sorted((*ACCOUNT_STEPS, *privacy.steps()),
+                        key=lambda step: (_ORDER[step.kind], step.rank)))
 
 
 def step_label(kind: str, name: str) -> str:

@@ -103,3 +103,11 @@ def is_restricted(db: Session, participant_id: int) -> bool:
     """Whether nothing but storage may be done with this participant's data (no e-mail)."""
     return db.scalar(restricted_ids().where(
         PrivacyChoices.participant_id == participant_id)) is not None
+
+
+def of_participant(db: Session, participant_id: int) -> list[RightsRequest]:
+    """The participant's requests (verified ones), newest first."""
+    return list(db.scalars(select(RightsRequest)
+                           .where(RightsRequest.participant_id == participant_id,
+                                  RightsRequest.status != "unverified")
+                           .order_by(RightsRequest.created_at.desc(), RightsRequest.id.desc())))

@@ -19,20 +19,13 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from tenants import privacy
 from tenants.consent import ledger as consent_ledger
-from tenants.consent.models import ConsentEntry
 from tenants.db import current_slug, utcnow
-from tenants.events.models import Event
-from tenants.fields.answers import answered_fields, display_value
-from tenants.fields.models import Answer
-from tenants.participants.models import STANDARD_FIELDS, Participant, ParticipantToken
-from tenants.ratings import services as ratings
-from tenants.ratings.models import Rating
-from tenants.registration import services as registrations
-from tenants.registration.models import ACTIVE, Registration, SentReminder
+from tenants.participants.models import Participant
 from tenants.retention import services as retention
 from tenants.rights.models import (
     DIRECTIVES,
@@ -41,7 +34,6 @@ from tenants.rights.models import (
     RequestStep,
     RightsRequest,
 )
-from tenants.texts import pick
 from webapp.web.spreadsheet import csv_line
 
 CODE_LIFETIME = timedelta(minutes=30)
@@ -133,13 +125,6 @@ def inbox(db: Session, *, show: str = "open", offset: int = 0, limit: int = 50,
 def steps(db: Session, request: RightsRequest) -> list[RequestStep]:
     return list(db.scalars(select(RequestStep).where(RequestStep.request_id == request.id)
                            .order_by(RequestStep.at, RequestStep.id)))
-
-
-def of_participant(db: Session, participant_id: int) -> list[RightsRequest]:
-    return list(db.scalars(select(RightsRequest)
-                           .where(RightsRequest.participant_id == participant_id,
-                                  RightsRequest.status != "unverified")
-                           .order_by(RightsRequest.created_at.desc(), RightsRequest.id.desc())))
 
 
 def self_service(db: Session, participant: Participant, kind: str, *, evidence: dict,
@@ -370,58 +355,11 @@ def set_marketing(db: Session, participant: Participant, opt_in: bool) -> None:
 # --- the export (access and portability) ---------------------------------------------------
 
 
-def _when(moment: datetime | date | None) -> str:
-    return moment.isoformat() if moment is not None else ""
-
-
 def export_data(db: Session, participant: Participant, language: str = "en",
                 default: str = "fr") -> dict[str, Any]:
-    """Everything this tenant holds about ``participant`` (a few indexed queries)."""
-    pid = participant.id
-    row = db.get(PrivacyChoices, pid)
-    profile = {"email": participant.email,
-               **{key: getattr(participant, key) for key in STANDARD_FIELDS},
-               "language": participant.language, "list_visibility": participant.visibility,
-               "email_confirmed_at": _when(participant.email_confirmed_at),
-               "last_active_at": _when(participant.last_active_at),
-               "created_at": _when(participant.created_at)}
-    return {
-        "profile": profile,
-        "answers": [{"field": pick(field.label, language, default),
-                     "value": display_value(field, value, language, default)}
-                    for field, value in answered_fields(db, pid)],
-        "registrations": [
-            {"event": pick(event.title, language, default),
-             "event_starts_at": _when(event.starts_at), "status": registration.status,
-             "registered_at": _when(registration.created_at),
-             "confirmed_at": _when(registration.confirmed_at),
-             "cancelled_at": _when(registration.cancelled_at)}
-            for registration, event in db.execute(
-                select(Registration, Event).join(Event, Event.id == Registration.event_id)
-                .where(Registration.participant_id == pid).order_by(Registration.created_at))],
-        "ratings": [
-            {"event": pick(event.title, language, default), "stars": rating.stars,
-             "comment": rating.comment, "status": rating.status,
-             "posted_at": _when(rating.created_at)}
-            for rating, event in db.execute(
-                select(Rating, Event).join(Event, Event.id == Rating.event_id)
-                .where(Rating.participant_id == pid).order_by(Rating.created_at))],
-        "consent_history": [
-            {"kind": entry.kind, "choices": entry.choices, "given_at": _when(entry.created_at),
-             "expires_at": _when(entry.expires_at), "replaced_at": _when(entry.replaced_at)}
-            for entry in consent_ledger.history(db, pid)],
-        "privacy_choices": {
-            "restricted_since": _when(row.restricted_at if row else None),
-            "objected_at": _when(row.objected_at if row else None),
-            "post_mortem_directive": (row.directive if row else None) or "",
-            "directive_recipient": (f"{row.directive_name} <{row.directive_email}>"
-                                    if row and row.directive_email else ""),
-            "marketing": consent_ledger.marketing(db, pid)},
-        "rights_requests": [
-            {"kind": request.kind, "received_at": _when(request.received_at),
-             "status": request.status, "completed_at": _when(request.completed_at)}
-            for request in of_participant(db, pid)],
-    }
+    """Everything this tenant holds about ``participant``: one section per kind of personal
+    data the features declare (``tenants.privacy``; a few indexed queries)."""
+    return privacy.export(db, participant, language, default)
 
 
 def export_json(db: Session, participant: Participant, language: str = "en") -> str:
@@ -461,33 +399,11 @@ class Erased:
 
 
 def erase(db: Session, participant: Participant) -> Erased:
-    """Erase ``participant`` for good. Their ratings stay in the averages as "Former
-    participant" with the comment removed; their seats are released.
-
-    Order matters: ratings keep their stars without an author first; registrations are
-    cancelled through the registration services, so freed seats go to the waiting lists, and
-    only then deleted; consent proofs are unlinked; last the participant's own rows and the
-    participant (their rights requests stay, as the tenant's proof, without the link).
+    """Erase ``participant`` for good, each feature as it declares (``tenants.privacy``): their
+    ratings stay in the averages as "Former participant" with the comment removed; their
+    registrations are cancelled through the registration services, so freed seats go to the
+    waiting lists, then deleted; consent proofs and rights requests stay, as the tenant's
+    proof, without the link; the rest is deleted, the participant last.
     """
-    rated = ratings.erase_author(db, participant.id)
-    owned = list(db.scalars(select(Registration).where(
-        Registration.participant_id == participant.id).order_by(Registration.id)))
-    for registration in owned:
-        if registration.status in ACTIVE:
-            registrations.cancel(db, registration)
-    ids = [registration.id for registration in owned]
-    if ids:
-        db.execute(delete(SentReminder).where(SentReminder.registration_id.in_(ids)))
-        db.execute(delete(Registration).where(Registration.id.in_(ids)))
-    # Consent proofs stay (without personal data) but no longer point at anyone: a later
-    # participant could be given the same id.
-    db.execute(update(ConsentEntry).where(ConsentEntry.participant_id == participant.id)
-               .values(participant_id=None))
-    db.execute(update(RightsRequest).where(RightsRequest.participant_id == participant.id)
-               .values(participant_id=None))
-    db.execute(delete(PrivacyChoices).where(PrivacyChoices.participant_id == participant.id))
-    db.execute(delete(Answer).where(Answer.participant_id == participant.id))
-    db.execute(delete(ParticipantToken).where(ParticipantToken.participant_id == participant.id))
-    db.delete(participant)
-    db.flush()
-    return Erased(ratings=rated, registrations=len(ids))
+    handled = privacy.erase(db, participant)
+    return Erased(ratings=handled["ratings"], registrations=handled["registrations"])

@@ -27,7 +27,7 @@ from tenants.participants.views import signed_in
 from tenants.registration.forms import STATUS_LABELS
 from tenants.retention import services as retention
 from tenants.rights import forms, services, tasks
-from tenants.rights.models import PrivacyChoices, RightsRequest, is_restricted
+from tenants.rights.models import PrivacyChoices, RightsRequest, is_restricted, of_participant
 from webapp.jobs import enqueue
 from webapp.web.htmx import render
 
@@ -72,7 +72,7 @@ def _privacy_page(me: Participant, status: int = 200, **forms_given: object) -> 
         "rights/privacy.html", status=status, me=me, choices=row,
         data=services.export_data(session, me, _language()),
         schedule=retention.schedule_for(session, me),
-        requests=services.of_participant(session, me.id),
+        requests=of_participant(session, me.id),
         restricted=is_restricted(session, me.id), cnil=CNIL_COMPLAINT,
         kind_labels=forms.KIND_LABELS, profile_labels=forms.PROFILE_LABELS,
         status_labels=STATUS_LABELS, visibility_labels=VISIBILITY_LABELS,

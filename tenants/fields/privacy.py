@@ -1,0 +1,59 @@
+"""The personal data of the registration form: a participant's answers (declared for
+``tenants.privacy``; see ``tenants.personal_data``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, delete, exists, func, select
+from sqlalchemy.orm import Session
+
+from tenants.fields.answers import answered_fields, display_value
+from tenants.fields.models import Answer
+from tenants.participants.models import Participant
+from tenants.personal_data import PersonalData, Step, after, each
+from tenants.registration.models import Registration
+from tenants.retention.services import Rule
+from tenants.texts import pick
+
+
+def _export(db: Session, participant: Participant, language: str, default: str,
+            ) -> list[dict[str, Any]]:
+    return [{"field": pick(field.label, language, default),
+             "value": display_value(field, value, language, default)}
+            for field, value in answered_fields(db, participant.id)]
+
+
+def _erase(db: Session, participant: Participant) -> int:
+    return db.execute(delete(Answer).where(Answer.participant_id == participant.id)).rowcount
+
+
+# Answers are kept while their author holds a registration; once the last one is gone, they
+# follow the same duration from their last change.
+_unregistered = ~exists().where(Registration.participant_id == Answer.participant_id)
+
+
+def _due(rule: Rule, now: datetime) -> Select:
+    return (select(Answer.id).where(_unregistered, Answer.updated_at < rule.cutoff(now))
+            .order_by(Answer.id))
+
+
+def _delete(db: Session, ids: list, rule: Rule, now: datetime) -> None:
+    db.execute(delete(Answer).where(Answer.id.in_(ids)))
+
+
+def _next(db: Session, rule: Rule) -> datetime | None:
+    return after(db.scalar(select(func.min(Answer.updated_at)).where(_unregistered)), rule)
+
+
+PERSONAL_DATA = (
+    PersonalData(
+        "answers", (Answer.participant_id, Answer.value, Answer.updated_at),
+        retention=("registrations",), export=_export, erase=_erase,
+        # After the registrations' step (rank 0) of the same sweep: the answers of a
+        # registration it deleted are due in that sweep, not the next.
+        steps=(Step("registrations", "answers", _l("form answers deleted"),
+                    _due, each(_delete), _next, rank=1),)),
+)
