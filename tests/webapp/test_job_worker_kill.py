@@ -54,7 +54,7 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
             pytest.fail("redis-server is missing (make test installs it)")
         pytest.skip("redis-server is not installed")
     port = 16379 + int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 -- the Debian package's server, our arguments
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -143,43 +143,48 @@ def _wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-unty
         time.sleep(0.1)
 
 
+def _trial(make_app, backend: str, tmp_path: Path, outbox: SMTPSink,  # type: ignore[no-untyped-def]
+           trial: int, kill_after: int, seed: int) -> int:
+    """Queue 300 e-mails, kill the worker after ``kill_after`` arrived, restart it, check;
+    returns how many copies were repeated (same Message-ID)."""
+    queue_file = tmp_path / f"jobs-{trial}.db"
+    app = make_app(JOBS_BACKEND=backend, JOBS_SQLITE_PATH=str(queue_file),
+                   JOBS_LEASE_SECONDS=LEASE)
+    if backend != "sqlite":
+        jobs.huey.storage.flush_all()
+    emails = set(_queue_confirmations(app, trial))
+    worker = Worker(app, backend, queue_file)
+    worker.start()
+    try:
+        _wait(lambda: len(_arrived(outbox, emails)) >= kill_after, 120,
+              f"{kill_after} e-mails (seed {seed})")
+        worker.kill()
+        worker.start()
+        _wait(lambda: _undone(app) == 0
+              and len({m["To"] for m in _arrived(outbox, emails)}) == EMAILS,
+              120, f"the outbox to drain after the kill (seed {seed}, trial {trial})")
+    finally:
+        worker.kill()
+
+    received = _arrived(outbox, emails)
+    ids = {(m["To"], m["Message-ID"]) for m in received}
+    per_recipient = Counter(to for to, _ in ids)
+    assert set(per_recipient) == emails, f"seed {seed}, trial {trial}"
+    assert set(per_recipient.values()) == {1}, f"seed {seed}, trial {trial}"
+    with app.app_context(), tenants_api.tenant_context("acme") as session:
+        for message in received:
+            [link] = [u for u in SMTPSink.links(message) if "/confirm/" in u]
+            owner = participants.token_owner(session, link.rsplit("/", 1)[1], "confirm")
+            assert owner is not None and owner.email == message["To"], (
+                f"a link that does not work (seed {seed}, trial {trial})")
+    return len(received) - len(ids)
+
+
 def test_killed_worker_loses_no_email_and_sends_none_twice(
         make_app, backend: str, tmp_path: Path, outbox: SMTPSink) -> None:  # type: ignore[no-untyped-def]
     seed = random.randrange(1 << 30)
     chance = random.Random(seed)
-    repeated = 0
-    for trial in range(TRIALS):
-        queue_file = tmp_path / f"jobs-{trial}.db"
-        app = make_app(JOBS_BACKEND=backend, JOBS_SQLITE_PATH=str(queue_file),
-                       JOBS_LEASE_SECONDS=LEASE)
-        if backend != "sqlite":
-            jobs.huey.storage.flush_all()
-        emails = set(_queue_confirmations(app, trial))
-        worker = Worker(app, backend, queue_file)
-        kill_after = chance.randrange(1, EMAILS)
-        worker.start()
-        try:
-            _wait(lambda: len(_arrived(outbox, emails)) >= kill_after, 120,
-                  f"{kill_after} e-mails (seed {seed})")
-            worker.kill()
-            worker.start()
-            _wait(lambda: _undone(app) == 0
-                  and len({m["To"] for m in _arrived(outbox, emails)}) == EMAILS,
-                  120, f"the outbox to drain after the kill (seed {seed}, trial {trial})")
-        finally:
-            worker.kill()
-
-        received = _arrived(outbox, emails)
-        ids = {(m["To"], m["Message-ID"]) for m in received}
-        per_recipient = Counter(to for to, _ in ids)
-        assert set(per_recipient) == emails, f"seed {seed}, trial {trial}"
-        assert set(per_recipient.values()) == {1}, f"seed {seed}, trial {trial}"
-        repeated += len(received) - len(ids)
-        with app.app_context(), tenants_api.tenant_context("acme") as session:
-            for message in received:
-                [link] = [u for u in SMTPSink.links(message) if "/confirm/" in u]
-                owner = participants.token_owner(session, link.rsplit("/", 1)[1], "confirm")
-                assert owner is not None and owner.email == message["To"], (
-                    f"a link that does not work (seed {seed}, trial {trial})")
+    repeated = sum(_trial(make_app, backend, tmp_path, outbox, trial,
+                          chance.randrange(1, EMAILS), seed) for trial in range(TRIALS))
     print(f"{TRIALS} kills, {TRIALS * EMAILS} e-mails, {repeated} repeated copies "
           f"(same Message-ID), seed {seed}")
