@@ -90,7 +90,7 @@ def export(db: Session, participant: Participant, language: str = "en",
 def erase(db: Session, participant: Participant) -> dict[str, int]:
     """Erase ``participant``'s account: each kind deleted or anonymised, features in reverse
     order (dependents first, the account last). Returns rows handled per kind (counts only)."""
-    handled = {}
+    handled: dict[str, int] = {}
     for kind in reversed(declarations()):
         action = kind.erase or kind.anonymise
         if action is not None:
