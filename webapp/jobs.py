@@ -104,6 +104,8 @@ class Job:
     def __init__(self, fn: Callable[..., Any], kind: Kind, effect: bool = False) -> None:
         self.fn, self.kind, self.effect = fn, kind, effect
         self.name = f"{fn.__module__}:{fn.__qualname__}"
+        if len(self.name) > 120:  # the outbox's ``task`` column
+            raise ValueError(f"job name over 120 characters: {self.name}")
         functools.update_wrapper(self, fn)
         _jobs[self.name] = self
 

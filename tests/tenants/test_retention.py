@@ -433,18 +433,26 @@ def test_a_restricted_account_is_held_out_of_the_inactivity_cycle(app, clock):
     assert get("acme", me).inactivity_warned_at is not None
 
 
+LOST: list[int] = []
+
+
+@jobs.tenant_task()
+def lose_warning(slug: str, participant_id: int) -> None:
+    """A warning job that sends nothing (every try of the real one failed)."""
+    LOST.append(participant_id)
+
+
 def test_a_warning_lost_after_its_batch_is_sent_an_hour_later_and_counts_from_then(
         app, outbox, clock, monkeypatch):
     """Every try of the e-mail job failed (it ran, and sent nothing)."""
     populate("acme")
     from tenants.retention import tasks
 
-    lost = []
-    monkeypatch.setattr(tasks, "send_inactivity_warning",
-                        jobs.tenant_task()(lambda slug, pid: lost.append(pid)))
+    LOST.clear()
+    monkeypatch.setattr(tasks, "send_inactivity_warning", lose_warning)
     with app.app_context():
         tenants_api.sweep_retention("acme")
-    assert len(lost) == 3 and [m for m in outbox.messages if "to_warn" in m["To"]] == []
+    assert len(LOST) == 3 and [m for m in outbox.messages if "to_warn" in m["To"]] == []
     monkeypatch.undo()
 
     with app.app_context():
