@@ -5,8 +5,10 @@ session creates and later drops its own database on it) and is SQLite otherwise.
 missing PostgreSQL is an error, never a skip (``PARVIS_REQUIRE_POSTGRES=1``).
 
 The control plane is migrated with Alembic in setup, and two tenants, ``acme`` and
-``globex``, are provisioned for isolation tests. After each test every row written is removed
-and tenants created by the test are dropped, so tests are independent in any order.
+``globex``, are provisioned for isolation tests. Each test's database work is rolled back
+afterwards (or deleted, for tests that span connections) and tenants it created are dropped, so
+tests are independent in any order: see tests/fixtures/isolation.py. Shared fixtures and helpers
+(sign-in, the cheap password hasher) are the ``tests.fixtures`` plugin.
 
 E-mails of every app built with ``app_settings`` go over SMTP to one local sink per test
 process (each xdist worker has its own); the ``outbox`` fixture gives a test the sink, emptied.
@@ -23,17 +25,18 @@ import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 
 from tenants import api as tenants_api
 from tests import factories
 from tests.mail_sink import SMTPSink
 from webapp import create_app, db, migrate
-from webapp.models import ControlBase, Tenant, TenantStatus
+from webapp.models import Tenant
 
-BASE_TENANTS = ("acme", "globex")
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 MAIL_SINK = SMTPSink()
+
+pytest_plugins = ["tests.fixtures"]
 
 
 def compile_translations() -> None:
@@ -121,7 +124,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator
     app = create_app(app_settings(instance, database_url))
     with app.app_context():
         migrate.upgrade_control()
-        for slug in BASE_TENANTS:
+        for slug in factories.BASE_TENANTS:
             factories.tenant(slug, name=slug.capitalize())
         db.commit()
     yield app
@@ -131,34 +134,6 @@ def app(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator
         db.session().close()
         db.engine().dispose()
     tenants_api.dispose()
-
-
-def _clean(app: Flask) -> None:
-    with app.app_context():
-        session = db.session()
-        for tenant in session.scalars(select(Tenant)):
-            if tenant.slug not in BASE_TENANTS:
-                tenants_api.drop(tenant.slug)
-        for table in reversed(ControlBase.metadata.sorted_tables):
-            if table.name == "tenants":
-                session.execute(delete(table).where(table.c.slug.not_in(BASE_TENANTS)))
-                # A test may have suspended a base tenant or made it read-only.
-                session.execute(update(Tenant).where(Tenant.slug.in_(BASE_TENANTS))
-                                .values(status=TenantStatus.ACTIVE))
-            elif table.name != "alembic_version":
-                session.execute(delete(table))
-        session.commit()
-        for slug in BASE_TENANTS:
-            with tenants_api.tenant_context(slug) as tsession:
-                for table in reversed(tenants_api.metadata.sorted_tables):
-                    tsession.execute(delete(table))
-
-
-@pytest.fixture(autouse=True)
-def _isolated_test(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    if "app" in request.fixturenames:
-        _clean(request.getfixturevalue("app"))
 
 
 @pytest.fixture
@@ -201,7 +176,7 @@ class StatementCounter:
         # Transaction control is not a query (tenant files are attached on the raw driver
         # connection, which these events never see).
         if self.active and not statement.lstrip().upper().startswith(
-                ("BEGIN", "SAVEPOINT", "RELEASE")):
+                ("BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK TO SAVEPOINT")):
             self.statements.append(statement)
 
 

@@ -19,6 +19,8 @@ from webapp.auth.models import Account, Membership
 from webapp.organisations import services as org_services
 from webapp.organisations.models import Tenant
 
+# The tenants every test session provisions (tests/conftest.py), for isolation tests.
+BASE_TENANTS = ("acme", "globex")
 PASSWORD = "correct horse battery staple"
 # The two-factor secret of accounts made with ``two_factor=True`` (operators by default: they
 # cannot work without it), so browser tests can compute the code too.

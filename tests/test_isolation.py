@@ -149,6 +149,7 @@ def _attached(session: Session) -> set[str]:
     return {name for _, name, _ in rows} - {"temp"}
 
 
+@pytest.mark.spans_connections  # a second app, and its pool's connections
 def test_one_pooled_connection_never_carries_acme_into_globex(
         canaries: dict[str, int], pool_of_one: Flask, is_postgres: bool) -> None:
     with tenant_context("acme") as acme:

@@ -22,6 +22,8 @@ from webapp import db, migrate
 from webapp.models import ControlBase, Tenant
 from webapp.organisations import services as org_services
 
+pytestmark = pytest.mark.spans_connections  # migrations run on the engines and in worker processes
+
 # --- helpers -------------------------------------------------------------------------------
 
 

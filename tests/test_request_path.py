@@ -58,6 +58,7 @@ def test_a_status_change_by_update_statement_shows_on_the_next_request(
     assert client.get("/t/acme/").status_code == 403
 
 
+@pytest.mark.spans_connections  # a statement on the engine, as another process
 def test_a_change_made_by_another_process_shows_once_the_entry_expires(
         app, client, acme_reopened, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/t/acme/").status_code == 200
@@ -70,6 +71,7 @@ def test_a_change_made_by_another_process_shows_once_the_entry_expires(
     assert client.get("/t/acme/").status_code == 403
 
 
+@pytest.mark.spans_connections  # a statement on the engine, as another process
 def test_a_tenant_still_provisioning_is_not_cached(app, client) -> None:  # type: ignore[no-untyped-def]
     with app.app_context():
         db.session().add(Tenant(slug="newcomer", name="Newcomer",
@@ -83,6 +85,7 @@ def test_a_tenant_still_provisioning_is_not_cached(app, client) -> None:  # type
     assert client.get("/t/newcomer/").status_code == 200
 
 
+@pytest.mark.spans_connections  # what the pool hands out
 def test_sqlite_tenant_files_stay_attached_between_units_of_work(
         ctx, is_postgres) -> None:  # type: ignore[no-untyped-def]
     if is_postgres:

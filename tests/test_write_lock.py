@@ -29,6 +29,8 @@ from tenants.settings.models import Settings
 from tests import factories
 from webapp.db import COMMITTED, RetryWhenBusy
 
+pytestmark = pytest.mark.spans_connections  # SQLite's write lock between connections and threads
+
 
 @pytest.fixture
 def sqlite_only(is_postgres: bool) -> None:

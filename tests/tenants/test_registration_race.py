@@ -26,6 +26,8 @@ from tenants.registration.models import Registration
 from tests import factories
 from tests.tenants.registration_helpers import seats, statuses
 
+pytestmark = pytest.mark.spans_connections  # registrations from many threads at once
+
 CAPACITY = 10
 
 

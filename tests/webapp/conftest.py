@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import inspect
 
 from tests.conftest import app_settings
@@ -35,18 +34,6 @@ def make_app(app: Flask, database_url: str) -> Iterator[Callable[..., Flask]]:
             dedicated.extensions["parvis_engine"].dispose()
         db.bind_tenant_plane(app)
         jobs.init_app(app)
-
-
-@pytest.fixture
-def english() -> Callable[[FlaskClient], FlaskClient]:
-    """Switch a client to English, so tests can read the (source) texts."""
-
-    def switch(client: FlaskClient) -> FlaskClient:
-        with client.session_transaction() as session:
-            session["lang"] = "en"
-        return client
-
-    return switch
 
 
 @pytest.fixture

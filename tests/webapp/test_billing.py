@@ -97,6 +97,7 @@ def test_a_stale_timestamp_is_refused(ctx: Flask, client, fake: Fake):
     assert _tenant("club").status == TenantStatus.PROVISIONING
 
 
+@pytest.mark.spans_connections  # 20 threads
 def test_the_same_event_20_times_concurrently_has_one_effect(app: Flask, ctx: Flask, fake: Fake):
     owner, tenant = new_organisation("club", "owner@club.test")
     checkout(fake, owner, tenant)
