@@ -4,26 +4,14 @@ violation. Only this test's browser profile bypasses the CSP, to inject axe."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import LiveServer, screenshot
-from tests.browser.test_journeys import sign_in
+from tests.fixtures.browser import AXE, RUN_AXE, fill_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
-
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-RUN_AXE = """async () => {
-  const result = await axe.run(document, {
-    runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-  });
-  return result.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target).join(", ")}`);
-}"""
-
 
 @pytest.fixture
 def axe_page(browser: Browser) -> Iterator[Page]:
@@ -54,7 +42,7 @@ def test_pages_have_no_serious_accessibility_violations(
     expect(page.locator("#email")).to_be_visible()
     found += violations(page, f"{language}-login")
 
-    sign_in(page, live_server)
+    fill_sign_in(page, live_server.owner_email, live_server.owner_password)
     expect(page.get_by_role("table")).to_be_visible()
     found += violations(page, f"{language}-participants")
 

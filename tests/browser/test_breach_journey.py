@@ -22,8 +22,7 @@ from playwright.sync_api import Page, expect
 
 from tests import factories
 from tests.browser.conftest import LiveServer, Pages, in_child
-from tests.browser.test_processor_journey import label, sign_in
-from tests.browser.test_registration_journey import accessibility, on_server, shot, t
+from tests.fixtures.browser import accessibility, label, on_server, shot, sign_in, t
 from tests.mail_sink import SMTPSink
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -97,7 +96,7 @@ def test_objection_then_breach_touching_two_organisations(
 
     # 1. A new sub-processor is announced; owner A objects from the e-mailed link.
     ops = pages.open()
-    sign_in(ops, live_server, people["operator"], language)
+    sign_in(ops, live_server, people["operator"], language, two_factor=True)  # an operator
     provider = f"LogCloud {tag}"
     announce_sub_processor(ops, live_server, language, provider)
     mail = mail_sink.wait_for(

@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, e
 
 from tests import factories
 from tests.browser.conftest import REPORT_CSP, LiveServer, in_child
-from tests.browser.test_registration_journey import accessibility, choose_language, t
+from tests.fixtures.browser import accessibility, choose_language, t
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 

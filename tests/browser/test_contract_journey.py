@@ -16,13 +16,12 @@ import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
 
-import pyotp
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests import factories
 from tests.browser.conftest import LiveServer, Pages, in_child
-from tests.browser.test_registration_journey import accessibility, choose_language, shot, t
+from tests.fixtures.browser import accessibility, label, shot, sign_in, t
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -72,25 +71,6 @@ def people(live_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[
     in_child(_seed, live_server.settings, found["slug"], found["name"], found["owner"],
              found["operator"], found["participant"], language)
     yield found
-
-
-def sign_in(page: Page, server: LiveServer, email: str, language: str, *,
-            two_factor: bool = False) -> None:
-    """Sign in (operators have two-factor sign-in: the factories give them a known secret)."""
-    page.goto(f"{server.url}/login")
-    choose_language(page, language)
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(factories.PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    if two_factor:
-        expect(page).to_have_url(re.compile(r"/login/code$"))
-        page.get_by_role("textbox").fill(pyotp.TOTP(factories.TOTP_SECRET).now())
-        page.locator("main form button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/account$"))
-
-
-def label(page: Page, language: str, text: str):  # type: ignore[no-untyped-def]
-    return page.get_by_label(t(language, text), exact=True)
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])

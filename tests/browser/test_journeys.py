@@ -8,14 +8,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import LiveServer, screenshot
+from tests.fixtures.browser import fill_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
-
-
-def sign_in(page: Page, server: LiveServer) -> None:
-    page.locator("#email").fill(server.owner_email)
-    page.locator("#password").fill(server.owner_password)
-    page.locator("main form button[type=submit]").click()
 
 
 def test_demo_tenant_is_french_and_switches_to_english(page: Page, live_server: LiveServer):
@@ -45,7 +40,7 @@ def test_owner_signs_in_sees_participants_and_signs_out(
     page.goto(participants)
     expect(page).to_have_url(re.compile(r"/login\?next="))
 
-    sign_in(page, live_server)
+    fill_sign_in(page, live_server.owner_email, live_server.owner_password)
 
     expect(page).to_have_url(participants)
     expect(page.get_by_role("cell", name="Camille")).to_be_visible()

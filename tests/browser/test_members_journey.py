@@ -18,16 +18,17 @@ from collections.abc import Iterator
 
 import pyotp
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests import factories
 from tests.browser.conftest import LiveServer, Pages, in_child
-from tests.browser.test_registration_journey import (
-    _catalog,
+from tests.fixtures.browser import (
     accessibility,
+    catalog,
     choose_language,
     on_server,
     shot,
+    sign_in,
     t,
 )
 from tests.mail_sink import SMTPSink
@@ -63,14 +64,6 @@ def people(live_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[
     yield found
 
 
-def sign_in(page: Page, server: LiveServer, email: str, password: str, language: str) -> None:
-    page.goto(f"{server.url}/login")
-    choose_language(page, language)
-    page.get_by_label(t(language, "E-mail address")).fill(email)
-    page.get_by_label(t(language, "Password")).fill(password)
-    page.locator("main form button[type=submit]").click()
-
-
 def step_now() -> int:
     return int(time.time()) // STEP
 
@@ -83,7 +76,7 @@ def test_invite_a_member_who_sets_up_two_factor(
 
     # The owner invites a member from the members page.
     owner = pages.open()
-    sign_in(owner, live_server, people["owner"], factories.PASSWORD, language)
+    sign_in(owner, live_server, people["owner"], language, lands_on=None)  # the code is next
     owner.get_by_label(t(language, "Code from your authentication app, or a recovery code")
                        ).fill(pyotp.TOTP(factories.TOTP_SECRET).now())
     owner.get_by_role("button", name=t(language, "Sign in")).last.click()
@@ -136,7 +129,8 @@ def test_invite_a_member_who_sets_up_two_factor(
     # Signed out and back in: the password, then a code (not the one already used).
     member.get_by_role("button", name=t(language, "Sign out")).first.click()
     expect(member).to_have_url(re.compile(r"/login$"))
-    sign_in(member, live_server, people["member"], NEW_PASSWORD, language)
+    sign_in(member, live_server, people["member"], language, password=NEW_PASSWORD,
+            lands_on=None)
     expect(member).to_have_url(re.compile(r"/login/code$"))
     assert accessibility(member, f"{language}-code-step") == []
     shot(member, f"members-{language}-code-step")
@@ -157,7 +151,7 @@ def test_invite_a_member_who_sets_up_two_factor(
         t(language, "Members must now use two-factor sign-in."))
     row = owner.get_by_role("row").filter(has_text=people["member"])
     expect(row.get_by_role("cell").nth(0)).to_have_text(
-        _catalog(language).upgettext("two-factor", "on"))
+        catalog(language).upgettext("two-factor", "on"))
     row.get_by_label(t(language, "Role of %(email)s", email=people["member"])).select_option(
         "moderator")
     row.get_by_role("button", name=t(language, "Change role")).click()

@@ -17,17 +17,18 @@ import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pyotp
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests import factories
 from tests.browser.conftest import LiveServer, Pages, in_child
-from tests.browser.test_registration_journey import (
-    _catalog,
+from tests.fixtures.browser import (
     accessibility,
+    catalog,
+    label,
     on_server,
     shot,
+    sign_in,
     t,
 )
 from tests.mail_sink import SMTPSink
@@ -65,26 +66,6 @@ def people(live_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[
     yield found
 
 
-def sign_in(page: Page, server: LiveServer, email: str, language: str) -> None:
-    page.goto(f"{server.url}/login")
-    name = {"fr": "Français", "en": "English"}[language]
-    page.get_by_role("button", name=name, exact=True).click()
-    expect(page.locator("html")).to_have_attribute("lang", language)
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(factories.PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    # Operators have two-factor sign-in (the factories' key): the code step comes next.
-    expect(page).to_have_url(re.compile(r"/(account|login/code)$"))
-    if page.url.endswith("/login/code"):
-        page.locator("#code").fill(pyotp.TOTP(factories.TOTP_SECRET).now())
-        page.locator("main form button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/account$"))
-
-
-def label(page: Page, language: str, text: str):  # type: ignore[no-untyped-def]
-    return page.get_by_label(t(language, text), exact=True)
-
-
 @pytest.mark.parametrize("language", ["fr", "en"])
 def test_sub_processor_objection_and_dpa_acceptance(
         pages: Pages, live_server: LiveServer, mail_sink: SMTPSink,
@@ -93,7 +74,7 @@ def test_sub_processor_objection_and_dpa_acceptance(
 
     # The operator adds the sub-processor (a draft) and announces it.
     ops = pages.open()
-    sign_in(ops, live_server, people["operator"], language)
+    sign_in(ops, live_server, people["operator"], language, two_factor=True)  # an operator
     ops.goto(f"{live_server.url}/ops/sub-processors")
     label(ops, language, "Name").fill(provider)
     label(ops, language, "Purpose (French)").fill("Diffusion des classes virtuelles")
@@ -136,7 +117,7 @@ def test_sub_processor_objection_and_dpa_acceptance(
     expect(owner.get_by_role("status")).to_have_text(t(
         language,
         "Your objection is recorded. We will contact you before the change takes effect."))
-    objected = _catalog(language).ugettext("Your organisation objected on %(date)s.")
+    objected = catalog(language).ugettext("Your organisation objected on %(date)s.")
     expect(owner.get_by_role("region", name=re.compile(re.escape(provider)))).to_contain_text(
         objected.split("%(date)s")[0])
 

@@ -9,7 +9,6 @@ and the moderation queue are checked with axe-core; every page for CSP violation
 
 from __future__ import annotations
 
-import re
 import secrets
 from multiprocessing.connection import Connection
 
@@ -17,10 +16,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import factories
-from tests.browser.conftest import LiveServer, Pages
-from tests.browser.test_registration_journey import (
+from tests.browser.conftest import LiveServer, Pages, from_child
+from tests.fixtures.browser import (
     accessibility,
     choose_language,
+    member_sign_in,
+    participant_sign_in,
     shot,
     t,
     tn,
@@ -81,35 +82,7 @@ def _seed(settings: dict, slug: str, language: str, pipe: Connection) -> None:
 
 
 def seed(server: LiveServer, slug: str, language: str) -> tuple[int, int]:
-    import multiprocessing
-
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    process = context.Process(target=_seed, args=(server.settings, slug, language, theirs))
-    process.start()
-    process.join(120)
-    assert process.exitcode == 0, "setting up the tenant failed (see the captured stderr)"
-    return ours.recv()
-
-
-def participant_sign_in(page: Page, server: LiveServer, slug: str, name: str,
-                        language: str) -> None:
-    page.goto(f"{server.url}/t/{slug}/login")
-    choose_language(page, language)
-    page.locator("#email").fill(f"{name}@{slug}.example.org")
-    page.locator("#password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
-
-
-def member_sign_in(page: Page, server: LiveServer, url: str, email: str, language: str) -> None:
-    page.goto(url)
-    expect(page).to_have_url(re.compile(r"/login\?next="))
-    choose_language(page, language)
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(factories.PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page).to_have_url(url)
+    return from_child(_seed, server.settings, slug, language)  # type: ignore[return-value]
 
 
 def rate(page: Page, language: str, stars: int, comment: str) -> None:
@@ -133,7 +106,8 @@ def test_ratings_journey(pages: Pages, live_server: LiveServer, mail_sink: SMTPS
 
     # 1. Ann attended: she rates, then changes her rating.
     ann = pages.open()
-    participant_sign_in(ann, live_server, slug, "ann", language)
+    participant_sign_in(ann, live_server, slug, f"ann@{slug}.example.org", language,
+                        PASSWORD)
     ann.goto(event_url)
     expect(ann.locator(reviews)).to_contain_text(not_enough)
     ann.get_by_role("link", name=t(language, "Rate this event"), exact=True).click()
@@ -155,7 +129,8 @@ def test_ratings_journey(pages: Pages, live_server: LiveServer, mail_sink: SMTPS
 
     # 2. Bob registered but did not attend: no rating for him.
     bob = pages.open()
-    participant_sign_in(bob, live_server, slug, "bob", language)
+    participant_sign_in(bob, live_server, slug, f"bob@{slug}.example.org", language,
+                        PASSWORD)
     bob.goto(event_url)
     expect(bob.get_by_role("link", name=t(language, "Rate this event"))).to_have_count(0)
     bob.goto(f"{event_url}/rating")
@@ -166,7 +141,7 @@ def test_ratings_journey(pages: Pages, live_server: LiveServer, mail_sink: SMTPS
     # 3. The moderator publishes Ann's review and hides Dan's with a reason (htmx).
     moderator = pages.open()
     queue_url = f"{live_server.url}/t/{slug}/admin/ratings"
-    member_sign_in(moderator, live_server, queue_url, f"moderator@{slug}.example.org", language)
+    member_sign_in(moderator, queue_url, f"moderator@{slug}.example.org", language)
     expect(moderator.get_by_role("heading", level=1)).to_have_text(
         t(language, "Moderation queue"))
     found += accessibility(moderator, f"{language}-moderation-queue")
@@ -198,7 +173,8 @@ def test_ratings_journey(pages: Pages, live_server: LiveServer, mail_sink: SMTPS
         "%(num)d reviews were hidden by the moderators.", 1))
     expect(visitor.locator(reviews)).not_to_contain_text(RUDE)
     chloe = pages.open()
-    participant_sign_in(chloe, live_server, slug, "chloe", language)
+    participant_sign_in(chloe, live_server, slug, f"chloe@{slug}.example.org", language,
+                        PASSWORD)
     chloe.goto(f"{event_url}/rating")
     rate(chloe, language, 3, "")
     average = tn(language, "Average rating: %(average)s out of 5, from %(num)d rating.",
@@ -214,7 +190,7 @@ def test_ratings_journey(pages: Pages, live_server: LiveServer, mail_sink: SMTPS
     # 5. The admin erases Ann: the average stays, her name and comment go.
     admin = pages.open()
     record = f"{live_server.url}/t/{slug}/admin/participants/{ann_id}"
-    member_sign_in(admin, live_server, record, f"admin@{slug}.example.org", language)
+    member_sign_in(admin, record, f"admin@{slug}.example.org", language)
     admin.get_by_role("link", name=t(language, "Erase this participant")).click()
     admin.get_by_role("button", name=t(language, "Erase this participant")).click()
     expect(admin.locator(".error")).to_contain_text(

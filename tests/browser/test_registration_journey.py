@@ -13,31 +13,32 @@ the new strings are translated (untranslated, a catalogue gives back the English
 
 from __future__ import annotations
 
-import functools
 import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from pathlib import Path
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from babel.support import Translations
 from playwright.sync_api import Dialog, Page, expect
 
 from tenants.fields import guard
 from tests import factories
 from tests.browser.conftest import LiveServer, Pages, in_child
-from tests.browser.test_accessibility import AXE, RUN_AXE
+from tests.fixtures.browser import (
+    accessibility,
+    catalog,
+    choose_language,
+    member_sign_in,
+    on_server,
+    shot,
+    t,
+    tn,
+)
 from tests.mail_sink import SMTPSink
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
-
-TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
-# For a person to look at, outside the repository.
-SHOTS = Path("/tmp/parvis-shots")  # noqa: S108
 
 # What the admin types: every tenant text in both languages (French, the default, is required).
 CHOICE = {"fr": "Vous participez", "en": "You take part"}
@@ -50,21 +51,7 @@ TITLE = {"fr": "Atelier inscriptions", "en": "Registration workshop"}
 JOIN_URL = "https://video.example.org/room/"  # + a secret per test
 
 
-@functools.cache
-def _catalog(language: str) -> Translations:
-    return Translations.load(str(TRANSLATIONS), [language])
-
-
 IN_CONTEXT = {"Confirmed", "Cancelled", "Refused"}  # registration statuses
-
-
-def t(language: str, message: str, **variables: object) -> str:
-    """``message`` as the pages show it in ``language`` (formatted as Jinja's ``_()`` does)."""
-    return _catalog(language).ugettext(message) % variables
-
-
-def tn(language: str, singular: str, plural: str, num: int, **variables: object) -> str:
-    return _catalog(language).ungettext(singular, plural, num) % {"num": num, **variables}
 
 
 # --- setting up the tenant in the live server's database ---------------------------------------
@@ -86,39 +73,6 @@ def _seed(settings: dict, slug: str, admin_email: str) -> None:
 
 def seed_tenant(server: LiveServer, slug: str, admin_email: str) -> None:
     in_child(_seed, server.settings, slug, admin_email)
-
-
-# --- browser helpers ---------------------------------------------------------------------------
-
-
-
-
-def accessibility(page: Page, name: str) -> list[str]:
-    """Serious and critical axe-core violations of the page as it is now. axe is evaluated
-    through DevTools, which the page's CSP does not govern, so the page keeps its real CSP (the
-    ``violations`` helper of test_accessibility injects a script tag, which needs it off)."""
-    page.evaluate(AXE.read_text())
-    return [f"{name}: {line}" for line in page.evaluate(RUN_AXE)]
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def choose_language(page: Page, language: str) -> None:
-    """With the header's language buttons, as a visitor would."""
-    name = {"fr": "Français", "en": "English"}[language]
-    page.get_by_role("button", name=name, exact=True).click()
-    expect(page.locator("html")).to_have_attribute("lang", language)
-    expect(page.get_by_role("button", name=name, exact=True)).to_have_attribute(
-        "aria-current", "true")
-
-
-def on_server(server: LiveServer, link: str) -> str:
-    """An e-mailed link on the live server: e-mails use BASE_URL, the server has its own port."""
-    parts = urlsplit(link)
-    return f"{server.url}{parts.path}" + (f"?{parts.query}" if parts.query else "")
 
 
 # --- the admin's part --------------------------------------------------------------------------
@@ -151,13 +105,7 @@ def design_form_and_publish_event(page: Page, server: LiveServer, slug: str, adm
                                   language: str, join_url: str, found: list[str]) -> str:
     """Step 1; returns the event page's URL."""
     designer = f"{server.url}/t/{slug}/admin/form"
-    page.goto(designer)
-    expect(page).to_have_url(re.compile(r"/login\?next="))
-    choose_language(page, language)
-    page.locator("#email").fill(admin)
-    page.locator("#password").fill(factories.PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page).to_have_url(designer)
+    member_sign_in(page, designer, admin, language)
     expect(page.locator("html")).to_have_attribute("lang", language)
     expect(page.get_by_role("heading", level=1)).to_have_text(t(language, "Registration form"))
 
@@ -296,9 +244,9 @@ def registration_row(page: Page, language: str):  # type: ignore[no-untyped-def]
 def expect_status(page: Page, language: str, label: str) -> None:
     """The event's row in "My registrations" shows exactly this status (in French, a few agree
     with "inscription": their own context, as in tenants/registration/forms.py)."""
-    catalog = _catalog(language)
-    text = (catalog.upgettext("registration", label) if label in IN_CONTEXT
-            else catalog.ugettext(label))
+    texts = catalog(language)
+    text = (texts.upgettext("registration", label) if label in IN_CONTEXT
+            else texts.ugettext(label))
     expect(registration_row(page, language).locator("td strong")).to_have_text(text)
 
 

@@ -11,12 +11,18 @@ receipts of the sweeps. The retention pages pass axe-core.
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests import factories
 from tests.browser.conftest import LiveServer, Pages, in_child
-from tests.browser.test_ratings_journey import PASSWORD, member_sign_in, participant_sign_in
-from tests.browser.test_registration_journey import accessibility, choose_language, shot, t
+from tests.browser.test_ratings_journey import PASSWORD
+from tests.fixtures.browser import (
+    accessibility,
+    member_sign_in,
+    participant_sign_in,
+    shot,
+    t,
+)
 from tests.mail_sink import SMTPSink
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -64,16 +70,6 @@ def _sweep(settings: dict, slug: str, days: int) -> None:
     app.extensions["parvis_engine"].dispose()
 
 
-
-def sign_in_as(page: Page, server: LiveServer, slug: str, name: str, language: str) -> None:
-    """The sign-in form, whatever page it leads to."""
-    page.goto(f"{server.url}/t/{slug}/login")
-    choose_language(page, language)
-    page.locator("#email").fill(f"{name}@{slug}.example.org")
-    page.locator("#password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
-
-
 @pytest.mark.parametrize("language", ["fr", "en"])
 def test_retention_journey(pages: Pages, live_server: LiveServer, mail_sink: SMTPSink,
                            language: str) -> None:
@@ -84,7 +80,8 @@ def test_retention_journey(pages: Pages, live_server: LiveServer, mail_sink: SMT
 
     # --- Dan deletes his account, and takes it back 29 days later ----------------------------
     dan = pages.open()
-    participant_sign_in(dan, live_server, slug, "dan", language)
+    participant_sign_in(dan, live_server, slug, f"dan@{slug}.example.org", language,
+                        PASSWORD)
     dan.goto(f"{live_server.url}/t/{slug}/me/privacy")
     dan.get_by_label(t(language, "I want to delete my account")).check()
     dan.get_by_role("button", name=t(language, "Delete my account")).click()
@@ -99,7 +96,8 @@ def test_retention_journey(pages: Pages, live_server: LiveServer, mail_sink: SMT
 
     # --- 29 days on: Dan is not erased yet, and signs in again ---------------------------------
     in_child(_sweep, live_server.settings, slug, 29)
-    sign_in_as(dan, live_server, slug, "dan", language)
+    participant_sign_in(dan, live_server, slug, f"dan@{slug}.example.org", language,
+                        PASSWORD, lands=False)  # whatever page it leads to
     expect(dan.get_by_role("heading", level=1)).to_have_text(
         t(language, "Your account is deactivated"))
     expect(dan.locator("main")).to_contain_text(
@@ -113,13 +111,15 @@ def test_retention_journey(pages: Pages, live_server: LiveServer, mail_sink: SMT
     # --- 31 days after the warning: Ina's account is deactivated; 62 days: erased -------------
     in_child(_sweep, live_server.settings, slug, 31)
     ina = pages.open()
-    sign_in_as(ina, live_server, slug, "ina", language)
+    participant_sign_in(ina, live_server, slug, f"ina@{slug}.example.org", language,
+                        PASSWORD, lands=False)  # whatever page it leads to
     expect(ina.get_by_role("heading", level=1)).to_have_text(
         t(language, "Your account is deactivated"))
     expect(ina.locator("main")).to_contain_text(t(
         language, "This account was deactivated because it had not been used for a long time."))
     in_child(_sweep, live_server.settings, slug, 62)
-    sign_in_as(ina, live_server, slug, "ina", language)
+    participant_sign_in(ina, live_server, slug, f"ina@{slug}.example.org", language,
+                        PASSWORD, lands=False)  # whatever page it leads to
     expect(ina.locator("main")).to_contain_text(
         t(language, "E-mail address or password is incorrect."))
     assert not [m for m in mail_sink.messages if m["To"] == dan_email]  # Dan was never warned
@@ -127,7 +127,7 @@ def test_retention_journey(pages: Pages, live_server: LiveServer, mail_sink: SMT
     # --- the admin: matrix, dry run, receipts -------------------------------------------------
     admin = pages.open()
     matrix = f"{live_server.url}/t/{slug}/admin/retention"
-    member_sign_in(admin, live_server, matrix, f"admin@{slug}.example.org", language)
+    member_sign_in(admin, matrix, f"admin@{slug}.example.org", language)
     expect(admin.get_by_role("heading", level=1)).to_have_text(t(language, "Retention"))
     assert accessibility(admin, f"{language}-retention-matrix") == []
     row = admin.locator("#rule-connection_logs")

@@ -12,7 +12,6 @@ pass axe-core; e-mails are read from the live server's SMTP sink.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import re
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -21,9 +20,16 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import factories
-from tests.browser.conftest import LiveServer, Pages
-from tests.browser.test_ratings_journey import PASSWORD, member_sign_in, participant_sign_in
-from tests.browser.test_registration_journey import accessibility, on_server, shot, t
+from tests.browser.conftest import LiveServer, Pages, from_child
+from tests.browser.test_ratings_journey import PASSWORD
+from tests.fixtures.browser import (
+    accessibility,
+    member_sign_in,
+    on_server,
+    participant_sign_in,
+    shot,
+    t,
+)
 from tests.mail_sink import SMTPSink
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -63,13 +69,7 @@ def _seed(settings: dict, slug: str, language: str, pipe: Connection) -> None:
 
 
 def seed(server: LiveServer, slug: str, language: str) -> None:
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    process = context.Process(target=_seed, args=(server.settings, slug, language, theirs))
-    process.start()
-    process.join(120)
-    assert process.exitcode == 0, "setting up the tenant failed (see the captured stderr)"
-    ours.recv()
+    from_child(_seed, server.settings, slug, language)
 
 
 def ask_join_link(page: Page, server: LiveServer, slug: str, language: str) -> None:
@@ -112,7 +112,8 @@ def test_rights_journey(pages: Pages, live_server: LiveServer, mail_sink: SMTPSi
 
     # --- the participant ---------------------------------------------------------------------
     ann = pages.open()
-    participant_sign_in(ann, live_server, slug, "ann", language)
+    participant_sign_in(ann, live_server, slug, f"ann@{slug}.example.org", language,
+                        PASSWORD)
     ann.get_by_role("navigation").get_by_role(
         "link", name=t(language, "My data and privacy"), exact=True).click()
     expect(ann.get_by_role("heading", level=1)).to_have_text(t(language, "My data and privacy"))
@@ -168,7 +169,8 @@ def test_rights_journey(pages: Pages, live_server: LiveServer, mail_sink: SMTPSi
     expect(ann.get_by_role("heading", level=1)).to_have_text(
         t(language, "Your account is deleted"))
     assert accessibility(ann, f"{language}-deleted") == []
-    participant_sign_in(ann, live_server, slug, "ann", language)
+    participant_sign_in(ann, live_server, slug, f"ann@{slug}.example.org", language,
+                        PASSWORD)
     expect(ann.get_by_role("heading", level=1)).to_have_text(
         t(language, "Your account is deactivated"))
     ann.get_by_role("button", name=t(language, "Reactivate my account")).click()
@@ -192,7 +194,7 @@ def test_rights_journey(pages: Pages, live_server: LiveServer, mail_sink: SMTPSi
     # --- the tenant answers one and extends the other ----------------------------------------
     manager = pages.open()
     inbox = f"{live_server.url}/t/{slug}/admin/rights"
-    member_sign_in(manager, live_server, inbox, f"manager@{slug}.example.org", language)
+    member_sign_in(manager, inbox, f"manager@{slug}.example.org", language)
     expect(manager.get_by_role("heading", level=1)).to_have_text(t(language, "Rights requests"))
     assert accessibility(manager, f"{language}-inbox") == []
     shot(manager, f"rights-{language}-inbox")

@@ -18,8 +18,7 @@ from playwright.sync_api import Page, expect
 
 from tests import factories
 from tests.browser.conftest import LiveServer, Pages, in_child
-from tests.browser.test_processor_journey import sign_in
-from tests.browser.test_registration_journey import accessibility, shot, t
+from tests.fixtures.browser import accessibility, shot, sign_in, t
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 

@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 
 from tests import factories
 from tests.browser.conftest import LiveServer, Pages
-from tests.browser.test_registration_journey import (
+from tests.fixtures.browser import (
     accessibility,
     choose_language,
     on_server,
