@@ -6,7 +6,6 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tenants import api as tenants_api
@@ -18,12 +17,6 @@ from tests.factories import PASSWORD
 from tests.mail_sink import SMTPSink
 
 __all__ = ["PASSWORD"]  # the factories' password, which every sign-up here uses too
-
-
-def english(client: FlaskClient) -> FlaskClient:
-    with client.session_transaction() as cookie:
-        cookie["lang"] = "en"
-    return client
 
 
 def signup_data(email: str, password: str = PASSWORD, **answers: Any) -> dict[str, Any]:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tenants import api as tenants_api
 from tenants.events.models import Event
-from tenants.participants import services as participants
 from tenants.participants.models import Participant
 from tenants.registration.models import Registration
 from tests import factories
@@ -32,31 +28,6 @@ def person(slug: str, email: str, *, language: str = "en", **fields: str) -> int
     fields.setdefault("first_name", email.split("@")[0].capitalize())
     fields.setdefault("last_name", "Tester")
     return factories.confirmed_participant(slug, email, language=language, **fields)
-
-
-def sign_in(client: FlaskClient, slug: str, participant_id: int) -> FlaskClient:
-    """Sign a participant in to ``slug`` in this client, as the login page would."""
-    with tenants_api.tenant_context(slug) as session:
-        token = participants.issue_token(session, session.get(Participant, participant_id),
-                                         "session", timedelta(hours=1))
-    with client.session_transaction() as cookie:
-        cookie[f"p:{slug}"] = token
-    return client
-
-
-def staff(client: FlaskClient, slug: str, role: str, email: str | None = None) -> FlaskClient:
-    """Sign a tenant member with ``role`` in to this client (in English)."""
-    email = email or f"{role}@{slug}.test"
-    with client.application.app_context():
-        factories.member(slug, email, role)
-    assert factories.login(client, email).status_code == 303
-    return english(client)
-
-
-def english(client: FlaskClient) -> FlaskClient:
-    with client.session_transaction() as cookie:
-        cookie["lang"] = "en"
-    return client
 
 
 def status(slug: str, registration_id: int) -> str:

@@ -15,10 +15,10 @@ from tenants import pagecache
 from tenants.fields import answers, checks
 from tenants.fields.models import Answer, CustomField
 from tests import factories
+from tests.fixtures.people import english
 from tests.tenants.account_helpers import (
     answer_count,
     count,
-    english,
     modes,
     participant,
     person,

@@ -22,6 +22,7 @@ from tenants.consent import visitor as consent_visitor
 from tenants.consent.models import ConsentEntry
 from tenants.consent.views import rate_limit
 from tests import factories
+from tests.fixtures.people import sign_in_member
 
 HOME = "/t/acme/"
 CHOICE = "/t/acme/cookies"
@@ -328,22 +329,13 @@ def test_junk_choices_never_fail(app, client, decision, version_, service, purpo
 # --- admins --------------------------------------------------------------------------------------
 
 
-def sign_in(app, client, role: str = "admin"):  # type: ignore[no-untyped-def]
-    with app.app_context():
-        factories.member("acme", f"{role}@acme.test", role)
-    assert factories.login(client, f"{role}@acme.test").status_code == 303
-    with client.session_transaction() as session:
-        session["lang"] = "en"
-    return client
-
-
 SERVICE_FORM = {"name": "Matomo", "provider": "InnoCraft", "purpose": "audience",
                 "cookies": "_pk_id | 13 months\n_pk_ses | 30 minutes", "location": "France",
                 "load_kind": "script", "load_url": SCRIPT}
 
 
 def test_admin_adds_edits_and_removes_services_each_a_new_version(app, client):
-    sign_in(app, client)
+    sign_in_member(client, "acme", "admin", in_english=True)
     assert client.get("/t/acme/admin/consent").status_code == 200
     start = version()
     assert client.post("/t/acme/admin/consent/services/new",
@@ -375,7 +367,7 @@ def test_admin_adds_edits_and_removes_services_each_a_new_version(app, client):
     {"name": "x" * 101},
 ])
 def test_bad_services_are_refused(app, client, changes):
-    sign_in(app, client)
+    sign_in_member(client, "acme", "admin", in_english=True)
     response = client.post("/t/acme/admin/consent/services/new",
                            data={**SERVICE_FORM, **changes})
     assert response.status_code == 422
@@ -392,7 +384,7 @@ def test_tenant_texts_are_escaped(app, client):
 
 
 def test_only_admins_configure_and_read_the_ledger(app, client):
-    sign_in(app, client, "manager")
+    sign_in_member(client, "acme", "manager", in_english=True)
     for url in ("/t/acme/admin/consent", "/t/acme/admin/consent/ledger",
                 "/t/acme/admin/consent/ledger.csv", "/t/acme/admin/consent/services/new"):
         assert client.get(url).status_code == 403
@@ -400,7 +392,7 @@ def test_only_admins_configure_and_read_the_ledger(app, client):
 
 def test_admin_banner_form(app, client):
     add_service()
-    sign_in(app, client)
+    sign_in_member(client, "acme", "admin", in_english=True)
     before = version()
     response = client.post("/t/acme/admin/consent", data={
         "title-fr": "Cookies ?", "title-en": "Cookies?", "body-fr": "", "body-en": "",
@@ -419,7 +411,7 @@ def test_ledger_lookup_shows_every_step_and_export_is_formula_safe(app, client):
     first = consent_cookie(choose(visitor, "refuse"))["value"]
     last = consent_cookie(choose(visitor, "accept"))["value"]
     choose(app.test_client(), "accept")  # another visitor
-    sign_in(app, client)
+    sign_in_member(client, "acme", "admin", in_english=True)
     page = client.get("/t/acme/admin/consent/ledger", query_string={"consent_id": last})
     html = page.get_data(as_text=True)
     assert first in html and last in html and html.count("<tr>") == 3  # header + 2 steps
@@ -505,7 +497,7 @@ def test_done_means_journey_through_the_pages(app, client):
     bumps, visitors are asked again); a visitor refuses, comes back (not asked again), opens
     the cookie settings and accepts one service; the ledger shows each step, and nothing
     personal."""
-    admin = sign_in(app, app.test_client())
+    admin = sign_in_member(app.test_client(), "acme", "admin", in_english=True)
     visitor = client
     for form in (SERVICE_FORM, {**SERVICE_FORM, "name": "VideoHost", "purpose": "embedded",
                                 "cookies": "vh | 6 months", "load_kind": "embed",
@@ -569,7 +561,7 @@ SERVICE_FIELDS = ("name", "provider", "purpose", "cookies", "location", "load_ki
 @given(values=st.fixed_dictionaries({name: odd for name in SERVICE_FIELDS}))
 def test_junk_services_never_fail_and_never_half_save(app, client, values):
     if client.get_cookie("parvis_session") is None:  # the first example signs in
-        sign_in(app, client)
+        sign_in_member(client, "acme", "admin", in_english=True)
     response = client.post("/t/acme/admin/consent/services/new", data=values)
     assert response.status_code in (303, 400, 422)
     with tenants_api.tenant_context("acme") as db:

@@ -14,40 +14,13 @@ from tenants import pagecache
 from tenants.events import services
 from tenants.events.models import Event
 from tenants.events.views import PAGE_SIZE
-from tenants.participants import services as participants
-from tenants.participants.models import Participant
 from tenants.registration import tasks
 from tenants.registration.models import Registration
 from tests import factories
+from tests.fixtures.people import english, new_participant_signed_in, sign_in_member
 from webapp import jobs
 
 JOIN_URL = "https://video.example.test/room/secret-42"
-
-
-def sign_in_member(app, client, role: str = "admin", slug: str = "acme"):  # type: ignore[no-untyped-def]
-    email = f"{role}@{slug}.test"
-    with app.app_context():
-        factories.member(slug, email, role)
-    assert factories.login(client, email).status_code == 303
-    return english(client)
-
-
-def english(client):  # type: ignore[no-untyped-def]
-    with client.session_transaction() as session:
-        session["lang"] = "en"
-    return client
-
-
-def sign_in_participant(app, client, slug: str, email: str) -> int:  # type: ignore[no-untyped-def]
-    """A confirmed participant with an open session in ``client`` (as the login view does)."""
-    with app.app_context():
-        person = factories.confirmed_participant(slug, email)
-        with tenants_api.tenant_context(slug) as db:
-            token = participants.issue_token(db, db.get(Participant, person), "session",
-                                             timedelta(hours=1))
-    with client.session_transaction() as session:
-        session[f"p:{slug}"] = token
-    return person
 
 
 def form(**changes: object) -> dict:
@@ -79,12 +52,6 @@ def statuses(event_id: int) -> dict[int, str]:
 
 
 @pytest.fixture
-def admin(app, client):  # type: ignore[no-untyped-def]
-    """A client signed in as an admin of acme, in English."""
-    return sign_in_member(app, client)
-
-
-@pytest.fixture
 def scheduled(monkeypatch):  # type: ignore[no-untyped-def]
     """Calls to ``schedule_reminders``: (event id, start time) each."""
     calls: list[tuple[int, datetime]] = []
@@ -106,7 +73,7 @@ def emails(monkeypatch):  # type: ignore[no-untyped-def]
 
 
 def test_admin_creates_edits_publishes_and_cancels(app, client, scheduled, emails):
-    sign_in_member(app, client)
+    sign_in_member(client, "acme", "admin", in_english=True)
     page = client.get("/t/acme/admin/events/new")
     assert page.status_code == 200
     assert 'type="datetime-local"' in page.get_data(as_text=True)
@@ -155,7 +122,7 @@ def test_admin_creates_edits_publishes_and_cancels(app, client, scheduled, email
 
 
 def test_htmx_form_errors_swap_the_form_and_success_redirects_the_page(app, client):
-    sign_in_member(app, client)
+    sign_in_member(client, "acme", "admin", in_english=True)
     htmx = {"HX-Request": "true"}
     refused = client.post("/t/acme/admin/events/new", data=form(**{"title-fr": ""}),
                           headers=htmx)
@@ -175,7 +142,7 @@ def test_htmx_form_errors_swap_the_form_and_success_redirects_the_page(app, clie
     ("UTC", "2031-07-15T10:00", datetime(2031, 7, 15, 10, tzinfo=UTC)),
 ])
 def test_local_times_are_read_in_the_chosen_zone(app, client, scheduled, zone, local, utc):
-    sign_in_member(app, client)
+    sign_in_member(client, "acme", "admin", in_english=True)
     end = (datetime.fromisoformat(local) + timedelta(hours=2)).isoformat(timespec="minutes")
     response = client.post("/t/acme/admin/events/new",
                            data=form(timezone=zone, starts_at=local, ends_at=end))
@@ -191,7 +158,7 @@ def test_local_times_are_read_in_the_chosen_zone(app, client, scheduled, zone, l
 
 
 def test_a_time_skipped_by_the_clock_change_is_refused(app, client):
-    sign_in_member(app, client)
+    sign_in_member(client, "acme", "admin", in_english=True)
     # 30 March 2031, 02:30 does not exist in Paris: clocks go from 02:00 to 03:00.
     response = client.post("/t/acme/admin/events/new",
                            data=form(starts_at="2031-03-30T02:30", ends_at="2031-03-30T04:00"))
@@ -201,7 +168,7 @@ def test_a_time_skipped_by_the_clock_change_is_refused(app, client):
 
 
 def test_a_time_that_happens_twice_means_the_first(app, client, scheduled):
-    sign_in_member(app, client)
+    sign_in_member(client, "acme", "admin", in_english=True)
     # 26 October 2031, 02:30 happens twice in Paris (summer time, then winter time).
     response = client.post("/t/acme/admin/events/new",
                            data=form(starts_at="2031-10-26T02:30", ends_at="2031-10-26T04:00"))
@@ -235,7 +202,7 @@ def test_a_time_that_happens_twice_means_the_first(app, client, scheduled):
     ({"status": "cancelled"}, "status", "Not a valid choice"),
 ])
 def test_invalid_events_are_refused_field_by_field(app, client, changes, field, message):
-    sign_in_member(app, client)
+    sign_in_member(client, "acme", "admin", in_english=True)
     response = client.post("/t/acme/admin/events/new", data=form(**changes))
     assert response.status_code == 422
     body = response.get_data(as_text=True)
@@ -245,7 +212,7 @@ def test_invalid_events_are_refused_field_by_field(app, client, changes, field, 
 
 
 def test_the_default_language_title_is_required_and_the_other_optional(app, client, scheduled):
-    sign_in_member(app, client)
+    sign_in_member(client, "acme", "admin", in_english=True)
     assert client.post("/t/acme/admin/events/new",
                        data=form(**{"title-fr": "", "title-en": "Workshop"})).status_code == 422
     assert client.post("/t/acme/admin/events/new",
@@ -255,7 +222,7 @@ def test_the_default_language_title_is_required_and_the_other_optional(app, clie
 
 def test_reminders_are_chosen_and_scheduled_when_the_start_or_reminders_change(
         app, client, scheduled):
-    sign_in_member(app, client)
+    sign_in_member(client, "acme", "admin", in_english=True)
     client.post("/t/acme/admin/events/new", data=form(reminders=["10080", "60"]))
     [event] = events()
     assert event.reminders == [10080, 60]
@@ -279,7 +246,7 @@ def test_capacity_cannot_drop_below_the_seats_taken(app, client, scheduled, emai
         for name in ("ada", "bob"):
             factories.registration("acme", event_id, factories.confirmed_participant(
                 "acme", f"{name}@acme.test"))
-    sign_in_member(app, client)
+    sign_in_member(client, "acme", "admin", in_english=True)
     edit_url = f"/t/acme/admin/events/{event_id}/edit"
     refused = client.post(edit_url, data=form(capacity="1"))
     assert refused.status_code == 422
@@ -312,7 +279,7 @@ def test_more_capacity_promotes_the_waiting_list(app, client, scheduled, emails)
         factories.registration("acme", event_id, first)
         factories.registration("acme", event_id, second)
     assert statuses(event_id) == {first: "confirmed", second: "waitlisted"}
-    sign_in_member(app, client)
+    sign_in_member(client, "acme", "admin", in_english=True)
     assert client.post(f"/t/acme/admin/events/{event_id}/edit",
                        data=form(capacity="2")).status_code == 303
     assert statuses(event_id) == {first: "confirmed", second: "confirmed"}
@@ -324,7 +291,7 @@ def test_a_published_event_with_registrations_cannot_become_a_draft(app, client,
         event_id = factories.event("acme")
         factories.registration("acme", event_id,
                                factories.confirmed_participant("acme", "ada@acme.test"))
-    sign_in_member(app, client)
+    sign_in_member(client, "acme", "admin", in_english=True)
     refused = client.post(f"/t/acme/admin/events/{event_id}/edit", data=form(status="draft"))
     assert refused.status_code == 422
     assert "cancel the event instead" in refused.get_data(as_text=True)
@@ -344,7 +311,7 @@ def test_cancelling_tells_every_active_registrant(app, client, emails):
                                                         == people[2]))
             registrations.cancel(db, gone)
     emails.clear()
-    sign_in_member(app, client)
+    sign_in_member(client, "acme", "admin", in_english=True)
     asked = client.post(f"/t/acme/admin/events/{event_id}/cancel")
     assert "2 registered participants will be told" in asked.get_data(as_text=True)
     assert emails == []
@@ -364,7 +331,7 @@ def test_cancelling_tells_every_active_registrant(app, client, emails):
 def test_viewers_and_managers_read_the_list_but_change_nothing(app, client, role):
     with app.app_context():
         draft = factories.event("acme", status="draft")
-    sign_in_member(app, client, role)
+    sign_in_member(client, "acme", role, in_english=True)
     listing = client.get("/t/acme/admin/events?view=drafts")
     assert listing.status_code == 200
     body = listing.get_data(as_text=True)
@@ -397,7 +364,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(app, client):
 
 
 def test_an_admin_of_another_tenant_is_refused(app, client):
-    sign_in_member(app, client, "admin", slug="globex")
+    sign_in_member(client, "globex", "admin", in_english=True)
     assert client.get("/t/acme/admin/events").status_code == 403
     assert client.post("/t/acme/admin/events/new", data=form()).status_code == 403
     assert events() == []
@@ -407,7 +374,7 @@ def test_ids_of_another_tenant_are_404(app, client):
     with app.app_context():
         theirs = factories.event("globex", join_url=JOIN_URL)
         theirs_draft = factories.event("globex", status="draft")
-    sign_in_member(app, client)
+    sign_in_member(client, "acme", "admin", in_english=True)
     for event_id in (theirs, theirs_draft, 999_999, 2**31, 10**30):
         assert client.get(f"/t/acme/events/{event_id}").status_code == 404
         assert client.get(f"/t/acme/admin/events/{event_id}/edit").status_code == 404
@@ -425,7 +392,7 @@ def test_ids_of_another_tenant_are_404(app, client):
 def test_drafts_are_404_to_the_public(app, client):
     with app.app_context():
         draft = factories.event("acme", status="draft", title={"fr": "Brouillon secret"})
-        sign_in_participant(app, client, "acme", "ada@acme.test")
+        new_participant_signed_in(client, "acme", "ada@acme.test")
     assert client.get(f"/t/acme/events/{draft}").status_code == 404
     assert "Brouillon secret" not in client.get("/t/acme/").get_data(as_text=True)
     assert app.test_client().get(f"/t/acme/events/{draft}").status_code == 404
@@ -461,7 +428,7 @@ def test_public_list_shows_upcoming_published_events_in_the_visitor_language(app
 def test_the_join_url_is_on_no_public_page(app, client):
     with app.app_context():
         event_id = factories.event("acme", join_url=JOIN_URL, capacity=5)
-        person = sign_in_participant(app, client, "acme", "ada@acme.test")
+        person = new_participant_signed_in(client, "acme", "ada@acme.test")
         factories.registration("acme", event_id, person)
     assert statuses(event_id) == {person: "confirmed"}
     anonymous = app.test_client()
@@ -518,7 +485,7 @@ def test_public_list_costs_the_same_for_3_or_30_events(app, client, statements):
 
 
 def test_admin_list_costs_the_same_for_3_or_30_events(app, client, statements, emails):
-    sign_in_member(app, client, "viewer")
+    sign_in_member(client, "acme", "viewer", in_english=True)
 
     def cost(count: int) -> int:
         with app.app_context():

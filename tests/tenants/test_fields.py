@@ -14,29 +14,10 @@ from tenants import api as tenants_api
 from tenants.fields import services
 from tenants.fields.models import Answer, CustomField, StandardField
 from tests import factories
+from tests.fixtures.people import sign_in_member
 
 FORM = "/t/acme/admin/form"
 HTMX = {"HX-Request": "true"}
-
-
-def english(client):  # type: ignore[no-untyped-def]
-    with client.session_transaction() as session:
-        session["lang"] = "en"
-    return client
-
-
-def sign_in(app, client, role: str = "admin", slug: str = "acme"):  # type: ignore[no-untyped-def]
-    email = f"{role}@{slug}.test"
-    with app.app_context():
-        factories.member(slug, email, role)
-    assert factories.login(client, email).status_code == 303
-    return english(client)
-
-
-@pytest.fixture
-def admin(app, client):  # type: ignore[no-untyped-def]
-    """A client signed in as an admin of acme, in English."""
-    return sign_in(app, client)
 
 
 def texts(**changes: object) -> dict:
@@ -590,7 +571,7 @@ def test_labels_are_escaped(admin):
 
 
 def test_viewers_may_look_but_not_change(app, client):
-    sign_in(app, client, "viewer")
+    sign_in_member(client, "acme", "viewer", in_english=True)
     field_id = choice_field()
     html = page(client.get(FORM))
     assert "Meal" in html and f"/fields/{field_id}/edit" not in html and "Add a field" not in html

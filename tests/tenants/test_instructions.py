@@ -14,7 +14,7 @@ from tenants.consent import catalogue as consent_catalogue
 from tenants.consent.views import rate_limit
 from tenants.instructions import services as instructions
 from tenants.instructions.models import Instruction
-from tests.tenants.registration_helpers import staff
+from tests.fixtures.people import sign_in_member
 
 MODES = {"first_name": "optional", "last_name": "required", "mobile_phone": "off",
          "city": "required", "postal_code": "off", "job_function": "off"}
@@ -51,7 +51,7 @@ def member_id(app, email: str) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_registration_form_changes_are_instructions(app):
-    admin = staff(app.test_client(), "acme", "admin")
+    admin = sign_in_member(app.test_client(), "acme", "admin", in_english=True)
     me = member_id(app, "admin@acme.test")
     assert admin.post("/t/acme/admin/form", data=MODES).status_code == 303
     assert admin.post("/t/acme/admin/form", data=MODES).status_code == 303  # unchanged
@@ -79,7 +79,7 @@ def test_registration_form_changes_are_instructions(app):
 
 
 def test_visibility_and_ratings_settings_are_instructions(app):
-    admin = staff(app.test_client(), "acme", "admin")
+    admin = sign_in_member(app.test_client(), "acme", "admin", in_english=True)
     me = member_id(app, "admin@acme.test")
     settings = {"default_language": "fr", "languages": "fr", "max_visibility": "participants"}
     assert admin.post("/t/acme/admin/settings", data=settings).status_code == 303
@@ -100,13 +100,13 @@ def test_visibility_and_ratings_settings_are_instructions(app):
                     "comment until a moderator publishes them: no; Who sees the ratings and "
                     "reviews: Signed-in participants of the organisation; Default order of the "
                     "reviews: Highest rated first", me)]
-    viewer = staff(app.test_client(), "acme", "viewer")
+    viewer = sign_in_member(app.test_client(), "acme", "viewer", in_english=True)
     assert viewer.post("/t/acme/admin/settings/ratings", data=RATINGS).status_code == 403
     assert len(logged()) == 2
 
 
 def test_cookie_banner_and_service_changes_are_instructions(app):
-    admin = staff(app.test_client(), "acme", "admin")
+    admin = sign_in_member(app.test_client(), "acme", "admin", in_english=True)
     me = member_id(app, "admin@acme.test")
     assert admin.post("/t/acme/admin/consent", data={
         "title-fr": "", "title-en": "", "body-fr": "", "body-en": "",
@@ -136,7 +136,7 @@ def test_catalogue_services_are_not_edited_from_the_consent_page(app):
             "load_kind": "embed", "load_url": "https://player.vimeo.com", "safeguard": "scc"},
             None)
         service_id = made.id
-    admin = staff(app.test_client(), "acme", "admin")
+    admin = sign_in_member(app.test_client(), "acme", "admin", in_english=True)
     page = admin.get("/t/acme/admin/consent").text
     assert "Blocked until the owner authorises the transfer" in page
     assert admin.get(f"/t/acme/admin/consent/services/{service_id}/edit").status_code == 404

@@ -20,10 +20,10 @@ from tenants.participants import tasks
 from tenants.participants.models import Participant, ParticipantLoginFailure, ParticipantToken
 from tenants.registration.models import Registration
 from tests import factories
+from tests.fixtures.people import english
 from tests.tenants.account_helpers import (
     PASSWORD,
     count,
-    english,
     mail_to,
     max_visibility,
     modes,

@@ -15,6 +15,7 @@ from tenants.ratings import services
 from tenants.ratings.models import Rating, RatingReport
 from tenants.registration.models import Registration
 from tests import factories
+from tests.fixtures.people import english, sign_in_member, sign_in_participant
 from tests.tenants.ratings_helpers import (
     all_ratings,
     attendee,
@@ -24,7 +25,7 @@ from tests.tenants.ratings_helpers import (
     rating,
     ratings,
 )
-from tests.tenants.registration_helpers import english, person, sign_in, staff
+from tests.tenants.registration_helpers import person
 
 HOSTILE = '<img src=x onerror="alert(1)">'
 
@@ -34,7 +35,7 @@ def rater(app, event_id: int, email: str = "ann@example.org", *,  # type: ignore
     """A signed-in participant (English) registered to ``event_id``."""
     pid = person("acme", email, first_name="Ann", last_name="Martin")
     attendee("acme", event_id, pid, attended=attended, status=status)
-    return english(sign_in(app.test_client(), "acme", pid)), pid
+    return english(sign_in_participant(app.test_client(), "acme", pid)), pid
 
 
 def post_rating(client, event_id: int, stars: object = 4, comment: str = "",  # type: ignore[no-untyped-def]
@@ -121,7 +122,7 @@ def test_ratings_that_are_refused_store_nothing(app, case: str, status: int,  # 
     pid = person("acme", "bob@example.org")
     if case != "not registered":
         attendee("acme", event_id, pid, attended=case != "registered, not attended")
-    me = english(sign_in(app.test_client(), "acme", pid))
+    me = english(sign_in_participant(app.test_client(), "acme", pid))
     if case == "twice":
         assert post_rating(me, event_id, 5).status_code == 303
     before = all_ratings("acme")
@@ -180,7 +181,7 @@ def test_errors_are_translated_into_french(app) -> None:  # type: ignore[no-unty
     event_id = past_event("acme")
     pid = person("acme", "fr@example.org", language="fr")
     attendee("acme", event_id, pid)
-    me = sign_in(app.test_client(), "acme", pid)
+    me = sign_in_participant(app.test_client(), "acme", pid)
     response = post_rating(me, event_id, 9, "<b>x</b>")
     assert response.status_code == 422
     assert "Choisissez entre 1 et 5 étoiles." in response.text
@@ -290,9 +291,9 @@ def test_visibility_per_tenant(app, visibility: str) -> None:  # type: ignore[no
     event_id = past_event("acme")
     [rating_id, *_] = ratings("acme", event_id, [5, 4, 4, 4, 4], comment="Visible?")
     visitor = english(app.test_client())
-    participant = english(sign_in(app.test_client(), "acme",
-                                  person("acme", "p@example.org")))
-    member = staff(app.test_client(), "acme", "viewer")
+    participant = english(sign_in_participant(app.test_client(), "acme",
+                                              person("acme", "p@example.org")))
+    member = sign_in_member(app.test_client(), "acme", "viewer", in_english=True)
     seen = {name: "Visible?" in c.get(f"/t/acme/events/{event_id}").text
             for name, c in [("visitor", visitor), ("participant", participant),
                             ("staff", member)]}
@@ -348,7 +349,7 @@ def test_anyone_reports_a_review_and_it_reaches_the_queue(app, client) -> None: 
     # The same reporter again: no second report.
     client.post(f"/t/acme/ratings/{rating_id}/report", data={"reason": "spam"})
     assert count(RatingReport) == 1
-    moderator = staff(app.test_client(), "acme", "moderator")
+    moderator = sign_in_member(app.test_client(), "acme", "moderator", in_english=True)
     queue = moderator.get("/t/acme/admin/ratings").text
     assert "Rubbish" in queue and "Insulting, hateful or offensive: 1." in queue
 
@@ -391,7 +392,7 @@ def test_a_moderator_hides_with_a_reason_and_the_author_is_told(app, outbox) -> 
     pid = person("acme", "author@example.org", first_name="Paul")
     [rating_id] = ratings("acme", event_id, [1], comment="Insulting words",
                           participant_ids=[pid])
-    moderator = staff(app.test_client(), "acme", "moderator")
+    moderator = sign_in_member(app.test_client(), "acme", "moderator", in_english=True)
     response = moderator.post(f"/t/acme/admin/ratings/{rating_id}/hide", data={"reason": ""})
     assert response.status_code == 422 and "Give the reason" in response.text
     assert rating("acme", rating_id).status == "published"
@@ -416,7 +417,7 @@ def test_a_hidden_review_never_reappears_after_edits(app) -> None:  # type: igno
     event_id = past_event("acme")
     me, pid = rater(app, event_id)
     [rating_id] = ratings("acme", event_id, [1], comment="Bad words", participant_ids=[pid])
-    moderator = staff(app.test_client(), "acme", "moderator")
+    moderator = sign_in_member(app.test_client(), "acme", "moderator", in_english=True)
     moderator.post(f"/t/acme/admin/ratings/{rating_id}/hide", data={"reason": "Rude"})
     response = edit_rating(me, event_id, 5, "Polite now")
     assert response.status_code == 409 and "hidden by a moderator" in response.text
@@ -439,7 +440,7 @@ def test_publishing_a_held_review_and_keeping_a_reported_one(app) -> None:  # ty
     [kept] = ratings("acme", event_id, [2], comment="Reported",
                      participant_ids=people("acme", 1, 600))
     english(app.test_client()).post(f"/t/acme/ratings/{kept}/report", data={"reason": "false"})
-    moderator = staff(app.test_client(), "acme", "manager")
+    moderator = sign_in_member(app.test_client(), "acme", "manager", in_english=True)
     assert moderator.post(f"/t/acme/admin/ratings/{held}/publish").status_code == 303
     assert moderator.post(f"/t/acme/admin/ratings/{kept}/publish").status_code == 303
     assert rating("acme", held).status == "published"
@@ -449,14 +450,14 @@ def test_publishing_a_held_review_and_keeping_a_reported_one(app) -> None:  # ty
 @pytest.mark.parametrize(("role", "expected"), [("viewer", 403), ("moderator", 200),
                                                 ("manager", 200), ("owner", 200)])
 def test_the_queue_is_for_moderators_and_above(app, role: str, expected: int) -> None:  # type: ignore[no-untyped-def]
-    member = staff(app.test_client(), "acme", role)
+    member = sign_in_member(app.test_client(), "acme", role, in_english=True)
     assert member.get("/t/acme/admin/ratings").status_code == expected
     assert app.test_client().get("/t/acme/admin/ratings").status_code in (302, 401)
 
 
 def test_moderating_another_tenants_rating_is_a_404(app) -> None:  # type: ignore[no-untyped-def]
     [globex_rating] = ratings("globex", past_event("globex"), [3])
-    moderator = staff(app.test_client(), "acme", "moderator")
+    moderator = sign_in_member(app.test_client(), "acme", "moderator", in_english=True)
     assert moderator.post(f"/t/acme/admin/ratings/{globex_rating}/hide",
                           data={"reason": "x"}).status_code == 404
     assert rating("globex", globex_rating).status == "published"
@@ -472,7 +473,7 @@ def test_statistics_suppress_small_counts(app) -> None:  # type: ignore[no-untyp
         attendee("acme", big, pid)
     ratings("acme", big, [5, 5, 4, 3, 1], participant_ids=raters[:5])
     ratings("acme", small, [2, 2], participant_ids=raters[5:7])
-    member = staff(app.test_client(), "acme", "viewer")
+    member = sign_in_member(app.test_client(), "acme", "viewer", in_english=True)
     page = member.get("/t/acme/admin/ratings/statistics").text
     assert "<td>2</td><td>1</td><td>1</td><td>0</td><td>1</td>" in page.replace("\n", "") \
         .replace("        ", "")
@@ -485,7 +486,7 @@ def test_managers_mark_attendance_one_by_one_and_in_bulk(app) -> None:  # type: 
     pids = people("acme", 3, 400)
     regs = [attendee("acme", event_id, pid, attended=False) for pid in pids]
     future = factories.event("acme")
-    manager = staff(app.test_client(), "acme", "manager")
+    manager = sign_in_member(app.test_client(), "acme", "manager", in_english=True)
     roster = manager.get(f"/t/acme/admin/events/{event_id}/registrations").text
     assert 'form="attendance-bulk"' in roster
     url = f"/t/acme/admin/events/{event_id}/attendance"
@@ -503,7 +504,7 @@ def test_managers_mark_attendance_one_by_one_and_in_bulk(app) -> None:  # type: 
         assert manager.post(url, data=bad).status_code in (400, 422)
     assert manager.post(f"/t/acme/admin/events/{future}/attendance",
                         data={"registration": regs[0], "attended": "1"}).status_code == 409
-    viewer = staff(app.test_client(), "acme", "viewer")
+    viewer = sign_in_member(app.test_client(), "acme", "viewer", in_english=True)
     assert viewer.post(url, data={"registration": regs[2], "attended": "1"}).status_code == 403
 
 
@@ -511,7 +512,7 @@ def test_attendance_ignores_other_events_and_tenants(app) -> None:  # type: igno
     event_id, other = past_event("acme"), past_event("acme")
     [pid] = people("acme", 1, 450)
     foreign = attendee("acme", other, pid, attended=False)
-    manager = staff(app.test_client(), "acme", "manager")
+    manager = sign_in_member(app.test_client(), "acme", "manager", in_english=True)
     manager.post(f"/t/acme/admin/events/{event_id}/attendance",
                  data={"registration": foreign, "attended": "1"})
     with tenants_api.tenant_context("acme") as session:
@@ -557,7 +558,7 @@ def stored_settings() -> dict[str, object]:
 
 
 def test_admins_set_the_ratings_policy(app) -> None:  # type: ignore[no-untyped-def]
-    admin = staff(app.test_client(), "acme", "admin")
+    admin = sign_in_member(app.test_client(), "acme", "admin", in_english=True)
     page = admin.get("/t/acme/admin/settings").text
     assert "Ratings and reviews" in page and 'value="30"' in page
     response = admin.post(SETTINGS, data=VALID)
@@ -571,7 +572,7 @@ def test_admins_set_the_ratings_policy(app) -> None:  # type: ignore[no-untyped-
                           headers={"HX-Request": "true"})
     assert fragment.status_code == 200 and "<html" not in fragment.text
     assert stored_settings()["ratings_window_days"] == 7
-    viewer = staff(app.test_client(), "acme", "viewer")
+    viewer = sign_in_member(app.test_client(), "acme", "viewer", in_english=True)
     assert viewer.post(SETTINGS, data=VALID).status_code == 403
 
 
@@ -587,7 +588,7 @@ def test_admins_set_the_ratings_policy(app) -> None:  # type: ignore[no-untyped-
 ])
 def test_ratings_settings_out_of_bounds_change_nothing(app, field: str, value: str,  # type: ignore[no-untyped-def]
                                                        message: str) -> None:
-    admin = staff(app.test_client(), "acme", "admin")
+    admin = sign_in_member(app.test_client(), "acme", "admin", in_english=True)
     before = stored_settings()
     response = admin.post(SETTINGS, data={**VALID, field: value})
     assert response.status_code == 422
@@ -621,7 +622,7 @@ def test_the_kept_counts_always_match_the_ratings(app) -> None:  # type: ignore[
             return kept, real
 
     event_id = past_event("acme")
-    moderator = staff(app.test_client(), "acme", "moderator")
+    moderator = sign_in_member(app.test_client(), "acme", "moderator", in_english=True)
     clients = [rater(app, event_id, f"c{i}@example.org")[0] for i in range(3)]
     post_rating(clients[0], event_id, 5, "Held first")
     post_rating(clients[1], event_id, 2)
@@ -639,7 +640,7 @@ def test_the_kept_counts_always_match_the_ratings(app) -> None:  # type: ignore[
 @pytest.mark.parametrize("reason", ["x" * 100_000, "<script>alert(1)</script>", "   "])
 def test_a_bad_hiding_reason_hides_nothing(app, reason: str) -> None:  # type: ignore[no-untyped-def]
     [rating_id] = ratings("acme", past_event("acme"), [2], comment=HOSTILE)
-    moderator = staff(app.test_client(), "acme", "moderator")
+    moderator = sign_in_member(app.test_client(), "acme", "moderator", in_english=True)
     response = moderator.post(f"/t/acme/admin/ratings/{rating_id}/hide", data={"reason": reason},
                               headers={"HX-Request": "true"})
     assert response.status_code == 422
@@ -649,7 +650,8 @@ def test_a_bad_hiding_reason_hides_nothing(app, reason: str) -> None:  # type: i
 
 def test_the_queue_and_the_report_page_escape_comments(app, client) -> None:  # type: ignore[no-untyped-def]
     [rating_id] = ratings("acme", past_event("acme"), [2], comment=HOSTILE, status="pending")
-    queue = staff(app.test_client(), "acme", "moderator").get("/t/acme/admin/ratings").text
+    queue = sign_in_member(app.test_client(), "acme", "moderator", in_english=True).get(
+        "/t/acme/admin/ratings").text
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in queue and "<img src=x" not in queue
     with tenants_api.tenant_context("acme") as session:
         session.get(Rating, rating_id).status = "published"

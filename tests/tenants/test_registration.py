@@ -24,14 +24,12 @@ from tenants.participants.models import Participant
 from tenants.registration import services, tasks
 from tenants.registration.models import Registration, SentReminder
 from tests import factories
+from tests.fixtures.people import english, sign_in_member, sign_in_participant
 from tests.tenants.registration_helpers import (
     add_people,
-    english,
     person,
     registration_id,
     seats,
-    sign_in,
-    staff,
     status,
     statuses,
 )
@@ -51,7 +49,7 @@ def cancel(client, registration: int, **data: str):  # type: ignore[no-untyped-d
 def participant_client(app, email: str, *, language: str = "en"):  # type: ignore[no-untyped-def]
     client = app.test_client()
     pid = person("acme", email, language=language)
-    return english(sign_in(client, "acme", pid)), pid
+    return english(sign_in_participant(client, "acme", pid)), pid
 
 
 def to(outbox, email: str) -> list:  # type: ignore[no-untyped-def]
@@ -220,7 +218,7 @@ def test_unconfirmed_participant_stays_pending_until_the_email_is_confirmed(app,
     client = app.test_client()
     ada = tenants_api.add_participant("acme", email="ada@example.org", confirmed=False,
                                       language="en")
-    english(sign_in(client, "acme", ada))
+    english(sign_in_participant(client, "acme", ada))
     register(client, event)
     page = client.get(f"/t/acme/events/{event}").get_data(as_text=True)
     assert "confirm your e-mail address" in page
@@ -234,7 +232,7 @@ def test_confirming_the_email_places_pending_registrations(app, outbox):
     client = app.test_client()
     ada = tenants_api.add_participant("acme", email="ada@example.org", confirmed=False,
                                       language="en")
-    english(sign_in(client, "acme", ada))
+    english(sign_in_participant(client, "acme", ada))
     register(client, open_event)
     register(client, full_event)
     add_registrations("acme", full_event, add_people("acme", 1))  # the last seat goes meanwhile
@@ -377,7 +375,7 @@ def test_manual_approval_queue(app, client, outbox):
     ids = [registration_id("acme", event, p) for p in (first_id, second_id, third_id)]
     outbox.clear()
 
-    staff(client, "acme", "manager")
+    sign_in_member(client, "acme", "manager", in_english=True)
     queue = client.get("/t/acme/admin/approvals").get_data(as_text=True)
     positions = [queue.index(f"{n}@example.org") for n in ("first", "second", "third")]
     assert positions == sorted(positions)  # oldest first
@@ -413,7 +411,7 @@ def test_manual_approval_queue(app, client, outbox):
 
 
 def test_approval_queue_costs_the_same_whatever_its_length(app, client, statements):
-    staff(client, "acme", "manager")
+    sign_in_member(client, "acme", "manager", in_english=True)
 
     def cost(events: int, per_event: int, start: int) -> int:
         for i in range(events):
@@ -438,7 +436,7 @@ def test_approving_when_full_without_waiting_list_is_refused_with_a_reason(app, 
     participant, ada = participant_client(app, "ada@example.org")
     register(participant, event)
     waiting = registration_id("acme", event, ada)
-    staff(client, "acme", "manager")
+    sign_in_member(client, "acme", "manager", in_english=True)
     response = client.post(f"/t/acme/admin/registrations/{waiting}/approve")
     assert response.status_code == 409
     assert "no waiting list" in response.text
@@ -458,7 +456,7 @@ def test_viewer_reads_rosters_but_cannot_decide_or_export(app, client):
     participant, ada = participant_client(app, "ada@example.org")
     register(participant, event)
     waiting = registration_id("acme", event, ada)
-    staff(client, "acme", "viewer")
+    sign_in_member(client, "acme", "viewer", in_english=True)
 
     roster = client.get(f"/t/acme/admin/events/{event}/registrations")
     assert roster.status_code == 200 and "ada@example.org" in roster.text
@@ -481,7 +479,7 @@ def test_participants_and_visitors_see_no_staff_pages(app, client):
 
 def test_roster_and_export_reads_are_logged(app, client):
     event = factories.event("acme")
-    staff(client, "acme", "manager")
+    sign_in_member(client, "acme", "manager", in_english=True)
     client.get(f"/t/acme/admin/events/{event}/registrations")
     client.get(f"/t/acme/admin/events/{event}/registrations.csv").get_data()
     with tenants_api.tenant_context("acme") as session:
@@ -495,7 +493,7 @@ def test_roster_filters_by_status_and_counts(app, client):
     event = factories.event("acme", capacity=2)
     add_registrations("acme", event, add_people("acme", 2))
     add_registrations("acme", event, add_people("acme", 1, start=50), status="waitlisted")
-    staff(client, "acme", "manager")
+    sign_in_member(client, "acme", "manager", in_english=True)
     page = client.get(f"/t/acme/admin/events/{event}/registrations").text
     assert "Seats taken: 2 of 2" in page and "Confirmed: 2" in page and "Waiting list: 1" in page
     fragment = client.get(f"/t/acme/admin/events/{event}/registrations?status=waitlisted",
@@ -513,12 +511,12 @@ def test_ids_of_another_tenant_are_not_found(app, client):
     theirs = registration_id("acme", event, ada)
     factories.event("globex", approval="manual")  # globex has ids of its own
 
-    staff(client, "globex", "owner")
+    sign_in_member(client, "globex", "owner", in_english=True)
     assert client.post(f"/t/globex/admin/registrations/{theirs}/approve").status_code == 404
     assert client.post(f"/t/globex/admin/registrations/{theirs}/refuse").status_code == 404
     assert client.get(f"/t/globex/admin/events/{event + 1000}/registrations").status_code == 404
     stranger = app.test_client()
-    sign_in(stranger, "globex", person("globex", "ada@example.org"))
+    sign_in_participant(stranger, "globex", person("globex", "ada@example.org"))
     assert stranger.post(f"/t/globex/me/registrations/{theirs}/cancel",
                          data={"confirm": "1"}).status_code == 404
     assert stranger.post(f"/t/globex/me/registrations/{theirs}/join-link").status_code == 404
@@ -552,7 +550,7 @@ def test_csv_neutralises_formulas_and_keeps_values_verbatim(app, client):
     answer("acme", ids[1], company, "\tTabbed")
     answer("acme", ids[2], company, "Line one\nline two")
     answer("acme", ids[1], size, "-2")
-    staff(client, "acme", "manager")
+    sign_in_member(client, "acme", "manager", in_english=True)
 
     response = client.get(f"/t/acme/admin/events/{event}/registrations.csv")
     assert response.status_code == 200
@@ -582,7 +580,7 @@ def test_csv_headers_follow_the_reader_language_and_removed_fields(app, client):
     [ada] = add_people("acme", 1)
     add_registrations("acme", event, [ada])
     answer("acme", ada, gone, "veg")
-    staff(client, "acme", "manager")
+    sign_in_member(client, "acme", "manager", in_english=True)
 
     english_rows = read_csv(client.get(f"/t/acme/admin/events/{event}/registrations.csv"))
     assert english_rows[0] == ["Last name", "First name", "E-mail", "Status",
@@ -607,7 +605,7 @@ def test_csv_lists_the_asked_standard_fields(app, client):
     with tenants_api.tenant_context("acme") as session:
         ada = session.scalar(select(Participant.id).where(Participant.email == "ada@example.org"))
     add_registrations("acme", event, [ada])
-    staff(client, "acme", "manager")
+    sign_in_member(client, "acme", "manager", in_english=True)
     rows = read_csv(client.get(f"/t/acme/admin/events/{event}/registrations.csv"))
     assert rows[0][:5] == ["Last name", "First name", "E-mail", "City", "Job function"]
     assert rows[1][:5] == ["L", "Ada", "ada@example.org", "Lyon", "'=Engineer"]
@@ -621,7 +619,7 @@ def test_hostile_texts_are_escaped_in_the_roster(app, client):
     with tenants_api.tenant_context("acme") as session:
         hostile = session.scalar(select(Participant.id))
     add_registrations("acme", event, [hostile], status="awaiting")
-    staff(client, "acme", "manager")
+    sign_in_member(client, "acme", "manager", in_english=True)
     for url in (f"/t/acme/admin/events/{event}/registrations", "/t/acme/admin/approvals"):
         page = client.get(url).text
         assert "<img" not in page
@@ -631,7 +629,7 @@ def test_hostile_texts_are_escaped_in_the_roster(app, client):
 
 
 def test_roster_and_csv_cost_the_same_whatever_the_numbers(app, client, statements):
-    staff(client, "acme", "manager")
+    sign_in_member(client, "acme", "manager", in_english=True)
 
     def scenario(registrants: int, fields: int, start: int) -> tuple[int, int]:
         event = factories.event("acme")
@@ -786,7 +784,7 @@ ids = st.one_of(st.integers(min_value=-5, max_value=2**70), st.sampled_from(["x"
 def junk_setup(app):  # type: ignore[no-untyped-def]
     event = factories.event("acme", approval="manual", capacity=1)
     participant, ada = participant_client(app, "ada@example.org")
-    manager = staff(app.test_client(), "acme", "manager")
+    manager = sign_in_member(app.test_client(), "acme", "manager", in_english=True)
     register(participant, event)
     return event, participant, manager, registration_id("acme", event, ada)
 

@@ -15,7 +15,8 @@ from tenants.ratings import services as ratings
 from tenants.retention import services, sweep
 from tenants.retention.models import RetentionCount, RetentionRule, RetentionRun
 from tests import factories
-from tests.tenants.registration_helpers import english, person, sign_in, staff
+from tests.fixtures.people import english, sign_in_member, sign_in_participant
+from tests.tenants.registration_helpers import person
 from tests.tenants.retention_helpers import MONTH, populate, state
 from webapp import db as control
 from webapp import jobs
@@ -93,7 +94,7 @@ def test_a_change_is_kept_and_recorded_as_an_instruction(ctx):
 @pytest.mark.parametrize(("role", "status"), [
     ("owner", 200), ("admin", 200), ("manager", 403), ("moderator", 403), ("viewer", 403)])
 def test_pages_are_for_admins(app, client, role, status):
-    staff(client, "acme", role)
+    sign_in_member(client, "acme", role, in_english=True)
     for url in (URL, f"{URL}/upcoming", f"{URL}/receipts"):
         assert client.get(url).status_code == status
     assert client.post(f"{URL}/registrations",
@@ -106,7 +107,7 @@ def test_pages_refuse_participants_and_visitors(app, client):
     """Not a member: a page sends to the members' sign-in, a change is refused."""
     for who in ("visitor", "participant"):
         if who == "participant":
-            sign_in(client, "acme", person("acme", "ann@example.org"))
+            sign_in_participant(client, "acme", person("acme", "ann@example.org"))
         page = client.get(URL)
         assert page.status_code == 302 and "/login" in page.headers["Location"]
         assert client.post(f"{URL}/registrations",
@@ -116,7 +117,7 @@ def test_pages_refuse_participants_and_visitors(app, client):
 
 
 def test_matrix_page_saves_and_refuses_with_the_reason(app, client):
-    staff(client, "acme", "admin")
+    sign_in_member(client, "acme", "admin", in_english=True)
     page = client.get(URL).get_data(as_text=True)
     assert "Inactive participant accounts" in page and "36 months after last sign-in" in page
     saved = client.post(f"{URL}/rating_comments", data={"rating_comments-duration": "48"})
@@ -143,7 +144,7 @@ def test_matrix_page_saves_and_refuses_with_the_reason(app, client):
 
 
 def test_matrix_page_in_french(app, client):
-    staff(client, "acme", "admin")
+    sign_in_member(client, "acme", "admin", in_english=True)
     with client.session_transaction() as cookie:
         cookie["lang"] = "fr"
     page = client.get(URL).get_data(as_text=True)
@@ -156,7 +157,7 @@ def test_matrix_page_in_french(app, client):
 
 def test_deleting_an_account_deactivates_it_at_once(app, client, outbox):
     me = person("acme", "ann@example.org")
-    sign_in(client, "acme", me)
+    sign_in_participant(client, "acme", me)
     with app.test_request_context("/"), tenants_api.tenant_context("acme") as db:
         erase_at = services.request_deletion(db, db.get(Participant, me))
     assert erase_at.date() == (tenants_api.utcnow() + timedelta(days=30)).date()
@@ -352,7 +353,7 @@ def test_signing_in_after_the_warning_keeps_the_account(app, client, clock):
 
 def test_dry_run_counts_without_changing(app, client):
     populate("acme")
-    staff(client, "acme", "admin")
+    sign_in_member(client, "acme", "admin", in_english=True)
     before = state("acme")
     page = client.get(f"{URL}/upcoming").get_data(as_text=True)
     assert state("acme") == before
@@ -366,7 +367,7 @@ def test_dry_run_counts_without_changing(app, client):
 def test_receipts_page_lists_runs_without_personal_data(app, client):
     populate("acme")
     run_sweep(app)
-    staff(client, "acme", "admin")
+    sign_in_member(client, "acme", "admin", in_english=True)
     page = client.get(f"{URL}/receipts").get_data(as_text=True)
     assert "Inactive participant accounts" in page and "warned by e-mail" in page
     assert "@example.org" not in page and "to_warn" not in page

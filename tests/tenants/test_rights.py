@@ -12,8 +12,9 @@ from tenants.fields.models import Answer
 from tenants.participants.models import Participant, ParticipantToken
 from tenants.registration.models import Registration
 from tests import factories
+from tests.fixtures.people import english, sign_in_member, sign_in_participant
 from tests.tenants.ratings_helpers import all_ratings, past_event, people, ratings
-from tests.tenants.registration_helpers import english, person, sign_in, staff, status
+from tests.tenants.registration_helpers import person, status
 
 
 def rows(model: type, **where: object) -> int:
@@ -33,7 +34,7 @@ def test_erasing_an_author_keeps_the_average_and_removes_name_and_comment(app) -
     before = reader.get(f"/t/acme/events/{event_id}").text
     assert "Average rating: 4.2 out of 5, from 5 ratings." in before and "Zoé L." in before
 
-    admin = staff(app.test_client(), "acme", "admin")
+    admin = sign_in_member(app.test_client(), "acme", "admin", in_english=True)
     confirm = admin.get(f"/t/acme/admin/participants/{author}/erase")
     assert confirm.status_code == 200 and "cannot be undone" in confirm.text
     refused = admin.post(f"/t/acme/admin/participants/{author}/erase", data={})
@@ -64,10 +65,10 @@ def test_erasure_releases_seats_to_the_waiting_list_and_deletes_everything(app, 
         session.add(ConsentEntry(consent_id="c" * 43, chain_id="c" * 43, kind="registration",
                                  choices={}, version=1, texts_hash="0" * 64,
                                  participant_id=leaving, created_at=tenants_api.utcnow()))
-    sign_in(app.test_client(), "acme", leaving)  # a session token
+    sign_in_participant(app.test_client(), "acme", leaving)  # a session token
     sent_before = len(outbox.messages)
 
-    admin = staff(app.test_client(), "acme", "owner")
+    admin = sign_in_member(app.test_client(), "acme", "owner", in_english=True)
     assert admin.post(f"/t/acme/admin/participants/{leaving}/erase",
                       data={"confirm": "y"}).status_code == 303
 
@@ -89,10 +90,10 @@ def test_only_admins_erase_and_unknown_or_foreign_ids_are_404(app) -> None:  # t
     pid = person("acme", "kept@example.org")
     foreign = person("globex", "other@example.org")
     for role in ("manager", "viewer"):
-        member = staff(app.test_client(), "acme", role)
+        member = sign_in_member(app.test_client(), "acme", role, in_english=True)
         assert member.post(f"/t/acme/admin/participants/{pid}/erase",
                            data={"confirm": "y"}).status_code == 403
-    admin = staff(app.test_client(), "acme", "admin")
+    admin = sign_in_member(app.test_client(), "acme", "admin", in_english=True)
     assert admin.get("/t/acme/admin/participants/999999/erase").status_code == 404
     if foreign != pid:
         assert admin.post(f"/t/acme/admin/participants/{foreign}/erase",
@@ -107,8 +108,8 @@ def test_only_admins_erase_and_unknown_or_foreign_ids_are_404(app) -> None:  # t
 
 def test_an_erased_participant_is_signed_out(app) -> None:  # type: ignore[no-untyped-def]
     pid = person("acme", "gone@example.org")
-    me = english(sign_in(app.test_client(), "acme", pid))
+    me = english(sign_in_participant(app.test_client(), "acme", pid))
     assert "gone@example.org" in me.get("/t/acme/me").text
-    staff(app.test_client(), "acme", "admin").post(
+    sign_in_member(app.test_client(), "acme", "admin", in_english=True).post(
         f"/t/acme/admin/participants/{pid}/erase", data={"confirm": "y"})
     assert me.get("/t/acme/me").status_code in (302, 303)

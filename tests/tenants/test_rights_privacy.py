@@ -16,13 +16,14 @@ from tenants.participants.models import Participant
 from tenants.registration.models import Registration
 from tenants.rights.models import PrivacyChoices, RightsRequest
 from tests import factories
+from tests.fixtures.people import english, sign_in_member, sign_in_participant
 from tests.tenants.account_helpers import max_visibility
-from tests.tenants.registration_helpers import english, person, sign_in, staff
+from tests.tenants.registration_helpers import person
 
 
 def participant_client(app, email: str = "zoe@example.org", **fields: str):  # type: ignore[no-untyped-def]
     pid = person("acme", email, **fields)
-    return pid, sign_in(english(app.test_client()), "acme", pid)
+    return pid, sign_in_participant(english(app.test_client()), "acme", pid)
 
 
 def requests_of(email: str) -> list[tuple[str, str, str]]:
@@ -101,7 +102,7 @@ def test_restriction_stops_emails_lists_and_exports_until_lifted(app, outbox) ->
         assert session.get(Participant, pid) is not None
     assert [m for m in outbox.messages if m["To"] == "zoe@example.org"] == []
     assert "Zoé" not in app.test_client().get("/t/acme/people").text
-    manager = staff(app.test_client(), "acme", "manager")
+    manager = sign_in_member(app.test_client(), "acme", "manager", in_english=True)
     export = manager.get(f"/t/acme/admin/events/{event_id}/registrations.csv").text
     assert "zoe@example.org" not in export
     # The staff's roster keeps the registration (storage) and says not to contact her.
@@ -128,7 +129,7 @@ def test_restriction_refuses_a_post_without_csrf(app) -> None:  # type: ignore[n
     guarded = app.test_client()
     app.config["WTF_CSRF_ENABLED"] = True
     try:
-        sign_in(guarded, "acme", pid)
+        sign_in_participant(guarded, "acme", pid)
         assert guarded.post("/t/acme/me/privacy/restriction",
                             data={"restrict": "1"}).status_code == 400
     finally:
@@ -186,7 +187,8 @@ def test_directive_to_hand_over_needs_a_person(app) -> None:  # type: ignore[no-
     exported = json.loads(client.get("/t/acme/me/privacy/my-data.json").text)
     assert exported["privacy_choices"]["directive_recipient"] == "Léa Martin <lea@example.org>"
     # The staff who learn of the death find the directive on the participant's record.
-    record = staff(app.test_client(), "acme", "manager").get(f"/t/acme/admin/participants/{pid}")
+    record = sign_in_member(app.test_client(), "acme", "manager", in_english=True).get(
+        f"/t/acme/admin/participants/{pid}")
     assert "Hand my data over to a person I name: Léa Martin &lt;lea@example.org&gt;" in \
         record.text
 

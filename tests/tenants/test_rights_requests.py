@@ -15,9 +15,10 @@ from tenants.audit.models import AccessLog
 from tenants.participants.models import Participant
 from tenants.rights import services
 from tenants.rights.models import RequestStep, RightsRequest
+from tests.fixtures.people import english, sign_in_member, sign_in_participant
 from tests.mail_sink import SMTPSink
 from tests.tenants.account_helpers import path
-from tests.tenants.registration_helpers import english, person, sign_in, staff
+from tests.tenants.registration_helpers import person
 
 ROLES = ("owner", "admin", "manager", "moderator", "viewer")
 
@@ -168,7 +169,7 @@ def open_request(kind: str = "access", email: str = "sam@example.org",
 @pytest.mark.parametrize("role", ROLES)
 def test_the_inbox_is_for_managers_and_above(app, role: str) -> None:  # type: ignore[no-untyped-def]
     request_id = open_request()
-    member = staff(app.test_client(), "acme", role)
+    member = sign_in_member(app.test_client(), "acme", role, in_english=True)
     allowed = role in ("owner", "admin", "manager")
     for url in ("/t/acme/admin/rights", f"/t/acme/admin/rights/{request_id}"):
         assert member.get(url).status_code == (200 if allowed else 403)
@@ -181,7 +182,7 @@ def test_the_inbox_is_for_managers_and_above(app, role: str) -> None:  # type: i
 
 def test_participants_and_visitors_get_no_inbox(app, client) -> None:  # type: ignore[no-untyped-def]
     request_id = open_request()
-    participant = sign_in(app.test_client(), "acme", person("acme", "ann@example.org"))
+    participant = sign_in_participant(app.test_client(), "acme", person("acme", "ann@example.org"))
     for who in (client, participant):
         for url in ("/t/acme/admin/rights", f"/t/acme/admin/rights/{request_id}",
                     "/t/acme/admin/access-log"):
@@ -190,7 +191,7 @@ def test_participants_and_visitors_get_no_inbox(app, client) -> None:  # type: i
 
 def test_another_tenants_request_ids_are_not_found(app, outbox) -> None:  # type: ignore[no-untyped-def]
     request_id = open_request()
-    globex = staff(app.test_client(), "globex", "owner")
+    globex = sign_in_member(app.test_client(), "globex", "owner", in_english=True)
     assert globex.get(f"/t/globex/admin/rights/{request_id}").status_code == 404
     assert globex.post(f"/t/globex/admin/rights/{request_id}/complete",
                        data={"note": "x"}).status_code == 404
@@ -201,7 +202,7 @@ def test_another_tenants_request_ids_are_not_found(app, outbox) -> None:  # type
 
 def test_extension_once_within_the_first_month_with_reasons_emailed(app, outbox, clock) -> None:  # type: ignore[no-untyped-def]
     first, second = open_request(), open_request(kind="erasure")
-    manager = staff(app.test_client(), "acme", "manager")
+    manager = sign_in_member(app.test_client(), "acme", "manager", in_english=True)
     no_reason = manager.post(f"/t/acme/admin/rights/{first}/extend", data={"months": "2"})
     assert no_reason.status_code == 422 and "Give the reasons" in no_reason.text
     too_long = manager.post(f"/t/acme/admin/rights/{first}/extend",
@@ -218,7 +219,8 @@ def test_extension_once_within_the_first_month_with_reasons_emailed(app, outbox,
     assert again.status_code == 409 and "once, within the first month" in again.text
 
     clock.advance(days=40)  # the second is overdue, and can no longer be extended
-    manager = staff(app.test_client(), "acme", "manager", "late@acme.test")  # a new session
+    manager = sign_in_member(app.test_client(), "acme", "manager", "late@acme.test",
+                             in_english=True)  # a new session
     inbox = manager.get("/t/acme/admin/rights")
     assert 'class="overdue"' in inbox.text and "Overdue by" in inbox.text
     late = manager.post(f"/t/acme/admin/rights/{second}/extend",
@@ -237,7 +239,7 @@ def test_extension_once_within_the_first_month_with_reasons_emailed(app, outbox,
 def test_answering_an_access_request_sends_a_working_download_link(app, outbox) -> None:  # type: ignore[no-untyped-def]
     person("acme", "sam@example.org", city="=1+1")
     request_id = open_request()
-    manager = staff(app.test_client(), "acme", "manager")
+    manager = sign_in_member(app.test_client(), "acme", "manager", in_english=True)
     empty = manager.post(f"/t/acme/admin/rights/{request_id}/complete", data={"note": ""})
     assert empty.status_code == 422 and stored("sam@example.org") == [("access", "open")]
     done = manager.post(f"/t/acme/admin/rights/{request_id}/complete",
@@ -263,11 +265,11 @@ def test_answering_an_access_request_sends_a_working_download_link(app, outbox) 
 def test_erasure_requests_are_answered_by_admins_with_the_counts_as_evidence(app, outbox) -> None:  # type: ignore[no-untyped-def]
     person("acme", "sam@example.org")
     request_id = open_request(kind="erasure")
-    manager = staff(app.test_client(), "acme", "manager")
+    manager = sign_in_member(app.test_client(), "acme", "manager", in_english=True)
     assert "Only an administrator" in manager.get(f"/t/acme/admin/rights/{request_id}").text
     assert manager.post(f"/t/acme/admin/rights/{request_id}/complete",
                         data={"note": "Done"}).status_code == 403
-    admin = staff(app.test_client(), "acme", "admin")
+    admin = sign_in_member(app.test_client(), "acme", "admin", in_english=True)
     assert admin.post(f"/t/acme/admin/rights/{request_id}/complete",
                       data={"note": "Erased."}).status_code == 303
     with tenants_api.tenant_context("acme") as session:
@@ -284,7 +286,7 @@ def test_erasure_requests_are_answered_by_admins_with_the_counts_as_evidence(app
 def test_staff_reads_appear_in_the_access_log(app) -> None:  # type: ignore[no-untyped-def]
     pid = person("acme", "sam@example.org")
     request_id = open_request()
-    admin = staff(app.test_client(), "acme", "admin")
+    admin = sign_in_member(app.test_client(), "acme", "admin", in_english=True)
     admin.get(f"/t/acme/admin/participants/{pid}")
     admin.get(f"/t/acme/admin/rights/{request_id}")
     log = english(admin).get("/t/acme/admin/access-log").text
@@ -296,9 +298,9 @@ def test_staff_reads_appear_in_the_access_log(app) -> None:  # type: ignore[no-u
 
 def test_self_service_actions_are_in_the_inbox(app) -> None:  # type: ignore[no-untyped-def]
     pid = person("acme", "ann@example.org")
-    participant = sign_in(english(app.test_client()), "acme", pid)
+    participant = sign_in_participant(english(app.test_client()), "acme", pid)
     participant.get("/t/acme/me/privacy/my-data.json")
-    manager = staff(app.test_client(), "acme", "manager")
+    manager = sign_in_member(app.test_client(), "acme", "manager", in_english=True)
     answered = manager.get("/t/acme/admin/rights?show=completed").text
     assert "ann@example.org" in answered and "self-service" in answered
 
@@ -308,7 +310,7 @@ def test_the_inbox_pages_by_fifty_most_urgent_first(app) -> None:  # type: ignor
     ids = [open_request(email=f"p{n}@example.org", received=start.replace(day=1 + n % 28,
                                                                           hour=n % 24))
            for n in range(51)]
-    manager = staff(app.test_client(), "acme", "manager")
+    manager = sign_in_member(app.test_client(), "acme", "manager", in_english=True)
     first = manager.get("/t/acme/admin/rights").text
     assert first.count("@example.org</td>") == 50 and "page=2" in first and "Previous" not in first
     second = manager.get("/t/acme/admin/rights?page=2").text
@@ -323,7 +325,8 @@ def test_the_inbox_pages_by_fifty_most_urgent_first(app) -> None:  # type: ignor
 
 def test_emails_about_a_request_speak_the_requesters_language(app, outbox) -> None:  # type: ignore[no-untyped-def]
     request_id = open_request(language="fr")
-    manager = staff(app.test_client(), "acme", "manager")  # browsing in English
+    # browsing in English
+    manager = sign_in_member(app.test_client(), "acme", "manager", in_english=True)
     assert manager.post(f"/t/acme/admin/rights/{request_id}/extend",
                         data={"months": "1", "reason": "Archives"}).status_code == 303
     assert manager.post(f"/t/acme/admin/rights/{request_id}/complete",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -12,22 +11,9 @@ from tenants import api as tenants_api
 from tenants.participants.models import Participant
 from tenants.settings import services
 from tests import factories
+from tests.fixtures.people import sign_in_member
 
 URL = "/t/acme/admin/settings"
-
-
-def sign_in(app, client, role: str = "admin"):  # type: ignore[no-untyped-def]
-    with app.app_context():
-        factories.member("acme", f"{role}@acme.test", role)
-    assert factories.login(client, f"{role}@acme.test").status_code == 303
-    with client.session_transaction() as session:
-        session["lang"] = "en"
-    return client
-
-
-@pytest.fixture
-def admin(app, client):  # type: ignore[no-untyped-def]
-    return sign_in(app, client)
 
 
 def current(slug: str = "acme") -> tuple[list[str], str]:
@@ -42,7 +28,7 @@ def visibilities() -> dict[str, str]:
 
 
 def test_admin_changes_languages_and_visibility(app, client):
-    sign_in(app, client)
+    sign_in_member(client, "acme", "admin", in_english=True)
     html = client.get(URL).get_data(as_text=True)
     assert 'value="participants"' in html and "Français" in html and "English" in html
     saved = client.post(URL, data=MultiDict([("default_language", "en"), ("languages", "fr"),
@@ -60,7 +46,7 @@ def test_admin_changes_languages_and_visibility(app, client):
 
 
 def test_the_field_editor_follows_the_languages(app, client):
-    sign_in(app, client)
+    sign_in_member(client, "acme", "admin", in_english=True)
     client.post(URL, data={"default_language": "en", "languages": "en",
                            "max_visibility": "participants"})
     html = client.get("/t/acme/admin/form/fields/new?type=text").get_data(as_text=True)
@@ -70,7 +56,7 @@ def test_the_field_editor_follows_the_languages(app, client):
 
 
 def test_refused_settings_change_nothing(app, client):
-    sign_in(app, client)
+    sign_in_member(client, "acme", "admin", in_english=True)
     before = current()
     for data, message in (
             ({"default_language": "en", "languages": "fr", "max_visibility": "public"},
@@ -103,7 +89,7 @@ def test_lowering_the_widest_visibility_lowers_participants_in_one_statement(
     with tenants_api.tenant_context("acme") as db:
         services.update(db, languages=["fr", "en"], max_visibility="public")
 
-    sign_in(app, client)
+    sign_in_member(client, "acme", "admin", in_english=True)
     with statements:
         client.post(URL, data={"default_language": "fr", "languages": "fr",
                                "max_visibility": "participants"})
@@ -124,7 +110,7 @@ def test_lowering_the_widest_visibility_lowers_participants_in_one_statement(
 
 
 def test_viewers_read_and_cannot_change(app, client):
-    sign_in(app, client, "viewer")
+    sign_in_member(client, "acme", "viewer", in_english=True)
     html = client.get(URL).get_data(as_text=True)
     assert "<fieldset disabled>" in html and "Save the settings" not in html
     assert client.post(URL, data={"default_language": "en", "languages": "en",

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from tenants import api as tenants_api
 from tests import factories
+from tests.fixtures.people import signed_in
 from webapp import db, migrate
 from webapp.auth.models import Account, Membership
 from webapp.billing.models import Invoice, Subscription
@@ -51,11 +52,6 @@ def ending(app: Flask) -> int:
         return tenant.id
 
 
-def login(client, email: str = OWNER):  # type: ignore[no-untyped-def]
-    assert factories.login(client, email).status_code == 303
-    return client
-
-
 def terminate(client, **fields: object):  # type: ignore[no-untyped-def]
     data = {"window_days": "60", "password": factories.PASSWORD, "confirm": "y", **fields}
     return client.post(f"/organisations/{SLUG}/contract/terminate", data=data)
@@ -85,7 +81,7 @@ def bundle_of(app: Flask, tenant_id: int) -> zipfile.ZipFile:
 def test_other_roles_neither_see_nor_terminate(app, client, ending, role):
     with app.app_context():
         factories.member(SLUG, f"{role}@ending.test", role)
-    login(client, f"{role}@ending.test")
+    signed_in(client, f"{role}@ending.test")
     assert client.get(f"/organisations/{SLUG}/contract").status_code == 403
     assert terminate(client).status_code == 403
     assert client.get(f"/organisations/{SLUG}/contract/bundle.zip").status_code == 403
@@ -93,7 +89,7 @@ def test_other_roles_neither_see_nor_terminate(app, client, ending, role):
 
 
 def test_admin_sees_the_page_but_only_the_owner_terminates(app, client, ending):
-    login(client, ADMIN)
+    signed_in(client, ADMIN)
     page = client.get(f"/organisations/{SLUG}/contract")
     assert page.status_code == 200
     assert "/contract/terminate" not in page.get_data(as_text=True)
@@ -108,11 +104,11 @@ def test_outsiders_and_operators_are_refused(app, client, ending):
     with app.app_context():
         factories.member("acme", "owner@acme.test", "owner")
         factories.account("ops@parvis.test", operator_role="admin")
-    login(client, "owner@acme.test")
+    signed_in(client, "owner@acme.test")
     assert client.get(f"/organisations/{SLUG}/contract").status_code == 403
     assert terminate(client).status_code == 403
     assert client.get("/ops/certificates").status_code == 403
-    login(client, "ops@parvis.test")
+    signed_in(client, "ops@parvis.test")
     assert client.get(f"/organisations/{SLUG}/contract").status_code == 403
     assert client.get("/ops/certificates").status_code == 200
     assert client.get("/organisations/nobody/contract").status_code == 404
@@ -130,7 +126,7 @@ def test_outsiders_and_operators_are_refused(app, client, ending):
     ({"window_days": "soon"}, "between 30 and 365 days"),
 ])
 def test_a_refused_termination_changes_nothing(app, client, english, ending, fields, message):
-    english(login(client))
+    english(signed_in(client, OWNER))
     response = terminate(client, **fields)
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
@@ -140,7 +136,7 @@ def test_a_refused_termination_changes_nothing(app, client, english, ending, fie
 
 def test_owner_terminates_the_space_closes_and_the_bundle_is_built(app, client, english, ending,
                                                                      outbox):
-    english(login(client))
+    english(signed_in(client, OWNER))
     response = terminate(client, window_days="90")
     assert response.status_code == 303
     assert status_of(app, ending) == TenantStatus.ENDED
@@ -172,7 +168,7 @@ def test_a_running_stripe_subscription_is_cancelled_in_the_portal_not_here(app, 
         db.session().add(Subscription(tenant_id=ending, plan="team", status="active",
                                       stripe_subscription_id="sub_live"))
         db.commit()
-    english(login(client))
+    english(signed_in(client, OWNER))
     page = client.get(f"/organisations/{SLUG}/contract").get_data(as_text=True)
     assert f"/organisations/{SLUG}/subscription" in page
     assert "/contract/terminate" not in page
@@ -209,7 +205,7 @@ def test_end_contract_from_billing_is_idempotent(app, ending):
 
 
 def test_owner_changes_the_return_window(app, client, english, ending, clock):
-    english(login(client))
+    english(signed_in(client, OWNER))
     terminate(client)
     assert client.post(f"/organisations/{SLUG}/contract/window",
                        data={"window_days": "200"}).status_code == 303
@@ -219,7 +215,7 @@ def test_owner_changes_the_return_window(app, client, english, ending, clock):
     assert refused.status_code == 422
     assert "between 30 and 365 days" in refused.get_data(as_text=True)
     clock.advance(days=45)
-    login(client)  # the login session expired meanwhile
+    signed_in(client, OWNER)  # the login session expired meanwhile
     over = client.post(f"/organisations/{SLUG}/contract/window", data={"window_days": "40"})
     assert over.status_code == 422
     assert "already be over" in over.get_data(as_text=True)
@@ -303,14 +299,14 @@ def test_a_failed_build_is_tried_again_by_the_hourly_sweep(app, ending, clock, m
 
 
 def test_downloads_are_logged_and_refused_after_the_window(app, client, ending, clock):
-    login(client)
+    signed_in(client, OWNER)
     terminate(client)
     response = client.get(f"/organisations/{SLUG}/contract/bundle.zip")
     assert response.status_code == 200
     assert response.mimetype == "application/zip"
     assert zipfile.ZipFile(io.BytesIO(response.data)).read("manifest.json")
     response.close()
-    login(client, ADMIN)
+    signed_in(client, ADMIN)
     again = client.get(f"/organisations/{SLUG}/contract/bundle.zip")
     assert again.status_code == 200
     again.close()
@@ -318,7 +314,7 @@ def test_downloads_are_logged_and_refused_after_the_window(app, client, ending, 
         logged = db.session().scalars(select(BundleDownload)).all()
         assert len(logged) == 2 and all(d.account_id for d in logged)
     clock.advance(days=61)
-    login(client)
+    signed_in(client, OWNER)
     late = client.get(f"/organisations/{SLUG}/contract/bundle.zip")
     assert late.status_code == 410
     with app.app_context():
@@ -336,7 +332,7 @@ def run_destruction(app: Flask) -> int:
 
 
 def test_destruction_waits_for_the_window_then_destroys_and_certifies(app, client, ending, clock):
-    login(client)
+    signed_in(client, OWNER)
     terminate(client)
     with app.app_context():
         counts = tenants_api.table_counts(SLUG)
@@ -377,12 +373,12 @@ def test_destruction_waits_for_the_window_then_destroys_and_certifies(app, clien
 
 
 def test_certificate_holds_no_personal_data(app, client, ending, clock, english):
-    english(login(client))
+    english(signed_in(client, OWNER))
     terminate(client)
     client.get(f"/organisations/{SLUG}/contract/bundle.zip").close()
     clock.advance(days=61)
     run_destruction(app)
-    english(login(client))
+    english(signed_in(client, OWNER))
     # The former owner keeps reading it (their membership is gone), printable.
     page = client.get(f"/organisations/{SLUG}/contract/certificate")
     assert page.status_code == 200
@@ -398,7 +394,7 @@ def test_certificate_holds_no_personal_data(app, client, ending, clock, english)
         factories.account("ops@parvis.test", operator_role="admin")
     html = page.get_data(as_text=True)
     assert certificate.reference in html and "downloaded 1 time" in html
-    login(client, "ops@parvis.test")
+    signed_in(client, "ops@parvis.test")
     listing = client.get("/ops/certificates").get_data(as_text=True)
     assert "Ending Club" in listing and certificate.reference in listing
     ops_view = client.get(f"/ops/certificates/{certificate.reference}").get_data(as_text=True)
@@ -407,13 +403,13 @@ def test_certificate_holds_no_personal_data(app, client, ending, clock, english)
             assert email not in text and first not in text and last not in text
         assert OWNER not in text and ADMIN not in text and "formula@" not in text
     # An admin of the destroyed organisation is no longer a member: no certificate.
-    login(client, ADMIN)
+    signed_in(client, ADMIN)
     assert client.get(f"/organisations/{SLUG}/contract/certificate").status_code == 403
 
 
 @pytest.mark.parametrize("crash_in", ["drop", "control_rows"])
 def test_destruction_reruns_after_a_crash(app, client, ending, clock, monkeypatch, crash_in):
-    login(client)
+    signed_in(client, OWNER)
     terminate(client)
     with app.app_context():
         counts = tenants_api.table_counts(SLUG)
@@ -475,7 +471,7 @@ def test_dpa_acceptances_outlive_the_destruction_five_years(app, client, ending,
         owner = db.session().scalar(select(Account).where(Account.email == OWNER))
         processor.accept(db.session(), ending, owner.id, dpa.current().id)
         db.commit()
-    login(client)
+    signed_in(client, OWNER)
     terminate(client)
     clock.advance(days=61)
     assert run_destruction(app) == 1
@@ -503,7 +499,7 @@ def test_dpa_acceptances_outlive_the_destruction_five_years(app, client, ending,
 
 def test_a_week_before_the_destruction_owner_and_admin_are_reminded_once(app, client, ending,
                                                                           clock, outbox):
-    login(client)
+    signed_in(client, OWNER)
     terminate(client)  # a 60-day window
     outbox.wait_for(lambda m: m["To"] == OWNER)
     outbox.clear()

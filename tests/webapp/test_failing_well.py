@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask import Flask, abort
-from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, exc, func, select
 from sqlalchemy.pool import NullPool
 
@@ -23,6 +22,7 @@ from tenants import db as tenant_db
 from tenants.participants.models import Participant
 from tests import factories
 from tests.conftest import StatementCounter
+from tests.fixtures.people import english
 from tests.tenants.account_helpers import signup_data
 from webapp import db
 from webapp.web import admission
@@ -43,12 +43,6 @@ def dead_app(make_app: Callable[..., Flask]) -> Flask:
     """The app on a PostgreSQL server that is gone: every connection attempt is refused."""
     return make_app(DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/gone",
                     PROPAGATE_EXCEPTIONS=False)
-
-
-def english(client: FlaskClient) -> FlaskClient:
-    with client.session_transaction() as session:
-        session["lang"] = "en"
-    return client
 
 
 def participants_in_acme() -> int:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from tests import factories
+from tests.fixtures.people import sign_in_member
 from webapp import db
 from webapp.auth.models import Account, Membership
 from webapp.billing.models import Subscription
@@ -21,13 +22,6 @@ OWNER = "owner@acme.test"
 NEWCOMER = "newcomer@example.org"
 MEMBERS = "/t/acme/admin/members"
 NEW_PASSWORD = "a long enough passphrase 7"
-
-
-def sign_in(app, client, role: str, email: str = OWNER):  # type: ignore[no-untyped-def]
-    with app.app_context():
-        factories.member("acme", email, role)
-    assert factories.login(client, email).status_code == 303
-    return client
 
 
 def membership(app, email: str, slug: str = "acme") -> Membership | None:  # type: ignore[no-untyped-def]
@@ -72,7 +66,7 @@ ACTIONS = [("get", ""), ("post", "/invite"), ("post", "/invitations/1/revoke"),
 
 @pytest.mark.parametrize("role", ["manager", "moderator", "viewer"])
 def test_members_pages_are_refused_below_admin(app, client, role):
-    sign_in(app, client, role, "staff@acme.test")
+    sign_in_member(client, "acme", role, "staff@acme.test")
     for method, suffix in ACTIONS:
         response = getattr(client, method)(MEMBERS + suffix)
         assert response.status_code == 403, (method, suffix)
@@ -89,14 +83,14 @@ def test_members_pages_need_a_signed_in_member(app, client):
 
 @pytest.mark.parametrize("role", ["owner", "admin"])
 def test_owners_and_admins_see_the_members_page(app, client, role):
-    sign_in(app, client, role)
+    sign_in_member(client, "acme", role, OWNER)
     page = client.get(MEMBERS)
     assert page.status_code == 200
     assert OWNER in page.get_data(as_text=True)
 
 
 def test_only_owners_transfer_or_set_the_two_factor_rule(app, client):
-    sign_in(app, client, "admin")
+    sign_in_member(client, "acme", "admin", OWNER)
     assert client.post(f"{MEMBERS}/two-factor", data={"require_two_factor": "y"}).status_code \
         == 403
     assert client.post(f"{MEMBERS}/transfer", data={"member": 1, "password": "x"}).status_code \
@@ -107,7 +101,7 @@ def test_only_owners_transfer_or_set_the_two_factor_rule(app, client):
 
 
 def test_an_invitation_creates_the_account_and_the_membership(app, client, outbox):
-    sign_in(app, client, "owner")
+    sign_in_member(client, "acme", "owner", OWNER)
     assert invite(client).status_code == 303
     link = invitation_link(outbox)
     with app.app_context():
@@ -133,7 +127,7 @@ def test_an_invitation_creates_the_account_and_the_membership(app, client, outbo
 
 
 def test_forged_and_expired_invitation_links_are_refused(app, client, outbox, clock):
-    sign_in(app, client, "owner")
+    sign_in_member(client, "acme", "owner", OWNER)
     invite(client)
     link = invitation_link(outbox)
     stranger = app.test_client()
@@ -150,7 +144,7 @@ def test_forged_and_expired_invitation_links_are_refused(app, client, outbox, cl
 
 
 def test_inviting_again_replaces_the_previous_link(app, client, outbox):
-    sign_in(app, client, "owner")
+    sign_in_member(client, "acme", "owner", OWNER)
     invite(client)
     first = invitation_link(outbox)
     invite(client, role="viewer")
@@ -163,7 +157,7 @@ def test_inviting_again_replaces_the_previous_link(app, client, outbox):
 
 
 def test_a_withdrawn_invitation_no_longer_works(app, client, outbox):
-    sign_in(app, client, "owner")
+    sign_in_member(client, "acme", "owner", OWNER)
     invite(client)
     link = invitation_link(outbox)
     with app.app_context():
@@ -175,7 +169,7 @@ def test_a_withdrawn_invitation_no_longer_works(app, client, outbox):
 def test_an_existing_account_signs_in_then_accepts(app, client, outbox):
     with app.app_context():
         factories.account(NEWCOMER)
-    sign_in(app, client, "owner")
+    sign_in_member(client, "acme", "owner", OWNER)
     invite(client, role="viewer")
     link = invitation_link(outbox)
 
@@ -193,7 +187,7 @@ def test_an_existing_account_signs_in_then_accepts(app, client, outbox):
 
 
 def test_someone_else_signed_in_cannot_accept(app, client, outbox):
-    sign_in(app, client, "owner")
+    sign_in_member(client, "acme", "owner", OWNER)
     invite(client)
     link = invitation_link(outbox)
     with app.app_context():
@@ -207,7 +201,7 @@ def test_someone_else_signed_in_cannot_accept(app, client, outbox):
 
 
 def test_invalid_invitations_change_nothing(app, client, outbox):
-    sign_in(app, client, "owner")
+    sign_in_member(client, "acme", "owner", OWNER)
     assert invite(client, email="not an address").status_code == 422
     assert invite(client, role="emperor").status_code == 422
     assert invite(client, email=OWNER).status_code == 422  # already a member
@@ -223,7 +217,7 @@ def test_admins_cannot_create_or_touch_owners(app, client, outbox):
     with app.app_context():
         factories.member("acme", "boss@acme.test", "owner")
         factories.member("acme", "peer@acme.test", "manager")
-    sign_in(app, client, "admin", "admin@acme.test")
+    sign_in_member(client, "acme", "admin", "admin@acme.test")
     boss, peer = membership_id(app, "boss@acme.test"), membership_id(app, "peer@acme.test")
 
     assert invite(client, role="owner").status_code == 422
@@ -245,7 +239,7 @@ def test_admins_cannot_create_or_touch_owners(app, client, outbox):
 def test_a_member_of_another_tenant_cannot_be_changed_from_here(app, client):
     with app.app_context():
         factories.member("globex", "them@globex.test", "viewer")
-    sign_in(app, client, "owner")
+    sign_in_member(client, "acme", "owner", OWNER)
     theirs = membership(app, "them@globex.test", "globex").id
     assert client.post(f"{MEMBERS}/{theirs}/remove").status_code == 422
     assert role_of(app, "them@globex.test") is None  # (not in acme)
@@ -256,7 +250,7 @@ def test_a_member_of_another_tenant_cannot_be_changed_from_here(app, client):
 
 
 def test_the_last_owner_can_be_neither_demoted_nor_removed(app, client):
-    sign_in(app, client, "owner")
+    sign_in_member(client, "acme", "owner", OWNER)
     me = membership_id(app, OWNER)
     assert client.post(f"{MEMBERS}/{me}/role", data={f"m{me}-role": "admin"}).status_code == 422
     assert client.post(f"{MEMBERS}/{me}/remove").status_code == 422
@@ -271,7 +265,7 @@ def test_the_last_owner_can_be_neither_demoted_nor_removed(app, client):
 def test_ownership_transfer_needs_the_password(app, client):
     with app.app_context():
         factories.member("acme", "heir@acme.test", "manager")
-    sign_in(app, client, "owner")
+    sign_in_member(client, "acme", "owner", OWNER)
     heir = membership_id(app, "heir@acme.test")
 
     wrong = client.post(f"{MEMBERS}/transfer", data={"member": heir, "password": "guess"})
@@ -290,9 +284,9 @@ def test_ownership_transfer_needs_the_password(app, client):
 
 def test_removal_signs_the_member_out_at_once(app, client):
     staff = app.test_client()
-    sign_in(app, staff, "manager", "staff@acme.test")
+    sign_in_member(staff, "acme", "manager", "staff@acme.test")
     assert staff.get("/t/acme/admin/events").status_code == 200
-    sign_in(app, client, "owner")
+    sign_in_member(client, "acme", "owner", OWNER)
 
     assert client.post(f"{MEMBERS}/{membership_id(app, 'staff@acme.test')}/remove").status_code \
         == 303
@@ -305,7 +299,7 @@ def test_removal_signs_the_member_out_at_once(app, client):
 
 
 def test_the_members_limit_refuses_with_an_upgrade_link(app, client, outbox, english):
-    sign_in(app, english(client), "owner")
+    sign_in_member(english(client), "acme", "owner", OWNER)
     with app.app_context():
         tenant_id = db.session().scalar(select(Tenant.id).where(Tenant.slug == "acme"))
         db.session().add(Subscription(tenant_id=tenant_id, plan="starter", status="active"))
@@ -325,7 +319,7 @@ def test_the_members_limit_refuses_with_an_upgrade_link(app, client, outbox, eng
 
 
 def test_an_owner_without_two_factor_cannot_require_it(app, client):
-    sign_in(app, client, "owner")
+    sign_in_member(client, "acme", "owner", OWNER)
     refused = client.post(f"{MEMBERS}/two-factor", data={"require_two_factor": "y"})
     assert refused.status_code == 422
     assert client.get("/t/acme/admin/events").status_code == 200  # not locked out
@@ -335,11 +329,11 @@ def test_a_tenant_requiring_two_factor_sends_members_to_set_it_up(app, client):
     owner = app.test_client()
     with app.app_context():
         factories.account(OWNER, two_factor=True)
-    sign_in(app, owner, "owner")
+    sign_in_member(owner, "acme", "owner", OWNER)
     assert owner.post(f"{MEMBERS}/two-factor", data={"require_two_factor": "y"}).status_code \
         == 303
 
-    sign_in(app, client, "viewer", "staff@acme.test")
+    sign_in_member(client, "acme", "viewer", "staff@acme.test")
     response = client.get("/t/acme/admin/events")
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == "/account/two-factor"
@@ -367,7 +361,7 @@ def test_a_tenant_requiring_two_factor_sends_members_to_set_it_up(app, client):
 def test_an_invitation_from_someone_demoted_since_is_refused(app, client, outbox):
     with app.app_context():
         factories.member("acme", "boss@acme.test", "owner")
-    sign_in(app, client, "admin", "admin@acme.test")
+    sign_in_member(client, "acme", "admin", "admin@acme.test")
     invite(client, role="admin")
     link = invitation_link(outbox)
     with app.app_context():

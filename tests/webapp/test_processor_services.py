@@ -19,7 +19,7 @@ from tenants.consent.views import rate_limit
 from tenants.instructions import services as instructions
 from tenants.instructions.models import Instruction
 from tests import factories
-from tests.tenants.registration_helpers import english
+from tests.fixtures.people import english
 from webapp import db
 from webapp.catalogue import services as catalogue
 from webapp.catalogue.models import ThirdPartyService, TransferAuthorisation

@@ -9,25 +9,12 @@ from sqlalchemy import func, select
 from tenants import api as tenants_api
 from tenants import db as tenant_db
 from tests import factories
+from tests.fixtures.people import sign_in_member, sign_in_operator
 from webapp import db
 from webapp.organisations import services as org_services
 from webapp.organisations.models import Tenant, TenantStatus
 
 OPERATOR = "ops@parvis.test"
-
-
-def sign_in_member(app, client, slug: str, role: str, email: str = "staff@acme.test"):  # type: ignore[no-untyped-def]
-    with app.app_context():
-        factories.member(slug, email, role)
-    assert factories.login(client, email).status_code == 303
-    return client
-
-
-def sign_in_operator(app, client):  # type: ignore[no-untyped-def]
-    with app.app_context():
-        factories.account(OPERATOR, operator_role="admin")
-    assert factories.login(client, OPERATOR).status_code == 303
-    return client
 
 
 def tenant_count(app) -> int:  # type: ignore[no-untyped-def]
@@ -39,7 +26,7 @@ def test_viewer_lists_participants_but_cannot_open_a_record(app, client):
     with app.app_context():
         ada = factories.participant("acme", "ada@acme.test", first_name="Ada",
                                     last_name="Lovelace")
-    sign_in_member(app, client, "acme", "viewer")
+    sign_in_member(client, "acme", "viewer", "staff@acme.test")
 
     listing = client.get("/t/acme/admin/participants")
     assert listing.status_code == 200
@@ -51,7 +38,7 @@ def test_viewer_lists_participants_but_cannot_open_a_record(app, client):
 def test_manager_opens_a_record(app, client):
     with app.app_context():
         ada = factories.participant("acme", "ada@acme.test", last_name="Lovelace")
-    sign_in_member(app, client, "acme", "manager")
+    sign_in_member(client, "acme", "manager", "staff@acme.test")
     response = client.get(f"/t/acme/admin/participants/{ada}")
     assert response.status_code == 200
     assert "ada@acme.test" in response.get_data(as_text=True)
@@ -60,14 +47,14 @@ def test_manager_opens_a_record(app, client):
 def test_member_of_one_tenant_has_no_access_to_another(app, client):
     with app.app_context():
         bob = factories.participant("globex", "bob@globex.test", last_name="Builder")
-    sign_in_member(app, client, "acme", "owner")
+    sign_in_member(client, "acme", "owner", "staff@acme.test")
     assert client.get("/t/globex/admin/participants").status_code == 403
     assert client.get(f"/t/globex/admin/participants/{bob}").status_code == 403
     assert client.get("/t/acme/admin/participants").status_code == 200
 
 
 def test_operator_console_is_for_operators_only(app, client):
-    sign_in_member(app, client, "acme", "owner")
+    sign_in_member(client, "acme", "owner", "staff@acme.test")
     assert client.get("/ops/tenants").status_code == 403
     assert client.post("/ops/tenants", data={"name": "Evil", "slug": "evil",
                                              "default_language": "fr"}).status_code == 403
@@ -75,14 +62,14 @@ def test_operator_console_is_for_operators_only(app, client):
                        data={"status": "suspended"}).status_code == 403
     assert tenant_count(app) == 2
 
-    operator = sign_in_operator(app, app.test_client())
+    operator = sign_in_operator(app.test_client(), OPERATOR)
     page = operator.get("/ops/tenants")
     assert page.status_code == 200
     assert "/t/globex/" in page.get_data(as_text=True)
 
 
 def test_operator_creates_a_tenant_that_serves_its_pages(app, client, tenant_storage):
-    sign_in_operator(app, client)
+    sign_in_operator(client, OPERATOR)
     before = tenant_storage()
     response = client.post("/ops/tenants", data={"name": "Initech", "slug": "initech",
                                                  "default_language": "en"})
@@ -100,7 +87,7 @@ def test_operator_creates_a_tenant_that_serves_its_pages(app, client, tenant_sto
 
 def test_invalid_slug_in_the_console_shows_the_error_and_creates_nothing(
         app, client, english, tenant_storage):
-    sign_in_operator(app, english(client))
+    sign_in_operator(english(client), OPERATOR)
     before = tenant_storage()
     response = client.post("/ops/tenants", data={"name": "Bad", "slug": "../Bad",
                                                  "default_language": "fr"})
@@ -112,7 +99,7 @@ def test_invalid_slug_in_the_console_shows_the_error_and_creates_nothing(
 
 
 def test_name_error_is_shown_on_the_name_field(app, client, english):
-    sign_in_operator(app, english(client))
+    sign_in_operator(english(client), OPERATOR)
     response = client.post("/ops/tenants", data={"name": "Bad\x07name", "slug": "badname",
                                                  "default_language": "fr"})
     assert response.status_code == 422
@@ -129,7 +116,7 @@ def set_status(client, slug: str, status: str) -> None:  # type: ignore[no-untyp
 
 
 def test_suspended_tenant_shows_a_closed_page(app, client, english):
-    sign_in_operator(app, english(client))
+    sign_in_operator(english(client), OPERATOR)
     set_status(client, "acme", "suspended")
 
     response = client.get("/t/acme/")
@@ -172,7 +159,7 @@ def test_read_only_tenant_serves_reads_and_refuses_writes(app, make_app, english
 
 
 def test_unknown_tenant_status_change_is_404(app, client):
-    sign_in_operator(app, client)
+    sign_in_operator(client, OPERATOR)
     assert client.post("/ops/tenants/nobody/status",
                        data={"status": "suspended"}).status_code == 404
     assert client.post("/ops/tenants/acme/status",
@@ -180,7 +167,7 @@ def test_unknown_tenant_status_change_is_404(app, client):
 
 
 def test_htmx_form_error_returns_only_the_fragment(app, client, english):
-    sign_in_operator(app, english(client))
+    sign_in_operator(english(client), OPERATOR)
     response = client.post("/ops/tenants", data={"name": "", "slug": "BAD",
                                                  "default_language": "fr"},
                            headers={"HX-Request": "true"})
