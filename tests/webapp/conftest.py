@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import inspect
 
 from tests.conftest import app_settings
 from webapp import create_app, db, jobs
@@ -34,17 +33,3 @@ def make_app(app: Flask, database_url: str) -> Iterator[Callable[..., Flask]]:
             dedicated.extensions["parvis_engine"].dispose()
         db.bind_tenant_plane(app)
         jobs.init_app(app)
-
-
-@pytest.fixture
-def tenant_storage(app: Flask, is_postgres: bool) -> Callable[[], set[str]]:
-    """What holds tenant data right now: schema names (PostgreSQL) or tenant files (SQLite)."""
-
-    def snapshot() -> set[str]:
-        if is_postgres:
-            with app.app_context(), db.engine().connect() as conn:
-                return set(inspect(conn).get_schema_names())
-        # Only the database files: -wal/-shm files come and go with open connections.
-        return {p.name for p in Path(app.config["TENANT_DATA_DIR"]).glob("*.db")}
-
-    return snapshot
