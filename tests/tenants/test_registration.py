@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -673,8 +673,14 @@ KINDS = {  # kind → the status a registration has when that e-mail is sent
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_emails_in_the_participant_language_with_the_join_link_only_where_due(
         app, outbox, kind, language):
+    # 3 p.m. in New York a week on: within one day there whatever the hour the test runs
+    # (an event that ends after midnight is written from one date to the other).
+    zone = ZoneInfo("America/New_York")
+    day_on = (tenants_api.utcnow() + timedelta(days=7)).astimezone(zone).date()
+    start = datetime.combine(day_on, time(15), tzinfo=zone).astimezone(UTC)
     event = factories.event("acme", title={"fr": "Atelier", "en": "Workshop"},
-                            timezone="America/New_York")
+                            timezone="America/New_York", starts_at=start,
+                            ends_at=start + timedelta(hours=2))
     pid = person("acme", f"{language}@example.org", language=language)
     [registration] = add_registrations("acme", event, [pid], status=KINDS[kind])
 
