@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, s
 from tests import factories
 from tests.browser.live_server import serve
 from tests.conftest import app_settings
+from tests.fixtures.browser import capture
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -151,7 +152,7 @@ def screenshot(page: Page, name: str) -> Path:
     """A full-page screenshot in test-artifacts/ (gitignored), for a person to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    capture(page, path)
     return path
 
 
