@@ -60,6 +60,7 @@ from bench.http_load import (
     job_worker,
     wait_for_links,
 )
+from core.clock import utcnow
 
 PASSWORD = "burst-password-42"
 CLIENT_TIMEOUT = 120.0  # seconds a client waits for an answer
@@ -93,7 +94,8 @@ def prepare(workdir: Path, database_url: str, *, capacity: int, slug: str = "bur
     list; returns the site (the app stays usable to count rows)."""
     from tenants import api as tenants_api
     from tenants.events.models import Event
-    from webapp import create_app, db, migrate
+    from webapp import db, migrate
+    from webapp.app import create_app
     from webapp.organisations import services as organisations
 
     instance = workdir / "instance"
@@ -107,7 +109,7 @@ def prepare(workdir: Path, database_url: str, *, capacity: int, slug: str = "bur
         migrate.upgrade_control()
         organisations.create(db.session(), slug=slug, name="Burst")
         db.commit()
-        start = tenants_api.utcnow().replace(microsecond=0) + timedelta(days=7)
+        start = utcnow().replace(microsecond=0) + timedelta(days=7)
         with tenants_api.tenant_context(slug, writer=True) as session:
             event = Event(title={"fr": "Atelier", "en": "Workshop"}, starts_at=start,
                           ends_at=start + timedelta(hours=2), status="published",

@@ -43,6 +43,7 @@ from bench.tenant_home import (
     uncached,
     visitor_cookie,
 )
+from core.clock import utcnow
 from tenants import api as tenants_api
 from tenants.participants.models import Participant
 from tenants.ratings import services
@@ -61,7 +62,7 @@ def setup(app: Flask, many: int) -> tuple[int, int]:
     with app.app_context():
         org_services.create(db.session(), slug=SLUG, name="Reviews", default_language="fr")
         db.commit()
-        end = tenants_api.utcnow().replace(microsecond=0) - timedelta(days=1)
+        end = utcnow().replace(microsecond=0) - timedelta(days=1)
         ids = [factories.event(SLUG, starts_at=end - timedelta(hours=2), ends_at=end)
                for _ in range(2)]
         with tenants_api.tenant_context(SLUG) as session:

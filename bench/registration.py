@@ -73,15 +73,17 @@ from bench.tenant_home import (
     translations_compiled,
     visitor_cookie,
 )
+from core.clock import utcnow
+from core.web import passwords
 from tenants import api as tenants_api
 from tenants.events.models import Event
 from tenants.fields.models import Answer, CustomField, StandardField
 from tenants.participants import services as participants
 from tenants.participants.models import Participant
 from tenants.registration.models import Registration
-from webapp import create_app, db, migrate
+from webapp import db, migrate
+from webapp.app import create_app
 from webapp.organisations import services as org_services
-from webapp.web import passwords
 
 SLUG = "bench-registration"
 PASSWORD = "correct horse battery staple"
@@ -279,7 +281,7 @@ def set_up(app: Flask) -> Setup:
 
 
 def make_event(session: Any, *, capacity: int) -> Event:
-    start = tenants_api.utcnow().replace(microsecond=0) + timedelta(days=30)
+    start = utcnow().replace(microsecond=0) + timedelta(days=30)
     event = Event(title=texts("Atelier d'écriture", "Writing workshop"),
                   description=texts("Deux heures pour écrire ensemble.",
                                     "Two hours of writing together."),
@@ -396,7 +398,7 @@ def signed_in_registrations(app: Flask, event_id: int, count: int) -> list[dict[
     """``count`` confirmed participants, each with a browser session and its Register POST."""
     with tenants_api.tenant_context(SLUG) as session:
         people = [Participant(email=f"racer{i}-{event_id}@example.org", first_name=f"Racer{i}",
-                              last_name="Bench", email_confirmed_at=tenants_api.utcnow())
+                              last_name="Bench", email_confirmed_at=utcnow())
                   for i in range(count)]
         session.add_all(people)
         session.flush()

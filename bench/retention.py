@@ -39,6 +39,7 @@ from bench.tenant_home import (
     uncached,
     visitor_cookie,
 )
+from core.clock import utcnow
 from tenants import api as tenants_api
 from tenants.consent.ledger import new_consent_id
 from tenants.consent.models import ConsentEntry
@@ -58,7 +59,7 @@ def fill(app: Flask, rows: int) -> int:
         org_services.create(db.session(), slug=SLUG, name="Purge bench", default_language="fr")
         db.commit()
     event_id = factories.event(SLUG)
-    old = tenants_api.utcnow() - timedelta(days=7 * 365)  # ended 6 years ago, kept 5
+    old = utcnow() - timedelta(days=7 * 365)  # ended 6 years ago, kept 5
     started = time.perf_counter()
     for start in range(0, rows, CHUNK):
         with tenants_api.tenant_context(SLUG, writer=True) as session:

@@ -32,6 +32,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import insert, select
 
 from bench.tenant_home import log, measured_app, parser, server_version
+from core.clock import utcnow
 from tenants import api as tenants_api
 from tenants.consent.models import ConsentEntry
 from tenants.events.models import Event
@@ -56,7 +57,7 @@ def setup(app: Flask) -> tuple[int, list[int], int]:
     with app.app_context():
         org_services.create(db.session(), slug=SLUG, name="Rights", default_language="fr")
         db.commit()
-    now = tenants_api.utcnow().replace(microsecond=0)
+    now = utcnow().replace(microsecond=0)
     with tenants_api.tenant_context(SLUG) as session:
         me = participants.add(session, email="me@example.org", first_name="Me",
                               last_name="Myself", city="Lyon")
@@ -94,7 +95,7 @@ def load(rows: int, events: list[int], field_id: int) -> None:
     """``rows`` rows that are not mine: participants, and as many registrations, answers and
     consent proofs of theirs."""
     quarter = rows // 4
-    now = tenants_api.utcnow()
+    now = utcnow()
     for start in range(0, quarter, BATCH):
         stop = min(start + BATCH, quarter)
         with tenants_api.tenant_context(SLUG) as session:

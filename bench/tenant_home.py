@@ -37,7 +37,8 @@ from werkzeug.test import EnvironBuilder
 
 from tenants import api as tenants_api
 from tests import factories
-from webapp import create_app, db, migrate
+from webapp import db, migrate
+from webapp.app import create_app
 from webapp.config import ROOT
 from webapp.organisations import services as org_services
 

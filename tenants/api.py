@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from flask import Blueprint
 from sqlalchemy import select
 
+from core.clock import utcnow
 from tenants import db, pagecache  # noqa: F401 -- its listeners keep copies true
 from tenants.access import ROLES, Limits, TenantInfo
 
@@ -20,47 +20,29 @@ from tenants.access import ROLES, Limits, TenantInfo
 from tenants.audit import models as _audit_models  # noqa: F401
 from tenants.consent import models as _consent_models  # noqa: F401
 from tenants.db import (
-    NAMING_CONVENTION,
-    WRITES_AFTER_READING,
-    WRITES_FIRST,
-    CrossPlaneError,
     InvalidSlug,
     NoTenant,
     TenantBase,
-    UTCDateTime,
     activate,
     after_commit,
-    close_quietly,
     commit,
     configure,
     current_slug,
     deactivate,
-    declared_writes,
     dispose,
-    done_writing,
     exists,
     in_tenant_context,
-    make_engine,
     migration_connection_url,
-    move_clock,
     schema_for,
     session,
-    session_factory,
     tenant_context,
-    unwatch,
-    utcnow,
     validate_slug,
-    watch,
-    writes,
-    writes_after_reading,
-    writing,
 )
 from tenants.events import models as _event_models  # noqa: F401
 from tenants.fields import models as _field_models  # noqa: F401
 from tenants.instructions import models as _instruction_models  # noqa: F401
 from tenants.limits import OverLimit
-from tenants.outbox import OutboxRow, TenantJob, new_job_id, outbox_index
-from tenants.outbox import purge_done as purge_done_jobs
+from tenants.outbox import TenantJob
 from tenants.participants import models as _participant_models  # noqa: F401
 from tenants.participants import services as participants
 from tenants.ratings import models as _rating_models  # noqa: F401
@@ -74,92 +56,54 @@ from tenants.settings import models as _settings_models  # noqa: F401
 retention_due_earlier = _retention.due_earlier
 
 __all__ = [
-    "NAMING_CONVENTION",
     "ROLES",
     "SUPPORT_READ",
-    "WRITES_AFTER_READING",
-    "WRITES_FIRST",
-    "CrossPlaneError",
     "InvalidSlug",
     "Limits",
     "NoTenant",
-    "OutboxRow",
     "OverLimit",
     "TenantBase",
     "TenantInfo",
     "TenantJob",
-    "UTCDateTime",
     "activate",
     "add_participant",
     "after_commit",
     "authorise_catalogue_transfer",
-    "blueprints",
     "breach_notice_contact",
     "breach_notice_recipients",
     "catalogue_state",
     "check_consent_service",
-    "close_quietly",
     "commit",
     "configure",
     "count_participants",
     "current_slug",
     "deactivate",
-    "declared_writes",
     "disable_catalogue_service",
     "dispose",
-    "done_writing",
     "drop",
     "enable_catalogue_service",
     "exists",
     "export_bundle",
     "in_tenant_context",
     "instructions",
-    "make_engine",
     "metadata",
     "migration_connection_url",
-    "move_clock",
-    "new_job_id",
-    "outbox_index",
     "processing_config",
     "provision",
-    "purge_done_jobs",
     "record_access",
     "retention_due_earlier",
     "schema_for",
     "seed_demo",
     "session",
-    "session_factory",
     "set_participant_password",
     "support_reads",
     "sweep_retention",
     "table_counts",
     "tenant_context",
-    "unwatch",
-    "utcnow",
     "validate_slug",
-    "watch",
-    "writes",
-    "writes_after_reading",
-    "writing",
 ]
 
 metadata = TenantBase.metadata
-
-
-def blueprints() -> list[Blueprint]:
-    """Tenant-facing blueprints, to be mounted under the ``/t/<tenant>`` parent."""
-    from tenants.consent.views import bp as consent_bp
-    from tenants.events.views import bp as events_bp
-    from tenants.fields.views import bp as fields_bp
-    from tenants.participants.views import bp as participants_bp
-    from tenants.ratings.views import bp as ratings_bp
-    from tenants.registration.views import bp as registration_bp
-    from tenants.retention.views import bp as retention_bp
-    from tenants.rights.views import bp as rights_bp
-    from tenants.settings.views import bp as settings_bp
-
-    return [events_bp, participants_bp, registration_bp, fields_bp, settings_bp, ratings_bp,
-            consent_bp, rights_bp, retention_bp]
 
 
 def provision(slug: str, revision: str | None) -> None:

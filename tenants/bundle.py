@@ -27,9 +27,9 @@ from typing import Any
 
 from sqlalchemy import Table, func, select
 
+from core.web.spreadsheet import neutralise
 from tenants import privacy
 from tenants.db import TenantBase, tenant_context
-from webapp.web.spreadsheet import neutralise
 
 BATCH = 1000
 FORMAT = 1

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from tenants.db import utcnow
+from core.clock import utcnow
 from tenants.events.models import Event
 from tenants.fields.models import CustomField, StandardField
 from tenants.participants import services as participants

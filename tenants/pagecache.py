@@ -33,8 +33,8 @@ from flask import session as cookie
 from flask_babel import get_locale
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from core.web.security import csrf_token
 from tenants import db
-from webapp.web.security import csrf_token
 
 SECONDS = 5.0
 MAX_ENTRIES = 1_000  # a page is 10 to 40 kB: at most ~40 MB per process

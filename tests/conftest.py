@@ -27,10 +27,12 @@ from babel.messages.pofile import read_po
 from flask import Flask
 from sqlalchemy import select
 
+from core.clock import move_clock
 from tenants import api as tenants_api
 from tests import factories
 from tests.mail_sink import SMTPSink
-from webapp import create_app, db, migrate
+from webapp import db, migrate
+from webapp.app import create_app
 from webapp.models import Tenant
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
@@ -86,14 +88,14 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.offset += timedelta(**delta)
-        tenants_api.move_clock(self.offset)
+        move_clock(self.offset)
 
 
 @pytest.fixture
 def clock() -> Iterator[Clock]:
     moved = Clock()
     yield moved
-    tenants_api.move_clock(timedelta(0))
+    move_clock(timedelta(0))
 
 
 @pytest.fixture

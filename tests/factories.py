@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
+from core.clock import utcnow
 from tenants import api as tenants_api
 from webapp import db
 from webapp.auth import services as auth_services
@@ -39,7 +40,7 @@ def account(email: str, *, password: str = PASSWORD, operator_role: str | None =
     created = auth_services.create_account(db.session(), email=email, password=password,
                                            operator_role=operator_role, **fields)
     if two_factor if two_factor is not None else operator_role is not None:
-        created.totp_secret, created.totp_enabled_at = TOTP_SECRET, db.utcnow()
+        created.totp_secret, created.totp_enabled_at = TOTP_SECRET, utcnow()
     db.commit()
     return created
 
@@ -73,7 +74,7 @@ def totp_code(email: str) -> str:
     (accepted for clock drift), so a test may sign in twice within 30 seconds."""
     found = db.session().scalar(select(Account).where(Account.email == email))
     assert found is not None and found.totp_secret is not None
-    step = int(db.utcnow().timestamp()) // auth_services.TOTP_STEP
+    step = int(utcnow().timestamp()) // auth_services.TOTP_STEP
     if found.totp_last_step is not None and found.totp_last_step >= step:
         step += 1
     return pyotp.TOTP(found.totp_secret).at(step * auth_services.TOTP_STEP)
@@ -112,7 +113,7 @@ def event(slug: str, **fields: object) -> int:
     """A published event starting in a week for two hours, unless ``fields`` say otherwise."""
     from tenants.events.models import Event
 
-    start = tenants_api.utcnow().replace(microsecond=0) + timedelta(days=7)
+    start = utcnow().replace(microsecond=0) + timedelta(days=7)
     values: dict = {"title": {"fr": "Atelier", "en": "Workshop"}, "starts_at": start,
                     "ends_at": start + timedelta(hours=2), "status": "published",
                     "join_url": "https://video.example.test/room/42"}

@@ -8,7 +8,7 @@ for the database tighter. bench/burst.py measures with the real cost.
 
 from argon2 import PasswordHasher
 
-from webapp.web import passwords
+from core.web import passwords
 
 passwords.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 

@@ -1,16 +1,15 @@
 from datetime import timedelta
 
-from tenants import api as tenants_api
-from webapp import db
+from core.clock import utcnow
 
 
 def test_the_clock_fixture_moves_both_planes_and_is_reset(clock):  # type: ignore[no-untyped-def]
-    before = tenants_api.utcnow()
+    before = utcnow()
     clock.advance(days=40)
-    assert db.utcnow() - before >= timedelta(days=40)
-    assert tenants_api.utcnow() - before >= timedelta(days=40)
+    assert utcnow() - before >= timedelta(days=40)
+    assert utcnow() - before >= timedelta(days=40)
 
 
 def test_after_the_test_the_clock_is_back_on_the_wall():  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
-    assert abs(tenants_api.utcnow() - datetime.now(UTC)) < timedelta(seconds=5)
+    assert abs(utcnow() - datetime.now(UTC)) < timedelta(seconds=5)

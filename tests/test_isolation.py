@@ -14,12 +14,15 @@ from flask import Flask
 from sqlalchemy import exists, func, select, union_all
 from sqlalchemy.orm import Session, aliased
 
+from core import jobs
+from core.db import CrossPlaneError
 from tenants import db as tenant_db
-from tenants.api import CrossPlaneError, NoTenant, tenant_context
+from tenants.api import NoTenant, tenant_context
 from tenants.participants.models import Participant
 from tests import factories
 from tests.conftest import app_settings
-from webapp import create_app, db, jobs
+from webapp import db
+from webapp.app import create_app
 from webapp.models import Tenant
 
 CANARY_NAME = "Zyxcanary"

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import delete, insert, select, update
 
+from core.clock import utcnow
+from core.db import WroteWhileReading, is_writing, make_engine, unwatch, watch
 from tenants import api as tenants_api
 from tenants import db as tenant_db
 from tenants.audit.models import AccessLog
@@ -39,7 +41,7 @@ def sqlite_only(is_postgres: bool) -> None:
 
 
 def _log_row(session) -> None:  # type: ignore[no-untyped-def]
-    session.execute(insert(AccessLog).values(action="test", target="t", at=tenants_api.utcnow()))
+    session.execute(insert(AccessLog).values(action="test", target="t", at=utcnow()))
 
 
 # --- what is declared, and what is seen --------------------------------------------------------
@@ -47,7 +49,7 @@ def _log_row(session) -> None:  # type: ignore[no-untyped-def]
 
 def test_a_transaction_begun_as_a_read_that_writes_is_reported(app, sqlite_only):
     upgrades: list[str] = []
-    tokens = tenants_api.watch(upgrades, [])
+    tokens = watch(upgrades, [])
     try:
         with tenants_api.tenant_context("acme", writer=True) as session:
             session.scalar(select(AccessLog.id))
@@ -58,7 +60,7 @@ def test_a_transaction_begun_as_a_read_that_writes_is_reported(app, sqlite_only)
             _log_row(session)
         assert len(upgrades) == 1 and upgrades[0].startswith("INSERT INTO")
     finally:
-        tenants_api.unwatch(tokens)
+        unwatch(tokens)
 
 
 @contextmanager
@@ -96,14 +98,14 @@ def test_begin_writing_ends_the_read_so_the_writes_wait_for_the_lock(app, sqlite
             threading.Timer(0.2, release.set).start()
             tenant_db.begin_writing()
             _log_row(session)  # waited for the other writer's commit
-        assert tenant_db.is_writing()
-    assert not tenant_db.is_writing()  # for this unit of work only
+        assert is_writing()
+    assert not is_writing()  # for this unit of work only
     with tenants_api.tenant_context("acme") as session:
         assert session.scalar(select(AccessLog.action)) == "test"
 
 
 def test_begin_writing_after_a_write_is_refused(app, sqlite_only):
-    with pytest.raises(tenant_db.WroteWhileReading), \
+    with pytest.raises(WroteWhileReading), \
             tenants_api.tenant_context("acme") as session:
         _log_row(session)
         tenant_db.begin_writing()
@@ -166,7 +168,7 @@ def _busy_app(tmp_path, *, fail_times: int, commit_first: bool = False):  # type
     """A WSGI app that writes to a SQLite file another connection holds locked ``fail_times``
     times (no busy timeout: "database is locked" at once), answering 503 then; it records the
     bodies it read."""
-    engine = tenants_api.make_engine(f"sqlite:///{tmp_path / 'busy.db'}")
+    engine = make_engine(f"sqlite:///{tmp_path / 'busy.db'}")
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE t (x TEXT)")
     holder = sqlite3.connect(tmp_path / "busy.db", isolation_level=None)

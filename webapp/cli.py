@@ -13,8 +13,9 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from core import jobs
 from tenants import api as tenants_api
-from webapp import db, jobs, migrate
+from webapp import db, migrate
 from webapp.auth import services as auth_services
 from webapp.auth.models import Account, Membership, OperatorRole
 from webapp.dpa import services as dpa_services

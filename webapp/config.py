@@ -11,7 +11,7 @@ import os
 import secrets
 from pathlib import Path
 
-from webapp import mail
+from core import mail
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,7 +58,7 @@ def load(overrides: dict | None = None) -> dict:
         "DB_MAX_OVERFLOW": _env("DB_MAX_OVERFLOW", ""),
         "DB_POOL_TIMEOUT": float(_env("DB_POOL_TIMEOUT", "5")),
         "DB_CONNECT_TIMEOUT": int(_env("DB_CONNECT_TIMEOUT", "5")),
-        # Admission control (webapp/web/admission.py), per process: requests running at once
+        # Admission control (core/web/admission.py), per process: requests running at once
         # (0: as many as a pool has connections, the most it may be), seconds a request may
         # have waited before the app sees it, seconds from its arrival to its commit, and
         # the Retry-After of every 503. 0 turns the queue and deadline checks off.

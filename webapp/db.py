@@ -22,15 +22,29 @@ from flask import Flask, Response, current_app, g, has_request_context, request
 from sqlalchemy import Engine, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from core.db import (
+    NAMING_CONVENTION,
+    WRITES_AFTER_READING,
+    WRITES_FIRST,
+    UTCDateTime,
+    close_quietly,
+    declared_writes,
+    done_writing,
+    make_engine,
+    session_factory,
+    unwatch,
+    watch,
+    writing,
+)
+from core.web import admission
 from tenants import api as tenants_api
-from webapp.web import admission
 
 
 class ControlBase(DeclarativeBase):
     """Base of every control-plane table (accounts, tenant registry, billing, registers)."""
 
-    metadata = MetaData(naming_convention=tenants_api.NAMING_CONVENTION)
-    type_annotation_map = {datetime: tenants_api.UTCDateTime}
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime}
 
 
 class Timestamps:
@@ -39,14 +53,11 @@ class Timestamps:
                                                  onupdate=func.now())
 
 
-utcnow = tenants_api.utcnow
-
-
 def init_app(app: Flask) -> None:
     """Give ``app`` its own engine and session factory, and point the tenant plane at them."""
-    control = tenants_api.make_engine(app.config["DATABASE_URL"], **pool_options(app))
+    control = make_engine(app.config["DATABASE_URL"], **pool_options(app))
     app.extensions["parvis_engine"] = control
-    app.extensions["parvis_sessions"] = tenants_api.session_factory(ControlBase, control)
+    app.extensions["parvis_sessions"] = session_factory(ControlBase, control)
     bind_tenant_plane(app)
     app.before_request(declare_writes)
     app.after_request(commit_request)
@@ -56,8 +67,6 @@ def init_app(app: Flask) -> None:
 
 
 READ_ONLY_METHODS = {"GET", "HEAD", "OPTIONS"}
-# Views of the control plane that write on a GET use the same marker as tenant views.
-writes = tenants_api.writes
 
 
 def declare_writes() -> None:
@@ -70,19 +79,19 @@ def declare_writes() -> None:
     """
     request.environ[ENDPOINT] = request.endpoint  # for the log lines of ``RetryWhenBusy``
     view = current_app.view_functions.get(request.endpoint or "")
-    declared = tenants_api.declared_writes(view)
-    if declared == tenants_api.WRITES_AFTER_READING:
+    declared = declared_writes(view)
+    if declared == WRITES_AFTER_READING:
         return
     # A page read under a support grant is logged in the tenant's access log (webapp.tenancy).
-    if (declared == tenants_api.WRITES_FIRST or request.method not in READ_ONLY_METHODS
+    if (declared == WRITES_FIRST or request.method not in READ_ONLY_METHODS
             or g.get("support_grant") is not None):
-        g.writes_token = tenants_api.writing(True)
+        g.writes_token = writing(True)
 
 
 def end_writes(exc: BaseException | None = None) -> None:
     token = g.pop("writes_token", None)
     if token is not None:
-        tenants_api.done_writing(token)
+        done_writing(token)
 
 
 # --- a busy database: the request runs again -------------------------------------------------
@@ -101,10 +110,10 @@ class RetryWhenBusy:
     On SQLite a writer waits for the write lock up to the busy timeout; a transaction that
     fails at once (a deadlock or a serialization failure on PostgreSQL; on SQLite a read
     that turned into a write) ends in a server error that a second run would not meet. So
-    when a run answered 5xx after such an error (``tenants_api.watch`` collects them), before
+    when a run answered 5xx after such an error (``watch`` collects them), before
     anything was sent and before anything committed, the whole request runs again, with its
     body kept, up to ``BUSY_RETRIES`` times within ``BUSY_RETRY_WITHIN`` seconds. After that
-    the error's own answer goes out (503 with Retry-After, see webapp/web/errors.py).
+    the error's own answer goes out (503 with Retry-After, see core/web/errors.py).
 
     It also logs the views whose transaction began as a read and then wrote on SQLite (mark
     them ``writes``).
@@ -140,11 +149,11 @@ class RetryWhenBusy:
              ) -> tuple[list[BaseException], Iterable[bytes]]:
         upgrades: list[str] = []
         busy: list[BaseException] = []
-        tokens = tenants_api.watch(upgrades, busy)
+        tokens = watch(upgrades, busy)
         try:
             result = self.app(environ, start_response)
         finally:
-            tenants_api.unwatch(tokens)
+            unwatch(tokens)
         if upgrades:
             log.warning("%s %s wrote in a transaction begun as a read (%s): mark the view "
                         "`writes`, or it fails with 'database is locked' under load",
@@ -222,6 +231,14 @@ def after_commit(callback: Callable[[], object]) -> None:
     g.setdefault("after_commit", []).append(callback)
 
 
+def rollback() -> None:
+    """Roll the app context's unit of work back and drop its callbacks (a job that failed)."""
+    g.pop("after_commit", None)
+    control = g.get("control_session")
+    if control is not None:
+        control.rollback()
+
+
 def commit() -> None:
     """Commit the unit of work: tenant data first, then the control plane, then callbacks.
 
@@ -248,4 +265,4 @@ def close_session(exc: BaseException | None = None) -> None:
     g.pop("after_commit", None)
     control = g.pop("control_session", None)
     if control is not None:
-        tenants_api.close_quietly(control)
+        close_quietly(control)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import traceback
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import cache
@@ -107,12 +108,11 @@ def pending_tenants() -> list[str]:
 _worker_app: Flask | None = None
 
 
-def _worker_init(overrides: dict) -> None:
-    """Each worker process builds its own app (and so its own engine and pool)."""
+def _worker_init(factory: Callable[..., Flask], overrides: dict) -> None:
+    """Each worker process builds its own app (and so its own engine and pool) with the
+    factory that built the parent's (``create_app``, handed over by reference)."""
     global _worker_app
-    from webapp import create_app
-
-    _worker_app = create_app(overrides, for_worker=True)
+    _worker_app = factory(overrides, for_worker=True)
 
 
 def _worker_migrate(slug: str) -> tuple[str, str | None, str | None]:
@@ -157,10 +157,10 @@ def migrate_fleet(app: Flask, *, jobs: int = 1, progress: bool = True,
                 if not collect(*_migrate_here(slug)):
                     break
         else:
-            overrides = app.config.get("PARVIS_OVERRIDES", {})
+            init = (app.extensions["parvis_factory"], app.config.get("PARVIS_OVERRIDES", {}))
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init,
-                                     initargs=(overrides,)) as pool:
+                                     initargs=init) as pool:
                 futures = [pool.submit(_worker_migrate, slug) for slug in slugs]
                 for future in as_completed(futures):
                     if not collect(*future.result()):

@@ -14,9 +14,9 @@ from webapp.catalogue.models import ThirdPartyService, TransferAuthorisation
 from webapp.contract.models import BundleDownload, ContractEnd, DestructionCertificate
 from webapp.db import ControlBase
 from webapp.dpa.models import DpaAcceptance
-from webapp.jobs import ControlJob
 from webapp.members.models import Invitation, MemberPolicy
 from webapp.organisations.models import ControllerIdentity, StatusChange, Tenant, TenantStatus
+from webapp.outbox import ControlJob
 from webapp.registers.models import RegisterVersion
 from webapp.retention.models import RetentionSchedule
 from webapp.signup.models import PendingSignup, TermsAcceptance

@@ -25,6 +25,8 @@ from flask_login import current_user
 from sqlalchemy import event, select
 from sqlalchemy.orm import ORMExecuteState, Session, object_session, sessionmaker
 
+from core.web.errors import error_page
+from core.web.htmx import render
 from tenants import api as tenants_api
 from webapp import db
 from webapp.auth.models import Account, Membership
@@ -33,8 +35,6 @@ from webapp.billing.models import Subscription
 from webapp.organisations.models import Tenant, TenantStatus
 from webapp.support import services as support_services
 from webapp.support.models import SupportGrant
-from webapp.web.errors import error_page
-from webapp.web.htmx import render
 
 bp = Blueprint("tenant", __name__, url_prefix="/t/<tenant>")
 
@@ -287,16 +287,16 @@ def _watch_registry(sessions: sessionmaker) -> None:
 
 
 @functools.cache
-def _mount_tenant_blueprints() -> None:
+def _mount(children: tuple[Blueprint, ...]) -> None:
     """Once per process: a blueprint cannot change after its first registration on an app."""
-    from webapp.members.views import bp as members_bp
-
-    for child in [*tenants_api.blueprints(), members_bp]:
+    for child in children:
         bp.register_blueprint(child)
 
 
-def init_app(app: Flask) -> None:
-    _mount_tenant_blueprints()
+def init_app(app: Flask, children: tuple[Blueprint, ...]) -> None:
+    """Serve the tenant plane's pages (``children``: the tenant blueprints and the members
+    page, given by the application factory) under ``/t/<tenant>``."""
+    _mount(children)
     _watch_registry(app.extensions["parvis_sessions"])
     app.register_blueprint(bp)
     app.teardown_request(_end_tenant_scope)

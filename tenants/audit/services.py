@@ -9,9 +9,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from tenants import pagecache
 from tenants.audit.models import AccessLog
-from tenants.db import utcnow
 
 pagecache.not_shown(AccessLog.__tablename__)  # staff reading data changes no public page
 

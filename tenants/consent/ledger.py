@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from tenants.consent.cache import ENTRIES_CHANGED, caches
 from tenants.consent.models import ConsentEntry
 from tenants.consent.visitor import VisitorState
-from tenants.db import utcnow
 
 CONSENT_ID = re.compile(r"^[A-Za-z0-9_-]{32}$")  # new_consent_id(), or older random ids
 REFUSAL_MONTHS = 6

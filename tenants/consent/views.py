@@ -29,6 +29,11 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from core.db import writes
+from core.extensions import htmx
+from core.web.errors import error_page
+from core.web.htmx import render
+from core.web.security import CSP
 from tenants import access, db, pagecache
 from tenants.audit import services as audit
 from tenants.consent import banner as consent_banner
@@ -52,10 +57,6 @@ from tenants.participants import services as participants
 from tenants.registration.export import BOM, neutralise
 from tenants.settings import services as settings
 from tenants.texts import pick
-from webapp.extensions import htmx
-from webapp.web.errors import error_page
-from webapp.web.htmx import render
-from webapp.web.security import CSP
 
 bp = Blueprint("consent", __name__, template_folder="templates")
 
@@ -361,7 +362,7 @@ def service_delete(service_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/admin/consent/ledger")
-@db.writes  # the read is logged
+@writes  # the read is logged
 @access.require_role("admin")
 def ledger():  # type: ignore[no-untyped-def]
     form = LookupForm(request.args)
@@ -421,7 +422,7 @@ def _export(slug: str) -> Iterator[str]:
 
 
 @bp.get("/admin/consent/ledger.csv")
-@db.writes  # the read is logged
+@writes  # the read is logged
 @access.require_role("admin")
 def ledger_csv():  # type: ignore[no-untyped-def]
     audit.record(db.session(), member_id=access.member_id(), action="consent_ledger_export",

@@ -11,11 +11,11 @@ from datetime import datetime
 from flask import g, request
 from sqlalchemy import select
 
+from core.clock import utcnow
 from tenants import db as tenant_db
 from tenants.consent.banner import Config, Service, config
 from tenants.consent.cache import caches, key
 from tenants.consent.models import ConsentEntry
-from tenants.db import utcnow
 
 COOKIE = "parvis_consent"
 # The first well-formed value of our cookie in a Cookie header (the most specific path first).

@@ -20,8 +20,9 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from core.clock import utcnow
 from tenants import limits
-from tenants.db import current_slug, utcnow
+from tenants.db import current_slug
 from tenants.events.models import DEFAULT_REMINDERS, Event
 from tenants.registration import services as registrations
 from tenants.registration import tasks
@@ -149,7 +150,7 @@ def publish(db: Session, event: Event) -> Event:
 def cancel(db: Session, event: Event) -> list[int]:
     """Cancel the event and e-mail every active registrant (after commit); returns their
     registration ids. Registrations keep their status as a record of who had registered."""
-    from webapp.jobs import enqueue
+    from core.jobs import enqueue
 
     if event.status == "cancelled":
         return []

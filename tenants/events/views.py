@@ -6,25 +6,22 @@ by e-mail only. Dates are shown in the event's own time zone, which is always na
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time, get_timezone_gmt
 from flask import Blueprint, Response, abort, redirect, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from core.extensions import htmx
+from core.web.errors import error_page
+from core.web.htmx import render
 from tenants import access, db, pagecache
 from tenants.events import services
 from tenants.events.forms import EventFields, event_form
 from tenants.events.models import Event
+from tenants.events.wording import event_moment, event_when, locale_name
 from tenants.registration.services import registration_state
 from tenants.settings import services as settings
 from tenants.texts import pick
-from webapp.extensions import htmx
-from webapp.web.errors import error_page
-from webapp.web.htmx import render
 
 bp = Blueprint("events", __name__, template_folder="templates")
 
@@ -39,36 +36,9 @@ def _page() -> int:
     return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
 
 
-def _locale() -> str:
-    return str(get_locale() or "fr")
-
-
-def event_moment(moment: datetime, event: Event) -> str:
-    """A date and time in the event's zone, e.g. "15 January 2031 at 10:00"."""
-    zone = ZoneInfo(event.timezone)
-    return _("%(date)s at %(time)s",
-             date=format_date(moment.astimezone(zone), "long", locale=_locale()),
-             time=format_time(moment, "short", tzinfo=zone, locale=_locale()))
-
-
-def event_when(event: Event) -> str:
-    """When the event happens, in its own zone, with the zone named and its UTC offset."""
-    zone = ZoneInfo(event.timezone)
-    start, end = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
-    locale = _locale()
-    label = f"{event.timezone.replace('_', ' ')}, {get_timezone_gmt(start, locale=locale)}"
-    if start.date() == end.date():
-        return _("%(day)s, %(start)s\u2013%(end)s (%(zone)s)",
-                 day=format_date(start, "full", locale=locale),
-                 start=format_time(start, "short", tzinfo=zone, locale=locale),
-                 end=format_time(end, "short", tzinfo=zone, locale=locale), zone=label)
-    return _("%(start)s to %(end)s (%(zone)s)", start=event_moment(event.starts_at, event),
-             end=event_moment(event.ends_at, event), zone=label)
-
-
 def _text_helpers() -> dict[str, Any]:
     """``text(texts)``: a tenant text in the visitor's language, else the tenant's default."""
-    language, default = _locale(), settings.languages(db.session())[0]
+    language, default = locale_name(), settings.languages(db.session())[0]
     return {"text": lambda texts: pick(texts, language, default),
             "event_when": event_when, "event_moment": event_moment}
 

@@ -21,8 +21,8 @@ from flask_babel import gettext as _
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from tenants import limits
-from tenants.db import utcnow
 from tenants.fields import guard
 from tenants.fields.models import (
     CHOICE_TYPES,

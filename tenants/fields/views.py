@@ -13,14 +13,14 @@ from flask import Blueprint, Response, abort, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from core.extensions import htmx
+from core.web.htmx import render
 from tenants import access, db
 from tenants.fields import answer_form, forms, guard, services
 from tenants.fields.models import FIELD_TYPES, CustomField
 from tenants.instructions import services as instructions
 from tenants.settings import services as settings
 from tenants.texts import Texts, pick
-from webapp.extensions import htmx
-from webapp.web.htmx import render
 
 bp = Blueprint("fields", __name__, template_folder="templates")
 

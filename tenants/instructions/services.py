@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from tenants import access, pagecache
-from tenants.db import utcnow
 from tenants.instructions.models import Instruction
 
 pagecache.not_shown(Instruction.__tablename__)  # the log is shown to staff only

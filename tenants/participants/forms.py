@@ -2,7 +2,7 @@
 
 The registration form itself (e-mail, password, standard and custom fields) is built per request
 from the tenant's design: see ``tenants.fields.answer_form``. Both use ``new_password_fields`` so
-every new password meets the same policy (``webapp.web.passwords``).
+every new password meets the same policy (``core.web.passwords``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from webapp.web import passwords
+from core.web import passwords
 
 EMAIL_LENGTH = 254
 PASSWORD_LENGTH = 1024  # argon2 hashes anything, but nobody needs more
@@ -45,7 +45,7 @@ VISIBILITY_LABELS = {
 
 
 class EmailAddress:
-    """A deliverable-looking address in plain ASCII (``webapp.mail`` sends to ASCII addresses
+    """A deliverable-looking address in plain ASCII (``core.mail`` sends to ASCII addresses
     only); the field's data becomes the address with its domain lower-cased."""
 
     message = _l("Enter a valid e-mail address, such as name@example.org.")

@@ -16,8 +16,10 @@ from flask import session as cookie
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, load_only
 
+from core.clock import utcnow
+from core.web import passwords, throttle
 from tenants import limits, pagecache
-from tenants.db import current_slug, utcnow
+from tenants.db import current_slug
 from tenants.participants.models import (
     STANDARD_FIELDS,
     Participant,
@@ -25,7 +27,6 @@ from tenants.participants.models import (
     ParticipantToken,
 )
 from tenants.rights.models import restricted_ids
-from webapp.web import passwords, throttle
 
 # Sign-ins, resets and failed attempts change no public page.
 pagecache.not_shown(ParticipantToken.__tablename__, ParticipantLoginFailure.__tablename__)

@@ -14,15 +14,15 @@ from typing import Any
 
 from flask import current_app
 
+from core import mail
+from core.jobs import tenant_task
+from core.web.urls import external_url
 from tenants.db import session
 from tenants.events.models import Event
 from tenants.participants import services
 from tenants.participants.models import Participant
 from tenants.settings import services as settings
 from tenants.texts import pick
-from webapp import mail
-from webapp.jobs import tenant_task
-from webapp.web.urls import external_url
 
 RESEND_INTERVAL = timedelta(minutes=1)
 

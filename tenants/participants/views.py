@@ -18,22 +18,24 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
+from core.db import writes, writes_after_reading
+from core.extensions import htmx
+from core.jobs import enqueue
+from core.web.errors import error_page
+from core.web.htmx import render
+from core.web.i18n import safe_next
 from tenants import access, db, pagecache
 from tenants.audit import services as audit
 from tenants.consent import ledger as consent_ledger
 from tenants.events import services as events
 from tenants.events.models import Event
+from tenants.events.wording import event_moment, event_when
 from tenants.fields import answer_form, answers
 from tenants.participants import forms, services, tasks
 from tenants.participants.models import Participant
 from tenants.registration import services as registrations
 from tenants.settings import services as settings
 from tenants.texts import pick
-from webapp.extensions import htmx
-from webapp.jobs import enqueue
-from webapp.web.errors import error_page
-from webapp.web.htmx import render
-from webapp.web.i18n import safe_next
 
 bp = Blueprint("participants", __name__, template_folder="templates")
 
@@ -107,7 +109,6 @@ def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _event_helpers() -> dict[str, Any]:
-    from tenants.events.views import event_moment, event_when
 
     language, default = _language(), settings.languages(db.session())[0]
     return {"text": lambda texts: pick(texts, language, default), "event_when": event_when,
@@ -130,7 +131,7 @@ def _signup_page(form: Any, event: Event | None, state: str, *, status: int = 20
 
 @bp.route("/signup", methods=["GET", "POST"])
 @bp.route("/events/<int:event_id>/signup", methods=["GET", "POST"], endpoint="signup_event")
-@db.writes_after_reading
+@writes_after_reading
 @pagecache.cached
 def signup(event_id: int | None = None):  # type: ignore[no-untyped-def]
     session = db.session()
@@ -199,7 +200,7 @@ def check_inbox():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/confirm/<token>")
-@db.writes
+@writes
 def confirm(token: str):  # type: ignore[no-untyped-def]
     session = db.session()
     participant = services.confirm_email(session, token)
@@ -288,7 +289,7 @@ def forgot_password():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
-@db.writes_after_reading
+@writes_after_reading
 @access.exercise_of_rights
 def reset_password(token: str):  # type: ignore[no-untyped-def]
     session = db.session()
@@ -429,7 +430,7 @@ def index():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/admin/participants/<int:participant_id>")
-@db.writes
+@writes
 @access.require_role("manager")
 def show(participant_id: int):  # type: ignore[no-untyped-def]
     session = db.session()

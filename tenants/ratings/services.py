@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
-from tenants.db import current_slug, utcnow
+from core.clock import utcnow
+from tenants.db import current_slug
 from tenants.events.models import Event
 from tenants.participants.models import Participant
 from tenants.ratings.models import MAX_COMMENT, Rating, RatingCount, RatingReport
@@ -448,8 +449,8 @@ def hide(db: Session, rating: Rating, reason: str, member_id: int | None) -> boo
                      hidden_reason=reason, hidden_at=utcnow(), moderated_by=member_id):
         return False
     if rating.participant_id is not None:
+        from core.jobs import enqueue
         from tenants.ratings import tasks
-        from webapp.jobs import enqueue
 
         enqueue(tasks.send_hidden_email, current_slug(), rating.id)
     return True

@@ -9,22 +9,22 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import select
 
+from core import mail
+from core.jobs import tenant_task
+from core.web.urls import external_url
 from tenants.db import current_slug, session
 from tenants.events.models import Event
+from tenants.events.wording import event_when
 from tenants.participants.models import Participant
 from tenants.ratings.models import Rating
 from tenants.rights.models import is_restricted
 from tenants.settings import services as settings
 from tenants.texts import pick
-from webapp import mail
-from webapp.jobs import tenant_task
-from webapp.web.urls import external_url
 
 
 @tenant_task()
 def send_hidden_email(slug: str, rating_id: int) -> bool:
     """E-mail the author of a hidden review the moderator's reason."""
-    from tenants.events.views import event_when  # the event page's wording, in the mail's locale
 
     row = session().execute(
         select(Rating, Participant, Event)

@@ -19,10 +19,14 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from core.clock import utcnow
+from core.web import throttle
+from core.web.errors import error_page
+from core.web.htmx import render, render_block, wants_fragment
 from tenants import access, db
 from tenants.events import services as events
 from tenants.events.models import Event
-from tenants.events.views import event_moment, event_when
+from tenants.events.wording import event_moment, event_when
 from tenants.participants import services as participants
 from tenants.participants.models import Participant
 from tenants.ratings import services
@@ -37,9 +41,6 @@ from tenants.ratings.models import Rating
 from tenants.settings import services as settings
 from tenants.settings.forms import RATING_ORDER_LABELS as ORDER_LABELS
 from tenants.texts import pick
-from webapp.web import throttle
-from webapp.web.errors import error_page
-from webapp.web.htmx import render, render_block, wants_fragment
 
 bp = Blueprint("ratings", __name__, template_folder="templates")
 ID = "int(min=1, max=2147483647)"
@@ -139,7 +140,7 @@ def ratings_context() -> dict[str, Any]:
             refusal = services.eligibility(session, event, me)
         elif mine is not None:
             can_edit = mine.status != "hidden" and services.edit_deadline(
-                session, mine) >= db.utcnow()
+                session, mine) >= utcnow()
         return Section(readable, summary, found, has_next, order, page, mine, refusal,
                        can_edit)
 
@@ -181,7 +182,7 @@ def rate(event_id: int):  # type: ignore[no-untyped-def]
             refusal = services.eligibility(session, event, me)
         elif mine.status == "hidden":
             refusal = "hidden"
-        elif services.edit_deadline(session, mine) < db.utcnow():
+        elif services.edit_deadline(session, mine) < utcnow():
             refusal = "edit_closed"
         return _rating_page(event, form, mine, refusal=refusal)
     form = RatingForm()

@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
-from tenants.db import current_slug, utcnow
+from core.clock import utcnow
+from tenants.db import current_slug
 from tenants.events.models import Event
 from tenants.participants.models import Participant
 from tenants.registration.models import ACTIVE, Registration
@@ -48,8 +49,8 @@ def registration_state(event: Event, now: datetime | None = None) -> str:
 
 def _notify(registration: Registration, kind: str) -> None:
     """E-mail the participant once the unit of work commits (job queue)."""
+    from core.jobs import enqueue
     from tenants.registration import tasks
-    from webapp.jobs import enqueue
 
     enqueue(tasks.send_registration_email, current_slug(), registration.id, kind)
 

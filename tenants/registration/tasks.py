@@ -14,16 +14,18 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from tenants.db import current_slug, session, utcnow
+from core import mail
+from core.clock import utcnow
+from core.jobs import tenant_task
+from core.web.urls import external_url
+from tenants.db import current_slug, session
 from tenants.events.models import Event
+from tenants.events.wording import event_when
 from tenants.participants.models import Participant
 from tenants.registration.models import Registration, SentReminder
 from tenants.rights.models import is_restricted
 from tenants.settings import services as settings
 from tenants.texts import pick
-from webapp import mail
-from webapp.jobs import tenant_task
-from webapp.web.urls import external_url
 
 # Which registration statuses each e-mail still makes sense for when the job runs.
 EMAIL_STATUSES = {
@@ -39,7 +41,6 @@ JOIN_LINK_KINDS = ("confirmed", "promoted", "reminder", "resend")
 
 def _send(kind: str, registration: Registration, participant: Participant, event: Event,
           **extra: object) -> None:
-    from tenants.events.views import event_when  # the event page's wording, in the mail's locale
 
     if not participant.is_active:  # a deactivated account is not written to (retention)
         return
@@ -97,7 +98,7 @@ def send_reminders(slug: str, event_id: int, offset_minutes: int, starts_at: str
     newer jobs, and this one does nothing; so does a reminder the admin has unticked since.
     Returns how many reminders were queued.
     """
-    from webapp.jobs import enqueue
+    from core.jobs import enqueue
 
     db = session()
     event = db.get(Event, event_id)
@@ -125,7 +126,7 @@ def send_reminders(slug: str, event_id: int, offset_minutes: int, starts_at: str
 def schedule_reminders(event: Event) -> None:
     """Queue the event's reminders for its current start time (in the outbox, from their time
     on: a job that finds the event moved or its reminder unticked does nothing)."""
-    from webapp.jobs import enqueue
+    from core.jobs import enqueue
 
     now = utcnow()
     for offset in sorted(set(event.reminders or [])):

@@ -29,12 +29,18 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
+from core.clock import utcnow
+from core.db import writes
+from core.extensions import htmx
+from core.jobs import enqueue
+from core.web.errors import error_page
+from core.web.htmx import render, render_block, wants_fragment
+from core.web.i18n import safe_next
 from tenants import access, db
 from tenants.audit import services as audit
-from tenants.db import utcnow
 from tenants.events import services as events
 from tenants.events.models import Event
-from tenants.events.views import event_moment, event_when
+from tenants.events.wording import event_moment, event_when
 from tenants.fields import services as fields
 from tenants.participants import services as participants
 from tenants.participants.models import Participant
@@ -52,11 +58,6 @@ from tenants.registration.models import ACTIVE, Registration
 from tenants.rights.models import restricted_among
 from tenants.settings import services as settings
 from tenants.texts import pick
-from webapp.extensions import htmx
-from webapp.jobs import enqueue
-from webapp.web.errors import error_page
-from webapp.web.htmx import render, render_block, wants_fragment
-from webapp.web.i18n import safe_next
 
 bp = Blueprint("registration", __name__, template_folder="templates")
 # Ids in URLs: positive and within the databases' integer range (SQLite cannot even bind a
@@ -279,7 +280,7 @@ def _staff_context() -> dict[str, Any]:
 
 
 @bp.get(f"/admin/events/<{ID}:event_id>/registrations")
-@db.writes  # the read is logged
+@writes  # the read is logged
 @access.require_role("viewer")
 def roster(event_id: int):  # type: ignore[no-untyped-def]
     event = _event_or_404(event_id)
@@ -339,7 +340,7 @@ def attendance(event_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/admin/approvals")
-@db.writes  # the read is logged
+@writes  # the read is logged
 @access.require_role("viewer")
 def approvals():  # type: ignore[no-untyped-def]
     queue = services.awaiting_approval(db.session())
@@ -393,7 +394,7 @@ def refuse(registration_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get(f"/admin/events/<{ID}:event_id>/registrations.csv")
-@db.writes  # the read is logged
+@writes  # the read is logged
 @access.require_role("manager")
 def export_csv(event_id: int):  # type: ignore[no-untyped-def]
     event = _event_or_404(event_id)

@@ -19,10 +19,11 @@ from flask_babel import ngettext
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from tenants import pagecache
 from tenants.consent import banner as consent_banner
 from tenants.consent.models import ConsentConfig
-from tenants.db import current_slug, utcnow
+from tenants.db import current_slug
 from tenants.events.models import Event
 from tenants.instructions import services as instructions
 from tenants.participants.models import Participant, ParticipantToken

@@ -22,8 +22,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from tenants import privacy
-from tenants.db import committed, current_slug, utcnow
+from tenants.db import committed, current_slug
 from tenants.participants.models import Participant, ParticipantToken
 from tenants.personal_data import BATCH, Step, after, each
 from tenants.retention import services
@@ -184,8 +185,8 @@ def run(db: Session, *, batch: int = BATCH, pause: float = PAUSE) -> datetime:
 
     After each batch the sweep rests ``pause`` times as long as the batch took, so that the
     tenant's pages keep their pace while a large backlog is purged."""
+    from core.jobs import enqueue  # imports tenants.api, which imports this module
     from tenants.retention import tasks  # the tasks module imports this one
-    from webapp.jobs import enqueue  # imports tenants.api, which imports this module
 
     now = utcnow()
     rules = services.rules(db)

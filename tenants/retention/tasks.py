@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from flask import current_app
 
-from tenants.db import session, utcnow
+from core import mail
+from core.clock import utcnow
+from core.jobs import tenant_task
+from core.web.urls import external_url
+from tenants.db import session
 from tenants.participants.models import Participant
 from tenants.retention import services
 from tenants.retention.services import WARNING
-from webapp import mail
-from webapp.jobs import tenant_task
-from webapp.web.urls import external_url
 
 
 @tenant_task()

@@ -19,11 +19,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
+from core.clock import utcnow
+from core.web.htmx import render, wants_fragment
 from tenants import access, db
 from tenants.participants import services as participants
 from tenants.retention import services, sweep
 from tenants.retention.forms import RuleForm
-from webapp.web.htmx import render, wants_fragment
 
 bp = Blueprint("retention", __name__, template_folder="templates")
 bp.add_app_template_global(lambda moment: format_date(moment, "long"), "retention_date")
@@ -42,7 +43,7 @@ def reactivate():  # type: ignore[no-untyped-def]
         return redirect(url_for("tenant.participants.login"), code=303)
     erase_at = services.erasure_due(session, person)
     assert erase_at is not None
-    window_open = erase_at > db.utcnow()
+    window_open = erase_at > utcnow()
     form = FlaskForm()
     if window_open and form.validate_on_submit():
         participants.held_for_reactivation(session, spend=True)

@@ -22,9 +22,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
+from core.web.spreadsheet import csv_line
 from tenants import privacy
 from tenants.consent import ledger as consent_ledger
-from tenants.db import current_slug, utcnow
+from tenants.db import current_slug
 from tenants.participants.models import Participant
 from tenants.retention import services as retention
 from tenants.rights.models import (
@@ -34,7 +36,6 @@ from tenants.rights.models import (
     RequestStep,
     RightsRequest,
 )
-from webapp.web.spreadsheet import csv_line
 
 CODE_LIFETIME = timedelta(minutes=30)
 MAX_CODE_ATTEMPTS = 5

@@ -11,12 +11,12 @@ from typing import Any
 
 from flask import current_app
 
+from core import mail
+from core.jobs import tenant_task
+from core.web.urls import external_url
 from tenants.db import session
 from tenants.rights import services
 from tenants.rights.forms import KIND_LABELS
-from webapp import mail
-from webapp.jobs import tenant_task
-from webapp.web.urls import external_url
 
 
 def _send(slug: str, request_id: int, template: str, **context: Any) -> bool:

@@ -17,6 +17,9 @@ from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from core.db import writes
+from core.jobs import enqueue
+from core.web.htmx import render
 from tenants import access, db
 from tenants.audit import services as audit
 from tenants.consent import ledger as consent_ledger
@@ -28,8 +31,6 @@ from tenants.registration.forms import STATUS_LABELS
 from tenants.retention import services as retention
 from tenants.rights import forms, services, tasks
 from tenants.rights.models import PrivacyChoices, RightsRequest, is_restricted, of_participant
-from webapp.jobs import enqueue
-from webapp.web.htmx import render
 
 bp = Blueprint("rights", __name__, template_folder="templates")
 ID = "int(min=1, max=2147483647)"
@@ -103,7 +104,7 @@ def _download(me: Participant, kind: str, body: str, mimetype: str, extension: s
 
 
 @bp.get("/me/privacy/my-data.json")
-@db.writes  # the request is recorded
+@writes  # the request is recorded
 @signed_in
 def export_json(me: Participant):  # type: ignore[no-untyped-def]
     body = services.export_json(db.session(), me, _language())
@@ -111,7 +112,7 @@ def export_json(me: Participant):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/me/privacy/my-data.csv")
-@db.writes  # the request is recorded
+@writes  # the request is recorded
 @signed_in
 def export_csv(me: Participant):  # type: ignore[no-untyped-def]
     body = services.export_csv(db.session(), me, _language())
@@ -289,7 +290,7 @@ def _detail(rights_request: RightsRequest, status: int = 200,
 
 
 @bp.get(f"/admin/rights/<{ID}:request_id>")
-@db.writes  # the read is logged
+@writes  # the read is logged
 @access.require_role("manager")
 def detail(request_id: int):  # type: ignore[no-untyped-def]
     rights_request = _request_or_404(request_id)

@@ -6,7 +6,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tenants.db import is_writing
+from core.db import is_writing
 from tenants.participants.models import Participant
 from tenants.settings.models import (
     RATERS,

@@ -6,12 +6,12 @@ from flask import Blueprint, Response, abort, redirect, request, url_for
 from flask_babel import gettext as _
 from wtforms import BooleanField, Field, SelectField
 
+from core.extensions import htmx
+from core.web.htmx import render
 from tenants import access, db
 from tenants.instructions import services as instructions
 from tenants.settings import services
 from tenants.settings.forms import VISIBILITY_LABELS, RatingsSettingsForm, SettingsForm
-from webapp.extensions import htmx
-from webapp.web.htmx import render
 
 bp = Blueprint("settings", __name__, template_folder="templates")
 

@@ -50,7 +50,7 @@ class LiveServer:
 # with the tests' cheap password hasher: a spawned interpreter took 1.3 s (idle machine) to
 # import it each time, and a journey starts up to five.
 CHILDREN = multiprocessing.get_context("forkserver")
-CHILDREN.set_forkserver_preload(["tests.fixtures.hashing", "webapp", "tenants.api",
+CHILDREN.set_forkserver_preload(["tests.fixtures.hashing", "webapp.app", "tenants.api",
                                  "tests.factories", "tests.browser.conftest"])
 
 

@@ -29,7 +29,7 @@ def serve(settings: dict, conn: Connection) -> None:
     anything received on ``conn`` (or the parent going away) stops the server.
     """
     from tenants import api as tenants_api
-    from webapp import create_app
+    from webapp.app import create_app
 
     app = create_app(settings)
     with app.app_context():  # as ``flask`` itself provides for commands

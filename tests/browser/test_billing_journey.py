@@ -17,6 +17,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
+from core.clock import move_clock, utcnow
 from tests import factories
 from tests.browser.conftest import LiveServer, Pages, in_child
 from tests.fixtures.browser import accessibility, shot, sign_in, t
@@ -27,7 +28,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 def _seed(settings: dict, slug: str, owner: str, language: str) -> None:
     """In a child process: an organisation on the Team plan's free trial, and its owner."""
     from tenants import api as tenants_api
-    from webapp import create_app, db
+    from webapp import db
+    from webapp.app import create_app
     from webapp.billing.models import Subscription
 
     app = create_app(settings)
@@ -37,7 +39,7 @@ def _seed(settings: dict, slug: str, owner: str, language: str) -> None:
         factories.member(slug, owner, "owner")
         db.session().add(Subscription(tenant_id=tenant.id, account_id=person.id, plan="team",
                                       status="trialing",
-                                      trial_ends_at=db.utcnow() + timedelta(days=14)))
+                                      trial_ends_at=utcnow() + timedelta(days=14)))
         db.commit()
     tenants_api.dispose()
     app.extensions["parvis_engine"].dispose()
@@ -46,11 +48,11 @@ def _seed(settings: dict, slug: str, owner: str, language: str) -> None:
 def _grace_over(settings: dict) -> None:
     """In a child process: 15 days later, the hourly lifecycle sweep runs."""
     from tenants import api as tenants_api
-    from webapp import create_app
+    from webapp.app import create_app
     from webapp.billing import tasks
 
     app = create_app(settings)
-    tenants_api.move_clock(timedelta(days=15))
+    move_clock(timedelta(days=15))
     with app.app_context():
         assert tasks.lifecycle_sweep.call_local() == 1
     tenants_api.dispose()

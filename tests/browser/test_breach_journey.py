@@ -35,7 +35,7 @@ def _seed(settings: dict, people: dict, language: str) -> None:
     """In a child process: two organisations, each with an owner and a confirmed participant,
     and a privacy operator."""
     from tenants import api as tenants_api
-    from webapp import create_app
+    from webapp.app import create_app
 
     app = create_app(settings)
     with app.app_context():

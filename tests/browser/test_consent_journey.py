@@ -38,7 +38,7 @@ def _seed(settings: dict, slug: str) -> None:
     """In a child process (see test_registration_journey): a tenant and its analytics."""
     from tenants import api as tenants_api
     from tenants.consent import banner as consent_banner
-    from webapp import create_app
+    from webapp.app import create_app
 
     app = create_app(settings)
     with app.app_context():

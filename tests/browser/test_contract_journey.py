@@ -19,6 +19,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
+from core.clock import move_clock
 from tests import factories
 from tests.browser.conftest import LiveServer, Pages, in_child
 from tests.fixtures.browser import accessibility, label, shot, sign_in, t
@@ -31,7 +32,7 @@ def _seed(settings: dict, slug: str, name: str, owner: str, operator: str, parti
     """In a child process (see test_registration_journey): an organisation with an owner, a
     participant, and an operator."""
     from tenants import api as tenants_api
-    from webapp import create_app
+    from webapp.app import create_app
 
     app = create_app(settings)
     with app.app_context():
@@ -47,11 +48,12 @@ def _seed(settings: dict, slug: str, name: str, owner: str, operator: str, parti
 def _destroy_after_the_window(settings: dict, slug: str) -> None:
     """In a child process: 61 days later, the scheduled destruction job runs."""
     from tenants import api as tenants_api
-    from webapp import create_app, db
+    from webapp import db
+    from webapp.app import create_app
     from webapp.contract import tasks
 
     app = create_app(settings)
-    tenants_api.move_clock(timedelta(days=61))
+    move_clock(timedelta(days=61))
     with app.app_context():
         assert tasks.destroy_due.call_local() >= 1
         db.commit()

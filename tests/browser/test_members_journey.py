@@ -43,7 +43,7 @@ def _seed(settings: dict, slug: str, owner: str, language: str) -> None:
     """In a child process (see test_registration_journey): an organisation and its owner,
     who has two-factor sign-in on (with the factories' key)."""
     from tenants import api as tenants_api
-    from webapp import create_app
+    from webapp.app import create_app
 
     app = create_app(settings)
     with app.app_context():

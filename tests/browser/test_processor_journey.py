@@ -43,7 +43,7 @@ def _seed(settings: dict, slug: str, owner: str, operator: str, language: str) -
     """In a child process (see test_registration_journey): an organisation with an owner who
     reads e-mails in ``language``, and a privacy operator."""
     from tenants import api as tenants_api
-    from webapp import create_app
+    from webapp.app import create_app
 
     app = create_app(settings)
     with app.app_context():

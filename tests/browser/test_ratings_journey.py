@@ -15,6 +15,7 @@ from multiprocessing.connection import Connection
 import pytest
 from playwright.sync_api import Page, expect
 
+from core.clock import utcnow
 from tests import factories
 from tests.browser.conftest import LiveServer, Pages, from_child
 from tests.fixtures.browser import (
@@ -45,7 +46,7 @@ def _seed(settings: dict, slug: str, language: str, pipe: Connection) -> None:
     from tenants.ratings import services
     from tenants.ratings.models import Rating
     from tenants.registration.models import Registration
-    from webapp import create_app
+    from webapp.app import create_app
 
     app = create_app(settings)
     with app.app_context():
@@ -58,7 +59,7 @@ def _seed(settings: dict, slug: str, language: str, pipe: Connection) -> None:
                 slug, email=f"{name}@{slug}.example.org", password=PASSWORD,
                 first_name=name.capitalize(), last_name="Martin", language=language)
         with tenants_api.tenant_context(slug) as session:
-            now = tenants_api.utcnow()
+            now = utcnow()
             event = Event(title=TITLE, starts_at=now - timedelta(days=1, hours=2),
                           ends_at=now - timedelta(days=1), status="published",
                           seats_taken=len(people))

@@ -61,7 +61,7 @@ def _seed(settings: dict, slug: str, admin_email: str) -> None:
     """In a child process (an app in the test process would repoint the session's databases):
     a French tenant and an admin member, through the factories."""
     from tenants import api as tenants_api
-    from webapp import create_app
+    from webapp.app import create_app
 
     app = create_app(settings)
     with app.app_context():

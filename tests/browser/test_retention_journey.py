@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from core.clock import move_clock, utcnow
 from tests import factories
 from tests.browser.conftest import LiveServer, Pages, in_child
 from tests.browser.test_ratings_journey import PASSWORD
@@ -36,7 +37,7 @@ def _seed(settings: dict, slug: str, language: str) -> None:
     from tenants import api as tenants_api
     from tenants.participants.models import Participant
     from tenants.retention import services
-    from webapp import create_app
+    from webapp.app import create_app
 
     app = create_app(settings)
     with app.app_context():
@@ -48,7 +49,7 @@ def _seed(settings: dict, slug: str, language: str) -> None:
         tenants_api.add_participant(slug, email=f"dan@{slug}.example.org", password=PASSWORD,
                                     first_name="Dan", last_name="Petit", language=language)
         with tenants_api.tenant_context(slug) as session:
-            now = tenants_api.utcnow()
+            now = utcnow()
             session.execute(update(Participant).where(Participant.id == ina).values(
                 last_active_at=services.shift(now, "months", -36) + services.WARNING / 1.5))
     tenants_api.dispose()
@@ -60,10 +61,10 @@ def _sweep(settings: dict, slug: str, days: int) -> None:
     from datetime import timedelta
 
     from tenants import api as tenants_api
-    from webapp import create_app
+    from webapp.app import create_app
 
     app = create_app(settings)
-    tenants_api.move_clock(timedelta(days=days))
+    move_clock(timedelta(days=days))
     with app.app_context():
         tenants_api.sweep_retention(slug)
     tenants_api.dispose()

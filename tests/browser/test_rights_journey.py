@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from core.clock import utcnow
 from tests import factories
 from tests.browser.conftest import LiveServer, Pages, from_child
 from tests.browser.test_ratings_journey import PASSWORD
@@ -45,7 +46,7 @@ def _seed(settings: dict, slug: str, language: str, pipe: Connection) -> None:
     from tenants import api as tenants_api
     from tenants.events.models import Event
     from tenants.registration.models import Registration
-    from webapp import create_app
+    from webapp.app import create_app
 
     app = create_app(settings)
     with app.app_context():
@@ -55,14 +56,14 @@ def _seed(settings: dict, slug: str, language: str, pipe: Connection) -> None:
                                           password=PASSWORD, first_name="Ann",
                                           last_name="Martin", city="Lyon", language=language)
         with tenants_api.tenant_context(slug) as session:
-            start = tenants_api.utcnow() + timedelta(days=7)
+            start = utcnow() + timedelta(days=7)
             event = Event(title=TITLE, starts_at=start, ends_at=start + timedelta(hours=2),
                           status="published", seats_taken=1, join_url=JOIN_URL)
             session.add(event)
             session.flush()
             session.add(Registration(event_id=event.id, participant_id=ann, status="confirmed",
-                                     created_at=tenants_api.utcnow(),
-                                     confirmed_at=tenants_api.utcnow()))
+                                     created_at=utcnow(),
+                                     confirmed_at=utcnow()))
         pipe.send(ann)
     tenants_api.dispose()
     app.extensions["parvis_engine"].dispose()

@@ -27,7 +27,7 @@ def _seed(settings: dict, slug: str, owner: str, admin: str, language: str) -> N
     """In a child process (see test_registration_journey): an organisation with an owner and
     an admin reading in ``language``."""
     from tenants import api as tenants_api
-    from webapp import create_app
+    from webapp.app import create_app
 
     app = create_app(settings)
     with app.app_context():

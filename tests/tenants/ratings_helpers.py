@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from core.clock import utcnow
 from tenants import api as tenants_api
 from tenants.ratings import services
 from tenants.ratings.models import Rating
@@ -17,7 +18,7 @@ from tests.tenants.registration_helpers import add_people
 
 def past_event(slug: str, *, ended: timedelta = timedelta(days=1), **fields: object) -> int:
     """A published event that ended ``ended`` ago (two hours long)."""
-    end = tenants_api.utcnow().replace(microsecond=0) - ended
+    end = utcnow().replace(microsecond=0) - ended
     return factories.event(slug, starts_at=end - timedelta(hours=2), ends_at=end, **fields)
 
 
@@ -25,7 +26,7 @@ def attendee(slug: str, event_id: int, participant_id: int, *, attended: bool = 
              status: str = "confirmed") -> int:
     """A registration written directly (the event is over), marked attended if asked."""
     with tenants_api.tenant_context(slug) as session:
-        now = tenants_api.utcnow()
+        now = utcnow()
         registration = Registration(event_id=event_id, participant_id=participant_id,
                                     status=status, created_at=now - timedelta(days=10),
                                     attended_at=now if attended else None)
@@ -44,7 +45,7 @@ def ratings(slug: str, event_id: int, stars: list[int], *, comment: str = "Good"
     """Ratings written directly (authors created unless given), one per star count."""
     authors = participant_ids or people(slug, len(stars), start=event_id * 100_000)
     with tenants_api.tenant_context(slug) as session:
-        now = tenants_api.utcnow()
+        now = utcnow()
         rows = [Rating(event_id=event_id, participant_id=pid, stars=n, comment=comment,
                        status=status, created_at=now - timedelta(minutes=i))
                 for i, (pid, n) in enumerate(zip(authors, stars, strict=True))]

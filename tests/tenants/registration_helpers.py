@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from core.clock import utcnow
 from tenants import api as tenants_api
 from tenants.events.models import Event
 from tenants.participants.models import Participant
@@ -16,7 +17,7 @@ def add_people(slug: str, count: int, start: int = 0, *, prefix: str = "p") -> l
     with tenants_api.tenant_context(slug) as session:
         found = [Participant(email=f"{prefix}{start + i}@example.org",
                              first_name=f"First{start + i}", last_name=f"Last{start + i}",
-                             email_confirmed_at=tenants_api.utcnow())
+                             email_confirmed_at=utcnow())
                  for i in range(count)]
         session.add_all(found)
         session.flush()

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select
 
+from core.clock import utcnow
 from tenants import api as tenants_api
 from tenants.consent.models import ConsentEntry
 from tenants.events.models import Event
@@ -26,7 +27,7 @@ def populate(slug: str, n: int = 3) -> None:
     (to erase) and active ones; registrations and answers of an event ended 13 months ago and
     of one ended last week; old and new review comments, sign-ins, failed sign-ins and consent
     proofs."""
-    now = tenants_api.utcnow()
+    now = utcnow()
     with tenants_api.tenant_context(slug) as db:
         field = CustomField(type="text", label={"en": "Company"}, purpose={"en": "Groups"})
         old_event = Event(title={"en": "Old"}, starts_at=now - 13 * MONTH - DAY,
@@ -108,7 +109,7 @@ def backlog(slug: str, *, idle: int, expired: int) -> None:
     warn; ``idle{i}-{slug}@…``, every other one in English), and ``expired`` expired sign-ins,
     failed sign-ins and consent proofs (a third each) next to as many recent ones (kept).
     Written in bulk statements, so thousands of rows take a moment."""
-    now = tenants_api.utcnow()
+    now = utcnow()
     with tenants_api.tenant_context(slug) as db:
         db.execute(insert(Participant), [
             {"email": f"idle{i}-{slug}@example.org", "first_name": "Idle", "last_name": f"N{i}",

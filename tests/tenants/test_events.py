@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from core import jobs
 from tenants import api as tenants_api
 from tenants import pagecache
 from tenants.events import services
@@ -18,7 +19,6 @@ from tenants.registration import tasks
 from tenants.registration.models import Registration
 from tests import factories
 from tests.fixtures.people import english, new_participant_signed_in, sign_in_member
-from webapp import jobs
 
 JOIN_URL = "https://video.example.test/room/secret-42"
 

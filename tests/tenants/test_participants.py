@@ -13,6 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
+from core.clock import utcnow
+from core.web.urls import external_url
 from tenants import api as tenants_api
 from tenants.audit.models import AccessLog
 from tenants.fields.models import Answer
@@ -34,7 +36,6 @@ from tests.tenants.account_helpers import (
     stored_answers,
     subjects,
 )
-from webapp.web.urls import external_url
 
 CONFIRM = "Confirm your e-mail address"
 ATTEMPT = "You already have an account"
@@ -185,7 +186,7 @@ def test_the_same_address_in_two_tenants_is_two_independent_people(app, client, 
 
 def test_closed_and_draft_events_take_no_sign_up(app, client):
     english(client)
-    now = tenants_api.utcnow()
+    now = utcnow()
     with app.app_context():
         closed = factories.event("acme", registration_closes_at=now - timedelta(hours=1))
         draft = factories.event("acme", status="draft")
@@ -621,7 +622,7 @@ def test_sign_up_records_the_notice_version_and_the_opt_in_in_the_consent_ledger
 
 
 def test_a_taken_address_costs_the_same_hashing_as_a_new_one(app, client, monkeypatch):
-    from webapp.web import passwords
+    from core.web import passwords
 
     calls: list[str] = []
     real = passwords.hash_password

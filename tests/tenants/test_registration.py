@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from core.clock import utcnow
 from tenants import api as tenants_api
 from tenants.audit.models import AccessLog
 from tenants.events.models import Event
@@ -60,7 +61,7 @@ def add_registrations(slug: str, event_id: int, participant_ids: list[int],
                       status: str = "confirmed") -> list[int]:
     """Registrations written directly (no e-mails), seats counted for confirmed ones."""
     with tenants_api.tenant_context(slug) as session:
-        now = tenants_api.utcnow()
+        now = utcnow()
         rows = [Registration(event_id=event_id, participant_id=pid, status=status,
                              created_at=now + timedelta(seconds=i))
                 for i, pid in enumerate(participant_ids)]
@@ -182,12 +183,12 @@ def test_cancelled_registration_can_register_again_at_the_end_of_the_list(app):
 
 @pytest.mark.parametrize(("fields", "code", "message"), [
     ({"capacity": 1, "waitlist": False}, 409, "this event is full"),
-    ({"registration_closes_at": tenants_api.utcnow() - timedelta(hours=1)}, 422,
+    ({"registration_closes_at": utcnow() - timedelta(hours=1)}, 422,
      "Registration for this event is closed."),
-    ({"registration_opens_at": tenants_api.utcnow() + timedelta(days=1)}, 422,
+    ({"registration_opens_at": utcnow() + timedelta(days=1)}, 422,
      "Registration for this event is not open yet."),
-    ({"starts_at": tenants_api.utcnow() - timedelta(hours=3),
-      "ends_at": tenants_api.utcnow() - timedelta(hours=1)}, 422, "This event has ended."),
+    ({"starts_at": utcnow() - timedelta(hours=3),
+      "ends_at": utcnow() - timedelta(hours=1)}, 422, "This event has ended."),
     ({"status": "cancelled"}, 422, "Registration for this event is closed."),
 ])
 def test_refused_registrations_say_why_and_write_nothing(app, fields, code, message):
@@ -285,7 +286,7 @@ def test_draft_and_unknown_events_are_not_found(app):
 
 
 def test_panel_tells_when_registration_opens_and_when_it_is_over(app):
-    opens = (tenants_api.utcnow() + timedelta(days=2)).replace(hour=9, minute=0, second=0,
+    opens = (utcnow() + timedelta(days=2)).replace(hour=9, minute=0, second=0,
                                                                microsecond=0)
     later = factories.event("acme", registration_opens_at=opens, timezone="UTC")
     over = factories.event("acme", status="cancelled")
@@ -574,9 +575,9 @@ def test_csv_headers_follow_the_reader_language_and_removed_fields(app, client):
     gone = factories.custom_field("acme", "choice", label={"fr": "Repas", "en": "Meal"},
                                   options=[{"key": "veg", "label": {"fr": "Végétarien",
                                                                     "en": "Vegetarian"}}],
-                                  archived_at=tenants_api.utcnow())
+                                  archived_at=utcnow())
     factories.custom_field("acme", "text", label={"fr": "Jamais", "en": "Never"},
-                           archived_at=tenants_api.utcnow())  # removed, nobody answered
+                           archived_at=utcnow())  # removed, nobody answered
     [ada] = add_people("acme", 1)
     add_registrations("acme", event, [ada])
     answer("acme", ada, gone, "veg")
@@ -676,7 +677,7 @@ def test_emails_in_the_participant_language_with_the_join_link_only_where_due(
     # 3 p.m. in New York a week on: within one day there whatever the hour the test runs
     # (an event that ends after midnight is written from one date to the other).
     zone = ZoneInfo("America/New_York")
-    day_on = (tenants_api.utcnow() + timedelta(days=7)).astimezone(zone).date()
+    day_on = (utcnow() + timedelta(days=7)).astimezone(zone).date()
     start = datetime.combine(day_on, time(15), tzinfo=zone).astimezone(UTC)
     event = factories.event("acme", title={"fr": "Atelier", "en": "Workshop"},
                             timezone="America/New_York", starts_at=start,

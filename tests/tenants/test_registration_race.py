@@ -18,6 +18,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from core.clock import utcnow
 from tenants import api as tenants_api
 from tenants.events.models import Event
 from tenants.participants.models import Participant
@@ -34,7 +35,7 @@ CAPACITY = 10
 def people(count: int) -> list[int]:
     with tenants_api.tenant_context("acme") as session:
         rows = [Participant(email=f"racer{i}@example.org", first_name=f"R{i}",
-                            email_confirmed_at=tenants_api.utcnow()) for i in range(count)]
+                            email_confirmed_at=utcnow()) for i in range(count)]
         session.add_all(rows)
         session.flush()
         return [row.id for row in rows]

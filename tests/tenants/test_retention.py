@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from core import jobs
+from core.clock import utcnow
 from tenants import api as tenants_api
 from tenants.events.models import Event
 from tenants.instructions.models import Instruction
@@ -19,7 +21,6 @@ from tests.fixtures.people import english, sign_in_member, sign_in_participant
 from tests.tenants.registration_helpers import person
 from tests.tenants.retention_helpers import MONTH, populate, state
 from webapp import db as control
-from webapp import jobs
 from webapp.models import RetentionSchedule, Tenant
 from webapp.retention import tasks as retention_tasks
 
@@ -160,7 +161,7 @@ def test_deleting_an_account_deactivates_it_at_once(app, client, outbox):
     sign_in_participant(client, "acme", me)
     with app.test_request_context("/"), tenants_api.tenant_context("acme") as db:
         erase_at = services.request_deletion(db, db.get(Participant, me))
-    assert erase_at.date() == (tenants_api.utcnow() + timedelta(days=30)).date()
+    assert erase_at.date() == (utcnow() + timedelta(days=30)).date()
     found = get("acme", me)
     assert found.deactivation_reason == "deleted" and not found.is_active
     assert client.get("/t/acme/me").status_code == 303  # every session has ended
@@ -224,7 +225,7 @@ def test_too_late_to_reactivate(app, client, clock):
 
 def test_schedule_for_says_when_and_why(app, client):
     me = person("acme", "ann@example.org")
-    now = tenants_api.utcnow()
+    now = utcnow()
     with tenants_api.tenant_context("acme") as db:
         db.execute(update(Participant).values(last_active_at=now))
     with app.test_request_context("/"), tenants_api.tenant_context("acme") as db:
@@ -286,7 +287,7 @@ def test_a_sweep_applies_every_rule_and_leaves_a_receipt(app, outbox):
 def test_rights_requests_go_years_after_closing_and_open_ones_stay(app):
     from tenants.rights.models import RightsRequest
 
-    now = tenants_api.utcnow()
+    now = utcnow()
     with tenants_api.tenant_context("acme") as db:
         for email, status, completed, code_expires in (
                 ("old@example.org", "completed", now - 37 * MONTH, None),
@@ -305,7 +306,7 @@ def test_rights_requests_go_years_after_closing_and_open_ones_stay(app):
 def test_anonymised_comments_keep_the_aggregates_true(app):
     populate("acme")
     with tenants_api.tenant_context("acme") as db:
-        event_id = db.scalar(select(Event.id).where(Event.ends_at < tenants_api.utcnow()
+        event_id = db.scalar(select(Event.id).where(Event.ends_at < utcnow()
                                                      - 12 * MONTH))
         before = ratings.summary(db, event_id)
     run_sweep(app)
@@ -318,8 +319,8 @@ def test_anonymised_comments_keep_the_aggregates_true(app):
 def test_inactivity_cycle_with_the_clock(app, client, clock, outbox):
     me = person("acme", "ann@example.org")
     with tenants_api.tenant_context("acme") as db:
-        db.execute(update(Participant).values(last_active_at=tenants_api.utcnow()))
-    now = tenants_api.utcnow()
+        db.execute(update(Participant).values(last_active_at=utcnow()))
+    now = utcnow()
     clock.advance(days=(services.shift(now, "months", 36) - now).days - 40)
     run_sweep(app)
     assert get("acme", me).inactivity_warned_at is None  # not yet
@@ -341,7 +342,7 @@ def test_signing_in_after_the_warning_keeps_the_account(app, client, clock):
     me = person("acme", "ann@example.org")
     with tenants_api.tenant_context("acme") as db:
         db.execute(update(Participant).values(
-            last_active_at=tenants_api.utcnow() - 36 * MONTH + timedelta(days=20)))
+            last_active_at=utcnow() - 36 * MONTH + timedelta(days=20)))
     run_sweep(app)
     assert get("acme", me).inactivity_warned_at is not None
     assert factories.participant_login(client, "acme", "ann@example.org").status_code == 303
@@ -393,7 +394,7 @@ def test_the_periodic_task_queues_only_due_tenants(app, clock):
         # acme has data due within the hour (it warned 3 accounts 0 days ago → deactivation in
         # 30 days); globex holds nothing: its next sweep is the shortest duration away.
         assert acme.next_due_at < globex.next_due_at
-        assert globex.next_due_at >= tenants_api.utcnow() + timedelta(days=27)
+        assert globex.next_due_at >= utcnow() + timedelta(days=27)
         assert retention_tasks.queue_due_sweeps.call_local() == 0  # nothing due now
     clock.advance(days=31)
     with app.app_context():
@@ -421,8 +422,8 @@ def test_a_restricted_account_is_held_out_of_the_inactivity_cycle(app, clock):
 
     me = person("acme", "ann@example.org")
     with tenants_api.tenant_context("acme") as db:
-        db.execute(update(Participant).values(last_active_at=tenants_api.utcnow() - 40 * MONTH))
-        db.add(PrivacyChoices(participant_id=me, restricted_at=tenants_api.utcnow()))
+        db.execute(update(Participant).values(last_active_at=utcnow() - 40 * MONTH))
+        db.add(PrivacyChoices(participant_id=me, restricted_at=utcnow()))
     run_sweep(app)
     clock.advance(days=70)
     run_sweep(app)

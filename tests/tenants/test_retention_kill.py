@@ -48,7 +48,8 @@ from tests import factories
 from tests.conftest import MAIL_SINK
 from tests.mail_sink import SMTPSink
 from tests.tenants.retention_helpers import backlog, populate, state
-from webapp import db, jobs
+from webapp import db
+from webapp.outbox import ControlJob
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIALS = int(os.environ.get("PARVIS_KILL_TRIALS", "3"))
@@ -71,7 +72,7 @@ import sys
 
 from tenants import api as tenants_api
 from tenants.retention import sweep
-from webapp import create_app
+from webapp.app import create_app
 
 slug, batch = sys.argv[1], int(sys.argv[2])
 app = create_app()
@@ -164,8 +165,8 @@ def sent(slug: str) -> list[str]:
 def undone(app: Flask, slugs: list[str]) -> int:
     """Jobs not done yet in the control plane's outbox and in these tenants'."""
     with app.app_context():
-        left = db.session().scalar(select(func.count()).select_from(jobs.ControlJob)
-                                   .where(jobs.ControlJob.done_at.is_(None))) or 0
+        left = db.session().scalar(select(func.count()).select_from(ControlJob)
+                                   .where(ControlJob.done_at.is_(None))) or 0
         db.session().rollback()
     for slug in slugs:
         with tenants_api.tenant_context(slug) as session:
@@ -323,7 +324,7 @@ def test_a_fresh_worker_finds_every_job(tmp_path: Path) -> None:
     """A row names its job (``module:function``). A worker that never imported the job's module
     used to give it up ("unknown job"): the kill test above found the sweep's warnings lost so
     with a worker that had not swept yet. Every job must be found by a worker as it starts."""
-    script = ("import sys\nimport wsgi\nfrom webapp import jobs\n"
+    script = ("import sys\nimport wsgi\nfrom core import jobs\n"
               "print(*(name for name in sys.argv[1:] if jobs._job_named(name) is None))")
     declared = sorted(_declared_jobs())
     env = {**os.environ, "PARVIS_INSTANCE_PATH": str(tmp_path), "PARVIS_SECRET_KEY": "x" * 32}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from core.clock import utcnow
 from tenants import api as tenants_api
 from tenants.audit.models import AccessLog
 from tenants.consent.models import ConsentEntry
@@ -64,7 +65,7 @@ def test_erasure_releases_seats_to_the_waiting_list_and_deletes_everything(app, 
         session.add(Answer(participant_id=leaving, field_id=field_id, value="ACME"))
         session.add(ConsentEntry(consent_id="c" * 43, chain_id="c" * 43, kind="registration",
                                  choices={}, version=1, texts_hash="0" * 64,
-                                 participant_id=leaving, created_at=tenants_api.utcnow()))
+                                 participant_id=leaving, created_at=utcnow()))
     sign_in_participant(app.test_client(), "acme", leaving)  # a session token
     sent_before = len(outbox.messages)
 

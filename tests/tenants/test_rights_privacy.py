@@ -9,6 +9,7 @@ import json
 
 from sqlalchemy import select
 
+from core.clock import utcnow
 from tenants import api as tenants_api
 from tenants.consent.models import ConsentEntry
 from tenants.fields.models import Answer
@@ -48,7 +49,7 @@ def test_the_page_shows_everything_and_both_downloads_hold_it(app) -> None:  # t
         session.add(ConsentEntry(consent_id="c" * 43, chain_id="c" * 43, kind="registration",
                                  choices={"privacy": "v1", "terms": "", "marketing": True},
                                  version=0, texts_hash="0" * 64, participant_id=pid,
-                                 created_at=tenants_api.utcnow()))
+                                 created_at=utcnow()))
     event_id = factories.event("acme")
     factories.registration("acme", event_id, pid)
 

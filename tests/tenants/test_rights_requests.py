@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from core.clock import utcnow
 from tenants import api as tenants_api
 from tenants.audit.models import AccessLog
 from tenants.participants.models import Participant
@@ -155,7 +156,7 @@ def test_the_same_open_request_is_not_duplicated(client, outbox) -> None:  # typ
 def open_request(kind: str = "access", email: str = "sam@example.org",
                  received: datetime | None = None, language: str = "en") -> int:
     with tenants_api.tenant_context("acme") as session:
-        now = received or tenants_api.utcnow()
+        now = received or utcnow()
         request = RightsRequest(kind=kind, email=email, source="form", status="open",
                                 language=language, created_at=now, received_at=now,
                                 due_on=services.add_months(now.date(), 1),

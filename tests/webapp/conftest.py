@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from core import jobs
 from tests.conftest import app_settings
-from webapp import create_app, db, jobs
+from webapp import db
+from webapp.app import create_app
 
 
 @pytest.fixture

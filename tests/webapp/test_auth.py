@@ -10,6 +10,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select, update
 
+from core.clock import utcnow
 from tests import factories
 from webapp import db
 from webapp.auth import services
@@ -182,7 +183,7 @@ def test_expired_login_session_does_not_authenticate(app, client):
     assert signed_in(client)
     with app.app_context():
         db.session().execute(update(LoginSession).values(
-            expires_at=db.utcnow() - timedelta(seconds=1)))
+            expires_at=utcnow() - timedelta(seconds=1)))
         db.commit()
     assert not signed_in(client)
 

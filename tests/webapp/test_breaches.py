@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from core.clock import utcnow
 from tenants import api as tenants_api
 from tests import factories
 from webapp import db
@@ -296,7 +297,7 @@ def test_cnil_draft_is_prefilled_and_saved(app, both):
 def test_72_hour_clock_asks_for_reasons_once_late(app, clock, both):
     with app.app_context():
         row = affected(both, "acme")
-        assert services.cnil_clock(row, db.utcnow()).remaining > timedelta(hours=71)
+        assert services.cnil_clock(row, utcnow()).remaining > timedelta(hours=71)
     clock.advance(hours=73)
     owner = signed_in(app, "owner@acme.test", slug="acme")
     page = owner.get(f"/organisations/acme/breaches/{both}").get_data(as_text=True)
@@ -312,7 +313,7 @@ def test_72_hour_clock_asks_for_reasons_once_late(app, clock, both):
     assert answer.status_code == 303
     with app.app_context():
         row = affected(both, "acme")
-        assert row.late_reason == "Weekend" and services.cnil_clock(row, db.utcnow()).late
+        assert row.late_reason == "Weekend" and services.cnil_clock(row, utcnow()).late
     again = owner.post(f"/organisations/acme/breaches/{both}/cnil",
                        data={"action": "file", "late_reason": "Again"})
     assert again.status_code == 409
@@ -324,7 +325,7 @@ def test_filing_in_time_needs_no_reason(app, both):
     assert answer.status_code == 303
     with app.app_context():
         row = affected(both, "acme")
-        assert row.cnil_filed_at is not None and not services.cnil_clock(row, db.utcnow()).late
+        assert row.cnil_filed_at is not None and not services.cnil_clock(row, utcnow()).late
 
 
 # --- the participant notice ------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from core.clock import utcnow
 from tenants import api as tenants_api
 from tests import factories
 from tests.fixtures.people import signed_in
@@ -47,7 +48,7 @@ def ending(app: Flask) -> int:
         db.session().add(Invoice(stripe_invoice_id="in_1", tenant_id=tenant.id,
                                  tenant_slug=SLUG, number="PARVIS-0001", amount_cents=4900,
                                  currency="eur", billing_name="Ending Club",
-                                 paid_at=db.utcnow() - timedelta(days=40)))
+                                 paid_at=utcnow() - timedelta(days=40)))
         db.commit()
         return tenant.id
 
@@ -444,7 +445,7 @@ def test_invoices_are_purged_after_ten_years_only(app, ending, clock):
         for number, days in (("OLD", 365 * 10 + 5), ("RECENT", 365 * 9)):
             session.add(Invoice(stripe_invoice_id=f"in_{number}", tenant_id=ending,
                                 tenant_slug=SLUG, number=number, amount_cents=100,
-                                currency="eur", paid_at=db.utcnow() - timedelta(days=days)))
+                                currency="eur", paid_at=utcnow() - timedelta(days=days)))
         db.commit()
         assert tasks.purge_invoices.call_local() == 1
         db.commit()

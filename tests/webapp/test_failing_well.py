@@ -1,6 +1,6 @@
 """Failing well: error pages without the database, 503 + Retry-After when the database is
 unavailable or the process overloaded, nothing half-written, and pools that cannot deadlock
-under threaded workers (webapp/web/errors.py, webapp/web/admission.py, the pools of
+under threaded workers (core/web/errors.py, core/web/admission.py, the pools of
 tenants/db.py)."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from flask import Flask, abort
 from sqlalchemy import create_engine, event, exc, func, select
 from sqlalchemy.pool import NullPool
 
+from core.web import admission
 from tenants import db as tenant_db
 from tenants.participants.models import Participant
 from tests import factories
@@ -25,7 +26,6 @@ from tests.conftest import StatementCounter
 from tests.fixtures.people import english
 from tests.tenants.account_helpers import signup_data
 from webapp import db
-from webapp.web import admission
 
 FR_UNAVAILABLE = "Temporairement indisponible"
 EN_UNAVAILABLE = "Temporarily unavailable"
@@ -171,7 +171,7 @@ def test_a_connection_the_server_ended_mid_request_still_gives_a_clean_503(
 
 
 def test_a_bug_in_sql_stays_a_500(make_app: Callable[..., Flask]) -> None:
-    from webapp.web.errors import database_unavailable
+    from core.web.errors import database_unavailable
 
     no_table = exc.OperationalError("SELECT", {}, sqlite3.OperationalError("no such table: x"))
     assert not database_unavailable(no_table)

@@ -30,13 +30,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from core import jobs
 from tenants import api as tenants_api
 from tenants.outbox import TenantJob
 from tenants.participants import services as participants
 from tenants.participants import tasks
 from tests.conftest import MAIL_SINK
 from tests.mail_sink import SMTPSink
-from webapp import jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIALS = int(os.environ.get("PARVIS_KILL_TRIALS", "10"))

@@ -9,11 +9,12 @@ from flask import Flask
 from huey.storage import SqliteStorage
 from sqlalchemy import select
 
+from core import jobs
 from tenants import api as tenants_api
 from tenants import db as tenant_db
 from tenants.participants.models import Participant
 from tests import factories
-from webapp import db, jobs
+from webapp import db
 from webapp.auth import services as auth_services
 from webapp.auth.models import Account
 

@@ -14,9 +14,10 @@ import pytest
 from flask import Flask
 from jinja2 import ChoiceLoader, DictLoader
 
+from core import mail
+from core.mail import Message, OutboxMailer, SMTPMailer
 from tests.mail_sink import SMTPSink
-from webapp import config, mail
-from webapp.mail import Message, OutboxMailer, SMTPMailer
+from webapp import config
 
 SENDER = "Parvis <no-reply@parvis.example>"
 LINK = "https://parvis.example/t/acme/confirm/" + "k" * 60  # longer than a 78-column line
@@ -80,7 +81,7 @@ def test_a_line_break_in_the_body_is_fine() -> None:
 def test_outbox_writes_one_parsable_eml_per_message(tmp_path: Path,
                                                     caplog: pytest.LogCaptureFixture) -> None:
     outbox = OutboxMailer(tmp_path / "outbox", SENDER)
-    with caplog.at_level(logging.INFO, logger="webapp.mail"):
+    with caplog.at_level(logging.INFO, logger="core.mail"):
         outbox.send(Message(to="zoe@example.org", subject="Confirmez votre inscription",
                             text=f"Cliquez :\n{LINK}\n", html="<p>Cliquez</p>"))
         outbox.send(Message(to="zoe@example.org", subject="Second", text="Again"))

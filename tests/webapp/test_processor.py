@@ -13,6 +13,8 @@ from flask import Flask, g, render_template
 from hypothesis import given, settings
 from sqlalchemy import delete, func, select, update
 
+from core.clock import utcnow
+from core.web.spreadsheet import csv_line, neutralise
 from tenants import api as tenants_api
 from tenants.retention import services as retention
 from tests import factories
@@ -25,7 +27,6 @@ from webapp.dpa.models import DpaAcceptance
 from webapp.registers import controller as register
 from webapp.subprocessors import services
 from webapp.subprocessors.models import Objection, SubProcessor, SubProcessorChange
-from webapp.web.spreadsheet import csv_line, neutralise
 
 OPERATOR = "privacy@parvis.test"
 OWNER = "owner@acme.test"
@@ -81,7 +82,7 @@ def make_entry(**listed: date | None) -> SubProcessor:
 
 def announce(entry: SubProcessor, days: int = 30, kind: str = "added") -> SubProcessorChange:
     change = services.announce(db.session(), entry, kind=kind, objection_days=days,
-                               effective_on=db.utcnow().date() + timedelta(days=days + 1))
+                               effective_on=utcnow().date() + timedelta(days=days + 1))
     db.commit()
     return change
 
@@ -125,7 +126,7 @@ def test_accepting_the_dpa_records_version_account_time_and_hash(ctx):
     assert (acceptance.version, acceptance.account_email, acceptance.language) == (
         dpa.current().id, OWNER, "en")
     assert acceptance.text_sha256 == dpa.current().sha256("en")
-    assert acceptance.accepted_at <= db.utcnow()
+    assert acceptance.accepted_at <= utcnow()
     # Accepting again changes nothing.
     assert dpa_services.accept(db.session(), acme, owner.id, dpa.current().id).id == acceptance.id
     assert count(DpaAcceptance) == 1
@@ -245,7 +246,7 @@ def test_announcing_an_addition_lists_it_from_its_effective_date(ctx):
     change = announce(entry, days=10)
     assert change.objection_deadline - change.announced_at == timedelta(days=10)
     assert entry.listed_from == change.effective_on
-    on = db.utcnow().date()
+    on = utcnow().date()
     assert services.listed(db.session(), on) == []
     assert services.upcoming(db.session(), on) == [change]
     assert services.listed(db.session(), change.effective_on) == [entry]
@@ -261,7 +262,7 @@ def test_announcement_refuses_bad_windows(ctx, days, offset, field):
     entry = make_entry()
     with pytest.raises(services.ProcessorError) as refused:
         services.announce(db.session(), entry, kind="added", objection_days=days,
-                          effective_on=db.utcnow().date() + timedelta(days=offset))
+                          effective_on=utcnow().date() + timedelta(days=offset))
     assert refused.value.field == field
     assert count(SubProcessorChange) == 0 and entry.listed_from is None
 
@@ -328,7 +329,7 @@ def test_objections_forged_for_another_tenant_unknown_or_closed_change_nothing(a
         closed = announce(make_entry())
         db.session().execute(update(SubProcessorChange).where(
             SubProcessorChange.id == closed.id).values(
-            objection_deadline=db.utcnow() - timedelta(seconds=1)))
+            objection_deadline=utcnow() - timedelta(seconds=1)))
         db.commit()
         open_id, closed_id = open_change.id, closed.id
     globex_owner = signed_in(app, GLOBEX_OWNER, slug="globex")
@@ -341,7 +342,7 @@ def test_objections_forged_for_another_tenant_unknown_or_closed_change_nothing(a
     assert expired.status_code == 409
     assert globex_owner.post(f"/organisations/globex/sub-processors/{open_id}/objection",
                              data={"reason": "x" * 2001}).status_code == 422
-    # NUL characters are refused before any view (webapp.web.security).
+    # NUL characters are refused before any view (core.web.security).
     assert globex_owner.post(f"/organisations/globex/sub-processors/{open_id}/objection",
                              data={"reason": "a\x00b"}).status_code == 400
     with app.app_context():
@@ -499,7 +500,7 @@ def test_odd_text_in_processor_forms_never_fails(app, owner_and_operator, reason
         (operator.post("/ops/sub-processors", data={**ENTRY, "name": reason}), reason),
     ]
     for response, text in sent:
-        # NUL characters are refused before any view (webapp.web.security).
+        # NUL characters are refused before any view (core.web.security).
         assert response.status_code == 400 if "\x00" in text else response.status_code < 500
 
 

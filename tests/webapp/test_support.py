@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from core.clock import utcnow
 from tenants import api as tenants_api
 from tests import factories
 from webapp import db
@@ -150,7 +151,7 @@ def test_a_member_role_is_kept_for_an_operator_who_is_also_a_member(app):
         account = db.session().scalar(select(Account).where(Account.email == "dual@acme.test"))
         account.operator_role = "support"
         # Operators must have two-factor sign-in, or every page sends them to set it up.
-        account.totp_secret, account.totp_enabled_at = factories.TOTP_SECRET, db.utcnow()
+        account.totp_secret, account.totp_enabled_at = factories.TOTP_SECRET, utcnow()
         db.commit()
     assert both.get("/t/acme/admin/consent").status_code == 200  # admin, not a viewer
     with app.app_context():

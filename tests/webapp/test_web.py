@@ -194,7 +194,7 @@ def test_language_switch_redirects_only_to_same_site_paths(client, target):
 
 
 def test_a_verified_session_cookie_is_kept_but_still_ages(app, monkeypatch):
-    from webapp.web import security
+    from core.web import security
 
     client = app.test_client()
     client.post("/language", data={"lang": "en", "next": "/"})
@@ -237,7 +237,7 @@ def test_flashed_messages_show_once_with_kept_cookies(app, make_app, english):
 def test_countries_read_in_the_readers_language(app, typed: str, fr: str, en: str) -> None:
     from flask_babel import force_locale
 
-    from webapp.web.i18n import country
+    from core.web.i18n import country
 
     with app.test_request_context():
         for language, expected in (("fr", fr), ("en", en)):

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from webapp.web import passwords
+from core.web import passwords
 
 PASSWORD_LENGTH = 1024  # argon2 hashes anything, but nobody needs more
 PASSWORD_PROBLEMS = {

@@ -23,9 +23,9 @@ from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
+from core.web import passwords, throttle
 from webapp.auth.models import Account, LoginFailure, LoginSession, RecoveryCode
-from webapp.db import utcnow
-from webapp.web import passwords, throttle
 
 hash_password = passwords.hash_password
 password_problems = passwords.problems

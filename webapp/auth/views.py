@@ -6,16 +6,17 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
+from core.clock import utcnow
+from core.db import writes
+from core.extensions import login_manager
+from core.web.errors import error_page
+from core.web.htmx import render
+from core.web.i18n import safe_next
 from webapp import db
 from webapp.auth import services
 from webapp.auth.forms import CodeForm, ConfirmForm, LoginForm, PasswordChangeForm, SetupForm
 from webapp.auth.models import Account
-from webapp.db import utcnow
-from webapp.extensions import login_manager
 from webapp.organisations.services import tenants_by_id
-from webapp.web.errors import error_page
-from webapp.web.htmx import render
-from webapp.web.i18n import safe_next
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -34,7 +35,7 @@ def load_user(login_id: str):  # type: ignore[no-untyped-def]
 
 @login_manager.unauthorized_handler
 def unauthorized():  # type: ignore[no-untyped-def]
-    # The 401 handler (webapp.web.errors) sends browsers to the login page, htmx included.
+    # The 401 handler (core.web.errors) sends browsers to the login page, htmx included.
     abort(401)
 
 
@@ -161,7 +162,7 @@ def password():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/account/two-factor", methods=["GET", "POST"])
-@db.writes  # the GET stores a new secret
+@writes  # the GET stores a new secret
 @login_required
 def two_factor():  # type: ignore[no-untyped-def]
     """Set up two-factor sign-in (QR code, first code, recovery codes) or see that it is on."""

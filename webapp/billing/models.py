@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.db import ControlBase, Timestamps
 
+# Stripe subscription statuses after which nothing is charged any more.
+ENDED = ("canceled", "incomplete_expired")
+
 
 class Subscription(Timestamps, ControlBase):
     """A tenant's plan and the last state of its Stripe subscription that was applied.

@@ -19,13 +19,16 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
+from core.jobs import enqueue, task
+from core.web.urls import external_url
 from tenants.api import Limits
+from webapp import db as control_db
 from webapp.auth.models import Account
 from webapp.billing import plans
 from webapp.billing.gateway import RejectedEvent, SubscriptionState, WebhookEvent, gateway
-from webapp.billing.models import Invoice, RejectedWebhook, StripeEvent, Subscription
-from webapp.db import utcnow
-from webapp.jobs import enqueue
+from webapp.billing.models import ENDED, Invoice, RejectedWebhook, StripeEvent, Subscription
+from webapp.members import services as members
 from webapp.organisations import services as organisations
 from webapp.organisations.models import Tenant, TenantStatus
 
@@ -33,7 +36,6 @@ log = logging.getLogger(__name__)
 
 PAID = ("active", "trialing")
 UNPAID = ("past_due", "unpaid")
-ENDED = ("canceled", "incomplete_expired")
 
 
 class BillingError(ValueError):
@@ -363,10 +365,8 @@ def _follow(db: Session, subscription: Subscription, tenant: Tenant) -> None:
 
 
 def _tell(tenant_id: int, kind: str) -> None:
-    """E-mail the owners and admins once this unit of work commits (billing.tasks)."""
-    from webapp.billing import tasks
-
-    enqueue(tasks.send_status_notice, tenant_id, kind)
+    """E-mail the owners and admins once this unit of work commits."""
+    enqueue(send_status_notice, tenant_id, kind)
 
 
 def _end_contract(db: Session, tenant: Tenant) -> None:
@@ -380,8 +380,6 @@ def _refresh_limits() -> None:
     from webapp import tenancy  # tenancy reads billing's models
 
     tenancy.cache.clear()
-    from webapp import db as control_db
-
     control_db.after_commit(tenancy.cache.clear)
 
 
@@ -439,3 +437,24 @@ def notice(db: Session, tenant_id: int) -> Notice | None:
 def invoices(db: Session, tenant_id: int) -> list[Invoice]:
     return list(db.scalars(select(Invoice).where(Invoice.tenant_id == tenant_id)
                            .order_by(Invoice.paid_at.desc())))
+
+
+# A job a service queues is declared beside it (tasks.py holds the periodic ones): the
+# job calls back into this module, so in tasks.py it would make an import circle.
+NOTICES = ("past_due", "read_only", "suspended", "restored")
+
+
+@task(formerly=("webapp.billing.tasks:send_status_notice",))
+def send_status_notice(tenant_id: int, kind: str) -> int:
+    """E-mail the organisation's owners and admins what billing just did (one of ``NOTICES``);
+    nothing if the space has moved on since (a later notice tells). Returns how many."""
+    session = control_db.session()
+    tenant = session.get(Tenant, tenant_id)
+    current = notice(session, tenant_id)
+    now = current.kind if current is not None else "restored"
+    if tenant is None or kind not in NOTICES or now != kind:
+        return 0
+    return members.email_owners_and_admins(
+        session, tenant_id, "billing/email/status", kind=kind, organisation=tenant.name,
+        until=current.until if current else None,
+        link=external_url("billing.subscription", slug=tenant.slug))

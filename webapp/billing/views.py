@@ -14,6 +14,10 @@ from flask_login import current_user
 from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError, StatementError
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from core.extensions import csrf
+from core.web.errors import error_page
+from core.web.htmx import render
+from core.web.urls import external_url
 from tenants import api as tenants_api
 from webapp import db
 from webapp.access import member_required, operator_required
@@ -23,10 +27,6 @@ from webapp.billing.fake import FakeStripe
 from webapp.billing.forms import CheckoutForm, PortalForm
 from webapp.billing.gateway import FAKE_PREFIX, GatewayError, InvalidEvent, RejectedEvent, gateway
 from webapp.billing.webhook_schema import labels_of
-from webapp.extensions import csrf
-from webapp.web.errors import error_page
-from webapp.web.htmx import render
-from webapp.web.urls import external_url
 
 bp = Blueprint("billing", __name__, template_folder="templates")
 log = logging.getLogger(__name__)

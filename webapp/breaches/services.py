@@ -14,10 +14,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from tenants import api as tenants_api
 from webapp.auth.models import Account
 from webapp.breaches.models import AffectedTenant, Breach, BreachEvent, Scope
-from webapp.db import utcnow
 from webapp.organisations.models import ControllerIdentity, Tenant, TenantStatus
 
 NOTIFY_WITHIN = timedelta(hours=24)  # Parvis's target to tell each controller (the DPA's)

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from flask import current_app
 
+from core import mail
+from core.clock import utcnow
+from core.jobs import enqueue, task
+from core.web.urls import external_url
 from tenants import api as tenants_api
-from webapp import db, mail
+from webapp import db
 from webapp.breaches import services
 from webapp.breaches.models import AffectedTenant
-from webapp.jobs import enqueue, task
 from webapp.members import services as members
-from webapp.web.urls import external_url
 
 
 def _language(language: str) -> str:
@@ -45,7 +47,7 @@ def notify_tenant(affected_id: int) -> int:
             email, "breaches/email/controller_notice", _language(language),
             affected=affected, breach=affected.breach, link=link,
             organisation=affected.tenant_name, tenant_name=None,  # Parvis writes as itself
-            deadline=services.cnil_clock(affected, db.utcnow()).deadline))
+            deadline=services.cnil_clock(affected, utcnow()).deadline))
     services.mark_notified(session, affected, [email for email, _ in addresses])
     return len(addresses)
 

@@ -13,17 +13,18 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from core.clock import utcnow
+from core.jobs import enqueue
+from core.web.errors import error_page
+from core.web.htmx import render
+from core.web.spreadsheet import csv_line
 from webapp import db
 from webapp.access import PRIVACY_ROLES, member_required, operator_required
 from webapp.breaches import services
 from webapp.breaches.forms import BreachForm, CnilDraftForm, NoticeForm
 from webapp.breaches.models import AffectedTenant, Breach, BreachEvent, Scope
 from webapp.breaches.tasks import notify_tenant, send_notice
-from webapp.jobs import enqueue
 from webapp.organisations import services as org_services
-from webapp.web.errors import error_page
-from webapp.web.htmx import render
-from webapp.web.spreadsheet import csv_line
 
 bp = Blueprint("breaches", __name__, template_folder="templates")
 
@@ -68,7 +69,7 @@ def _csv(events: list[BreachEvent], filename: str) -> Response:
 def ops_index():  # type: ignore[no-untyped-def]
     session = db.session()
     return render("breaches/ops_index.html", breaches=services.breaches(session),
-                  events=services.register(session), now=db.utcnow(),
+                  events=services.register(session), now=utcnow(),
                   names={t.id: t.name for t in org_services.all_tenants(session)})
 
 
@@ -83,7 +84,7 @@ def _new_page(form: BreachForm, status: int = 200):  # type: ignore[no-untyped-d
 def ops_new():  # type: ignore[no-untyped-def]
     form = BreachForm(formdata=None)
     zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    form.aware_at.data = db.utcnow().astimezone(zone).replace(tzinfo=None, second=0,
+    form.aware_at.data = utcnow().astimezone(zone).replace(tzinfo=None, second=0,
                                                                microsecond=0)
     return _new_page(form)
 
@@ -119,7 +120,7 @@ def ops_show(breach_id: int):  # type: ignore[no-untyped-def]
     breach = session.get(Breach, breach_id)
     if breach is None:
         abort(404)
-    now = db.utcnow()
+    now = utcnow()
     return render("breaches/ops_show.html", breach=breach, now=now,
                   clocks={a.id: (services.notify_clock(a, now), services.cnil_clock(a, now))
                           for a in breach.affected},
@@ -140,7 +141,7 @@ def ops_register_csv() -> Response:
 @member_required(*TENANT_ROLES)
 def tenant_index(slug: str):  # type: ignore[no-untyped-def]
     session = db.session()
-    now = db.utcnow()
+    now = utcnow()
     affected = services.affected_of(session, g.org.id)
     return render("breaches/tenant_index.html", affected=affected, now=now,
                   clocks={a.id: services.cnil_clock(a, now) for a in affected},
@@ -162,7 +163,7 @@ def _tenant_page(affected: AffectedTenant, cnil_form: CnilDraftForm | None = Non
     if notice_form is None:
         notice_form = NoticeForm(formdata=None, prefix=NOTICE_PREFIX,
                                  data=services.participant_notice(affected))
-    now = db.utcnow()
+    now = utcnow()
     return render("breaches/tenant_show.html", status=status, affected=affected,
                   breach=affected.breach, cnil_form=cnil_form, notice_form=notice_form,
                   notify=services.notify_clock(affected, now),

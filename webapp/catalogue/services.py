@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from tenants import api as tenants_api
 from webapp.auth.models import Account
 from webapp.catalogue.models import ThirdPartyService, TransferAuthorisation
@@ -139,7 +140,7 @@ def authorise(session: Session, tenant: Tenant, entry_id: int, version: int,
     proof = TransferAuthorisation(
         tenant_id=tenant.id, service_id=entry.id, service_version=version,
         service_name=entry.name, destination=entry.location, safeguard=entry.safeguard.value,
-        account_id=account.id, account_email=account.email, authorised_at=tenants_api.utcnow())
+        account_id=account.id, account_email=account.email, authorised_at=utcnow())
     if not insert_once(session, proof):
         raise ProcessorError(_l("This transfer is already authorised."), 409)
     tenants_api.authorise_catalogue_transfer(entry_id, version, account_id)

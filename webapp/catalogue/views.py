@@ -11,17 +11,17 @@ from flask import Blueprint, abort, flash, g, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from core.jobs import enqueue
+from core.web.errors import error_page
+from core.web.htmx import render, wants_fragment
+from core.web.i18n import text_language
 from tenants import api as tenants_api
 from webapp import db
 from webapp.access import PRIVACY_ROLES, member_required, operator_required
 from webapp.catalogue import services
 from webapp.catalogue.forms import SERVICE_PURPOSES, AuthoriseForm, CatalogueForm, ServiceActionForm
 from webapp.catalogue.models import ThirdPartyService
-from webapp.jobs import enqueue
 from webapp.registers.tasks import remember_register
-from webapp.web.errors import error_page
-from webapp.web.htmx import render, wants_fragment
-from webapp.web.i18n import text_language
 
 bp = Blueprint("catalogue", __name__, template_folder="templates")
 

@@ -21,16 +21,18 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Table, delete, func, select
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
+from core.jobs import enqueue, task
+from core.web import passwords
+from core.web.urls import external_url
 from tenants import api as tenants_api
-from webapp import db
+from webapp import db as control_db
 from webapp.auth.models import Account, Membership
-from webapp.billing import services as billing
-from webapp.billing.models import Invoice
+from webapp.billing.models import ENDED, Invoice, Subscription
 from webapp.contract.models import BundleDownload, ContractEnd, DestructionCertificate
 from webapp.dpa.models import DpaAcceptance
-from webapp.jobs import enqueue
+from webapp.members import services as members
 from webapp.organisations.models import Tenant, TenantStatus
-from webapp.web import passwords
 
 OWNER_REQUEST = "owner_request"
 SUBSCRIPTION_ENDED = "subscription_ended"
@@ -75,15 +77,13 @@ def end_contract(session: Session, tenant: Tenant, reason: str, *,
     if existing is not None:
         return existing
     check_window(window_days)
-    now = db.utcnow()
+    now = utcnow()
     end = ContractEnd(tenant_id=tenant.id, reason=reason, requested_by=account_id, ended_at=now,
                       window_days=window_days, return_until=now + timedelta(days=window_days))
     session.add(end)
     tenant.status = TenantStatus.ENDED
     session.flush()
-    from webapp.contract import tasks  # the task module imports this one
-
-    enqueue(tasks.build_bundle, end.id)
+    enqueue(prepare_bundle, end.id)
     return end
 
 
@@ -98,9 +98,10 @@ def paid_through_stripe(session: Session, tenant_id: int) -> bool:
     """A Stripe subscription still runs. Its contract ends with it (cancelled in the Customer
     Portal, at the end of the paid period), not by a termination here, which would leave the
     subscription charging a closed space."""
-    subscription = billing.subscription_of(session, tenant_id)
+    subscription = session.scalar(select(Subscription).where(
+        Subscription.tenant_id == tenant_id))
     return (subscription is not None and subscription.stripe_subscription_id is not None
-            and subscription.status not in billing.ENDED)
+            and subscription.status not in ENDED)
 
 
 def terminate(session: Session, tenant: Tenant, account: Account, password: str,
@@ -123,7 +124,7 @@ def change_window(session: Session, end: ContractEnd, days: int | None) -> None:
     if end.destroyed_at is not None:
         raise ContractError(_l("The data has already been destroyed."))
     until = end.ended_at + timedelta(days=days)
-    if until <= db.utcnow():
+    if until <= utcnow():
         raise ContractError(_l("That window would already be over: choose a longer one."),
                             "window_days")
     end.window_days, end.return_until = days, until
@@ -153,9 +154,9 @@ def build_bundle(session: Session, end: ContractEnd) -> None:
     name = f"{tenant.slug}-{end.id}-{uuid.uuid4().hex}.zip"
     manifest = tenants_api.export_bundle(tenant.slug, folder / name,
                                          revision=tenant.schema_revision,
-                                         generated_at=db.utcnow())
+                                         generated_at=utcnow())
     old = bundle_path(end)
-    end.bundle_file, end.bundle_ready_at = name, db.utcnow()
+    end.bundle_file, end.bundle_ready_at = name, utcnow()
     end.bundle_rows = manifest["total_rows"]
     session.flush()
     if old is not None:
@@ -167,14 +168,14 @@ def bundles_missing(session: Session) -> list[ContractEnd]:
     failed (the database was down, the disk full) is tried again."""
     return list(session.scalars(select(ContractEnd).where(
         ContractEnd.bundle_file.is_(None), ContractEnd.destroyed_at.is_(None),
-        ContractEnd.ended_at < db.utcnow() - timedelta(hours=1),
-        ContractEnd.return_until > db.utcnow())))
+        ContractEnd.ended_at < utcnow() - timedelta(hours=1),
+        ContractEnd.return_until > utcnow())))
 
 
 def download_open(end: ContractEnd) -> bool:
     """The bundle is ready and the return window still open."""
     return (end.bundle_file is not None and end.destroyed_at is None
-            and db.utcnow() < end.return_until)
+            and utcnow() < end.return_until)
 
 
 def record_download(session: Session, end: ContractEnd, account_id: int) -> Path:
@@ -182,7 +183,7 @@ def record_download(session: Session, end: ContractEnd, account_id: int) -> Path
     path = bundle_path(end)
     if not download_open(end) or path is None or not path.exists():
         raise ContractError(_l("The export bundle is not available any more."))
-    session.add(BundleDownload(contract_end_id=end.id, account_id=account_id, at=db.utcnow()))
+    session.add(BundleDownload(contract_end_id=end.id, account_id=account_id, at=utcnow()))
     session.flush()
     return path
 
@@ -198,7 +199,7 @@ def downloads(session: Session, end: ContractEnd) -> list[BundleDownload]:
 def due(session: Session) -> list[ContractEnd]:
     """Contract ends whose return window is over and whose data is not destroyed yet."""
     return list(session.scalars(select(ContractEnd).where(
-        ContractEnd.return_until <= db.utcnow(), ContractEnd.destroyed_at.is_(None))
+        ContractEnd.return_until <= utcnow(), ContractEnd.destroyed_at.is_(None))
         .order_by(ContractEnd.return_until)))
 
 
@@ -231,7 +232,7 @@ def destroy(session: Session, end: ContractEnd) -> DestructionCertificate:
         DestructionCertificate.contract_end_id == end.id))
     if existing is not None:
         return existing
-    if db.utcnow() < end.return_until:
+    if utcnow() < end.return_until:
         raise ContractError(_l("The return window is still open."))
     tenant = session.get(Tenant, end.tenant_id)
     assert tenant is not None
@@ -253,7 +254,7 @@ def destroy(session: Session, end: ContractEnd) -> DestructionCertificate:
         BundleDownload.contract_end_id == end.id)) or 0
     session.execute(delete(BundleDownload).where(BundleDownload.contract_end_id == end.id))
     control_rows = _delete_control_rows(session, tenant.id)
-    now = db.utcnow()
+    now = utcnow()
     certificate = DestructionCertificate(
         reference=str(uuid.uuid4()), contract_end_id=end.id, tenant_number=tenant.id,
         tenant_slug=tenant.slug, tenant_name=tenant.name, contract_ended_at=end.ended_at,
@@ -306,7 +307,7 @@ def years_before(moment: datetime, years: int) -> datetime:
 
 def purge_invoices(session: Session) -> int:
     """Delete invoice records paid more than 10 years ago; returns how many."""
-    cutoff = years_before(db.utcnow(), INVOICE_YEARS)
+    cutoff = years_before(utcnow(), INVOICE_YEARS)
     result = session.execute(delete(Invoice).where(Invoice.paid_at < cutoff))
     return result.rowcount or 0
 
@@ -317,7 +318,40 @@ PROOF_YEARS = 5  # Code de commerce L110-4: claims between traders are time-barr
 def purge_contract_proofs(session: Session) -> int:
     """Delete the DPA acceptances of tenants destroyed more than 5 years ago (until then they
     prove what the organisation agreed to, by whom and when); returns how many."""
-    cutoff = years_before(db.utcnow(), PROOF_YEARS)
+    cutoff = years_before(utcnow(), PROOF_YEARS)
     destroyed = select(ContractEnd.tenant_id).where(ContractEnd.destroyed_at < cutoff)
     result = session.execute(delete(DpaAcceptance).where(DpaAcceptance.tenant_id.in_(destroyed)))
     return result.rowcount or 0
+
+
+# The jobs this module queues are declared here (tasks.py holds the periodic ones): they call
+# back into this module, so in tasks.py they would make an import circle.
+
+
+@task(formerly=("webapp.contract.tasks:build_bundle",))
+def prepare_bundle(contract_end_id: int) -> bool:
+    """Export the ended tenant's data to its bundle; False if there is nothing to export."""
+    session = control_db.session()
+    end = session.get(ContractEnd, contract_end_id)
+    if end is None or end.destroyed_at is not None:
+        return False
+    first = end.bundle_ready_at is None
+    build_bundle(session, end)
+    if first:
+        enqueue(send_notice, contract_end_id, "ready")
+    return True
+
+
+@task(formerly=("webapp.contract.tasks:send_notice",))
+def send_notice(contract_end_id: int, kind: str) -> int:
+    """E-mail the organisation's owners and admins that its data is ready to download
+    ("ready"), or will be destroyed in a week ("reminder"); returns how many."""
+    session = control_db.session()
+    end = session.get(ContractEnd, contract_end_id)
+    if end is None or end.destroyed_at is not None or end.bundle_ready_at is None:
+        return 0
+    tenant = session.get(Tenant, end.tenant_id)
+    assert tenant is not None  # kept with the contract record
+    return members.email_owners_and_admins(
+        session, end.tenant_id, "contract/email/notice", kind=kind, organisation=tenant.name,
+        until=end.return_until, link=external_url("contract.contract", slug=tenant.slug))

@@ -9,57 +9,26 @@ from datetime import timedelta
 from huey import crontab
 from sqlalchemy import select
 
+from core.clock import utcnow
+from core.jobs import enqueue, periodic_task, task
 from webapp import db
 from webapp.contract import services
 from webapp.contract.models import ContractEnd
-from webapp.jobs import enqueue, periodic_task, task
-from webapp.members import services as members
-from webapp.organisations.models import Tenant
-from webapp.web.urls import external_url
 
 REMINDER = timedelta(days=7)  # before the destruction
-
-
-@task()
-def build_bundle(contract_end_id: int) -> bool:
-    """Export the ended tenant's data to its bundle; False if there is nothing to export."""
-    session = db.session()
-    end = session.get(ContractEnd, contract_end_id)
-    if end is None or end.destroyed_at is not None:
-        return False
-    first = end.bundle_ready_at is None
-    services.build_bundle(session, end)
-    if first:
-        enqueue(send_notice, contract_end_id, "ready")
-    return True
-
-
-@task()
-def send_notice(contract_end_id: int, kind: str) -> int:
-    """E-mail the organisation's owners and admins that its data is ready to download
-    ("ready"), or will be destroyed in a week ("reminder"); returns how many."""
-    session = db.session()
-    end = session.get(ContractEnd, contract_end_id)
-    if end is None or end.destroyed_at is not None or end.bundle_ready_at is None:
-        return 0
-    tenant = session.get(Tenant, end.tenant_id)
-    assert tenant is not None  # kept with the contract record
-    return members.email_owners_and_admins(
-        session, end.tenant_id, "contract/email/notice", kind=kind, organisation=tenant.name,
-        until=end.return_until, link=external_url("contract.contract", slug=tenant.slug))
 
 
 @periodic_task(crontab(hour="9", minute="15"))
 def remind_before_destruction() -> int:
     """Daily: a week before its return window closes, a tenant's owners and admins are reminded
     to download its data (the one run whose day falls in that last week's first day)."""
-    now = db.utcnow()
+    now = utcnow()
     ids = list(db.session().scalars(select(ContractEnd.id).where(
         ContractEnd.destroyed_at.is_(None), ContractEnd.bundle_ready_at.is_not(None),
         ContractEnd.return_until > now + REMINDER - timedelta(days=1),
         ContractEnd.return_until <= now + REMINDER)))
     for contract_end_id in ids:
-        enqueue(send_notice, contract_end_id, "reminder")
+        enqueue(services.send_notice, contract_end_id, "reminder")
     return len(ids)
 
 
@@ -68,7 +37,7 @@ def build_missing_bundles() -> int:
     """Queue the build of every bundle still missing (see ``services.bundles_missing``)."""
     ids = [end.id for end in services.bundles_missing(db.session())]
     for contract_end_id in ids:
-        enqueue(build_bundle, contract_end_id)
+        enqueue(services.prepare_bundle, contract_end_id)
     return len(ids)
 
 

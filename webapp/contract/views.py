@@ -12,13 +12,15 @@ from flask import Blueprint, abort, flash, g, redirect, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from core.clock import utcnow
+from core.db import writes
+from core.web.errors import error_page
+from core.web.htmx import render
 from webapp import db
 from webapp.access import member_required, operator_required
 from webapp.contract import services
 from webapp.contract.forms import TerminateForm, WindowForm
 from webapp.organisations.models import Tenant
-from webapp.web.errors import error_page
-from webapp.web.htmx import render
 
 bp = Blueprint("contract", __name__, template_folder="templates")
 
@@ -62,7 +64,7 @@ def _page(terminate: TerminateForm | None = None, window: WindowForm | None = No
         downloads=services.downloads(session, end) if end is not None else [],
         certificate=services.certificate_for(session, end) if end is not None else None,
         stripe=end is None and services.paid_through_stripe(session, g.org.id),
-        now=db.utcnow())
+        now=utcnow())
 
 
 @bp.get("/organisations/<slug>/contract")
@@ -113,7 +115,7 @@ def change_window(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/organisations/<slug>/contract/bundle.zip")
-@db.writes  # the download is recorded
+@writes  # the download is recorded
 @member_required(*READERS, former=_former_owner)
 def bundle(slug: str):  # type: ignore[no-untyped-def]
     _load()

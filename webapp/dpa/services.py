@@ -12,6 +12,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from webapp import db as control_db
 from webapp.auth.models import Account, Membership
 from webapp.dpa import versions
@@ -92,7 +93,7 @@ def accept(session: Session, tenant_id: int, account_id: int, version: str,
     acceptance = DpaAcceptance(tenant_id=tenant_id, version=version, account_id=account_id,
                                account_email=account.email, language=language,
                                text_sha256=current.sha256(language),
-                               accepted_at=control_db.utcnow())
+                               accepted_at=utcnow())
     if not insert_once(session, acceptance):  # another owner's click got there first
         return session.scalars(select(DpaAcceptance).where(
             DpaAcceptance.tenant_id == tenant_id, DpaAcceptance.version == version)).one()

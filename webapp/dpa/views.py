@@ -7,14 +7,14 @@ from flask import Blueprint, flash, g, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from core.web.errors import error_page
+from core.web.htmx import render
+from core.web.i18n import text_language
 from webapp import db
 from webapp.access import member_required, operator_required
 from webapp.dpa import services, versions
 from webapp.dpa.forms import AcceptDpaForm
 from webapp.organisations import services as org_services
-from webapp.web.errors import error_page
-from webapp.web.htmx import render
-from webapp.web.i18n import text_language
 
 bp = Blueprint("dpa", __name__, template_folder="templates")
 

@@ -32,7 +32,7 @@ def role_choices(roles: tuple[str, ...] = ROLES) -> list[SelectChoice]:
 
 
 class EmailAddress:
-    """A deliverable-looking plain-ASCII address (``webapp.mail`` sends to ASCII addresses only)."""
+    """A deliverable-looking plain-ASCII address (``core.mail`` sends to ASCII addresses only)."""
 
     message = _l("Enter a valid e-mail address, such as name@example.org.")
 

@@ -18,11 +18,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from core import mail
+from core.clock import utcnow
 from tenants.api import ROLES
-from webapp import mail
 from webapp.auth import services as auth_services
 from webapp.auth.models import Account, Membership
-from webapp.db import utcnow
 from webapp.members.models import Invitation, MemberPolicy
 
 INVITATION_DAYS = 7

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from flask import current_app
 
-from webapp import db, mail
+from core import mail
+from core.jobs import task
+from core.web.urls import external_url
+from webapp import db
 from webapp.auth.models import Account
-from webapp.jobs import task
 from webapp.members import services
 from webapp.members.models import Invitation
 from webapp.organisations.models import Tenant
-from webapp.web.urls import external_url
 
 
 @task()

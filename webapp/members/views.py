@@ -12,12 +12,15 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
+from core.jobs import enqueue
+from core.web.errors import error_page
+from core.web.htmx import render
+from core.web.i18n import safe_next
 from tenants import api as tenants_api
 from webapp import access, db
 from webapp.auth import services as auth_services
 from webapp.auth.models import Membership
 from webapp.billing import services as billing
-from webapp.jobs import enqueue
 from webapp.members import services
 from webapp.members.forms import (
     AcceptForm,
@@ -30,9 +33,6 @@ from webapp.members.forms import (
 from webapp.members.models import Invitation
 from webapp.members.tasks import send_invitation
 from webapp.organisations.models import Tenant
-from webapp.web.errors import error_page
-from webapp.web.htmx import render
-from webapp.web.i18n import safe_next
 
 # Mounted under the /t/<tenant> parent (webapp.tenancy): endpoints are "tenant.members.*".
 bp = Blueprint("members", __name__, url_prefix="/admin/members", template_folder="templates")

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from tenants import api as tenants_api
 from webapp import db as control_db
 from webapp import migrate
@@ -219,7 +220,7 @@ def _record(db: Session, tenant: Tenant, to_status: TenantStatus, reason: str,
             operator: Account) -> StatusChange:
     change = StatusChange(tenant_id=tenant.id, from_status=tenant.status, to_status=to_status,
                           reason=reason, account_id=operator.id, account_email=operator.email,
-                          at=control_db.utcnow())
+                          at=utcnow())
     db.add(change)
     tenant.status = to_status
     db.flush()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, url_for
 from flask_login import current_user
 
+from core.web.htmx import render
 from webapp import db
 from webapp.access import operator_required
 from webapp.auth.models import OperatorRole
@@ -13,7 +14,6 @@ from webapp.billing import plans
 from webapp.organisations import services
 from webapp.organisations.forms import StatusForm, TenantForm
 from webapp.organisations.models import Tenant, TenantStatus
-from webapp.web.htmx import render
 
 bp = Blueprint("organisations", __name__, url_prefix="/ops", template_folder="templates")
 

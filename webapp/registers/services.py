@@ -21,15 +21,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
+from core.web.spreadsheet import csv_line
 from tenants import api as tenants_api
-from webapp import db as control_db
 from webapp.auth.models import Account
 from webapp.organisations.models import Tenant
 from webapp.registers import controller
 from webapp.registers import tenant as tenant_register
 from webapp.registers.models import RegisterVersion
 from webapp.subprocessors import services as subprocessors
-from webapp.web.spreadsheet import csv_line
 
 INSTRUCTIONS_PER_PAGE = 50
 INSTRUCTION_AREAS = {
@@ -66,7 +66,7 @@ def remember(session: Session, tenant_id: int | None, snapshot: dict) -> Registe
     if last is not None and last.sha256 == sha:
         return last
     version = RegisterVersion(tenant_id=tenant_id, number=last.number + 1 if last else 1,
-                              sha256=sha, snapshot=snapshot, created_at=control_db.utcnow())
+                              sha256=sha, snapshot=snapshot, created_at=utcnow())
     session.add(version)
     session.flush()
     return version
@@ -74,7 +74,7 @@ def remember(session: Session, tenant_id: int | None, snapshot: dict) -> Registe
 
 def tenant_snapshot(session: Session, tenant: Tenant) -> dict:
     return tenant_register.snapshot(tenant.slug, subprocessors.listed(
-        session, control_db.utcnow().date()))
+        session, utcnow().date()))
 
 
 def controller_snapshot() -> dict:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from huey import crontab
 
+from core.jobs import enqueue, periodic_task, task
 from webapp import db
 from webapp.dpa.services import INFORMED
-from webapp.jobs import enqueue, periodic_task, task
 from webapp.organisations import services as org_services
 from webapp.organisations.models import Tenant
 from webapp.registers import services

@@ -16,11 +16,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
+from core.web.i18n import country
 from tenants import api as tenants_api
 from webapp.catalogue.forms import SERVICE_PURPOSES
 from webapp.subprocessors.forms import SAFEGUARDS
 from webapp.subprocessors.models import Safeguard, SubProcessor
-from webapp.web.i18n import country
 
 # As the registration form's labels (tenants.fields.answers).
 STANDARD_LABELS = {

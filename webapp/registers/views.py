@@ -11,6 +11,9 @@ from collections.abc import Callable
 from flask import Blueprint, Response, abort, g, request, url_for
 from flask_babel import gettext as _
 
+from core.db import writes
+from core.web.htmx import render
+from core.web.i18n import text_language
 from webapp import db
 from webapp.access import PRIVACY_ROLES, member_required, operator_required
 from webapp.organisations import services as org_services
@@ -18,8 +21,6 @@ from webapp.organisations.models import Tenant
 from webapp.registers import controller, services
 from webapp.registers import tenant as tenant_register
 from webapp.registers.models import RegisterVersion
-from webapp.web.htmx import render
-from webapp.web.i18n import text_language
 
 bp = Blueprint("registers", __name__, template_folder="templates")
 
@@ -46,7 +47,7 @@ def _controller_version(number: int | None) -> RegisterVersion:
 
 @bp.get("/ops/records")
 @bp.get("/ops/records/v<int:number>")
-@db.writes  # a new version of the register is recorded
+@writes  # a new version of the register is recorded
 @operator_required(*PRIVACY_ROLES)
 def controller_page(number: int | None = None):  # type: ignore[no-untyped-def]
     version = _controller_version(number)
@@ -57,7 +58,7 @@ def controller_page(number: int | None = None):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/ops/records/print")
-@db.writes  # a new version of the register is recorded
+@writes  # a new version of the register is recorded
 @operator_required(*PRIVACY_ROLES)
 def controller_print():  # type: ignore[no-untyped-def]
     version = _controller_version(_number_arg())
@@ -119,14 +120,14 @@ def _urls(prefix: str, slug: str) -> dict[str, Callable]:
 
 @bp.get("/organisations/<slug>/processor-register")
 @bp.get("/organisations/<slug>/processor-register/v<int:number>")
-@db.writes  # a new version of the register is recorded
+@writes  # a new version of the register is recorded
 @member_required("owner", "admin")
 def owner(slug: str, number: int | None = None):  # type: ignore[no-untyped-def]
     return _tenant_page(g.org, number, _urls("owner", slug))
 
 
 @bp.get("/organisations/<slug>/processor-register/print")
-@db.writes  # a new version of the register is recorded
+@writes  # a new version of the register is recorded
 @member_required("owner", "admin")
 def owner_print(slug: str) -> Response:
     return _tenant_print(g.org)
@@ -147,14 +148,14 @@ def _tenant_or_404(slug: str) -> Tenant:
 
 @bp.get("/ops/processor-registers/<slug>")
 @bp.get("/ops/processor-registers/<slug>/v<int:number>")
-@db.writes  # a new version of the register is recorded
+@writes  # a new version of the register is recorded
 @operator_required(*PRIVACY_ROLES)
 def ops(slug: str, number: int | None = None):  # type: ignore[no-untyped-def]
     return _tenant_page(_tenant_or_404(slug), number, _urls("ops", slug))
 
 
 @bp.get("/ops/processor-registers/<slug>/print")
-@db.writes  # a new version of the register is recorded
+@writes  # a new version of the register is recorded
 @operator_required(*PRIVACY_ROLES)
 def ops_print(slug: str) -> Response:
     return _tenant_print(_tenant_or_404(slug))

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from huey import crontab
 from sqlalchemy import or_, select
 
+from core.clock import utcnow
+from core.jobs import enqueue, periodic_task, task
 from tenants import api as tenants_api
 from webapp import db
-from webapp.db import utcnow
-from webapp.jobs import enqueue, periodic_task, task
 from webapp.organisations import services as org_services
 from webapp.organisations.models import Tenant, TenantStatus
 from webapp.retention.models import RetentionSchedule

@@ -1,4 +1,4 @@
-"""Signup forms. The account's password follows the one policy (``webapp.web.passwords``)."""
+"""Signup forms. The account's password follows the one policy (``core.web.passwords``)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from core.web import passwords
 from webapp.billing import plans
-from webapp.web import passwords
 
 PASSWORD_PROBLEMS = {
     "too_short": _l("Use at least %(num)d characters.", num=passwords.MIN_PASSWORD_LENGTH),
@@ -38,7 +38,7 @@ def _strip(value: Any) -> Any:
 
 
 class EmailAddress:
-    """A deliverable-looking ASCII address (``webapp.mail`` sends to ASCII addresses only)."""
+    """A deliverable-looking ASCII address (``core.mail`` sends to ASCII addresses only)."""
 
     message = _l("Enter a valid e-mail address, such as name@example.org.")
 

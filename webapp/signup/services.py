@@ -16,10 +16,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from webapp.auth import services as auth_services
 from webapp.auth.models import Account, Membership
 from webapp.billing import plans
-from webapp.db import utcnow
 from webapp.dpa import services as dpa_services
 from webapp.dpa import versions as dpa
 from webapp.organisations import services as organisations

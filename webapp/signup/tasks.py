@@ -11,11 +11,12 @@ from __future__ import annotations
 from flask import current_app
 from huey import crontab
 
-from webapp import db, mail
-from webapp.jobs import periodic_task, task
+from core import mail
+from core.jobs import periodic_task, task
+from core.web.urls import external_url
+from webapp import db
 from webapp.signup import services
 from webapp.signup.models import PendingSignup
-from webapp.web.urls import external_url
 
 
 @task()

@@ -7,6 +7,10 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
+from core.jobs import enqueue
+from core.web.errors import error_page
+from core.web.htmx import render
+from core.web.urls import external_url
 from tenants import api as tenants_api
 from webapp import db
 from webapp.auth import services as auth_services
@@ -14,15 +18,11 @@ from webapp.billing import plans
 from webapp.billing import services as billing
 from webapp.billing.gateway import GatewayError
 from webapp.dpa import versions as dpa
-from webapp.jobs import enqueue
 from webapp.organisations import services as organisations
 from webapp.organisations.models import Tenant, TenantStatus
 from webapp.registers.tenant import kept
 from webapp.signup import services, tasks, terms
 from webapp.signup.forms import AccountForm, OnboardingForm, OrganisationForm, PaymentForm
-from webapp.web.errors import error_page
-from webapp.web.htmx import render
-from webapp.web.urls import external_url
 
 bp = Blueprint("signup", __name__, url_prefix="/signup", template_folder="templates")
 

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from webapp import db as control_db
+from core.clock import utcnow
 from webapp.auth.models import Account, Membership
 from webapp.dpa.services import INFORMED, ProcessorError, insert_once
 from webapp.organisations import services as org_services
@@ -92,7 +92,7 @@ def announce(session: Session, entry: SubProcessor, *, kind: str, effective_on: 
     if not low <= objection_days <= high:
         raise ProcessorError(_l("The objection window must be between %(low)d and %(high)d "
                                 "days.", low=low, high=high), field="objection_days")
-    now = control_db.utcnow()
+    now = utcnow()
     deadline = now + timedelta(days=objection_days)
     if effective_on < deadline.date():
         raise ProcessorError(_l("The change cannot take effect before the objection window "
@@ -149,7 +149,7 @@ def open_changes_for(session: Session, account_id: int) -> list[tuple[Tenant, Su
     return [(tenant, change) for tenant, change in session.execute(
         select(Tenant, SubProcessorChange)
         .join(Membership, Membership.tenant_id == Tenant.id)
-        .join(SubProcessorChange, SubProcessorChange.objection_deadline > control_db.utcnow())
+        .join(SubProcessorChange, SubProcessorChange.objection_deadline > utcnow())
         .where(Membership.account_id == account_id, Membership.role == "owner",
                Tenant.status.in_(INFORMED), ~objected)
         .order_by(SubProcessorChange.objection_deadline, Tenant.name))]
@@ -175,7 +175,7 @@ def object_to(session: Session, change_id: int, tenant_id: int, account_id: int,
     if len(reason) > REASON_MAX or "\x00" in reason:
         raise ProcessorError(_l("At most %(num)d characters, without control characters.",
                                 num=REASON_MAX), field="reason")
-    now = control_db.utcnow()
+    now = utcnow()
     if now >= change.objection_deadline:
         raise ProcessorError(_l("The objection period for this change is over."), 409)
     if session.scalar(select(exists().where(Objection.change_id == change_id,

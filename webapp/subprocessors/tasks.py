@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from flask import current_app
 
-from webapp import db, mail
+from core import mail
+from core.jobs import enqueue, task
+from core.web.urls import external_url
+from webapp import db
 from webapp.auth.models import Account
-from webapp.jobs import enqueue, task
 from webapp.subprocessors import services
 from webapp.subprocessors.models import SubProcessorChange
-from webapp.web.urls import external_url
 
 
 @task()

@@ -8,9 +8,13 @@ from flask import Blueprint, abort, flash, g, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from core.clock import utcnow
+from core.jobs import enqueue
+from core.web.errors import error_page
+from core.web.htmx import render
+from core.web.i18n import text_language
 from webapp import db
 from webapp.access import PRIVACY_ROLES, member_required, operator_required
-from webapp.jobs import enqueue
 from webapp.subprocessors import services
 from webapp.subprocessors.forms import (
     CHANGE_KINDS,
@@ -21,9 +25,6 @@ from webapp.subprocessors.forms import (
 )
 from webapp.subprocessors.models import SubProcessor
 from webapp.subprocessors.tasks import inform_owners
-from webapp.web.errors import error_page
-from webapp.web.htmx import render
-from webapp.web.i18n import text_language
 
 bp = Blueprint("subprocessors", __name__, template_folder="templates")
 
@@ -43,7 +44,7 @@ def _open_changes() -> list:
 
 @bp.get("/legal/sub-processors")
 def public():  # type: ignore[no-untyped-def]
-    today = db.utcnow().date()
+    today = utcnow().date()
     session = db.session()
     return render("subprocessors/public.html", entries=services.listed(session, today),
                   upcoming=services.upcoming(session, today), language=text_language())
@@ -53,7 +54,7 @@ def public():  # type: ignore[no-untyped-def]
 
 
 def _changes_page(form: ObjectionForm, status: int = 200, failed: int | None = None):  # type: ignore[no-untyped-def]
-    now = db.utcnow()
+    now = utcnow()
     page = services.owner_changes(db.session(), g.org.id, now)
     return render("subprocessors/changes.html", status=status, form=form, now=now,
                   open_changes=page.open, closed_changes=page.closed, objected=page.objected,
@@ -180,5 +181,5 @@ def objections():  # type: ignore[no-untyped-def]
     session = db.session()
     found = services.objections_by_change(session)
     return render("subprocessors/ops_objections.html", changes=services.changes(session),
-                  by_change=found.by_change, tenants=found.tenants, now=db.utcnow(),
+                  by_change=found.by_change, tenants=found.tenants, now=utcnow(),
                   language=text_language())

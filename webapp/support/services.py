@@ -10,8 +10,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from webapp.auth.models import Account
-from webapp.db import utcnow
 from webapp.support.models import SupportGrant
 
 # Hours a grant may last: short by default, a week at most.

@@ -9,14 +9,15 @@ from flask import Blueprint, flash, g, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from core.clock import utcnow
+from core.web.errors import error_page
+from core.web.htmx import render
 from tenants import api as tenants_api
 from webapp import db
 from webapp.access import member_required, operator_required
 from webapp.organisations import services as org_services
 from webapp.support import services
 from webapp.support.forms import GrantForm
-from webapp.web.errors import error_page
-from webapp.web.htmx import render
 
 bp = Blueprint("support", __name__, template_folder="templates")
 
@@ -24,7 +25,7 @@ bp = Blueprint("support", __name__, template_folder="templates")
 def _page(form: GrantForm, status: int = 200):  # type: ignore[no-untyped-def]
     session = db.session()
     reads = tenants_api.support_reads(g.org.slug)
-    return render("support/tenant.html", status=status, form=form, now=db.utcnow(),
+    return render("support/tenant.html", status=status, form=form, now=utcnow(),
                   grants=services.grants(session, g.org.id), reads=reads,
                   emails=services.operator_emails(session, {r[0] for r in reads}),
                   durations=services.DURATIONS)

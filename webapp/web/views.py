@@ -7,10 +7,11 @@ from datetime import timedelta
 
 from flask import Blueprint, Response, current_app
 
+from core.clock import utcnow
+from core.web.htmx import render
+from core.web.i18n import text_language
+from core.web.urls import external_url
 from webapp import db
-from webapp.web.htmx import render
-from webapp.web.i18n import text_language
-from webapp.web.urls import external_url
 
 bp = Blueprint("site", __name__)
 # Overridable by an ``ACCESSIBILITY_CONTACT`` setting.
@@ -25,7 +26,7 @@ def index():  # type: ignore[no-untyped-def]
 @bp.get("/.well-known/security.txt")
 def security_txt() -> Response:
     """RFC 9116; Canonical and Policy are absolute URLs on ``BASE_URL``."""
-    expires = (db.utcnow() + timedelta(days=180)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    expires = (utcnow() + timedelta(days=180)).strftime("%Y-%m-%dT%H:%M:%SZ")
     body = (f"Contact: {current_app.config['SECURITY_CONTACT']}\n"
             f"Expires: {expires}\n"
             "Preferred-Languages: fr, en\n"

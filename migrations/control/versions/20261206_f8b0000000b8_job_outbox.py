@@ -5,7 +5,7 @@ Revises: f7b0000000b7
 Create Date: 2026-12-06 01:30:00
 
 A job queued by a control-plane unit of work (signup, billing, contract, processor e-mails) is a
-row written in the same transaction; the queue only wakes workers up (webapp/jobs.py).
+row written in the same transaction; the queue only wakes workers up (core/jobs.py).
 """
 
 from collections.abc import Sequence

@@ -14,7 +14,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from webapp.extensions import babel
+from core.extensions import babel
 
 bp = Blueprint("i18n", __name__)
 

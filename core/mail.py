@@ -2,7 +2,7 @@
 
 Feature code never talks to SMTP. A job builds a ``Message`` with ``render_message`` in the
 participant's language and hands it to ``send``, which queues it in the open unit of work: the
-e-mail is a ``deliver`` job of the outbox (``webapp.jobs``), committed with what it is about
+e-mail is a ``deliver`` job of the outbox (``core.jobs``), committed with what it is about
 (the token its link carries, the status it announces), and sent after the commit by a worker,
 outside any transaction, with the job's id as its idempotency key: the ``Message-ID``, and the
 outbox file's name. The backend is the one ``PARVIS_MAIL_URL`` names:
@@ -36,8 +36,7 @@ from flask.logging import default_handler
 from flask_babel import force_locale
 from jinja2 import TemplateNotFound
 
-from tenants import api as tenants_api
-from webapp import jobs
+from core import jobs
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +240,7 @@ def send(message: Message) -> None:
     jobs.enqueue(deliver, message.as_args())
 
 
-@jobs.effect
+@jobs.effect(formerly=("webapp.mail:deliver",))  # its name until it moved to core
 def deliver(message: dict[str, Any], *, key: str) -> None:
     """Send a queued e-mail (run by the outbox, outside any transaction)."""
     mailer().send(Message(**message), key=key)
@@ -253,9 +252,10 @@ def _tenant_name() -> str | None:
     tenant = g.get("tenant")
     if tenant is not None:
         return tenant.name
-    if not tenants_api.in_tenant_context():
+    slug = jobs.active_tenant()
+    if slug is None:
         return None
-    info = jobs.tenant_info(tenants_api.current_slug())
+    info = jobs.tenant_info(slug)
     return info.name if info is not None else None
 
 

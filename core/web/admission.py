@@ -1,7 +1,7 @@
 """Admission control: each process answers 503 at once rather than queueing without end.
 
 Three guards, all per process and all answering ``503`` with ``Retry-After`` through the
-database-free error page (``webapp.web.errors``):
+database-free error page (``core.web.errors``):
 
 * **Queue time.** How long the request waited before the application saw it: since the last
   byte of the request reached this machine's TCP stack (``TCP_INFO``'s ``last_data_recv`` on

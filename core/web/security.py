@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from webapp.web.errors import error_page
+from core.web.errors import error_page
 
 CSP = "; ".join([
     "default-src 'self'",

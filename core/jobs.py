@@ -5,10 +5,11 @@ Redis in production) delete a message when a worker takes it, so a worker killed
 that job, and a job pushed after a request's commit is lost if the process dies in between.
 So the queue is not where a job lives:
 
-* ``enqueue(job, *args)`` writes a row (``tenants.outbox.TenantJob`` in the tenant's schema,
-  ``ControlJob`` here) in the unit of work that queues it: the job exists exactly when the
-  request's writes do. Before the commit a *safety-net* wake-up is scheduled in Huey a lease
-  later; after the commit an immediate wake-up is pushed (the fast path).
+* ``enqueue(job, *args)`` writes a row (``tenants.outbox.TenantJob`` in a tenant's schema,
+  ``webapp.outbox.ControlJob`` in the control plane) in the unit of work that queues it: the
+  job exists exactly when the request's writes do. Before the commit a *safety-net* wake-up
+  is scheduled in Huey a lease later; after the commit an immediate wake-up is pushed (the
+  fast path).
 * A wake-up (``_wake``) runs the row inside its plane, marks it done in the same transaction
   as the job's effects, and ignores rows already done: any number of wake-ups, one effect.
   A safety-net run arms the next net before it starts (backing off), so a worker killed at any
@@ -23,6 +24,10 @@ So the queue is not where a job lives:
 Tasks carry ids, never objects. ``tenant_task`` jobs take the tenant slug first and run inside
 ``tenant_context`` (and an app context), so they see that tenant and no other. Periodic tasks
 are Huey's own (they are re-run by their schedule anyway). ``flask jobs worker`` runs them all.
+
+This module knows neither plane: the application factory hands ``init_app`` the ``Planes``,
+the functions through which it reaches each plane's outbox and unit of work (and the tenant
+registry), so the ground floor never imports the floors above it.
 """
 
 from __future__ import annotations
@@ -32,18 +37,20 @@ import functools
 import importlib
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from flask import Flask, current_app, g, has_app_context, has_request_context
+from flask import Flask, g, has_app_context, has_request_context
 from huey import Huey, crontab
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 from huey.utils import normalize_time
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tenants import api as tenants_api
-from webapp import db
+from core.clock import utcnow
+from core.outbox import OutboxRow, new_job_id, purge_done
 
 log = logging.getLogger(__name__)
 
@@ -55,23 +62,47 @@ MAX_BACKOFF = timedelta(hours=1)
 Kind = Literal["control", "tenant", "any"]
 
 
-class ControlJob(tenants_api.OutboxRow, db.ControlBase):
-    """The control plane's outbox (signup, billing, contract, processor e-mails and jobs)."""
+@dataclass(frozen=True)
+class ControlPlane:
+    """How jobs reach the control plane: its outbox model and its unit of work."""
 
-    __tablename__ = "job_outbox"
-    __table_args__ = (tenants_api.outbox_index(),)
+    model: type[OutboxRow]
+    session: Callable[[], Session]  # the app context's session (the unit of work)
+    own_session: Callable[[], Session]  # a new session, outside the unit of work
+    commit: Callable[[], None]  # commit the unit of work (tenant data first), then callbacks
+    rollback: Callable[[], None]  # roll the unit of work back and drop its callbacks
+    after_commit: Callable[[Callable[[], object]], None]
 
 
-def init_app(app: Flask, *, tenant_info: Callable[[str], object] | None = None,
-             tenant_slugs: Callable[[], list[str]] | None = None) -> None:
-    """Point the queue at the configured storage and remember the app for workers.
+@dataclass(frozen=True)
+class TenantPlane:
+    """How jobs reach a tenant: its outbox model, its units of work, the tenant registry."""
 
-    The control plane hands over how to read a tenant's registry facts (``g.tenant`` of a
-    tenant job) and how to list the tenants (recovery), so that this module needs neither."""
-    global _app
+    model: type[OutboxRow]
+    unit: Callable[..., AbstractContextManager[Session]]  # (slug, writer=bool)
+    active: Callable[[], str | None]  # the slug of the open tenant unit of work, or None
+    session: Callable[[], Session]  # that unit's session
+    after_commit: Callable[[Callable[[], object]], None]  # once that unit has committed
+    info: Callable[[str], Any]  # a tenant's registry facts (``g.tenant``), or None
+    slugs: Callable[[], list[str]]  # every tenant, for the recovery sweep
+
+
+@dataclass(frozen=True)
+class Planes:
+    control: ControlPlane
+    tenant: TenantPlane
+
+
+_planes: Planes | None = None
+
+
+def init_app(app: Flask, planes: Planes | None = None) -> None:
+    """Point the queue at the configured storage and remember the app (and the planes) for
+    workers. A second app in the same process (a test) may keep the planes already given."""
+    global _app, _planes
     _app = app
-    if tenant_info is not None and tenant_slugs is not None:  # else kept (a test re-points)
-        app.extensions["parvis_jobs_registry"] = (tenant_info, tenant_slugs)
+    if planes is not None:
+        _planes = planes
     backend = app.config["JOBS_BACKEND"]
     if backend == "immediate":
         storage, kwargs = MemoryStorage, {}
@@ -89,8 +120,23 @@ def init_app(app: Flask, *, tenant_info: Callable[[str], object] | None = None,
     app.extensions["huey"] = huey
 
 
+def _control() -> ControlPlane:
+    assert _planes is not None, "core.jobs.init_app() was not given the planes"
+    return _planes.control
+
+
+def _tenant() -> TenantPlane:
+    assert _planes is not None, "core.jobs.init_app() was not given the planes"
+    return _planes.tenant
+
+
+def active_tenant() -> str | None:
+    """The slug of the open tenant unit of work, if any."""
+    return _tenant().active()
+
+
 def _lease() -> timedelta:
-    assert _app is not None, "webapp.jobs.init_app() was not called"
+    assert _app is not None, "core.jobs.init_app() was not called"
     return timedelta(seconds=float(_app.config["JOBS_LEASE_SECONDS"]))
 
 
@@ -101,13 +147,18 @@ class Job:
     """A function the outbox can run by name. Calling it runs it now, in its own context (as a
     worker would), and returns its result: tests and commands do that; features ``enqueue``."""
 
-    def __init__(self, fn: Callable[..., Any], kind: Kind, effect: bool = False) -> None:
+    def __init__(self, fn: Callable[..., Any], kind: Kind, effect: bool = False,
+                 formerly: tuple[str, ...] = ()) -> None:
         self.fn, self.kind, self.effect = fn, kind, effect
         self.name = f"{fn.__module__}:{fn.__qualname__}"
         if len(self.name) > 120:  # the outbox's ``task`` column
             raise ValueError(f"job name over 120 characters: {self.name}")
         functools.update_wrapper(self, fn)
         _jobs[self.name] = self
+        # Names it was queued under before it moved: rows written then still find it, as long
+        # as the old module imports the new one, or the new one is imported at start-up.
+        for name in formerly:
+            _jobs[name] = self
 
     def call_local(self, *args: Any) -> Any:
         with _fresh_app_context():
@@ -116,7 +167,7 @@ class Job:
                     result = self.fn(*args)
             else:
                 result = self.fn(*args)
-            db.commit()
+            _control().commit()
         return result
 
     __call__ = call_local
@@ -124,7 +175,7 @@ class Job:
 
 _jobs: dict[str, Job] = {}
 # Where a job named in a row may be looked for, when its module was not imported yet.
-_PACKAGES = ("tenants", "webapp", "tests")
+_PACKAGES = ("core", "tenants", "webapp", "tests")
 
 
 def _job_named(name: str) -> Job | None:
@@ -141,9 +192,10 @@ def _job_named(name: str) -> Job | None:
     return job
 
 
-def task() -> Callable[[Callable[..., Any]], Job]:
-    """A control-plane job (retried by the outbox's safety nets, backing off, when it fails)."""
-    return lambda fn: Job(fn, "control")
+def task(*, formerly: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Job]:
+    """A control-plane job (retried by the outbox's safety nets, backing off, when it fails);
+    ``formerly``: the names (``module:function``) it had before it moved."""
+    return lambda fn: Job(fn, "control", formerly=formerly)
 
 
 def tenant_task() -> Callable[[Callable[..., Any]], Job]:
@@ -151,11 +203,13 @@ def tenant_task() -> Callable[[Callable[..., Any]], Job]:
     return lambda fn: Job(fn, "tenant")
 
 
-def effect(fn: Callable[..., Any]) -> Job:
+def effect(fn: Callable[..., Any] | None = None, *, formerly: tuple[str, ...] = ()) -> Any:
     """A job whose effect is outside the database (an e-mail): ``fn(*args, key=row_id)`` runs
     outside any transaction, at least once; ``key`` lets the far side see a repeat. It is
     queued in whichever plane's unit of work is open, so it commits with what it is about."""
-    return Job(fn, "any", effect=True)
+    if fn is None:
+        return lambda fn: Job(fn, "any", effect=True, formerly=formerly)
+    return Job(fn, "any", effect=True, formerly=formerly)
 
 
 def periodic_task(schedule: Callable[..., bool], **options: Any) -> Callable:
@@ -166,7 +220,7 @@ def periodic_task(schedule: Callable[..., bool], **options: Any) -> Callable:
         def run() -> Any:
             with _fresh_app_context():
                 result = fn()
-                db.commit()
+                _control().commit()
             return result
 
         return huey.periodic_task(schedule, **options)(run)
@@ -177,7 +231,7 @@ def periodic_task(schedule: Callable[..., bool], **options: Any) -> Callable:
 @contextlib.contextmanager
 def _fresh_app_context() -> Iterator[None]:
     """Its own app context (its own ``g`` and sessions); a job never shares a request's."""
-    assert _app is not None, "webapp.jobs.init_app() was not called"
+    assert _app is not None, "core.jobs.init_app() was not called"
     with _app.app_context():
         try:
             yield
@@ -187,15 +241,12 @@ def _fresh_app_context() -> Iterator[None]:
 
 
 def _rollback_control() -> None:
-    g.pop("after_commit", None)
-    control = g.get("control_session")
-    if control is not None:
-        control.rollback()
+    _control().rollback()
 
 
 def tenant_info(slug: str) -> Any:
     """The registry facts of a tenant (``TenantInfo``), or None."""
-    return current_app.extensions["parvis_jobs_registry"][0](slug)
+    return _tenant().info(slug)
 
 
 def _know_tenant(slug: str) -> None:
@@ -209,7 +260,7 @@ def _know_tenant(slug: str) -> None:
 @contextlib.contextmanager
 def _tenant_unit(slug: str) -> Iterator[Session]:
     _know_tenant(slug)
-    with tenants_api.tenant_context(slug, writer=True) as session:
+    with _tenant().unit(slug, writer=True) as session:
         yield session
 
 
@@ -229,14 +280,14 @@ def enqueue(job: Job, *args: Any, eta: datetime | None = None) -> None:
     opened = _open_outbox(job, args)
     if opened is None:  # a command or test without an app context: after its commit, or now
         call = functools.partial(job.call_local, *args)
-        if tenants_api.in_tenant_context():
-            tenants_api.after_commit(call)
+        if _tenant().active() is not None:
+            _tenant().after_commit(call)
         else:
             call()
         return
     plane, session, model = opened
-    now = tenants_api.utcnow()
-    row = model(id=tenants_api.new_job_id(now), task=job.name, args=list(args),
+    now = utcnow()
+    row = model(id=new_job_id(now), task=job.name, args=list(args),
                 run_after=eta or now, attempts=0)
     # An e-mail a job writes is sent by the same worker right after the job's commit: queued
     # already claimed, it needs neither a wake-up nor a claim of its own.
@@ -250,27 +301,25 @@ def enqueue(job: Job, *args: Any, eta: datetime | None = None) -> None:
         _arm(plane, row.id, 1, row.run_after + _lease())
     push = (functools.partial(_effect_now, plane, row.id, job, list(args)) if inline
             else functools.partial(_push, plane, row.id, eta))
-    if has_request_context():
-        db.after_commit(push)
-    elif tenants_api.in_tenant_context():
-        tenants_api.after_commit(push)
+    if has_request_context() or _tenant().active() is None:
+        _control().after_commit(push)
     else:
-        db.after_commit(push)
+        _tenant().after_commit(push)
 
 
 def _open_outbox(job: Job, args: tuple
-                 ) -> tuple[str, Session, type[tenants_api.OutboxRow]] | None:
-    if tenants_api.in_tenant_context():
-        slug = tenants_api.current_slug()
-        if job.kind == "any" or (job.kind == "tenant" and args and args[0] == slug):
-            return slug, tenants_api.session(), tenants_api.TenantJob
+                 ) -> tuple[str, Session, type[OutboxRow]] | None:
+    slug = _tenant().active()
+    if slug is not None and (job.kind == "any"
+                             or (job.kind == "tenant" and args and args[0] == slug)):
+        return slug, _tenant().session(), _tenant().model
     if has_app_context():
-        return "", db.session(), ControlJob
+        return "", _control().session(), _control().model
     return None
 
 
 def _push(plane: str, job_id: str, eta: datetime | None) -> None:
-    later = eta is not None and eta > tenants_api.utcnow()
+    later = eta is not None and eta > utcnow()
     if huey.immediate:
         if not later:  # immediate mode has no scheduler: a test runs a later job when due
             run(plane, job_id, 0)
@@ -300,7 +349,7 @@ def _wake(plane: str, job_id: str, attempt: int) -> None:
 
 
 @contextlib.contextmanager
-def _unit(plane: str) -> Iterator[tuple[Session, type[tenants_api.OutboxRow]]]:
+def _unit(plane: str) -> Iterator[tuple[Session, type[OutboxRow]]]:
     """One transaction on a plane's outbox (and the job's data), committed at the end.
 
     A tenant job's takes the tenant's write lock first (on SQLite), as jobs write. A control
@@ -308,11 +357,11 @@ def _unit(plane: str) -> Iterator[tuple[Session, type[tenants_api.OutboxRow]]]:
     control plane (a sweep plans its next run), which a held lock would wait for forever."""
     if plane:
         with _tenant_unit(plane) as session:
-            yield session, tenants_api.TenantJob
+            yield session, _tenant().model
         return
     try:
-        yield db.session(), ControlJob
-        db.commit()
+        yield _control().session(), _control().model
+        _control().commit()
     except BaseException:
         _rollback_control()
         raise
@@ -331,7 +380,7 @@ def run(plane: str, job_id: str, attempt: int) -> None:
             effect_args = _run_in_transaction(plane, job_id, attempt)
             if effect_args is not None:
                 _run_effect(plane, job_id, *effect_args)
-            db.commit()  # what a tenant job wrote in the control plane, then its pushes
+            _control().commit()  # what a tenant job wrote in the control plane, then its pushes
         except _AlreadyDone:
             pass
         except Exception as error:
@@ -340,18 +389,18 @@ def run(plane: str, job_id: str, attempt: int) -> None:
             _record_error(plane, job_id, error)
 
 
-def _read_row(session: Session, model: type[tenants_api.OutboxRow], plane: str,
-              job_id: str) -> tenants_api.OutboxRow | None:
+def _read_row(session: Session, model: type[OutboxRow], plane: str,
+              job_id: str) -> OutboxRow | None:
     if plane:
         return session.get(model, job_id)
     # The control plane's row is read in a session of its own, so that the job's transaction
     # starts with the job's own reads (SQLite: a snapshot taken before a nested session's write
     # could not write afterwards).
-    with db.sessions()() as own:
+    with _control().own_session() as own:
         return own.get(model, job_id)
 
 
-def _finish(session: Session, model: type[tenants_api.OutboxRow], job_id: str,
+def _finish(session: Session, model: type[OutboxRow], job_id: str,
             **values: Any) -> None:
     """Mark the row done (or claimed) in this transaction, if nobody else has meanwhile."""
     done = session.execute(
@@ -365,7 +414,7 @@ def _run_in_transaction(plane: str, job_id: str, attempt: int) -> tuple | None:
     """Run a database job and mark it done in one transaction; for an effect job, claim it and
     return what the effect needs (it runs after this transaction)."""
     with _unit(plane) as (session, model):
-        now = tenants_api.utcnow()
+        now = utcnow()
         row = _read_row(session, model, plane, job_id)
         if row is None or row.done_at is not None:
             return None  # rolled back, or done (by another wake-up)
@@ -392,7 +441,7 @@ def _run_in_transaction(plane: str, job_id: str, attempt: int) -> tuple | None:
             job.fn(*args)
         _finish(session, model, job_id, done_at=now, args=None, locked_until=None,
                 attempts=row.attempts + 1)
-        tenants_api.purge_done_jobs(session, model, now)
+        purge_done(session, model, now)
     return None
 
 
@@ -401,18 +450,19 @@ def _hand_to_tenant(job_id: str, task: str, args: list, now: datetime) -> None:
     outbox (once: a repeat finds it there), where it runs with its effects."""
     slug = args[0]
     with _tenant_unit(slug) as session:
-        if session.get(tenants_api.TenantJob, job_id) is None:
-            session.add(tenants_api.TenantJob(id=job_id, task=task, args=args,
+        model = _tenant().model
+        if session.get(model, job_id) is None:
+            session.add(model(id=job_id, task=task, args=args,
                                               run_after=now, attempts=0))
             if not huey.immediate:
                 _arm(slug, job_id, 1, now + _lease())
-            tenants_api.after_commit(functools.partial(_push, slug, job_id, None))
+            _tenant().after_commit(functools.partial(_push, slug, job_id, None))
 
 
 def _run_effect(plane: str, job_id: str, job: Job, args: list) -> None:
     job.fn(*args, key=job_id)
     with _unit(plane) as (session, model):
-        _finish(session, model, job_id, done_at=tenants_api.utcnow(), args=None,
+        _finish(session, model, job_id, done_at=utcnow(), args=None,
                 locked_until=None)
 
 
@@ -439,7 +489,7 @@ def _record_error(plane: str, job_id: str, error: Exception) -> None:
 # --- recovery ------------------------------------------------------------------------------
 
 
-def wake_pending(session: Session, model: type[tenants_api.OutboxRow], plane: str,
+def wake_pending(session: Session, model: type[OutboxRow], plane: str,
                  now: datetime) -> int:
     """Wake every row of one outbox due for longer than two leases and still not done (its
     wake-ups were lost with a queue's storage); returns how many."""
@@ -454,11 +504,12 @@ def wake_pending(session: Session, model: type[tenants_api.OutboxRow], plane: st
 
 def recover() -> int:
     """Wake the overdue rows of the control plane's and every tenant's outbox."""
-    now = tenants_api.utcnow()
-    woken = wake_pending(db.session(), ControlJob, "", now)
-    for slug in current_app.extensions["parvis_jobs_registry"][1]():
-        with tenants_api.tenant_context(slug) as session:
-            woken += wake_pending(session, tenants_api.TenantJob, slug, now)
+    now = utcnow()
+    control, tenant = _control(), _tenant()
+    woken = wake_pending(control.session(), control.model, "", now)
+    for slug in tenant.slugs():
+        with tenant.unit(slug) as session:
+            woken += wake_pending(session, tenant.model, slug, now)
     return woken
 
 
@@ -470,8 +521,6 @@ def recover_lost_jobs() -> int:
 
 def run_worker(workers: int = 2) -> None:
     from huey.consumer import Consumer
-
-    from webapp import sweeps  # noqa: F401 -- registers the periodic tasks with the consumer
 
     # An idle SQLite queue is polled; backing off to at most a second keeps an e-mail queued
     # after a quiet spell from waiting the default ten (Redis blocks on the queue instead).

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Response, current_app, make_response, render_template
 
-from webapp.extensions import htmx
+from core.extensions import htmx
 
 
 def wants_fragment() -> bool:

@@ -24,8 +24,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
-from webapp.extensions import htmx
-from webapp.web.htmx import render, wants_fragment
+from core.extensions import htmx
+from core.web.htmx import render, wants_fragment
 
 MESSAGES = {
     400: (_l("Bad request"), _l("The request could not be understood. Please try again.")),
@@ -121,7 +121,7 @@ def error_page(code: int, *, title: str | None = None, message: str | None = Non
 
 def unavailable(error: BaseException | None = None) -> Response:
     """503 with ``Retry-After``: the database is unavailable, or the request was refused for
-    load or lateness (``webapp.web.admission``)."""
+    load or lateness (``core.web.admission``)."""
     if database_unavailable(error):
         g.setdefault(DATABASE_DOWN, True)
         why = f"database unavailable: {error}".splitlines()[0]

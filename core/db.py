@@ -1,0 +1,318 @@
+"""Database primitives under both planes: naming, types, engines, sessions, write intent.
+
+Nothing here knows a tenant or the control plane. ``tenants.db`` (schema switching) and
+``webapp.db`` (the control plane's session per request) are built on it:
+
+* ``NAMING_CONVENTION`` and ``UTCDateTime`` for every declarative base;
+* ``make_engine``: pools that replace connections the server closed, and SQLite connections
+  with foreign keys, WAL, a busy timeout and transactions that take the write lock up front
+  when the unit of work declared that it writes (``writing``, ``writes``);
+* ``session_factory``: sessions that refuse the models of another plane;
+* ``watch``: the writes begun as reads and the "database busy" errors of a unit of work, for
+  the web layer's bounded retry.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+from collections.abc import Callable
+from contextvars import ContextVar
+from datetime import UTC
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, exc, pool
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+_log = logging.getLogger(__name__)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on both databases (SQLite stores them naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given; use an aware UTC datetime")
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+
+class CrossPlaneError(RuntimeError):
+    """A session of one plane was asked to load or write a model of the other plane."""
+
+
+# --- write intent ---------------------------------------------------------------------------
+
+_writer: ContextVar[bool] = ContextVar("parvis_writer", default=False)
+
+# How a view declares that it writes although its method says it only reads (a GET following
+# an e-mailed link), or that it writes only after a first phase of reads (see ``begin_writing``).
+WRITES_ATTR = "parvis_writes"
+WRITES_FIRST, WRITES_AFTER_READING = "first", "after_reading"
+
+
+def writing(flag: bool) -> object:
+    """Declare whether the current unit of work writes (SQLite locks early when it does);
+    returns a token for ``done_writing``. PostgreSQL needs nothing: rows are locked on write."""
+    return _writer.set(flag)
+
+
+def done_writing(token: object) -> None:
+    _writer.reset(token)  # type: ignore[arg-type]
+
+
+def is_writing() -> bool:
+    """Whether the current unit of work declared that it writes."""
+    return _writer.get()
+
+
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+def writes(view: V) -> V:
+    """Mark a view that writes whatever its method (a GET following a one-time link, a page
+    whose read is logged): its unit of work takes the write lock at its first statement on
+    SQLite, like a POST. Apply it under the route decorator."""
+    setattr(view, WRITES_ATTR, WRITES_FIRST)
+    return view
+
+
+def writes_after_reading(view: V) -> V:
+    """Mark a view that reads first (the form built from the database, validated), then does
+    slow work that needs no lock (hashing a password), then calls ``begin_writing()`` and
+    writes. Its reads run without the write lock, so other writers are not held up by them."""
+    setattr(view, WRITES_ATTR, WRITES_AFTER_READING)
+    return view
+
+
+def declared_writes(view: object) -> str | None:
+    """``WRITES_FIRST``, ``WRITES_AFTER_READING`` or None (the method decides)."""
+    return getattr(view, WRITES_ATTR, None)
+
+
+class WroteWhileReading(RuntimeError):
+    """``begin_writing()`` was called after the unit of work had already written."""
+
+
+def end_read_transaction(session: Session | None) -> None:
+    """End a read transaction that wrote nothing, so that the unit of work's next statement
+    begins a write transaction (``BEGIN IMMEDIATE`` on SQLite, waiting its turn on the busy
+    timeout); see ``tenants.db.begin_writing``. On PostgreSQL the transaction goes on."""
+    if session is None or not session.in_transaction():
+        return
+    if session.new or session.dirty or session.deleted:
+        raise WroteWhileReading("begin_writing() with unflushed changes")
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    if connection.connection.info.get(_TX_WROTE):
+        raise WroteWhileReading("begin_writing() after the unit of work wrote")
+    session.commit()  # a transaction that wrote nothing: nothing is written
+
+
+# What a SQLite connection's current transaction is (set at BEGIN, in the pool record's info).
+_TX_MODE, _TX_WROTE = "parvis_tx_mode", "parvis_tx_wrote"
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def transaction_begun(connection: Any, writer: bool) -> None:
+    """Note on a SQLite connection that a transaction began, writing or reading (the test
+    fixtures call it for the savepoints they begin in place of transactions)."""
+    info = connection.connection.info
+    info[_TX_MODE], info[_TX_WROTE] = writer, False
+_upgrades: ContextVar[list[str] | None] = ContextVar("parvis_upgrades", default=None)
+_busy: ContextVar[list[BaseException] | None] = ContextVar("parvis_busy", default=None)
+
+
+def watch(upgrades: list[str], busy: list[BaseException]) -> tuple[object, object]:
+    """Collect, until ``unwatch``, in this context: the statements that wrote in a transaction
+    begun as a read (SQLite; a view that should be marked ``writes``), and the errors saying
+    that the database was busy (locked, a deadlock, a serialization failure), after which a
+    unit of work that sent nothing may be run again."""
+    return _upgrades.set(upgrades), _busy.set(busy)
+
+
+def unwatch(tokens: tuple[object, object]) -> None:
+    _upgrades.reset(tokens[0])  # type: ignore[arg-type]
+    _busy.reset(tokens[1])  # type: ignore[arg-type]
+
+
+# SQLite: "database is locked", "database table is locked", "database is busy";
+# PostgreSQL: deadlock_detected, serialization_failure, lock_not_available.
+_BUSY_SQLSTATES = {"40P01", "40001", "55P03"}
+
+
+def is_busy_error(error: BaseException) -> bool:
+    """Whether a DBAPI error says the database was busy, and the transaction may be re-run."""
+    original = getattr(error, "orig", error)
+    if getattr(original, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return True
+    if getattr(original, "sqlstate", None) in _BUSY_SQLSTATES:
+        return True
+    text = str(original)
+    return "database is locked" in text or "database table is locked" in text
+
+
+def _record_busy(context: exc.ExceptionContext) -> None:
+    seen = _busy.get()
+    if seen is not None and is_busy_error(context.original_exception):
+        seen.append(context.original_exception)
+
+
+def sqlite_hooks(engine: Engine) -> None:
+    """Foreign keys on, WAL, a busy timeout, and transactions that honour savepoints.
+
+    Python 3.11's sqlite3 opens transactions on its own and breaks SAVEPOINT; the documented
+    fix is ``isolation_level=None`` and an explicit ``BEGIN`` from SQLAlchemy's begin event.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, record):  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        # On the driver connection: SQLAlchemy's statement path costs more than the BEGIN.
+        # A unit of work that will write takes the write lock first: a deferred transaction
+        # that reads, then writes after another writer committed, fails at once with
+        # "database is locked" instead of waiting for the busy timeout.
+        writer = _writer.get()
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if writer else "BEGIN")
+        transaction_begun(conn, writer)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_statement(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        # A write in a transaction begun as a read: it works while nobody else writes, and
+        # fails with "database is locked" under load. ``watch`` collects these (the web layer
+        # logs the view, which should be marked ``writes``).
+        if statement.startswith(_WRITE_VERBS):
+            info = conn.connection.info
+            if not info.get(_TX_WROTE):
+                info[_TX_WROTE] = True
+                upgrades = _upgrades.get()
+                if upgrades is not None and info.get(_TX_MODE) is False:
+                    upgrades.append(statement[:60])
+
+
+# Busy errors are recorded for ``watch`` on every engine, PostgreSQL's included.
+event.listen(Engine, "handle_error", _record_busy)
+
+
+def make_engine(url: str | URL, *, pool_size: int = 10, max_overflow: int | None = None,
+                pool_recycle: int = 1800, pool_timeout: float = 30.0,
+                connect_timeout: int | None = None) -> Engine:
+    """An engine for ``url``: the control plane's, and on PostgreSQL the tenant plane's too.
+
+    Its pool holds ``pool_size`` connections plus ``max_overflow`` (by default as many) more
+    under load; a checkout waits at most ``pool_timeout`` seconds for one, then raises
+    ``sqlalchemy.exc.TimeoutError`` (a 503 on the web). ``connect_timeout`` (PostgreSQL,
+    seconds) bounds a connection attempt to a server that does not answer.
+    """
+    parsed = make_url(url)
+    overflow = pool_size if max_overflow is None else max_overflow
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, poolclass=pool.QueuePool, pool_size=pool_size,
+                               max_overflow=overflow, pool_timeout=pool_timeout,
+                               connect_args={"check_same_thread": False})
+        sqlite_hooks(engine)
+        return engine
+    connect_args = {}
+    if connect_timeout and "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = connect_timeout
+    # Recycling keeps each backend's catalog cache bounded when thousands of schemas exist.
+    engine = create_engine(parsed, pool_size=pool_size, max_overflow=overflow,
+                           pool_timeout=pool_timeout, pool_recycle=pool_recycle,
+                           connect_args=connect_args)
+    _replace_closed_connections(engine)
+    return engine
+
+
+def _replace_closed_connections(engine: Engine) -> None:
+    """Replace a pooled PostgreSQL connection the server has closed, without a round trip.
+
+    ``pool_pre_ping`` would send a query on every checkout: a round trip per request. A server
+    that restarts or ends a backend (``pg_terminate_backend``, ``idle_session_timeout``) sends
+    a message and closes the socket, which makes it readable, while an idle connection is
+    otherwise silent. So a checkout polls the socket (one system call) and pings only when
+    there is something to read; if the ping fails, ``DisconnectionError`` makes the pool retry
+    with a new connection (SQLAlchemy's documented checkout hook). A connection dropped without
+    a word (a network cut) would hang a pre-ping just the same; ``pool_recycle`` and TCP
+    keepalives bound those.
+    """
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn, record, proxy):  # type: ignore[no-untyped-def]
+        try:
+            poller = select.poll()
+            poller.register(dbapi_conn.fileno(), select.POLLIN | select.POLLPRI)
+            if poller.poll(0):
+                engine.dialect.do_ping(dbapi_conn)
+        except Exception as error:  # a closed connection has no file descriptor either
+            raise exc.DisconnectionError("the server closed this pooled connection") from error
+
+
+
+# --- sessions ------------------------------------------------------------------------------
+
+
+class PlaneSession(Session):
+    """A session that serves the models of one plane only (``info['plane']``)."""
+
+    def get_bind(self, mapper=None, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        plane = self.info.get("plane")
+        if mapper is not None and plane is not None:
+            cls = getattr(mapper, "class_", mapper)
+            if isinstance(cls, type) and not issubclass(cls, plane):
+                raise CrossPlaneError(f"{cls.__name__} is not a {plane.__name__} model")
+        return super().get_bind(mapper, *args, **kwargs)
+
+
+def session_factory(plane: type[DeclarativeBase], bind: Engine | None) -> sessionmaker[Session]:
+    """A sessionmaker for one plane; used for the control plane too."""
+    return sessionmaker(bind=bind, class_=PlaneSession, info={"plane": plane},
+                        expire_on_commit=False)
+
+
+
+def close_quietly(session: Session) -> None:
+    """Close ``session``, even when its connection died with its transaction.
+
+    When the server ended the connection (a restart, ``pg_terminate_backend``), the rollback
+    that closing sends fails: the server already rolled the transaction back, and SQLAlchemy
+    has already dropped the connection from its pool. Raising then, in a request's teardown,
+    would replace a clean 503 with a bare 500 from the server; so that error is only logged.
+    """
+    try:
+        session.close()
+    except exc.DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        _log.warning("a session's connection had died; its transaction is gone: %s",
+                     str(error).splitlines()[0])

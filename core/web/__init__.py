@@ -1,0 +1,1 @@
+"""Web helpers shared by both planes: rendering, errors, security, languages, admission."""

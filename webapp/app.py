@@ -1,0 +1,99 @@
+"""The composition root: ``create_app`` builds the Flask application.
+
+Rule: this is the only place that wires the ground floor (``core``), the tenant plane and the
+control plane together: extensions, blueprints of both planes, the job queue's planes.
+Feature modules are imported inside ``create_app`` so that importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from flask import Flask
+
+
+class Parvis(Flask):
+    """Flask, without an ``inspect`` call per hook per request.
+
+    Flask passes every hook and view through ``ensure_sync``, which inspects the function to
+    tell ``async def`` from ``def``: a dozen times per request. The answer never changes for a
+    given function, so it is kept, weakly: a function made for one request
+    (``after_this_request``) does not stay.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._synced: WeakKeyDictionary[Callable[..., Any], Callable[..., Any]] = (
+            WeakKeyDictionary())
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        synced = self._synced.get(func)
+        if synced is None:
+            synced = self._synced[func] = super().ensure_sync(func)
+        return synced
+
+
+def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Flask:
+    """Build the application; ``overrides`` replaces settings read from the environment."""
+    # sweeps: listens for tenants bringing their retention sweep forward.
+    from core import jobs, mail
+    from core.extensions import csrf, htmx, login_manager
+    from core.web import admission, errors, i18n, security
+    from tenants.blueprints import blueprints as tenant_blueprints
+    from webapp import cli, config, db, outbox, sweeps, tenancy  # noqa: F401
+    from webapp.auth.views import bp as auth_bp
+    from webapp.billing import views as billing_views
+    from webapp.breaches.views import bp as breaches_bp
+    from webapp.catalogue.views import bp as catalogue_bp
+    from webapp.contract.views import bp as contract_bp
+    from webapp.dpa.views import bp as dpa_bp
+    from webapp.members.views import bp as members_bp
+    from webapp.members.views import invitations_bp
+    from webapp.organisations.views import bp as organisations_bp
+    from webapp.registers.views import bp as registers_bp
+    from webapp.signup.views import bp as signup_bp
+    from webapp.subprocessors.views import bp as subprocessors_bp
+    from webapp.support.views import bp as support_bp
+    from webapp.web.views import bp as site_bp
+
+    settings = config.load(overrides)
+    app = Parvis(__name__, instance_path=settings["INSTANCE_PATH"],
+                static_folder="web/static", template_folder="web/templates")
+    app.config.update(settings)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.config["PARVIS_OVERRIDES"] = dict(overrides or {})
+    app.extensions["parvis_factory"] = create_app  # what builds an app in a child process
+
+    db.init_app(app)
+    jobs.init_app(app, outbox.planes(tenancy.tenant_info, tenancy.tenant_slugs))
+    if for_worker:
+        return app
+
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    i18n.init_app(app)
+    mail.init_app(app)
+    errors.init_app(app)
+    admission.init_app(app)
+    security.init_app(app)
+
+    app.register_blueprint(site_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(invitations_bp)
+    app.register_blueprint(organisations_bp)
+    # Processor duties: the DPA, sub-processors, registers, the service catalogue.
+    for duty_bp in (dpa_bp, subprocessors_bp, registers_bp, catalogue_bp):
+        app.register_blueprint(duty_bp)
+    app.register_blueprint(breaches_bp)
+    app.register_blueprint(support_bp)
+    billing_views.init_app(app)
+    app.register_blueprint(signup_bp)
+    app.register_blueprint(contract_bp)
+    tenancy.init_app(app, (*tenant_blueprints(), members_bp))
+    cli.init_app(app)
+    return app
