@@ -7,9 +7,7 @@ through the ``consent_state()`` template global.
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import threading
 import time
 from collections import deque
@@ -34,6 +32,7 @@ from core.extensions import htmx
 from core.web.errors import error_page
 from core.web.htmx import render
 from core.web.security import CSP
+from core.web.spreadsheet import BOM, csv_line
 from tenants import access, db, pagecache
 from tenants.audit import services as audit
 from tenants.consent import banner as consent_banner
@@ -54,7 +53,6 @@ from tenants.consent.models import ConsentEntry, ConsentService
 from tenants.db import tenant_context
 from tenants.instructions import services as instructions
 from tenants.participants import services as participants
-from tenants.registration.export import BOM, neutralise
 from tenants.settings import services as settings
 from tenants.texts import pick
 
@@ -394,26 +392,20 @@ def describe(names: dict[int, str], entry: ConsentEntry) -> str:
 BATCH = 1000
 
 
-def _csv_line(cells: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow([neutralise(cell) for cell in cells])
-    return buffer.getvalue()
-
-
 def _export(slug: str) -> Iterator[str]:
     """The ledger in its own unit of work (a streamed body outlives the request's)."""
     from sqlalchemy import select
 
     with tenant_context(slug) as session:
         names = {s.id: s.name for s in consent_banner.list_services(session)}
-        yield BOM + _csv_line([_("Consent id"), _("First consent id of this visitor"),
+        yield BOM + csv_line([_("Consent id"), _("First consent id of this visitor"),
                                _("Kind"), _("Recorded at (UTC)"), _("Expires at (UTC)"),
                                _("Banner version"), _("Hash of the banner texts"),
                                _("Participant id"), _("Choices")])
         result = session.scalars(select(ConsentEntry).order_by(ConsentEntry.id)
                                  .execution_options(yield_per=BATCH))
         for batch in result.partitions():
-            yield "".join(_csv_line([
+            yield "".join(csv_line([
                 e.consent_id, e.chain_id, e.kind, e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
                 e.expires_at.strftime("%Y-%m-%d %H:%M:%S") if e.expires_at else "",
                 str(e.version), e.texts_hash,

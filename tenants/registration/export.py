@@ -11,9 +11,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
+from core.web.spreadsheet import BOM, csv_line, csv_lines
 from tenants.db import tenant_context
 from tenants.events.models import Event
 from tenants.fields import services as fields
@@ -35,26 +34,13 @@ from tenants.settings import services as settings
 from tenants.texts import pick
 
 BATCH = 1000
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-BOM = "\ufeff"
 # Standard fields other than the names, which are always exported, in form order.
 STANDARD_LABELS = {"mobile_phone": _l("Mobile phone"), "city": _l("City"),
                    "postal_code": _l("Postal code"), "job_function": _l("Job function")}
 
 
-def neutralise(value: str) -> str:
-    """A cell a spreadsheet will show as text, never evaluate."""
-    return f"'{value}" if value.startswith(FORMULA_START) else value
-
-
 def filename(event: Event) -> str:
     return f"registrations-{event.id}.csv"
-
-
-def _line(cells: Iterable[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow([neutralise(cell) for cell in cells])
-    return buffer.getvalue()
 
 
 def _columns(db: Session, event_id: int) -> list[CustomField]:
@@ -87,7 +73,7 @@ def _rows(db: Session, event_id: int, zone: ZoneInfo, language: str) -> Iterator
         text = pick(field.label, language, default)
         return _("%(label)s (removed)", label=text) if field.archived_at else text
 
-    yield BOM + _line([
+    yield BOM + csv_line([
         _("Last name"), _("First name"), _("E-mail"),
         *(str(STANDARD_LABELS[key]) for key in standard),
         _("Status"), _("Registered at (%(zone)s)", zone=zone.key),
@@ -102,16 +88,15 @@ def _rows(db: Session, event_id: int, zone: ZoneInfo, language: str) -> Iterator
         .execution_options(yield_per=BATCH))
     for batch in result.partitions():
         answers = answers_for(db, [participant.id for _registration, participant in batch])
-        chunk = io.StringIO()
-        writer = csv.writer(chunk)
+        rows = []
         for registration, participant in batch:
             mine: dict[int, Any] = answers.get(participant.id, {})
             values = [display_value(field, mine[field.id], language, default)
                       if field.id in mine else "" for field in columns]
-            writer.writerow([neutralise(cell) for cell in (
+            rows.append([
                 participant.last_name, participant.first_name, participant.email,
                 *(getattr(participant, key) for key in standard),
                 str(STATUS_LABELS[registration.status]),
                 registration.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                *values)])
-        yield chunk.getvalue()
+                *values])
+        yield csv_lines(rows)
