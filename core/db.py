@@ -43,14 +43,14 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+    def process_bind_param(self, value, dialect):
         if value is not None:
             if value.tzinfo is None:
                 raise ValueError("naive datetime given; use an aware UTC datetime")
             value = value.astimezone(UTC)
         return value
 
-    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+    def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
@@ -187,7 +187,7 @@ def sqlite_hooks(engine: Engine) -> None:
     """
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn, record):
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
@@ -196,7 +196,7 @@ def sqlite_hooks(engine: Engine) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # type: ignore[no-untyped-def]
+    def _on_begin(conn):
         # On the driver connection: SQLAlchemy's statement path costs more than the BEGIN.
         # A unit of work that will write takes the write lock first: a deferred transaction
         # that reads, then writes after another writer committed, fails at once with
@@ -206,7 +206,7 @@ def sqlite_hooks(engine: Engine) -> None:
         transaction_begun(conn, writer)
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _on_statement(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+    def _on_statement(conn, cursor, statement, parameters, context, executemany):
         # A write in a transaction begun as a read: it works while nobody else writes, and
         # fails with "database is locked" under load. ``watch`` collects these (the web layer
         # logs the view, which should be marked ``writes``).
@@ -268,7 +268,7 @@ def _replace_closed_connections(engine: Engine) -> None:
     """
 
     @event.listens_for(engine, "checkout")
-    def _on_checkout(dbapi_conn, record, proxy):  # type: ignore[no-untyped-def]
+    def _on_checkout(dbapi_conn, record, proxy):
         try:
             poller = select.poll()
             poller.register(dbapi_conn.fileno(), select.POLLIN | select.POLLPRI)
@@ -285,7 +285,7 @@ def _replace_closed_connections(engine: Engine) -> None:
 class PlaneSession(Session):
     """A session that serves the models of one plane only (``info['plane']``)."""
 
-    def get_bind(self, mapper=None, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+    def get_bind(self, mapper=None, *args, **kwargs):
         plane = self.info.get("plane")
         if mapper is not None and plane is not None:
             cls = getattr(mapper, "class_", mapper)

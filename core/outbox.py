@@ -55,5 +55,5 @@ def outbox_index() -> Index:
 
 def purge_done(session: Session, model: type[OutboxRow], now: datetime) -> None:
     """Delete rows done more than a day ago (one indexed range: nothing to do most times)."""
-    session.execute(delete(model).where(model.done_at < now - KEEP_DONE)  # type: ignore[arg-type]
+    session.execute(delete(model).where(model.done_at < now - KEEP_DONE)
                     .execution_options(synchronize_session=False))

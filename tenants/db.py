@@ -116,7 +116,7 @@ class _TenantFilePool(pool.Pool):
     connection limit) and closed when returned.
     """
 
-    def __init__(self, creator, pool_size: int = 10, **kw):  # type: ignore[no-untyped-def]
+    def __init__(self, creator, pool_size: int = 10, **kw):
         super().__init__(creator, **kw)
         self._size = pool_size
         self._open = 0
@@ -173,7 +173,7 @@ def _sqlite_tenant_engine(pool_size: int) -> Engine:
     sqlite_hooks(engine)
 
     @event.listens_for(engine, "engine_connect")
-    def _attach(conn):  # type: ignore[no-untyped-def]
+    def _attach(conn):
         opts = conn.get_execution_options()
         schema, path = opts.get("parvis_schema"), opts.get("parvis_path")
         info = conn.connection.info
@@ -425,7 +425,7 @@ def tenant_context(slug: str, *, writer: bool = False) -> Iterator[Session]:
 VERSION_TABLE = "alembic_version"
 
 
-def _version_table(metadata: MetaData):  # type: ignore[no-untyped-def]
+def _version_table(metadata: MetaData):
     """Alembic's version table exactly as Alembic creates it (same column, same key name)."""
     from sqlalchemy import Column, PrimaryKeyConstraint, String, Table
 

@@ -110,7 +110,7 @@ class NotPersonal:
 
 def column_of(attribute: InstrumentedAttribute) -> Column:
     """The table column behind an ORM attribute."""
-    columns = attribute.property.columns  # type: ignore[attr-defined]
+    columns = attribute.property.columns
     return columns[0]
 
 

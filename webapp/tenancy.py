@@ -181,7 +181,7 @@ def pull_tenant(endpoint: str | None, values: dict | None) -> None:
 
 
 @bp.before_request
-def refuse_closed_tenants():  # type: ignore[no-untyped-def]
+def refuse_closed_tenants():
     status = g.tenant.status
     if status in (TenantStatus.ENDED, TenantStatus.DESTROYED):
         # In the platform's frame, not the tenant's: its data may already be destroyed. The
@@ -216,7 +216,7 @@ def support_grant(tenant_id: int) -> SupportGrant | None:
 
 
 @bp.before_request
-def support_reads_only():  # type: ignore[no-untyped-def]
+def support_reads_only():
     """Support access is read-only."""
     if g.get("support_grant") is not None and request.method not in SAFE_METHODS:
         return error_page(403, title=str(_l("Read-only")), message=str(_l(

@@ -84,7 +84,7 @@ def _static_page(code: int, context: dict) -> Response:
     values = {"layout": STATIC_LAYOUT, "current_language": str(get_locale() or "fr"),
               "languages": current_app.config["LANGUAGES"], **context}
     if wants_fragment():
-        body = env.concat(template.blocks["content"](template.new_context(values)))  # type: ignore[attr-defined]
+        body = env.concat(template.blocks["content"](template.new_context(values)))
     else:
         body = template.render(values)
     response = make_response(body, code)
@@ -131,7 +131,7 @@ def unavailable(error: BaseException | None = None) -> Response:
     return error_page(503, retry_after=current_app.config["RETRY_AFTER"])
 
 
-def handle_http(exc: HTTPException):  # type: ignore[no-untyped-def]
+def handle_http(exc: HTTPException):
     if exc.code is None or exc.code < 400:
         return exc
     if isinstance(exc, InternalServerError) and exc.original_exception is not None:
@@ -152,7 +152,7 @@ def handle_http(exc: HTTPException):  # type: ignore[no-untyped-def]
     return error_page(exc.code)
 
 
-def handle_database_error(error: Exception):  # type: ignore[no-untyped-def]
+def handle_database_error(error: Exception):
     """A database error raised by a view or a hook: 503 if the database is unavailable;
     anything else is a bug, given back to Flask (logged, then the 500 page)."""
     if not database_unavailable(error):
@@ -160,18 +160,18 @@ def handle_database_error(error: Exception):  # type: ignore[no-untyped-def]
     return unavailable(error)
 
 
-def handle_csrf(exc: CSRFError):  # type: ignore[no-untyped-def]
+def handle_csrf(exc: CSRFError):
     return error_page(400, title=str(_l("Form expired")),
                       message=str(_l("The form expired or was sent from elsewhere. "
                                      "Reload the page and try again.")))
 
 
-def _quiet_unavailable(log_exception):  # type: ignore[no-untyped-def]
+def _quiet_unavailable(log_exception):
     """Flask logs an exception no handler took (one raised by the commit, in an after-request
     hook) with its traceback; a refusal or an unavailable database is an expected event, which
     ``unavailable`` logs in one line."""
 
-    def log(exc_info) -> None:  # type: ignore[no-untyped-def]
+    def log(exc_info) -> None:
         error = exc_info[1]
         if not (isinstance(error, ServiceUnavailable) or database_unavailable(error)):
             log_exception(exc_info)

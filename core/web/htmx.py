@@ -26,7 +26,7 @@ def render_block(template_name: str, block: str, **context: Any) -> str:
     template = env.get_or_select_template(template_name)
     current_app.update_template_context(context)
     ctx = template.new_context(context)
-    return env.concat(template.blocks[block](ctx))  # type: ignore[attr-defined]
+    return env.concat(template.blocks[block](ctx))
 
 
 def render(template_name: str, *, block: str | None = None, status: int = 200,

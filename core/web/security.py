@@ -45,7 +45,7 @@ HEADERS = {
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-def header_adder(headers: dict[str, str]):  # type: ignore[no-untyped-def]
+def header_adder(headers: dict[str, str]):
     """An after-request hook adding ``headers`` (and no-store on HTML) unless a view set them.
 
     Names are lowered once here and the response's own names once per response: werkzeug's

@@ -201,7 +201,7 @@ def _choices(form: ChoiceForm, state: consent_visitor.VisitorState, status: int 
 
 
 @bp.get("/cookies")
-def settings_page():  # type: ignore[no-untyped-def]
+def settings_page():
     state = consent_visitor.visitor_state()
     form = ChoiceForm(data={"version": state.config.version,
                             "next": _next(request.args.get("next"))}).offer(state.config)
@@ -211,7 +211,7 @@ def settings_page():  # type: ignore[no-untyped-def]
 
 @bp.post("/cookies")
 @access.exercise_of_rights
-def decide():  # type: ignore[no-untyped-def]
+def decide():
     if rate_limit.exceeded((g.tenant.slug, request.remote_addr or "")):
         return error_page(429, retry_after=60)
     state = consent_visitor.visitor_state()
@@ -248,7 +248,7 @@ def decide():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/cookies/policy")
-def policy():  # type: ignore[no-untyped-def]
+def policy():
     return render("consent/policy.html", state=consent_visitor.visitor_state(),
                   refusal_months=consent_ledger.REFUSAL_MONTHS)
 
@@ -266,7 +266,7 @@ def _admin_page(form: object, status: int = 200, saved: bool = False) -> Respons
 
 @bp.route("/admin/consent", methods=["GET", "POST"])
 @access.require_role("admin")
-def admin():  # type: ignore[no-untyped-def]
+def admin():
     session = db.session()
     languages = settings.languages(session)
     if request.method == "GET":
@@ -317,7 +317,7 @@ def _saved() -> Response:
 
 @bp.route("/admin/consent/services/new", methods=["GET", "POST"])
 @access.require_role("admin")
-def service_new():  # type: ignore[no-untyped-def]
+def service_new():
     form = ServiceForm()
     if not form.is_submitted():
         return _service_page(form, None)
@@ -332,7 +332,7 @@ def service_new():  # type: ignore[no-untyped-def]
 
 @bp.route(f"/admin/consent/services/<{ID}:service_id>/edit", methods=["GET", "POST"])
 @access.require_role("admin")
-def service_edit(service_id: int):  # type: ignore[no-untyped-def]
+def service_edit(service_id: int):
     service = _service_or_404(service_id)
     if request.method == "GET":
         form = ServiceForm(obj=service)
@@ -350,7 +350,7 @@ def service_edit(service_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post(f"/admin/consent/services/<{ID}:service_id>/delete")
 @access.require_role("admin")
-def service_delete(service_id: int):  # type: ignore[no-untyped-def]
+def service_delete(service_id: int):
     service = _service_or_404(service_id)
     consent_banner.delete_service(db.session(), service)
     instructions.record(db.session(), "services", _(
@@ -362,7 +362,7 @@ def service_delete(service_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/admin/consent/ledger")
 @writes  # the read is logged
 @access.require_role("admin")
-def ledger():  # type: ignore[no-untyped-def]
+def ledger():
     form = LookupForm(request.args)
     entries: list[ConsentEntry] | None = None
     if "consent_id" in request.args and form.validate():
@@ -416,7 +416,7 @@ def _export(slug: str) -> Iterator[str]:
 @bp.get("/admin/consent/ledger.csv")
 @writes  # the read is logged
 @access.require_role("admin")
-def ledger_csv():  # type: ignore[no-untyped-def]
+def ledger_csv():
     audit.record(db.session(), member_id=access.member_id(), action="consent_ledger_export",
                  target="consent_ledger")
     return Response(stream_with_context(_export(g.tenant.slug)), mimetype="text/csv",

@@ -62,7 +62,7 @@ def _event_or_404(event_id: int) -> Event:
 
 @bp.get("/")
 @pagecache.cached
-def index():  # type: ignore[no-untyped-def]
+def index():
     page = _page()
     found = services.upcoming(db.session(), limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     events = found[:PAGE_SIZE]
@@ -74,7 +74,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.get(f"/events/<{ID}:event_id>")
 @pagecache.cached
-def show(event_id: int):  # type: ignore[no-untyped-def]
+def show(event_id: int):
     staff = access.has_role("viewer")
     event = services.get_visible(db.session(), event_id, staff=staff)
     if event is None:
@@ -88,7 +88,7 @@ def show(event_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/admin/events")
 @access.require_role("viewer")
-def admin_index():  # type: ignore[no-untyped-def]
+def admin_index():
     view = request.args.get("view", "upcoming")
     if view not in services.VIEWS:
         view = "upcoming"
@@ -112,7 +112,7 @@ def _list_for(event: Event) -> str:
 
 @bp.route("/admin/events/new", methods=["GET", "POST"])
 @access.require_role("admin")
-def create():  # type: ignore[no-untyped-def]
+def create():
     languages = settings.languages(db.session())
     form = event_form(languages)
     if not form.is_submitted():
@@ -128,7 +128,7 @@ ERROR_FIELDS = {"capacity": "capacity", "has_registrations": "status"}
 
 @bp.route(f"/admin/events/<{ID}:event_id>/edit", methods=["GET", "POST"])
 @access.require_role("admin")
-def edit(event_id: int):  # type: ignore[no-untyped-def]
+def edit(event_id: int):
     event = _event_or_404(event_id)
     languages = settings.languages(db.session())
     form = event_form(languages, event)
@@ -166,7 +166,7 @@ def _already(event: Event) -> Response:
 
 @bp.post(f"/admin/events/<{ID}:event_id>/publish")
 @access.require_role("admin")
-def publish(event_id: int):  # type: ignore[no-untyped-def]
+def publish(event_id: int):
     event = _event_or_404(event_id)
     if event.status != "draft":
         return _already(event)
@@ -178,7 +178,7 @@ def publish(event_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post(f"/admin/events/<{ID}:event_id>/cancel")
 @access.require_role("admin")
-def cancel(event_id: int):  # type: ignore[no-untyped-def]
+def cancel(event_id: int):
     event = _event_or_404(event_id)
     if event.status == "cancelled":
         return _already(event)

@@ -72,7 +72,7 @@ def _designer(*, block: str | None = None, status: int = 200, standard: Any = No
 
 @bp.route("/admin/form", methods=["GET", "POST"])
 @access.require_role("viewer")
-def designer():  # type: ignore[no-untyped-def]
+def designer():
     if request.method == "GET":
         return _designer()
     _require_admin()
@@ -93,7 +93,7 @@ def designer():  # type: ignore[no-untyped-def]
 
 @bp.post("/admin/form/fields/<int:field_id>/move")
 @access.require_role("admin")
-def move(field_id: int):  # type: ignore[no-untyped-def]
+def move(field_id: int):
     field = _field_or_404(field_id)
     direction = request.form.get("direction")
     if direction not in services.DIRECTIONS:
@@ -106,7 +106,7 @@ def move(field_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/admin/form/fields/<int:field_id>/archive")
 @access.require_role("admin")
-def archive(field_id: int):  # type: ignore[no-untyped-def]
+def archive(field_id: int):
     field = _field_or_404(field_id)
     if request.form.get("confirm") != "yes":  # without JavaScript: a page asks first
         return render("fields/archive.html", block="confirm", field=field, text=_text(),
@@ -181,7 +181,7 @@ def _edit(field: CustomField | None, field_type: str) -> Response:
 
 @bp.route("/admin/form/fields/new", methods=["GET", "POST"])
 @access.require_role("admin")
-def new():  # type: ignore[no-untyped-def]
+def new():
     field_type = request.args.get("type", "")
     if field_type not in FIELD_TYPES:
         if field_type or request.method != "GET":
@@ -192,7 +192,7 @@ def new():  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/form/fields/<int:field_id>/edit", methods=["GET", "POST"])
 @access.require_role("admin")
-def edit(field_id: int):  # type: ignore[no-untyped-def]
+def edit(field_id: int):
     field = _field_or_404(field_id)
     return _edit(field, field.type)  # the type is the stored one, whatever is posted
 
@@ -202,7 +202,7 @@ def edit(field_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/form/preview", methods=["GET", "POST"])
 @access.require_role("viewer")
-def preview():  # type: ignore[no-untyped-def]
+def preview():
     """The sign-up form exactly as participants get it. A POST (sent by htmx when a controlling
     answer changes, as on the real form) shows the questions that then apply; nothing is
     validated or saved."""

@@ -49,7 +49,7 @@ LISTED = ("participants", "public")  # visibilities that put someone in a list
 def inject_participant() -> dict:
     """``current_participant()`` in templates: who is signed in to this tenant, if anyone."""
 
-    def current_participant():  # type: ignore[no-untyped-def]
+    def current_participant():
         return services.current(db.session()) if g.get("tenant") else None
 
     return {"current_participant": current_participant}
@@ -133,7 +133,7 @@ def _signup_page(form: Any, event: Event | None, state: str, *, status: int = 20
 @bp.route("/events/<int:event_id>/signup", methods=["GET", "POST"], endpoint="signup_event")
 @writes_after_reading
 @pagecache.cached
-def signup(event_id: int | None = None):  # type: ignore[no-untyped-def]
+def signup(event_id: int | None = None):
     session = db.session()
     event = None
     if event_id is not None:
@@ -191,7 +191,7 @@ def signup(event_id: int | None = None):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/signup/check-inbox")
-def check_inbox():  # type: ignore[no-untyped-def]
+def check_inbox():
     return _message(_("Check your inbox"), _(
         "We have sent an e-mail to the address you gave. Follow the link in it within 7 days "
         "to confirm your address and complete your registration. No e-mail after a few "
@@ -201,7 +201,7 @@ def check_inbox():  # type: ignore[no-untyped-def]
 
 @bp.get("/confirm/<token>")
 @writes
-def confirm(token: str):  # type: ignore[no-untyped-def]
+def confirm(token: str):
     session = db.session()
     participant = services.confirm_email(session, token)
     if participant is not None:
@@ -219,7 +219,7 @@ def confirm(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/confirm/resend", methods=["GET", "POST"])
-def resend_confirmation():  # type: ignore[no-untyped-def]
+def resend_confirmation():
     form = forms.EmailForm()
     if not form.validate_on_submit():
         return render("participants/resend.html", form=form, link_failed=False,
@@ -237,7 +237,7 @@ def resend_confirmation():  # type: ignore[no-untyped-def]
 
 @bp.route("/login", methods=["GET", "POST"])
 @access.exercise_of_rights
-def login():  # type: ignore[no-untyped-def]
+def login():
     form = forms.LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
@@ -268,14 +268,14 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.post("/logout")
 @access.exercise_of_rights
-def logout():  # type: ignore[no-untyped-def]
+def logout():
     services.sign_out(db.session())
     return redirect(url_for("tenant.events.index"), code=303)
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @access.exercise_of_rights
-def forgot_password():  # type: ignore[no-untyped-def]
+def forgot_password():
     form = forms.EmailForm()
     if not form.validate_on_submit():
         return render("participants/forgot.html", form=form,
@@ -291,7 +291,7 @@ def forgot_password():  # type: ignore[no-untyped-def]
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 @writes_after_reading
 @access.exercise_of_rights
-def reset_password(token: str):  # type: ignore[no-untyped-def]
+def reset_password(token: str):
     session = db.session()
     owner = services.token_owner(session, token, "reset")
     if owner is None:
@@ -345,7 +345,7 @@ def _profile_page(me: Participant, form: Any, visibility: Any, status: int = 200
 @bp.route("/me", methods=["GET", "POST"])
 @access.exercise_of_rights
 @signed_in
-def profile(me: Participant):  # type: ignore[no-untyped-def]
+def profile(me: Participant):
     session = db.session()
     form = _profile_form(me, submitted=True)
     visibility = forms.visibility_form(settings.allowed_visibilities(session), me.visibility,
@@ -365,7 +365,7 @@ def profile(me: Participant):  # type: ignore[no-untyped-def]
 @bp.post("/me/visibility")
 @access.exercise_of_rights
 @signed_in
-def visibility(me: Participant):  # type: ignore[no-untyped-def]
+def visibility(me: Participant):
     session = db.session()
     allowed = settings.allowed_visibilities(session)
     form = forms.visibility_form(allowed, me.visibility, submitted=True)
@@ -379,7 +379,7 @@ def visibility(me: Participant):  # type: ignore[no-untyped-def]
 @bp.route("/me/password", methods=["GET", "POST"])
 @access.exercise_of_rights
 @signed_in
-def change_password(me: Participant):  # type: ignore[no-untyped-def]
+def change_password(me: Participant):
     form = forms.ChangePasswordForm()
     form.account_email = me.email
     if not form.validate_on_submit():
@@ -402,7 +402,7 @@ def change_password(me: Participant):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/people")
-def people():  # type: ignore[no-untyped-def]
+def people():
     session = db.session()
     allowed = settings.allowed_visibilities(session)
     me = services.current(session)
@@ -420,7 +420,7 @@ def people():  # type: ignore[no-untyped-def]
 
 @bp.get("/admin/participants")
 @access.require_role("viewer")
-def index():  # type: ignore[no-untyped-def]
+def index():
     page = _page()
     session = db.session()
     people = services.page(session, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
@@ -432,7 +432,7 @@ def index():  # type: ignore[no-untyped-def]
 @bp.get("/admin/participants/<int:participant_id>")
 @writes
 @access.require_role("manager")
-def show(participant_id: int):  # type: ignore[no-untyped-def]
+def show(participant_id: int):
     session = db.session()
     participant = services.get(session, participant_id) if participant_id <= MAX_ID else None
     if participant is None:

@@ -332,7 +332,7 @@ def statistics(db: Session, limit: int, offset: int = 0) -> list[EventStats]:
     rows = _counts_of(db, ids)
     attendees: dict[int, int] = {}
     if ids:
-        attendees = dict(db.execute(  # type: ignore[arg-type]
+        attendees = dict(db.execute(
             select(Registration.event_id, func.count())
             .where(Registration.event_id.in_(ids), Registration.attended_at.is_not(None))
             .group_by(Registration.event_id)).all())
@@ -413,7 +413,7 @@ def queue_item(db: Session, rating_id: int) -> QueueItem | None:
     rating = with_event(db, rating_id)
     if rating is None or rating.status == "hidden":
         return None
-    reports = dict(db.execute(  # type: ignore[arg-type]
+    reports = dict(db.execute(
         select(RatingReport.reason, func.count())
         .where(RatingReport.rating_id == rating_id, RatingReport.resolved_at.is_(None))
         .group_by(RatingReport.reason)).all())

@@ -167,7 +167,7 @@ def _rating_page(event: Event, form: RatingForm, mine: Rating | None, *,
 
 
 @bp.route(f"/events/<{ID}:event_id>/rating", methods=["GET", "POST"])
-def rate(event_id: int):  # type: ignore[no-untyped-def]
+def rate(event_id: int):
     event = _visible_event(event_id)
     me = _me()
     if me is None:
@@ -218,7 +218,7 @@ def _reportable(rating_id: int) -> Rating:
 
 
 @bp.route(f"/ratings/<{ID}:rating_id>/report", methods=["GET", "POST"])
-def report(rating_id: int):  # type: ignore[no-untyped-def]
+def report(rating_id: int):
     rating = _reportable(rating_id)
     event = db.session().get(Event, rating.event_id)
     form = ReportForm()
@@ -243,7 +243,7 @@ def report(rating_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/ratings")
-def summary():  # type: ignore[no-untyped-def]
+def summary():
     session = db.session()
     readable = _may_read()
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), services.MAX_PAGE)
@@ -256,7 +256,7 @@ def summary():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/ratings/how-it-works")
-def policy():  # type: ignore[no-untyped-def]
+def policy():
     return render("ratings/policy.html", settings=settings.get(db.session()), **_helpers())
 
 
@@ -265,7 +265,7 @@ def policy():  # type: ignore[no-untyped-def]
 
 @bp.get("/admin/ratings")
 @access.require_role("moderator")
-def moderation():  # type: ignore[no-untyped-def]
+def moderation():
     return render("ratings/moderation.html", items=services.queue(db.session()),
                   limit=services.QUEUE_LIMIT, form=ModerationForm(), **_helpers())
 
@@ -317,7 +317,7 @@ def _moderation_result(rating_id: int, form: ModerationForm, status: int) -> Res
 
 @bp.get(f"/admin/ratings/<{ID}:rating_id>")
 @access.require_role("moderator")
-def moderate(rating_id: int):  # type: ignore[no-untyped-def]
+def moderate(rating_id: int):
     """One review's moderation form (linked from the event page for moderators)."""
     item = services.queue_item(db.session(), rating_id)
     if item is None:
@@ -328,19 +328,19 @@ def moderate(rating_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post(f"/admin/ratings/<{ID}:rating_id>/publish")
 @access.require_role("moderator")
-def publish(rating_id: int):  # type: ignore[no-untyped-def]
+def publish(rating_id: int):
     return _moderated(rating_id, "publish")
 
 
 @bp.post(f"/admin/ratings/<{ID}:rating_id>/hide")
 @access.require_role("moderator")
-def hide(rating_id: int):  # type: ignore[no-untyped-def]
+def hide(rating_id: int):
     return _moderated(rating_id, "hide")
 
 
 @bp.get("/admin/ratings/statistics")
 @access.require_role("viewer")
-def statistics():  # type: ignore[no-untyped-def]
+def statistics():
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), services.MAX_PAGE)
     rows = services.statistics(db.session(), STATS_PAGE + 1, (page - 1) * STATS_PAGE)
     return render("ratings/statistics.html", rows=rows[:STATS_PAGE],

@@ -158,7 +158,7 @@ def registration_panel_context() -> dict[str, Any]:
 
 
 @bp.post(f"/events/<{ID}:event_id>/register")
-def register(event_id: int):  # type: ignore[no-untyped-def]
+def register(event_id: int):
     event = _visible_event(event_id)
     event_page = url_for("tenant.events.show", event_id=event.id)
     me = _me()
@@ -178,7 +178,7 @@ def register(event_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/me/registrations")
-def mine():  # type: ignore[no-untyped-def]
+def mine():
     me = _me()
     if me is None:
         return _sign_in_first(url_for("tenant.registration.mine"))
@@ -212,7 +212,7 @@ def _mine_row(registration: Registration, notice: str | None = None,
 
 
 @bp.post(f"/me/registrations/<{ID}:registration_id>/cancel")
-def cancel(registration_id: int):  # type: ignore[no-untyped-def]
+def cancel(registration_id: int):
     registration = _owned(registration_id)
     if isinstance(registration, Response):
         return registration
@@ -239,7 +239,7 @@ def cancel(registration_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post(f"/me/registrations/<{ID}:registration_id>/join-link")
-def join_link(registration_id: int):  # type: ignore[no-untyped-def]
+def join_link(registration_id: int):
     registration = _owned(registration_id)
     if isinstance(registration, Response):
         return registration
@@ -282,7 +282,7 @@ def _staff_context() -> dict[str, Any]:
 @bp.get(f"/admin/events/<{ID}:event_id>/registrations")
 @writes  # the read is logged
 @access.require_role("viewer")
-def roster(event_id: int):  # type: ignore[no-untyped-def]
+def roster(event_id: int):
     event = _event_or_404(event_id)
     form = RosterFilter(MultiDict(request.args))
     valid = form.validate()
@@ -305,7 +305,7 @@ MAX_ATTENDANCE_IDS = 5000  # one roster page's worth
 
 @bp.post(f"/admin/events/<{ID}:event_id>/attendance")
 @access.require_role("manager")
-def attendance(event_id: int):  # type: ignore[no-untyped-def]
+def attendance(event_id: int):
     """Mark confirmed registrants as attended or not: one row (its button) or the ticked ones."""
     event = _event_or_404(event_id)
     form = AttendanceForm()
@@ -342,7 +342,7 @@ def attendance(event_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/admin/approvals")
 @writes  # the read is logged
 @access.require_role("viewer")
-def approvals():  # type: ignore[no-untyped-def]
+def approvals():
     queue = services.awaiting_approval(db.session())
     _read_logged("registrations.read", sorted({r.event_id for r in queue}))
     return render("registration/approvals.html", registrations=queue, view="approvals",
@@ -383,20 +383,20 @@ def _decide(registration_id: int,
 
 @bp.post(f"/admin/registrations/<{ID}:registration_id>/approve")
 @access.require_role("manager")
-def approve(registration_id: int):  # type: ignore[no-untyped-def]
+def approve(registration_id: int):
     return _decide(registration_id, services.approve)
 
 
 @bp.post(f"/admin/registrations/<{ID}:registration_id>/refuse")
 @access.require_role("manager")
-def refuse(registration_id: int):  # type: ignore[no-untyped-def]
+def refuse(registration_id: int):
     return _decide(registration_id, services.refuse)
 
 
 @bp.get(f"/admin/events/<{ID}:event_id>/registrations.csv")
 @writes  # the read is logged
 @access.require_role("manager")
-def export_csv(event_id: int):  # type: ignore[no-untyped-def]
+def export_csv(event_id: int):
     event = _event_or_404(event_id)
     _read_logged("registrations.export", [event.id])
     # Streamed after the request's commit, so the access log is kept even if a download is

@@ -101,7 +101,7 @@ def _deactivate_next(db: Session, rule: Rule) -> datetime | None:
                 if moment is not None], default=None)
 
 
-def _deactivated(reason: str):  # type: ignore[no-untyped-def]
+def _deactivated(reason: str):
     return and_(Participant.deactivation_reason == reason,
                 Participant.deactivated_at.is_not(None))
 
@@ -111,7 +111,7 @@ def _grace(reason: str, rule: Rule, moment: datetime) -> datetime:
     return rule.after(moment) if reason == "deleted" else moment + services.REACTIVATION
 
 
-def _erase_due(reason: str):  # type: ignore[no-untyped-def]
+def _erase_due(reason: str):
     def due(rule: Rule, now: datetime) -> Select:
         cutoff = rule.cutoff(now) if reason == "deleted" else now - services.REACTIVATION
         return select(Participant.id).where(
@@ -124,7 +124,7 @@ def _erase(db: Session, ids: list, rule: Rule, now: datetime) -> None:
         privacy.erase(db, participant)
 
 
-def _erase_next(reason: str):  # type: ignore[no-untyped-def]
+def _erase_next(reason: str):
     def next_at(db: Session, rule: Rule) -> datetime | None:
         first = db.scalar(select(func.min(Participant.deactivated_at)).where(
             _deactivated(reason)))

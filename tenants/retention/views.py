@@ -35,7 +35,7 @@ RECEIPTS_PAGE = 20
 
 
 @bp.route("/account/reactivate", methods=["GET", "POST"])
-def reactivate():  # type: ignore[no-untyped-def]
+def reactivate():
     """Reached from the sign-in form with the right password for a deactivated account."""
     session = db.session()
     person = participants.held_for_reactivation(session)
@@ -79,7 +79,7 @@ def _matrix(forms: dict[str, RuleForm], *, saved: str = "", status: int = 200) -
 
 @bp.get("/admin/retention")
 @access.require_role("admin")
-def matrix():  # type: ignore[no-untyped-def]
+def matrix():
     rules = services.rules(db.session())
     return _matrix({key: _rule_form(key, rule) for key, rule in rules.items()},
                    saved=request.args.get("saved", ""))
@@ -87,7 +87,7 @@ def matrix():  # type: ignore[no-untyped-def]
 
 @bp.post("/admin/retention/<kind>")
 @access.require_role("admin")
-def set_rule(kind: str):  # type: ignore[no-untyped-def]
+def set_rule(kind: str):
     """Change one row; refused with the reason (and nothing changed) outside the bounds."""
     session = db.session()
     if kind not in services.BY_KEY:
@@ -114,7 +114,7 @@ def set_rule(kind: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/admin/retention/upcoming")
 @access.require_role("admin")
-def upcoming():  # type: ignore[no-untyped-def]
+def upcoming():
     """The dry run: what the sweeps would handle within 30 days, counted, nothing changed."""
     steps = sweep.upcoming(db.session())
     by_kind: dict[str, int] = {}
@@ -126,7 +126,7 @@ def upcoming():  # type: ignore[no-untyped-def]
 
 @bp.get("/admin/retention/receipts")
 @access.require_role("admin")
-def receipts():  # type: ignore[no-untyped-def]
+def receipts():
     page = request.args.get("page", 1, type=int)
     page = page if 1 <= page <= 10_000 else 1  # keeps OFFSET within what databases accept
     runs = services.receipts(db.session(), offset=(page - 1) * RECEIPTS_PAGE,

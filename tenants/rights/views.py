@@ -90,7 +90,7 @@ def _saved(message: str) -> Response:
 
 @bp.get("/me/privacy")
 @signed_in
-def privacy(me: Participant):  # type: ignore[no-untyped-def]
+def privacy(me: Participant):
     return _privacy_page(me)
 
 
@@ -106,7 +106,7 @@ def _download(me: Participant, kind: str, body: str, mimetype: str, extension: s
 @bp.get("/me/privacy/my-data.json")
 @writes  # the request is recorded
 @signed_in
-def export_json(me: Participant):  # type: ignore[no-untyped-def]
+def export_json(me: Participant):
     body = services.export_json(db.session(), me, _language())
     return _download(me, "access", body, "application/json", "json")
 
@@ -114,7 +114,7 @@ def export_json(me: Participant):  # type: ignore[no-untyped-def]
 @bp.get("/me/privacy/my-data.csv")
 @writes  # the request is recorded
 @signed_in
-def export_csv(me: Participant):  # type: ignore[no-untyped-def]
+def export_csv(me: Participant):
     body = services.export_csv(db.session(), me, _language())
     return _download(me, "portability", body, "text/csv", "csv")
 
@@ -122,7 +122,7 @@ def export_csv(me: Participant):  # type: ignore[no-untyped-def]
 @bp.post("/me/privacy/restriction")
 @access.exercise_of_rights
 @signed_in
-def restriction(me: Participant):  # type: ignore[no-untyped-def]
+def restriction(me: Participant):
     if not forms.ConfirmForm().validate_on_submit():
         abort(400)
     session = db.session()
@@ -140,7 +140,7 @@ def restriction(me: Participant):  # type: ignore[no-untyped-def]
 @bp.post("/me/privacy/marketing")
 @access.exercise_of_rights
 @signed_in
-def marketing(me: Participant):  # type: ignore[no-untyped-def]
+def marketing(me: Participant):
     form = forms.MarketingForm()
     if not form.validate_on_submit():
         return _privacy_page(me, status=422, marketing=form)
@@ -155,7 +155,7 @@ def marketing(me: Participant):  # type: ignore[no-untyped-def]
 @bp.post("/me/privacy/objection")
 @access.exercise_of_rights
 @signed_in
-def objection(me: Participant):  # type: ignore[no-untyped-def]
+def objection(me: Participant):
     form = forms.ObjectionForm()
     if not form.validate_on_submit():
         return _privacy_page(me, status=422, objection=form)
@@ -167,7 +167,7 @@ def objection(me: Participant):  # type: ignore[no-untyped-def]
 @bp.post("/me/privacy/directive")
 @access.exercise_of_rights
 @signed_in
-def directive(me: Participant):  # type: ignore[no-untyped-def]
+def directive(me: Participant):
     form = forms.DirectiveForm()
     if not form.validate_on_submit():
         return _privacy_page(me, status=422, directive=form)
@@ -181,7 +181,7 @@ def directive(me: Participant):  # type: ignore[no-untyped-def]
 @bp.post("/me/privacy/delete")
 @access.exercise_of_rights
 @signed_in
-def delete_account(me: Participant):  # type: ignore[no-untyped-def]
+def delete_account(me: Participant):
     form = forms.DeleteForm()
     if not form.validate_on_submit():
         return _privacy_page(me, status=422, delete=form)
@@ -198,7 +198,7 @@ def delete_account(me: Participant):  # type: ignore[no-untyped-def]
 
 @bp.route("/rights/request", methods=["GET", "POST"])
 @access.exercise_of_rights
-def request_form():  # type: ignore[no-untyped-def]
+def request_form():
     form = forms.RequestForm()
     if not form.validate_on_submit():
         return render("rights/request.html", form=form, cnil=CNIL_COMPLAINT,
@@ -220,7 +220,7 @@ def _request_or_404(request_id: int) -> RightsRequest:
 
 @bp.route(f"/rights/requests/<{ID}:request_id>", methods=["GET", "POST"])
 @access.exercise_of_rights
-def verify(request_id: int):  # type: ignore[no-untyped-def]
+def verify(request_id: int):
     rights_request = _request_or_404(request_id)
     if rights_request.status != "unverified":  # its page tells nothing once verified
         abort(404)
@@ -246,7 +246,7 @@ def verify(request_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get(f"/rights/requests/<{ID}:request_id>/answer/<token>")
-def answer_download(request_id: int, token: str):  # type: ignore[no-untyped-def]
+def answer_download(request_id: int, token: str):
     session = db.session()
     participant = (services.download(session, _request_or_404(request_id), token)
                    if len(token) <= 100 else None)
@@ -263,7 +263,7 @@ def answer_download(request_id: int, token: str):  # type: ignore[no-untyped-def
 
 @bp.get("/admin/rights")
 @access.require_role("manager")
-def inbox():  # type: ignore[no-untyped-def]
+def inbox():
     show = "completed" if request.args.get("show") == "completed" else "open"
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
     found = services.inbox(db.session(), show=show, offset=(page - 1) * INBOX_PAGE,
@@ -292,7 +292,7 @@ def _detail(rights_request: RightsRequest, status: int = 200,
 @bp.get(f"/admin/rights/<{ID}:request_id>")
 @writes  # the read is logged
 @access.require_role("manager")
-def detail(request_id: int):  # type: ignore[no-untyped-def]
+def detail(request_id: int):
     rights_request = _request_or_404(request_id)
     audit.record(db.session(), member_id=access.member_id(), action="rights_request.read",
                  target=f"rights_request:{request_id}")
@@ -302,7 +302,7 @@ def detail(request_id: int):  # type: ignore[no-untyped-def]
 @bp.post(f"/admin/rights/<{ID}:request_id>/extend")
 @access.exercise_of_rights
 @access.require_role("manager")
-def extend(request_id: int):  # type: ignore[no-untyped-def]
+def extend(request_id: int):
     rights_request = _request_or_404(request_id)
     form = forms.ExtendForm()
     if not services.can_extend(rights_request):
@@ -321,7 +321,7 @@ def extend(request_id: int):  # type: ignore[no-untyped-def]
 @bp.post(f"/admin/rights/<{ID}:request_id>/complete")
 @access.exercise_of_rights
 @access.require_role("manager")
-def complete(request_id: int):  # type: ignore[no-untyped-def]
+def complete(request_id: int):
     rights_request = _request_or_404(request_id)
     if rights_request.kind == "erasure" and not access.has_role("admin"):
         abort(403)
@@ -348,7 +348,7 @@ def complete(request_id: int):  # type: ignore[no-untyped-def]
 @bp.route(f"/admin/participants/<{ID}:participant_id>/erase", methods=["GET", "POST"])
 @access.exercise_of_rights
 @access.require_role("admin")
-def erase(participant_id: int):  # type: ignore[no-untyped-def]
+def erase(participant_id: int):
     session = db.session()
     participant = participants.get(session, participant_id)
     if participant is None:
@@ -367,13 +367,13 @@ def erase(participant_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/admin/participants/erased")
 @access.require_role("admin")
-def erased():  # type: ignore[no-untyped-def]
+def erased():
     return render("rights/erased.html")
 
 
 @bp.get("/admin/access-log")
 @access.require_role("admin")
-def access_log():  # type: ignore[no-untyped-def]
+def access_log():
     session = db.session()
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
     total = audit.count(session)

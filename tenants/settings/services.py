@@ -29,7 +29,7 @@ def defaults() -> Settings:
         if default is not None and default.is_scalar:
             values[column.key] = default.arg
         elif default is not None and default.is_callable:
-            values[column.key] = default.arg(None)  # type: ignore[operator]
+            values[column.key] = default.arg(None)
     values.update(id=1, languages=list(SUPPORTED_LANGUAGES), max_visibility="participants")
     return Settings(**values)
 

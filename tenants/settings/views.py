@@ -42,7 +42,7 @@ def _page(form: SettingsForm, *, status: int = 200, saved: bool = False,
 
 @bp.route("/admin/settings", methods=["GET", "POST"])
 @access.require_role("viewer")
-def edit():  # type: ignore[no-untyped-def]
+def edit():
     session = db.session()
     if request.method == "GET":
         current = services.get(session)
@@ -69,7 +69,7 @@ def edit():  # type: ignore[no-untyped-def]
 
 @bp.post("/admin/settings/ratings")
 @access.require_role("admin")
-def ratings():  # type: ignore[no-untyped-def]
+def ratings():
     """The ratings policy: a form of its own on the settings page."""
     current = services.get(db.session())
     settings_form = SettingsForm(formdata=None, data={"default_language": current.languages[0],

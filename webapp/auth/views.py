@@ -29,12 +29,12 @@ SETUP_EXEMPT = {"auth.two_factor", "auth.logout", "static", "i18n.switch"}
 
 
 @login_manager.user_loader
-def load_user(login_id: str):  # type: ignore[no-untyped-def]
+def load_user(login_id: str):
     return services.load_session(db.session(), login_id)
 
 
 @login_manager.unauthorized_handler
-def unauthorized():  # type: ignore[no-untyped-def]
+def unauthorized():
     # The 401 handler (core.web.errors) sends browsers to the login page, htmx included.
     abort(401)
 
@@ -44,7 +44,7 @@ def _client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
-def _too_many(retry_after: int):  # type: ignore[no-untyped-def]
+def _too_many(retry_after: int):
     minutes = max(retry_after // 60, 1)
     return error_page(429, message=ngettext(
         "Too many failed sign-in attempts. Please try again in %(num)d minute.",
@@ -52,14 +52,14 @@ def _too_many(retry_after: int):  # type: ignore[no-untyped-def]
         minutes), retry_after=retry_after)
 
 
-def _signed_in(account: Account, next_url: str | None):  # type: ignore[no-untyped-def]
+def _signed_in(account: Account, next_url: str | None):
     services.start_session(db.session(), account)
     login_user(account)
     return redirect(safe_next(next_url, url_for("auth.home")), code=303)
 
 
 @bp.before_app_request
-def operators_set_up_two_factor():  # type: ignore[no-untyped-def]
+def operators_set_up_two_factor():
     """Operators reach nothing but the setup page until two-factor sign-in is on."""
     # Only signed-in browsers carry "_user_id": other requests skip loading the user.
     if "_user_id" not in cookie or request.endpoint in SETUP_EXEMPT:
@@ -71,7 +71,7 @@ def operators_set_up_two_factor():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login():
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
@@ -102,7 +102,7 @@ def _pending_account() -> Account | None:
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-def login_code():  # type: ignore[no-untyped-def]
+def login_code():
     account = _pending_account()
     if account is None or not account.has_two_factor:
         cookie.pop(PENDING, None)
@@ -128,7 +128,7 @@ def login_code():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/logout")
-def logout():  # type: ignore[no-untyped-def]
+def logout():
     if current_user.is_authenticated:
         services.end_session(db.session(), current_user.get_id())
     logout_user()
@@ -138,7 +138,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 @bp.get("/account")
 @login_required
-def home():  # type: ignore[no-untyped-def]
+def home():
     memberships = sorted(current_user.memberships, key=lambda m: m.tenant_id)
     tenants = tenants_by_id(db.session(), [m.tenant_id for m in memberships])
     return render("auth/home.html", memberships=memberships, tenants=tenants,
@@ -147,7 +147,7 @@ def home():  # type: ignore[no-untyped-def]
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
-def password():  # type: ignore[no-untyped-def]
+def password():
     form = PasswordChangeForm(current_user.email)
     if form.validate_on_submit():
         if not services.check_password(current_user, form.current_password.data):
@@ -164,7 +164,7 @@ def password():  # type: ignore[no-untyped-def]
 @bp.route("/account/two-factor", methods=["GET", "POST"])
 @writes  # the GET stores a new secret
 @login_required
-def two_factor():  # type: ignore[no-untyped-def]
+def two_factor():
     """Set up two-factor sign-in (QR code, first code, recovery codes) or see that it is on."""
     if current_user.has_two_factor:
         return _two_factor_page(ConfirmForm(), ConfirmForm(prefix="new"))
@@ -200,7 +200,7 @@ def _confirmed(form: ConfirmForm) -> bool:
     return False
 
 
-def _two_factor_page(disable: ConfirmForm, regenerate: ConfirmForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _two_factor_page(disable: ConfirmForm, regenerate: ConfirmForm, status: int = 200):
     return render("auth/two_factor.html", form=disable, regenerate=regenerate, enabled=True,
                   codes_left=services.recovery_codes_left(db.session(), current_user),
                   status=status)
@@ -208,7 +208,7 @@ def _two_factor_page(disable: ConfirmForm, regenerate: ConfirmForm, status: int 
 
 @bp.post("/account/two-factor/disable")
 @login_required
-def disable_two_factor():  # type: ignore[no-untyped-def]
+def disable_two_factor():
     if not current_user.has_two_factor:
         return redirect(url_for("auth.two_factor"), code=303)
     form = ConfirmForm()
@@ -223,7 +223,7 @@ def disable_two_factor():  # type: ignore[no-untyped-def]
 
 @bp.post("/account/two-factor/recovery-codes")
 @login_required
-def new_recovery_codes():  # type: ignore[no-untyped-def]
+def new_recovery_codes():
     """Ten new recovery codes in place of the old ones (all of them, used or not)."""
     if not current_user.has_two_factor:
         return redirect(url_for("auth.two_factor"), code=303)

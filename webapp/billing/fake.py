@@ -200,11 +200,11 @@ class FakeStripe:
                     template_folder="templates/billing/fake")
         fake = self
 
-        def error(status: int, message: str):  # type: ignore[no-untyped-def]
+        def error(status: int, message: str):
             return jsonify(error={"type": "invalid_request_error", "message": message}), status
 
         @app.post("/v1/checkout/sessions")
-        def create_checkout():  # type: ignore[no-untyped-def]
+        def create_checkout():
             params = _nested(request.form.to_dict())
             price = params.get("line_items", {}).get("0", {}).get("price")
             if params.get("mode") != "subscription" or price not in fake.prices.values():
@@ -225,7 +225,7 @@ class FakeStripe:
             return jsonify(checkout)
 
         @app.post("/v1/billing_portal/sessions")
-        def create_portal():  # type: ignore[no-untyped-def]
+        def create_portal():
             customer = request.form.get("customer", "")
             if customer not in fake.customers:
                 return error(404, f"No such customer: '{customer}'")
@@ -237,7 +237,7 @@ class FakeStripe:
             return jsonify(portal)
 
         @app.get("/v1/subscriptions/<subscription_id>")
-        def get_subscription(subscription_id: str):  # type: ignore[no-untyped-def]
+        def get_subscription(subscription_id: str):
             sub = fake.subscriptions.get(subscription_id)
             if sub is None:
                 return error(404, f"No such subscription: '{subscription_id}'")
@@ -245,7 +245,7 @@ class FakeStripe:
                 return jsonify(sub)
 
         @app.route("/checkout/<checkout_id>", methods=["GET", "POST"])
-        def checkout_page(checkout_id: str):  # type: ignore[no-untyped-def]
+        def checkout_page(checkout_id: str):
             checkout = fake.checkouts.get(checkout_id) or abort(404)
             declined = False
             if request.method == "POST":
@@ -262,7 +262,7 @@ class FakeStripe:
                                    amount=fake.amount(checkout["price"]), declined=declined)
 
         @app.route("/portal/<portal_id>", methods=["GET", "POST"])
-        def portal_page(portal_id: str):  # type: ignore[no-untyped-def]
+        def portal_page(portal_id: str):
             portal = fake.portals.get(portal_id) or abort(404)
             subs = [s for s in fake.subscriptions.values() if s["customer"] == portal["customer"]]
             if request.method == "POST" and subs:

@@ -68,7 +68,7 @@ class Gateway(Protocol):
 
 
 def _timestamp(value: object) -> datetime | None:
-    return datetime.fromtimestamp(int(value), UTC) if value else None  # type: ignore[arg-type]
+    return datetime.fromtimestamp(int(value), UTC) if value else None
 
 
 class StripeGateway:

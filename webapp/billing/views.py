@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 @bp.post("/billing/webhook")
 @csrf.exempt  # Stripe signs its requests instead
-def webhook():  # type: ignore[no-untyped-def]
+def webhook():
     """400 for a request that does not verify, or that Stripe signed but that can never be
     applied (dated outside the tolerance, a body not of the expected shape: recorded for
     operators); Stripe does not retry a 4xx. 503 when the database or Stripe is unavailable
@@ -77,7 +77,7 @@ def _unstorable(error: Exception) -> bool:
             and isinstance(error.orig, ValueError | OverflowError))
 
 
-def _refused(payload: bytes, rejected: RejectedEvent):  # type: ignore[no-untyped-def]
+def _refused(payload: bytes, rejected: RejectedEvent):
     """400 once the refusal is recorded; 503 if the database cannot record it (the retry
     will)."""
     try:
@@ -94,7 +94,7 @@ def _refused(payload: bytes, rejected: RejectedEvent):  # type: ignore[no-untype
 
 @bp.get("/ops/billing/refused-webhooks")
 @operator_required()
-def ops_rejections():  # type: ignore[no-untyped-def]
+def ops_rejections():
     """The last signed webhooks refused for good: what Stripe will not send again."""
     return render("billing/ops_rejections.html",
                   rejections=services.rejections(db.session()), reasons=REASON_LABELS)
@@ -114,7 +114,7 @@ REASON_LABELS = {
 }
 
 
-def _page(checkout: CheckoutForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _page(checkout: CheckoutForm, status: int = 200):
     session = db.session()
     subscription = services.subscription_of(session, g.org.id)
     return render("billing/subscription.html", status=status, org=g.org,
@@ -127,13 +127,13 @@ def _page(checkout: CheckoutForm, status: int = 200):  # type: ignore[no-untyped
 
 @bp.get("/organisations/<slug>/subscription")
 @member_required("owner", "admin")
-def subscription(slug: str):  # type: ignore[no-untyped-def]
+def subscription(slug: str):
     return _page(CheckoutForm(formdata=None))
 
 
 @bp.post("/organisations/<slug>/subscription/checkout")
 @member_required("owner")
-def checkout(slug: str):  # type: ignore[no-untyped-def]
+def checkout(slug: str):
     form = CheckoutForm()
     if not form.validate_on_submit():
         return _page(form, status=422)
@@ -151,7 +151,7 @@ def checkout(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/organisations/<slug>/subscription/portal")
 @member_required("owner")
-def portal(slug: str):  # type: ignore[no-untyped-def]
+def portal(slug: str):
     if not PortalForm().validate_on_submit():
         abort(400)
     try:
@@ -166,7 +166,7 @@ def portal(slug: str):  # type: ignore[no-untyped-def]
     return redirect(url, code=303)
 
 
-def _unreachable():  # type: ignore[no-untyped-def]
+def _unreachable():
     return error_page(503, title=_("Payment service unavailable"),
                       message=_("The payment service could not be reached. Nothing was "
                                 "charged: please try again in a few minutes."))
@@ -199,7 +199,7 @@ LIMIT_MESSAGES = {
 }
 
 
-def over_limit(exc: tenants_api.OverLimit):  # type: ignore[no-untyped-def]
+def over_limit(exc: tenants_api.OverLimit):
     """A plan limit reached inside a tenant: staff see the limit and the way to a larger plan;
     a visitor signing up is told plainly, and the owner learns it from the log and this page."""
     if g.get("tenant_role") is None:

@@ -44,7 +44,7 @@ def breach_context() -> dict:
             "scope_label": services.scope_label}
 
 
-def refused(exc: services.BreachError):  # type: ignore[no-untyped-def]
+def refused(exc: services.BreachError):
     titles = {404: _("Not found"), 409: _("Not possible any more")}
     return error_page(exc.status, title=titles.get(exc.status), message=str(exc))
 
@@ -66,14 +66,14 @@ def _csv(events: list[BreachEvent], filename: str) -> Response:
 
 @bp.get("/ops/breaches")
 @operator_required(*PRIVACY_ROLES)
-def ops_index():  # type: ignore[no-untyped-def]
+def ops_index():
     session = db.session()
     return render("breaches/ops_index.html", breaches=services.breaches(session),
                   events=services.register(session), now=utcnow(),
                   names={t.id: t.name for t in org_services.all_tenants(session)})
 
 
-def _new_page(form: BreachForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _new_page(form: BreachForm, status: int = 200):
     form.tenants.choices = [SelectChoice(t.id, t.name)
                             for t in services.candidates(db.session())]
     return render("breaches/ops_new.html", form=form, status=status)
@@ -81,7 +81,7 @@ def _new_page(form: BreachForm, status: int = 200):  # type: ignore[no-untyped-d
 
 @bp.get("/ops/breaches/new")
 @operator_required(*PRIVACY_ROLES)
-def ops_new():  # type: ignore[no-untyped-def]
+def ops_new():
     form = BreachForm(formdata=None)
     zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
     form.aware_at.data = utcnow().astimezone(zone).replace(tzinfo=None, second=0,
@@ -91,7 +91,7 @@ def ops_new():  # type: ignore[no-untyped-def]
 
 @bp.post("/ops/breaches/new")
 @operator_required(*PRIVACY_ROLES)
-def ops_create():  # type: ignore[no-untyped-def]
+def ops_create():
     form = BreachForm()
     if not form.validate_on_submit():
         return _new_page(form, status=422)
@@ -115,7 +115,7 @@ def ops_create():  # type: ignore[no-untyped-def]
 
 @bp.get("/ops/breaches/<int:breach_id>")
 @operator_required(*PRIVACY_ROLES)
-def ops_show(breach_id: int):  # type: ignore[no-untyped-def]
+def ops_show(breach_id: int):
     session = db.session()
     breach = session.get(Breach, breach_id)
     if breach is None:
@@ -139,7 +139,7 @@ def ops_register_csv() -> Response:
 
 @bp.get("/organisations/<slug>/breaches")
 @member_required(*TENANT_ROLES)
-def tenant_index(slug: str):  # type: ignore[no-untyped-def]
+def tenant_index(slug: str):
     session = db.session()
     now = utcnow()
     affected = services.affected_of(session, g.org.id)
@@ -156,7 +156,7 @@ def _affected(breach_id: int) -> AffectedTenant:
 
 
 def _tenant_page(affected: AffectedTenant, cnil_form: CnilDraftForm | None = None,
-                 notice_form: NoticeForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+                 notice_form: NoticeForm | None = None, status: int = 200):
     if cnil_form is None:
         cnil_form = CnilDraftForm(formdata=None, data=services.cnil_draft(affected)
                                   | {"late_reason": affected.late_reason})
@@ -174,7 +174,7 @@ def _tenant_page(affected: AffectedTenant, cnil_form: CnilDraftForm | None = Non
 
 @bp.get("/organisations/<slug>/breaches/<int:breach_id>")
 @member_required(*TENANT_ROLES)
-def tenant_breach(slug: str, breach_id: int):  # type: ignore[no-untyped-def]
+def tenant_breach(slug: str, breach_id: int):
     return _tenant_page(_affected(breach_id))
 
 
@@ -184,7 +184,7 @@ def _values(form: CnilDraftForm | NoticeForm) -> dict[str, str]:
 
 @bp.post("/organisations/<slug>/breaches/<int:breach_id>/cnil")
 @member_required(*TENANT_ROLES)
-def save_cnil(slug: str, breach_id: int):  # type: ignore[no-untyped-def]
+def save_cnil(slug: str, breach_id: int):
     affected = _affected(breach_id)
     form = CnilDraftForm()
     if not form.validate_on_submit():
@@ -207,7 +207,7 @@ def save_cnil(slug: str, breach_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/organisations/<slug>/breaches/<int:breach_id>/notice")
 @member_required(*TENANT_ROLES)
-def save_notice(slug: str, breach_id: int):  # type: ignore[no-untyped-def]
+def save_notice(slug: str, breach_id: int):
     affected = _affected(breach_id)
     form = NoticeForm(prefix=NOTICE_PREFIX)
     if not form.validate_on_submit():

@@ -35,7 +35,7 @@ def catalogue_context() -> dict:
 
 
 def _ops_page(form: CatalogueForm, entry: ThirdPartyService | None = None,
-              status: int = 200):  # type: ignore[no-untyped-def]
+              status: int = 200):
     return render("catalogue/ops.html", status=status, form=form, entry=entry,
                   entries=services.all_services(db.session()), language=text_language())
 
@@ -58,7 +58,7 @@ def _save(form: CatalogueForm, entry: ThirdPartyService | None) -> ThirdPartySer
 
 @bp.route("/ops/services", methods=["GET", "POST"])
 @operator_required(*PRIVACY_ROLES)
-def ops_index():  # type: ignore[no-untyped-def]
+def ops_index():
     form = CatalogueForm()
     if not form.is_submitted():
         return _ops_page(form)
@@ -70,7 +70,7 @@ def ops_index():  # type: ignore[no-untyped-def]
 
 @bp.route("/ops/services/<int:entry_id>", methods=["GET", "POST"])
 @operator_required(*PRIVACY_ROLES)
-def ops_edit(entry_id: int):  # type: ignore[no-untyped-def]
+def ops_edit(entry_id: int):
     entry = db.session().get(ThirdPartyService, entry_id)
     if entry is None:
         abort(404)
@@ -96,7 +96,7 @@ def _tenant_unit() -> None:
         g.tenant_token = tenants_api.activate(g.org.slug)
 
 
-def _organisation_page(status: int = 200, error: str | None = None):  # type: ignore[no-untyped-def]
+def _organisation_page(status: int = 200, error: str | None = None):
     if error and wants_fragment():
         status = 422  # the one error status htmx swaps in (layout.html's htmx-config)
     _tenant_unit()
@@ -109,11 +109,11 @@ def _organisation_page(status: int = 200, error: str | None = None):  # type: ig
 
 @bp.get("/organisations/<slug>/services")
 @member_required("owner", "admin")
-def organisation(slug: str):  # type: ignore[no-untyped-def]
+def organisation(slug: str):
     return _organisation_page()
 
 
-def _service_action(slug: str, action: Callable[..., Any], done: str):  # type: ignore[no-untyped-def]
+def _service_action(slug: str, action: Callable[..., Any], done: str):
     """Enable or disable: the list again (htmx) or a redirect to it."""
     form = ServiceActionForm()
     if not form.validate_on_submit():
@@ -132,7 +132,7 @@ def _service_action(slug: str, action: Callable[..., Any], done: str):  # type: 
 
 @bp.post("/organisations/<slug>/services/<int:entry_id>/enable")
 @member_required("owner", "admin")
-def enable(slug: str, entry_id: int):  # type: ignore[no-untyped-def]
+def enable(slug: str, entry_id: int):
     return _service_action(slug, lambda: services.enable(db.session(), g.org, entry_id,
                                                          current_user.id),
                            _("The service is enabled."))
@@ -140,12 +140,12 @@ def enable(slug: str, entry_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/organisations/<slug>/services/<int:entry_id>/disable")
 @member_required("owner", "admin")
-def disable(slug: str, entry_id: int):  # type: ignore[no-untyped-def]
+def disable(slug: str, entry_id: int):
     return _service_action(slug, lambda: services.disable(g.org, entry_id, current_user.id),
                            _("The service is disabled: it is no longer loaded."))
 
 
-def _transfer_page(entry: ThirdPartyService, form: AuthoriseForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _transfer_page(entry: ThirdPartyService, form: AuthoriseForm, status: int = 200):
     _tenant_unit()
     form.version.data = entry.version
     return render("catalogue/transfer.html", status=status, entry=entry, form=form,
@@ -154,7 +154,7 @@ def _transfer_page(entry: ThirdPartyService, form: AuthoriseForm, status: int = 
 
 @bp.route("/organisations/<slug>/services/<int:entry_id>/transfer", methods=["GET", "POST"])
 @member_required("owner")
-def authorise(slug: str, entry_id: int):  # type: ignore[no-untyped-def]
+def authorise(slug: str, entry_id: int):
     entry = db.session().get(ThirdPartyService, entry_id)
     if entry is None or not entry.outside_eu:
         abort(404)

@@ -52,7 +52,7 @@ def _load() -> None:
 
 
 def _page(terminate: TerminateForm | None = None, window: WindowForm | None = None,
-          status: int = 200):  # type: ignore[no-untyped-def]
+          status: int = 200):
     end = g.contract_end
     session = db.session()
     if window is None and end is not None:
@@ -69,14 +69,14 @@ def _page(terminate: TerminateForm | None = None, window: WindowForm | None = No
 
 @bp.get("/organisations/<slug>/contract")
 @member_required(*READERS, former=_former_owner)
-def contract(slug: str):  # type: ignore[no-untyped-def]
+def contract(slug: str):
     _load()
     return _page()
 
 
 @bp.post("/organisations/<slug>/contract/terminate")
 @member_required("owner", former=_former_owner)
-def terminate(slug: str):  # type: ignore[no-untyped-def]
+def terminate(slug: str):
     _load()
     form = TerminateForm()
     if form.validate_on_submit():
@@ -95,7 +95,7 @@ def terminate(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/organisations/<slug>/contract/window")
 @member_required("owner", former=_former_owner)
-def change_window(slug: str):  # type: ignore[no-untyped-def]
+def change_window(slug: str):
     _load()
     end = g.contract_end
     if end is None:
@@ -117,7 +117,7 @@ def change_window(slug: str):  # type: ignore[no-untyped-def]
 @bp.get("/organisations/<slug>/contract/bundle.zip")
 @writes  # the download is recorded
 @member_required(*READERS, former=_former_owner)
-def bundle(slug: str):  # type: ignore[no-untyped-def]
+def bundle(slug: str):
     _load()
     end = g.contract_end
     if end is None:
@@ -132,7 +132,7 @@ def bundle(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/organisations/<slug>/contract/certificate")
 @member_required("owner", former=_former_owner)
-def certificate(slug: str):  # type: ignore[no-untyped-def]
+def certificate(slug: str):
     _load()
     found = services.certificate_for(db.session(), g.contract_end) if g.contract_end else None
     if found is None:
@@ -145,14 +145,14 @@ def certificate(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/ops/certificates")
 @operator_required()
-def ops_certificates():  # type: ignore[no-untyped-def]
+def ops_certificates():
     return render("contract/ops_certificates.html",
                   certificates=services.certificates(db.session()))
 
 
 @bp.get("/ops/certificates/<reference>")
 @operator_required()
-def ops_certificate(reference: str):  # type: ignore[no-untyped-def]
+def ops_certificate(reference: str):
     found = services.certificate_by_reference(db.session(), reference)
     if found is None:
         abort(404)

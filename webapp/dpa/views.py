@@ -32,11 +32,11 @@ def _pending_dpa_tenants() -> list:
 
 
 @bp.get("/legal/dpa")
-def public():  # type: ignore[no-untyped-def]
+def public():
     return render("dpa/public.html", version=versions.current(), language=text_language())
 
 
-def _page(form: AcceptDpaForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _page(form: AcceptDpaForm, status: int = 200):
     current = versions.current()
     form.version.data = current.id
     return render("dpa/organisation.html", status=status, form=form, version=current,
@@ -46,13 +46,13 @@ def _page(form: AcceptDpaForm, status: int = 200):  # type: ignore[no-untyped-de
 
 @bp.get("/organisations/<slug>/dpa")
 @member_required("owner", "admin")
-def organisation(slug: str):  # type: ignore[no-untyped-def]
+def organisation(slug: str):
     return _page(AcceptDpaForm(formdata=None))
 
 
 @bp.post("/organisations/<slug>/dpa")
 @member_required("owner")
-def accept(slug: str):  # type: ignore[no-untyped-def]
+def accept(slug: str):
     form = AcceptDpaForm()
     if not form.validate_on_submit():
         return _page(form, status=422)
@@ -67,7 +67,7 @@ def accept(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/ops/dpa")
 @operator_required()
-def ops():  # type: ignore[no-untyped-def]
+def ops():
     session = db.session()
     return render("dpa/ops.html", tenants=org_services.all_tenants(session),
                   by_tenant=services.acceptances_by_tenant(session), current=versions.current())

@@ -61,7 +61,7 @@ def _administered() -> tuple[int, str] | None:
 
 
 @bp.before_app_request
-def members_set_up_two_factor():  # type: ignore[no-untyped-def]
+def members_set_up_two_factor():
     """A tenant that requires two-factor sign-in: its members without it are sent to set it
     up before any page that administers it."""
     if not current_user.is_authenticated or current_user.has_two_factor:
@@ -86,7 +86,7 @@ def _members_limit() -> int | None:
 
 
 def _page(actor: Membership, *, status: int = 200, error: str | None = None,
-          limit_reached: bool = False, **forms: Any):  # type: ignore[no-untyped-def]
+          limit_reached: bool = False, **forms: Any):
     session = db.session()
     grantable = services.grantable_roles(actor.role)
     invite_form = forms.get("invite_form") or InviteForm()
@@ -112,12 +112,12 @@ def _page(actor: Membership, *, status: int = 200, error: str | None = None,
 
 
 @bp.get("")
-def index():  # type: ignore[no-untyped-def]
+def index():
     return _page(_actor())
 
 
 @bp.post("/invite")
-def invite():  # type: ignore[no-untyped-def]
+def invite():
     actor = _actor()
     form = InviteForm()
     form.role.choices = role_choices(services.grantable_roles(actor.role))
@@ -137,7 +137,7 @@ def invite():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/invitations/<int:invitation_id>/revoke")
-def revoke(invitation_id: int):  # type: ignore[no-untyped-def]
+def revoke(invitation_id: int):
     _actor()
     services.revoke(db.session(), g.tenant_id, invitation_id)
     flash(_("Invitation withdrawn: its link no longer works."), "members")
@@ -145,7 +145,7 @@ def revoke(invitation_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:membership_id>/role")
-def change_role(membership_id: int):  # type: ignore[no-untyped-def]
+def change_role(membership_id: int):
     actor = _actor()
     form = RoleForm(prefix=f"m{membership_id}")
     form.role.choices = role_choices(services.grantable_roles(actor.role))
@@ -161,7 +161,7 @@ def change_role(membership_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:membership_id>/remove")
-def remove(membership_id: int):  # type: ignore[no-untyped-def]
+def remove(membership_id: int):
     actor = _actor()
     try:
         removed = services.remove(db.session(), g.tenant_id, actor, membership_id)
@@ -176,7 +176,7 @@ def remove(membership_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/transfer")
-def transfer():  # type: ignore[no-untyped-def]
+def transfer():
     actor = _actor("owner")
     form = TransferForm()
     members = services.members(db.session(), g.tenant_id)
@@ -195,7 +195,7 @@ def transfer():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/two-factor")
-def two_factor_policy():  # type: ignore[no-untyped-def]
+def two_factor_policy():
     actor = _actor("owner")
     form = PolicyForm()
     if not form.validate_on_submit():
@@ -213,7 +213,7 @@ def two_factor_policy():  # type: ignore[no-untyped-def]
 # --- the invitation link (control plane: the person may have no account yet) ---------------
 
 
-def _refused(message: str):  # type: ignore[no-untyped-def]
+def _refused(message: str):
     return error_page(409, title=_("This invitation cannot be used"), message=message)
 
 
@@ -226,7 +226,7 @@ def _invitation_or_404(token: str) -> tuple[Invitation, Tenant] | None:
 
 
 @invitations_bp.route("/<token>", methods=["GET", "POST"])
-def accept(token: str):  # type: ignore[no-untyped-def]
+def accept(token: str):
     found = _invitation_or_404(token)
     if found is None:
         return error_page(404, title=_("This invitation cannot be used"), message=_(

@@ -29,7 +29,7 @@ def _plan_names() -> dict[int, object]:
             for tenant_id, code in found.items()}
 
 
-def _page(form: TenantForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _page(form: TenantForm, status: int = 200):
     session = db.session()
     return render("organisations/index.html", block="registry", status=status, form=form,
                   tenants=services.all_tenants(session), plans=_plan_names(),
@@ -39,13 +39,13 @@ def _page(form: TenantForm, status: int = 200):  # type: ignore[no-untyped-def]
 
 @bp.get("/tenants")
 @operator_required()
-def index():  # type: ignore[no-untyped-def]
+def index():
     return _page(TenantForm())
 
 
 @bp.post("/tenants")
 @operator_required(*CREATE_ROLES)
-def create():  # type: ignore[no-untyped-def]
+def create():
     form = TenantForm()
     if form.validate_on_submit():
         try:
@@ -66,7 +66,7 @@ def _tenant(slug: str) -> Tenant:
     return tenant
 
 
-def _detail(tenant: Tenant, form: StatusForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _detail(tenant: Tenant, form: StatusForm, status: int = 200):
     session = db.session()
     return render("organisations/tenant.html", status=status, tenant=tenant, form=form,
                   plan=_plan_names().get(tenant.id),
@@ -78,13 +78,13 @@ def _detail(tenant: Tenant, form: StatusForm, status: int = 200):  # type: ignor
 # /ops/tenants//status once werkzeug merges the slashes.
 @bp.get("/tenants/<slug>/status")
 @operator_required()
-def detail(slug: str):  # type: ignore[no-untyped-def]
+def detail(slug: str):
     return _detail(_tenant(slug), StatusForm())
 
 
 @bp.post("/tenants/<slug>/status")
 @operator_required(*STATUS_ROLES)
-def change_status(slug: str):  # type: ignore[no-untyped-def]
+def change_status(slug: str):
     tenant = _tenant(slug)
     form = StatusForm()
     if form.status.data not in (TenantStatus.ACTIVE.value, TenantStatus.SUSPENDED.value):

@@ -54,7 +54,7 @@ def latest(session: Session, tenant_id: int | None) -> RegisterVersion | None:
                           .order_by(RegisterVersion.number.desc()).limit(1))
 
 
-def _of(tenant_id: int | None):  # type: ignore[no-untyped-def]
+def _of(tenant_id: int | None):
     return (RegisterVersion.tenant_id.is_(None) if tenant_id is None
             else RegisterVersion.tenant_id == tenant_id)
 

@@ -49,7 +49,7 @@ def _controller_version(number: int | None) -> RegisterVersion:
 @bp.get("/ops/records/v<int:number>")
 @writes  # a new version of the register is recorded
 @operator_required(*PRIVACY_ROLES)
-def controller_page(number: int | None = None):  # type: ignore[no-untyped-def]
+def controller_page(number: int | None = None):
     version = _controller_version(number)
     return render("registers/controller.html", headings=controller.HEADINGS,
                   rows=version.snapshot[text_language()], version=version,
@@ -60,7 +60,7 @@ def controller_page(number: int | None = None):  # type: ignore[no-untyped-def]
 @bp.get("/ops/records/print")
 @writes  # a new version of the register is recorded
 @operator_required(*PRIVACY_ROLES)
-def controller_print():  # type: ignore[no-untyped-def]
+def controller_print():
     version = _controller_version(_number_arg())
     return render("registers/print.html", title=_("Records of processing activities"),
                   intro=_("Parvis as controller (GDPR Article 30(1))."), version=version,
@@ -86,7 +86,7 @@ def _tenant_version(tenant: Tenant, number: int | None) -> RegisterVersion:
     return found
 
 
-def _tenant_page(tenant: Tenant, number: int | None, urls: dict[str, Callable]):  # type: ignore[no-untyped-def]
+def _tenant_page(tenant: Tenant, number: int | None, urls: dict[str, Callable]):
     version = _tenant_version(tenant, number)
     return render("registers/tenant.html", tenant=tenant, version=version,
                   current=number is None,
@@ -122,7 +122,7 @@ def _urls(prefix: str, slug: str) -> dict[str, Callable]:
 @bp.get("/organisations/<slug>/processor-register/v<int:number>")
 @writes  # a new version of the register is recorded
 @member_required("owner", "admin")
-def owner(slug: str, number: int | None = None):  # type: ignore[no-untyped-def]
+def owner(slug: str, number: int | None = None):
     return _tenant_page(g.org, number, _urls("owner", slug))
 
 
@@ -150,7 +150,7 @@ def _tenant_or_404(slug: str) -> Tenant:
 @bp.get("/ops/processor-registers/<slug>/v<int:number>")
 @writes  # a new version of the register is recorded
 @operator_required(*PRIVACY_ROLES)
-def ops(slug: str, number: int | None = None):  # type: ignore[no-untyped-def]
+def ops(slug: str, number: int | None = None):
     return _tenant_page(_tenant_or_404(slug), number, _urls("ops", slug))
 
 
@@ -172,7 +172,7 @@ def ops_csv(slug: str) -> Response:
 
 @bp.get("/organisations/<slug>/instructions")
 @member_required("owner", "admin")
-def instructions(slug: str):  # type: ignore[no-untyped-def]
+def instructions(slug: str):
     found = services.instructions_page(db.session(), slug,
                                        max(request.args.get("page", 1, type=int), 1))
     if found is None:

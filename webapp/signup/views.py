@@ -36,7 +36,7 @@ def _plan_code() -> str:
     return code if plans.get(code) is not None else plans.DEFAULT_PLAN
 
 
-def _form_errors(form, exc: services.SignupError) -> None:  # type: ignore[no-untyped-def]
+def _form_errors(form, exc: services.SignupError) -> None:
     """Show the refusal on its field, or above the form for a hidden one."""
     target = form[exc.field] if exc.field and exc.field in form else None
     if target is not None and target.type != "HiddenField":
@@ -57,13 +57,13 @@ def _unfinished() -> list[Tenant]:
 
 
 @bp.get("")
-def plan_choice():  # type: ignore[no-untyped-def]
+def plan_choice():
     return render("signup/plans.html", plans=plans.PLANS.values(),
                   signed_in=current_user.is_authenticated)
 
 
 @bp.route("/account", methods=["GET", "POST"])
-def account():  # type: ignore[no-untyped-def]
+def account():
     if current_user.is_authenticated:
         return redirect(url_for(".organisation", plan=_plan_code()), code=303)
     form = AccountForm()
@@ -85,12 +85,12 @@ def account():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/check-inbox")
-def check_inbox():  # type: ignore[no-untyped-def]
+def check_inbox():
     return render("signup/check_inbox.html")
 
 
 @bp.route("/verify/<token>", methods=["GET", "POST"])
-def verify(token: str):  # type: ignore[no-untyped-def]
+def verify(token: str):
     # A button, not the link alone: mail scanners that open links must not spend them.
     if request.method == "GET":
         return render("signup/verify.html", token=token)
@@ -105,7 +105,7 @@ def verify(token: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/organisation", methods=["GET", "POST"])
 @login_required
-def organisation():  # type: ignore[no-untyped-def]
+def organisation():
     form = OrganisationForm()
     language = _language()
     if request.method == "GET":
@@ -136,7 +136,7 @@ def _owned(slug: str) -> Tenant:
 
 @bp.route("/<slug>/payment", methods=["GET", "POST"])
 @login_required
-def payment(slug: str):  # type: ignore[no-untyped-def]
+def payment(slug: str):
     tenant = _owned(slug)
     if tenant.status != TenantStatus.PROVISIONING:
         return redirect(url_for(".onboarding", slug=tenant.slug), code=303)
@@ -157,7 +157,7 @@ def payment(slug: str):  # type: ignore[no-untyped-def]
                   status=status)
 
 
-def _pay(tenant: Tenant, plan: str, *, trial: bool):  # type: ignore[no-untyped-def]
+def _pay(tenant: Tenant, plan: str, *, trial: bool):
     if trial:
         billing.start_trial(db.session(), current_user, tenant, plan)
         return redirect(url_for(".waiting", slug=tenant.slug), code=303)
@@ -171,7 +171,7 @@ def _pay(tenant: Tenant, plan: str, *, trial: bool):  # type: ignore[no-untyped-
 
 @bp.get("/<slug>/waiting")
 @login_required
-def waiting(slug: str):  # type: ignore[no-untyped-def]
+def waiting(slug: str):
     """Where Checkout sends the owner back: the space opens when billing's webhook has
     confirmed the payment, so this page reloads itself until then."""
     tenant = _owned(slug)
@@ -182,7 +182,7 @@ def waiting(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/<slug>/welcome", methods=["GET", "POST"])
 @login_required
-def onboarding(slug: str):  # type: ignore[no-untyped-def]
+def onboarding(slug: str):
     tenant = _owned(slug)
     session = db.session()
     if tenant.status == TenantStatus.PROVISIONING:

@@ -43,7 +43,7 @@ def _open_changes() -> list:
 
 
 @bp.get("/legal/sub-processors")
-def public():  # type: ignore[no-untyped-def]
+def public():
     today = utcnow().date()
     session = db.session()
     return render("subprocessors/public.html", entries=services.listed(session, today),
@@ -53,7 +53,7 @@ def public():  # type: ignore[no-untyped-def]
 # --- tenant owners -----------------------------------------------------------------------------
 
 
-def _changes_page(form: ObjectionForm, status: int = 200, failed: int | None = None):  # type: ignore[no-untyped-def]
+def _changes_page(form: ObjectionForm, status: int = 200, failed: int | None = None):
     now = utcnow()
     page = services.owner_changes(db.session(), g.org.id, now)
     return render("subprocessors/changes.html", status=status, form=form, now=now,
@@ -63,13 +63,13 @@ def _changes_page(form: ObjectionForm, status: int = 200, failed: int | None = N
 
 @bp.get("/organisations/<slug>/sub-processors")
 @member_required("owner")
-def changes(slug: str):  # type: ignore[no-untyped-def]
+def changes(slug: str):
     return _changes_page(ObjectionForm(formdata=None))
 
 
 @bp.post("/organisations/<slug>/sub-processors/<int:change_id>/objection")
 @member_required("owner")
-def object_to(slug: str, change_id: int):  # type: ignore[no-untyped-def]
+def object_to(slug: str, change_id: int):
     form = ObjectionForm()
     if not form.validate_on_submit():
         return _changes_page(form, status=422, failed=change_id)
@@ -89,7 +89,7 @@ def object_to(slug: str, change_id: int):  # type: ignore[no-untyped-def]
 # --- operators -----------------------------------------------------------------------------------
 
 
-def _ops_list(form: SubProcessorForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _ops_list(form: SubProcessorForm, status: int = 200):
     session = db.session()
     return render("subprocessors/ops_index.html", status=status, form=form,
                   entries=services.all_sub_processors(session),
@@ -98,7 +98,7 @@ def _ops_list(form: SubProcessorForm, status: int = 200):  # type: ignore[no-unt
 
 @bp.get("/ops/sub-processors")
 @operator_required(*PRIVACY_ROLES)
-def ops_index():  # type: ignore[no-untyped-def]
+def ops_index():
     return _ops_list(SubProcessorForm(formdata=None))
 
 
@@ -117,7 +117,7 @@ def _save(form: SubProcessorForm, entry: SubProcessor | None) -> SubProcessor | 
 
 @bp.post("/ops/sub-processors")
 @operator_required(*PRIVACY_ROLES)
-def create():  # type: ignore[no-untyped-def]
+def create():
     form = SubProcessorForm()
     entry = _save(form, None)
     if entry is None:
@@ -134,14 +134,14 @@ def _entry_or_404(entry_id: int) -> SubProcessor:
 
 
 def _edit_page(entry: SubProcessor, form: SubProcessorForm, change_form: ChangeForm,
-               status: int = 200):  # type: ignore[no-untyped-def]
+               status: int = 200):
     return render("subprocessors/ops_edit.html", status=status, entry=entry, form=form,
                   change_form=change_form, language=text_language())
 
 
 @bp.route("/ops/sub-processors/<int:entry_id>", methods=["GET", "POST"])
 @operator_required(*PRIVACY_ROLES)
-def edit(entry_id: int):  # type: ignore[no-untyped-def]
+def edit(entry_id: int):
     entry = _entry_or_404(entry_id)
     form = SubProcessorForm(obj=entry)
     if form.is_submitted():
@@ -155,7 +155,7 @@ def edit(entry_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/ops/sub-processors/<int:entry_id>/announce")
 @operator_required(*PRIVACY_ROLES)
-def announce(entry_id: int):  # type: ignore[no-untyped-def]
+def announce(entry_id: int):
     entry = _entry_or_404(entry_id)
     form = ChangeForm()
     page_form = SubProcessorForm(formdata=None, obj=entry)
@@ -177,7 +177,7 @@ def announce(entry_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/ops/sub-processors/objections")
 @operator_required(*PRIVACY_ROLES)
-def objections():  # type: ignore[no-untyped-def]
+def objections():
     session = db.session()
     found = services.objections_by_change(session)
     return render("subprocessors/ops_objections.html", changes=services.changes(session),

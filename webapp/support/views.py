@@ -22,7 +22,7 @@ from webapp.support.forms import GrantForm
 bp = Blueprint("support", __name__, template_folder="templates")
 
 
-def _page(form: GrantForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _page(form: GrantForm, status: int = 200):
     session = db.session()
     reads = tenants_api.support_reads(g.org.slug)
     return render("support/tenant.html", status=status, form=form, now=utcnow(),
@@ -33,13 +33,13 @@ def _page(form: GrantForm, status: int = 200):  # type: ignore[no-untyped-def]
 
 @bp.get("/organisations/<slug>/support")
 @member_required("owner", "admin")
-def tenant_page(slug: str):  # type: ignore[no-untyped-def]
+def tenant_page(slug: str):
     return _page(GrantForm(formdata=None))
 
 
 @bp.post("/organisations/<slug>/support")
 @member_required("owner", "admin")
-def grant(slug: str):  # type: ignore[no-untyped-def]
+def grant(slug: str):
     form = GrantForm()
     if not form.validate_on_submit():
         return _page(form, status=422)
@@ -55,7 +55,7 @@ def grant(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/organisations/<slug>/support/<int:grant_id>/revoke")
 @member_required("owner", "admin")
-def revoke(slug: str, grant_id: int):  # type: ignore[no-untyped-def]
+def revoke(slug: str, grant_id: int):
     try:
         services.revoke(db.session(), g.org.id, grant_id, current_user)
     except services.SupportError as exc:
@@ -67,7 +67,7 @@ def revoke(slug: str, grant_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/ops/support")
 @operator_required()
-def ops_grants():  # type: ignore[no-untyped-def]
+def ops_grants():
     session = db.session()
     active = services.active_grants(session)
     return render("support/ops.html", grants=active,

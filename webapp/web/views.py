@@ -19,7 +19,7 @@ ACCESSIBILITY_CONTACT = "accessibility@parvis.example"
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index():
     return render("site/index.html")
 
 
@@ -36,7 +36,7 @@ def security_txt() -> Response:
 
 
 @bp.get("/security")
-def vulnerability_reports():  # type: ignore[no-untyped-def]
+def vulnerability_reports():
     contact = current_app.config["SECURITY_CONTACT"]
     return render("site/security.html", contact=contact,
                   address=contact.removeprefix("mailto:") if contact.startswith("mailto:")
@@ -44,7 +44,7 @@ def vulnerability_reports():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/legal/accessibility")
-def accessibility():  # type: ignore[no-untyped-def]
+def accessibility():
     contact = current_app.config.get("ACCESSIBILITY_CONTACT", ACCESSIBILITY_CONTACT)
     return render("site/accessibility.html", language=text_language(), contact=contact)
 
