@@ -20,10 +20,10 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, exc, pool
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, CursorResult, ExceptionContext, Result, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 _log = logging.getLogger(__name__)
@@ -114,6 +114,15 @@ class WroteWhileReading(RuntimeError):
     """``begin_writing()`` was called after the unit of work had already written."""
 
 
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched.
+
+    ``Session.execute`` is typed to return a ``Result``; for such a statement it is a
+    ``CursorResult``, which alone declares ``rowcount``.
+    """
+    return cast("CursorResult[Any]", result).rowcount
+
+
 def end_read_transaction(session: Session | None) -> None:
     """End a read transaction that wrote nothing, so that the unit of work's next statement
     begins a write transaction (``BEGIN IMMEDIATE`` on SQLite, waiting its turn on the busy
@@ -173,7 +182,7 @@ def is_busy_error(error: BaseException) -> bool:
     return "database is locked" in text or "database table is locked" in text
 
 
-def _record_busy(context: exc.ExceptionContext) -> None:
+def _record_busy(context: ExceptionContext) -> None:
     seen = _busy.get()
     if seen is not None and is_busy_error(context.original_exception):
         seen.append(context.original_exception)

@@ -50,6 +50,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.db import rowcount
 from core.outbox import OutboxRow, new_job_id, purge_done
 
 log = logging.getLogger(__name__)
@@ -406,7 +407,7 @@ def _finish(session: Session, model: type[OutboxRow], job_id: str,
     done = session.execute(
         update(model).where(model.id == job_id, model.done_at.is_(None)).values(**values)
         .execution_options(synchronize_session=False))
-    if done.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(done) != 1:
         raise _AlreadyDone(job_id)
 
 

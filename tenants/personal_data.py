@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Column, Select, delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from core.db import rowcount
+
 if TYPE_CHECKING:
     from tenants.participants.models import Participant
     from tenants.retention.services import Rule
@@ -151,8 +153,8 @@ def deleting(model: type, column: Any, key: Any, where: Any = None,
         # One statement per batch, and no rows back: the ids never travel to Python. (With
         # RETURNING, SQLite's driver hands each of 10,000 rows over one by one, releasing the
         # GIL each time, which made the batch wait on any busy thread of the process.)
-        return db.execute(delete(model).where(key.in_(due))
-                          .execution_options(synchronize_session=False)).rowcount
+        return rowcount(db.execute(delete(model).where(key.in_(due))
+                                   .execution_options(synchronize_session=False)))
 
     def next_at(db: Session, rule: Rule) -> datetime | None:
         return after(db.scalar(select(func.min(column)).where(*extra)), rule)

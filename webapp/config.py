@@ -10,6 +10,7 @@ import hashlib
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from core import mail
 
@@ -45,7 +46,7 @@ def load(overrides: dict | None = None) -> dict:
     """Build the Flask config mapping; ``overrides`` wins (used by tests and benchmarks)."""
     overrides = overrides or {}
     instance = Path(overrides.get("INSTANCE_PATH") or _env("INSTANCE_PATH", str(ROOT / "instance")))
-    cfg = {
+    cfg: dict[str, Any] = {
         "INSTANCE_PATH": str(instance),
         "DATABASE_URL": _env("DATABASE_URL", f"sqlite:///{instance / 'parvis.db'}"),
         # SQLite only: where the one-file-per-tenant databases live.

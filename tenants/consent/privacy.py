@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, update
 from sqlalchemy.orm import Session
 
+from core.db import rowcount
 from tenants.consent.ledger import history
 from tenants.consent.models import ConsentConfig, ConsentEntry, ConsentService
 from tenants.participants.models import Participant
@@ -26,8 +27,9 @@ def _export(db: Session, participant: Participant, language: str, default: str,
 def _anonymise(db: Session, participant: Participant) -> int:
     # Proofs stay (without personal data) but no longer point at anyone: a later participant
     # could be given the same id.
-    return db.execute(update(ConsentEntry).where(ConsentEntry.participant_id == participant.id)
-                      .values(participant_id=None)).rowcount
+    return rowcount(db.execute(update(ConsentEntry)
+                               .where(ConsentEntry.participant_id == participant.id)
+                               .values(participant_id=None)))
 
 
 PERSONAL_DATA = (

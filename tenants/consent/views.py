@@ -26,6 +26,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response as BaseResponse
 
 from core.db import writes
 from core.extensions import htmx
@@ -308,7 +309,7 @@ def _service_or_404(service_id: int) -> ConsentService:
     return service
 
 
-def _saved() -> Response:
+def _saved() -> BaseResponse:
     target = url_for(".admin")
     if htmx:
         return Response(status=204, headers={"HX-Redirect": target})

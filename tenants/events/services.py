@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.clock import utcnow
+from core.db import rowcount
 from tenants import limits
 from tenants.db import current_slug
 from tenants.events.models import DEFAULT_REMINDERS, Event
@@ -107,7 +108,7 @@ def _set_capacity(db: Session, event: Event, capacity: int | None) -> None:
     stmt = sql_update(Event).where(Event.id == event.id).values(capacity=capacity)
     if capacity is not None:
         stmt = stmt.where(Event.seats_taken <= capacity)
-    if db.execute(stmt.execution_options(synchronize_session=False)).rowcount != 1:
+    if rowcount(db.execute(stmt.execution_options(synchronize_session=False))) != 1:
         db.refresh(event, ["seats_taken"])
         raise EventError("capacity")
     set_committed_value(event, "capacity", capacity)

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, request, url_for
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
 
 from core.extensions import htmx
 from core.web.errors import error_page
@@ -43,7 +44,7 @@ def _text_helpers() -> dict[str, Any]:
             "event_when": event_when, "event_moment": event_moment}
 
 
-def _done(target: str) -> Response:
+def _done(target: str) -> BaseResponse:
     """After a successful change: a redirect (or htmx's own, so the whole page changes)."""
     if htmx:
         return Response(status=204, headers={"HX-Redirect": target})

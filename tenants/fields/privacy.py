@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, delete, exists, func, select
 from sqlalchemy.orm import Session
 
+from core.db import rowcount
 from tenants.fields.answers import answered_fields, display_value
 from tenants.fields.models import Answer
 from tenants.participants.models import Participant
@@ -27,7 +28,7 @@ def _export(db: Session, participant: Participant, language: str, default: str,
 
 
 def _erase(db: Session, participant: Participant) -> int:
-    return db.execute(delete(Answer).where(Answer.participant_id == participant.id)).rowcount
+    return rowcount(db.execute(delete(Answer).where(Answer.participant_id == participant.id)))
 
 
 # Answers are kept while their author holds a registration; once the last one is gone, they

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
 
 from core.extensions import htmx
 from core.web.htmx import render
@@ -35,7 +36,7 @@ def _text() -> Any:
     return text
 
 
-def _done(target: str) -> Response:
+def _done(target: str) -> BaseResponse:
     """After a successful change: a redirect (or htmx's own, so the whole page changes)."""
     if htmx:
         return Response(status=204, headers={"HX-Redirect": target})

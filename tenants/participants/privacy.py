@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from core.db import rowcount
 from tenants.participants.models import (
     STANDARD_FIELDS,
     Participant,
@@ -40,8 +41,8 @@ def _delete_account(db: Session, participant: Participant) -> int:
 
 
 def _delete_sign_ins(db: Session, participant: Participant) -> int:
-    return db.execute(delete(ParticipantToken).where(
-        ParticipantToken.participant_id == participant.id)).rowcount
+    return rowcount(db.execute(delete(ParticipantToken).where(
+        ParticipantToken.participant_id == participant.id)))
 
 
 PERSONAL_DATA = (

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, load_only
 
 from core.clock import utcnow
+from core.db import rowcount
 from core.web import passwords, throttle
 from tenants import limits, pagecache
 from tenants.db import current_slug
@@ -207,7 +208,7 @@ def use_token(db: Session, token: str, purpose: str) -> Participant | None:
     spent = db.execute(update(ParticipantToken).where(
         ParticipantToken.token_hash == row.token_hash, ParticipantToken.used_at.is_(None))
         .values(used_at=utcnow()).execution_options(synchronize_session=False))
-    return db.get(Participant, row.participant_id) if spent.rowcount == 1 else None
+    return db.get(Participant, row.participant_id) if rowcount(spent) == 1 else None
 
 
 def confirm_email(db: Session, token: str) -> Participant | None:

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, abort, flash, g, redirect, request, url_f
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response as BaseResponse
 
 from core.db import writes, writes_after_reading
 from core.extensions import htmx
@@ -71,7 +72,7 @@ def _page() -> int:
     return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
 
 
-def _go(target: str) -> Response:
+def _go(target: str) -> BaseResponse:
     """Redirect after a change (htmx follows with a full page load)."""
     if htmx:
         return Response(status=204, headers={"HX-Redirect": target})

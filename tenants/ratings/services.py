@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.clock import utcnow
+from core.db import rowcount
 from tenants.db import current_slug
 from tenants.events.models import Event
 from tenants.participants.models import Participant
@@ -62,8 +63,8 @@ def _count(db: Session, event_id: int, status: str, stars: int, delta: int) -> N
     """Add ``delta`` to the event's ratings of this status and stars."""
     key = (RatingCount.event_id == event_id, RatingCount.status == status,
            RatingCount.stars == stars)
-    if db.execute(update(RatingCount).where(*key)
-                  .values(ratings=RatingCount.ratings + delta)).rowcount:
+    if rowcount(db.execute(update(RatingCount).where(*key)
+                           .values(ratings=RatingCount.ratings + delta))):
         return
     try:  # the first of its kind for this event
         with db.begin_nested():
@@ -85,7 +86,7 @@ def _change(db: Session, rating: Rating, allowed: Sequence[str], **values: objec
             update(Rating).where(Rating.id == rating.id, Rating.status == old_status,
                                  Rating.stars == old_stars)
             .values(**values).execution_options(synchronize_session=False))
-        if result.rowcount == 1:
+        if rowcount(result) == 1:
             for key, value in values.items():
                 set_committed_value(rating, key, value)
             if (rating.status, rating.stars) != (old_status, old_stars):
@@ -462,4 +463,4 @@ def erase_author(db: Session, participant_id: int) -> int:
     result = db.execute(update(Rating).where(Rating.participant_id == participant_id)
                         .values(participant_id=None, comment="")
                         .execution_options(synchronize_session=False))
-    return result.rowcount
+    return rowcount(result)

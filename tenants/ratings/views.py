@@ -18,6 +18,7 @@ from flask import Blueprint, Response, abort, flash, g, redirect, request, url_f
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response as BaseResponse
 
 from core.clock import utcnow
 from core.web import throttle
@@ -270,7 +271,7 @@ def moderation():
                   limit=services.QUEUE_LIMIT, form=ModerationForm(), **_helpers())
 
 
-def _moderated(rating_id: int, action: str) -> Response:
+def _moderated(rating_id: int, action: str) -> BaseResponse:
     form = ModerationForm()
     if not form.validate_on_submit():
         if form.errors.keys() - {"reason"}:  # the CSRF token: not a form to show again

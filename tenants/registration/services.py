@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.clock import utcnow
+from core.db import rowcount
 from tenants.db import current_slug
 from tenants.events.models import Event
 from tenants.participants.models import Participant
@@ -63,7 +64,7 @@ def _take_seat(db: Session, event_id: int) -> bool:
                or_(Event.capacity.is_(None), Event.seats_taken < Event.capacity))
         .values(seats_taken=Event.seats_taken + 1)
         .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def _release_seat(db: Session, event_id: int) -> None:
@@ -84,7 +85,7 @@ def _move(db: Session, registration: Registration, from_: Sequence[str], to: str
         .where(Registration.id == registration.id, Registration.status.in_(from_))
         .values(status=to, **values)
         .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         db.expire(registration, ["status"])
         return False
     for key, value in {"status": to, **values}.items():
@@ -361,4 +362,4 @@ def mark_attended(db: Session, event: Event, registration_ids: Sequence[int],
                else Registration.attended_at.is_not(None))
         .values(attended_at=utcnow() if attended else None)
         .execution_options(synchronize_session="fetch"))
-    return result.rowcount
+    return rowcount(result)

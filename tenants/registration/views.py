@@ -28,6 +28,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response as BaseResponse
 
 from core.clock import utcnow
 from core.db import writes
@@ -95,7 +96,7 @@ def _page_helpers() -> dict[str, Any]:
             "event_moment": event_moment, "status_labels": STATUS_LABELS, "now": utcnow()}
 
 
-def _sign_in_first(back_to: str) -> Response:
+def _sign_in_first(back_to: str) -> BaseResponse:
     """Send a visitor to the participants' sign-in page, then back to ``back_to``."""
     target = url_for("tenant.participants.login", next=back_to)
     if htmx:
@@ -350,7 +351,7 @@ def approvals():
 
 
 def _decide(registration_id: int,
-            decide: Callable[[Session, Registration, int | None], object]) -> Response:
+            decide: Callable[[Session, Registration, int | None], object]) -> BaseResponse:
     """Apply a manager's decision; the updated row (htmx) or the page it came from."""
     form = DecisionForm()
     if not form.validate_on_submit():

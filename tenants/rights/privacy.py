@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, update
 from sqlalchemy.orm import Session
 
+from core.db import rowcount
 from tenants.consent.ledger import marketing
 from tenants.participants.models import Participant
 from tenants.personal_data import WITH_THE_ACCOUNT, PersonalData, Step, deleting, when
@@ -28,8 +29,8 @@ def _export_choices(db: Session, participant: Participant, language: str, defaul
 
 
 def _erase_choices(db: Session, participant: Participant) -> int:
-    return db.execute(delete(PrivacyChoices).where(
-        PrivacyChoices.participant_id == participant.id)).rowcount
+    return rowcount(db.execute(delete(PrivacyChoices).where(
+        PrivacyChoices.participant_id == participant.id)))
 
 
 def _export_requests(db: Session, participant: Participant, language: str, default: str,
@@ -41,8 +42,8 @@ def _export_requests(db: Session, participant: Participant, language: str, defau
 
 def _anonymise_requests(db: Session, participant: Participant) -> int:
     # The requests stay, as the tenant's proof of its answers, without the link.
-    return db.execute(update(RightsRequest).where(
-        RightsRequest.participant_id == participant.id).values(participant_id=None)).rowcount
+    return rowcount(db.execute(update(RightsRequest).where(
+        RightsRequest.participant_id == participant.id).values(participant_id=None)))
 
 
 # A request is closed when answered; one never verified is closed when its code expired.

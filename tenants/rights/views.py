@@ -16,6 +16,7 @@ import hashlib
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
 
 from core.db import writes
 from core.jobs import enqueue
@@ -83,7 +84,7 @@ def _privacy_page(me: Participant, status: int = 200, **forms_given: object) -> 
         delete=forms_given.pop("delete", None) or forms.DeleteForm(formdata=None))
 
 
-def _saved(message: str) -> Response:
+def _saved(message: str) -> BaseResponse:
     flash(message, "privacy")
     return redirect(url_for(".privacy"), code=303)
 

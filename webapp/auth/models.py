@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -43,6 +44,8 @@ class Account(Timestamps, ControlBase):
                                                          cascade="all, delete-orphan")
 
     # Flask-Login protocol; the id is the login session's, not the account's.
+    if TYPE_CHECKING:  # declared apart: a plain annotation here would be taken for a column
+        login_id: str | None
     login_id = None  # per loaded instance: the login session id (not a column)
     is_authenticated = True
     is_anonymous = False

@@ -24,6 +24,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.db import rowcount
 from core.web import passwords, throttle
 from webapp.auth.models import Account, LoginFailure, LoginSession, RecoveryCode
 
@@ -174,7 +175,7 @@ def verify_totp(db: Session, account: Account, code: str) -> bool:
                 Account.id == account.id,
                 or_(Account.totp_last_step.is_(None), Account.totp_last_step < step),
             ).values(totp_last_step=step).execution_options(synchronize_session=False))
-            if claimed.rowcount != 1:
+            if rowcount(claimed) != 1:
                 return False  # replayed: this step, or a later one, was already used
             account.totp_last_step = step
             return True
@@ -199,7 +200,7 @@ def use_recovery_code(db: Session, account: Account, code: str) -> bool:
     used = db.execute(update(RecoveryCode).where(
         RecoveryCode.account_id == account.id, RecoveryCode.code_hash == _code_hash(code),
         RecoveryCode.used_at.is_(None)).values(used_at=utcnow()))
-    return used.rowcount == 1
+    return rowcount(used) == 1
 
 
 def recovery_codes_left(db: Session, account: Account) -> int:

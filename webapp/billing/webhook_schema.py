@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 MAX_ID = 255  # billing_stripe_events.id, stripe_subscription_id, stripe_invoice_id…
 MAX_TYPE = 100  # billing_stripe_events.type
@@ -168,6 +168,10 @@ def _tenant_refs(obj: dict, where: str) -> None:
 # --- fields ----------------------------------------------------------------------------------
 
 
+@overload
+def _dict(value: object, path: str, *, required: Literal[True]) -> dict: ...
+@overload
+def _dict(value: object, path: str, *, required: bool = False) -> dict | None: ...
 def _dict(value: object, path: str, *, required: bool = False) -> dict | None:
     if value is None and not required:
         return None

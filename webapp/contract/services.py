@@ -22,6 +22,7 @@ from sqlalchemy import ForeignKey, Table, delete, func, select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.db import rowcount
 from core.jobs import enqueue, task
 from core.web import passwords
 from core.web.urls import external_url
@@ -221,8 +222,8 @@ def _delete_control_rows(session: Session, tenant_id: int) -> dict[str, int]:
         if fk is None or table.name in KEPT_TABLES:
             continue
         result = session.execute(delete(table).where(fk.parent == tenant_id))
-        if result.rowcount:
-            deleted[table.name] = result.rowcount
+        if rowcount(result):
+            deleted[table.name] = rowcount(result)
     return deleted
 
 
@@ -309,7 +310,7 @@ def purge_invoices(session: Session) -> int:
     """Delete invoice records paid more than 10 years ago; returns how many."""
     cutoff = years_before(utcnow(), INVOICE_YEARS)
     result = session.execute(delete(Invoice).where(Invoice.paid_at < cutoff))
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 PROOF_YEARS = 5  # Code de commerce L110-4: claims between traders are time-barred after 5 years
@@ -321,7 +322,7 @@ def purge_contract_proofs(session: Session) -> int:
     cutoff = years_before(utcnow(), PROOF_YEARS)
     destroyed = select(ContractEnd.tenant_id).where(ContractEnd.destroyed_at < cutoff)
     result = session.execute(delete(DpaAcceptance).where(DpaAcceptance.tenant_id.in_(destroyed)))
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 # The jobs this module queues are declared here (tasks.py holds the periodic ones): they call

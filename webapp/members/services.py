@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from core import mail
 from core.clock import utcnow
+from core.db import rowcount
 from tenants.api import ROLES
 from webapp.auth import services as auth_services
 from webapp.auth.models import Account, Membership
@@ -153,7 +154,7 @@ def accept(db: Session, invitation: Invitation, account: Account) -> Membership:
         Invitation.token_hash == invitation.token_hash,
     ).values(accepted_at=utcnow(), token_hash=None).execution_options(
         synchronize_session=False))
-    if claimed.rowcount != 1:
+    if rowcount(claimed) != 1:
         raise MembersError(_l("This invitation has already been used."))
     found = membership(db, invitation.tenant_id, account.id)
     if found is None:

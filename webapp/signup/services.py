@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.db import rowcount
 from webapp.auth import services as auth_services
 from webapp.auth.models import Account, Membership
 from webapp.billing import plans
@@ -118,8 +119,8 @@ def verify(db: Session, token: str) -> Verified | None:
 def purge_expired(db: Session) -> int:
     """Delete the signups whose link has expired unused: an address that was never confirmed
     is not kept. Returns how many."""
-    return db.execute(delete(PendingSignup).where(
-        PendingSignup.expires_at <= utcnow())).rowcount or 0
+    return rowcount(db.execute(delete(PendingSignup).where(
+        PendingSignup.expires_at <= utcnow()))) or 0
 
 
 # --- the organisation: terms, DPA, payment ------------------------------------------------------
