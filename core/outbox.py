@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Index, String, Text, delete
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -37,6 +38,9 @@ class OutboxRow:
     transaction, so that a second runner does not send it at the same time. A delivery's
     ``args`` hold the e-mail until it is sent, then are emptied (``done_at`` kept a day).
     """
+
+    if TYPE_CHECKING:  # a mixin: the declarative class that uses it provides the constructor
+        def __init__(self, **kwargs: Any) -> None: ...
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     task: Mapped[str] = mapped_column(String(120))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -144,7 +145,7 @@ def table_counts(slug: str) -> dict[str, int]:
     return bundle.counts(slug)
 
 
-def add_participant(slug: str, *, confirmed: bool = True, **fields: str) -> int:
+def add_participant(slug: str, *, confirmed: bool = True, **fields: Any) -> int:
     """Add a participant in its own unit of work (demo data, imports); returns its id."""
     with tenant_context(slug) as session:
         participant = participants.add(session, **fields)
@@ -315,4 +316,4 @@ def support_reads(slug: str, limit: int = 200) -> list[tuple[int | None, str, ob
         rows = session.execute(select(AccessLog.member_id, AccessLog.target, AccessLog.at)
                                .where(AccessLog.action == SUPPORT_READ)
                                .order_by(AccessLog.at.desc(), AccessLog.id.desc()).limit(limit))
-        return [tuple(row) for row in rows]
+        return [(member_id, target, at) for member_id, target, at in rows]

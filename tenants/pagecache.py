@@ -26,12 +26,13 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from flask import Response, current_app, g, request
 from flask import session as cookie
 from flask_babel import get_locale
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql.dml import UpdateBase
 
 from core.web.security import csrf_token
 from tenants import db
@@ -103,7 +104,8 @@ def clear() -> None:
 
 def _key() -> tuple[Hashable, ...] | None:
     """The page's key for this request, or None when it must not be served from a copy."""
-    current = request._get_current_object()  # one proxy look-up, not four
+    # The proxy is typed as the Request it stands for, which lacks the proxy's own method.
+    current = request._get_current_object()  # type: ignore[attr-defined]  # one look-up, not four
     if (current.method != "GET" or "HTTP_HX_REQUEST" in current.environ
             or not ANONYMOUS_KEYS.issuperset(cookie.keys())):
         return None
@@ -163,7 +165,7 @@ def _flushed(session: Session, _context: object) -> None:
 
 def _statement(state: ORMExecuteState) -> None:
     if (state.is_insert or state.is_update or state.is_delete) and getattr(
-            state.statement.table, "name", None) not in _not_shown:
+            cast(UpdateBase, state.statement).table, "name", None) not in _not_shown:
         state.session.info[STALE] = True
 
 

@@ -7,6 +7,7 @@ import secrets
 import sys
 import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import Flask, current_app
@@ -29,7 +30,7 @@ accounts_cli = AppGroup("accounts", help="Operator and member accounts.")
 jobs_cli = AppGroup("jobs", help="The background job worker.")
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     raise click.ClickException(message)
 
 

@@ -16,6 +16,7 @@ import functools
 import threading
 import time
 from dataclasses import dataclass
+from typing import cast
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from flask import session as cookie
@@ -24,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import event, select
 from sqlalchemy.orm import ORMExecuteState, Session, object_session, sessionmaker
+from sqlalchemy.sql.dml import UpdateBase
 
 from core.web.errors import error_page
 from core.web.htmx import render
@@ -262,7 +264,8 @@ def _row_changed(mapper: object, connection: object, target: Tenant) -> None:
 def _statement_ran(state: ORMExecuteState) -> None:
     """An UPDATE/DELETE/INSERT statement on the registry table (bulk or Core)."""
     if ((state.is_update or state.is_delete or state.is_insert)
-            and getattr(state.statement.table, "name", None) == Tenant.__tablename__):
+            and getattr(cast(UpdateBase, state.statement).table, "name", None)
+            == Tenant.__tablename__):
         cache.clear()
         state.session.info[CHANGED] = True
 

@@ -33,7 +33,7 @@ def select_locale() -> Locale:
     languages = current_app.config["LANGUAGES"]
     # Outside a request (CLI commands, jobs) there is no visitor and so no explicit choice.
     chosen = session.get("lang") if has_request_context() else None
-    if chosen in languages:
+    if chosen is not None and chosen in languages:
         return _locale(chosen)
     tenant = g.get("tenant")
     if tenant is not None and tenant.default_language in languages:

@@ -87,11 +87,11 @@ class Config:
         (scripts, frames)."""
         found = self._sources.get(accepted)
         if found is None:
-            allowed = [s for s in self.services if s.load_url
+            allowed = [(s.load_url, s.load_kind) for s in self.services if s.load_url
                        and (not s.needs_consent or s.id in accepted)]
             found = self._sources[accepted] = (
-                tuple(sorted({origin(s.load_url) for s in allowed if s.load_kind == "script"})),
-                tuple(sorted({origin(s.load_url) for s in allowed if s.load_kind == "embed"})))
+                tuple(sorted({origin(url) for url, kind in allowed if kind == "script"})),
+                tuple(sorted({origin(url) for url, kind in allowed if kind == "embed"})))
         return found
 
     @functools.cached_property

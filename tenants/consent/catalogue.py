@@ -5,6 +5,7 @@ instruction."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from flask_babel import gettext as _
@@ -73,5 +74,6 @@ def authorise_transfer(db: Session, catalogue_id: int, version: int,
 
 
 def _names(service: Any) -> dict[str, str]:
-    get = service.get if isinstance(service, dict) else functools.partial(getattr, service)
+    get: Callable[[str], Any] = (service.get if isinstance(service, dict)
+                                 else functools.partial(getattr, service))
     return {"name": get("name"), "provider": get("provider"), "location": get("location")}

@@ -81,13 +81,14 @@ def _after_change(db: Session, event: Event, *, reschedule: bool) -> None:
 
 def _created_this_month(db: Session) -> int:
     start = utcnow().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return db.scalar(select(func.count()).select_from(Event).where(Event.created_at >= start))
+    return db.execute(select(func.count()).select_from(Event)
+                      .where(Event.created_at >= start)).scalar_one()
 
 
 def create(db: Session, **values: Any) -> Event:
     unknown = set(values) - set(EDITABLE)
     assert not unknown, f"not event fields: {unknown}"
-    defaults = {"description": {}, "timezone": "Europe/Paris", "capacity": None,
+    defaults: dict[str, Any] = {"description": {}, "timezone": "Europe/Paris", "capacity": None,
                 "approval": "auto", "waitlist": True, "join_url": "",
                 "reminders": list(DEFAULT_REMINDERS), "status": "draft"}
     limits.check("events_per_month", lambda: _created_this_month(db))

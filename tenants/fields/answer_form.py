@@ -17,11 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import String
 from sqlalchemy.orm import Session
 from wtforms import (
     BooleanField,
@@ -183,7 +184,7 @@ def _strip(value: Any) -> Any:
 
 
 def _standard_field(key: str, *, required: bool, value: str | None) -> Field:
-    length = Participant.__table__.c[key].type.length
+    length = cast(String, Participant.__table__.c[key].type).length
     checks: list[Any] = [DataRequired(REQUIRED) if required else Optional(),
                          Length(max=length, message=TOO_LONG), no_control]
     field_class: type[Field] = StringField
@@ -270,9 +271,10 @@ def _custom_field(field: CustomField, language: str, default: str, *, controls: 
         return NumberField(label, validators=[*checks, Bounds(low, high, language)],
                            places=None, default=parse_decimal(value), **common)
     if kind == "date":
-        low, high = parse_date(field.min_value), parse_date(field.max_value)
-        render_kw.update({k: v.isoformat() for k, v in (("min", low), ("max", high)) if v})
-        return IsoDateField(label, validators=[*checks, Bounds(low, high, language)],
+        earliest, latest = parse_date(field.min_value), parse_date(field.max_value)
+        render_kw.update({k: v.isoformat() for k, v in (("min", earliest), ("max", latest))
+                          if v})
+        return IsoDateField(label, validators=[*checks, Bounds(earliest, latest, language)],
                             default=parse_date(value), **common)
     if kind == "checkbox":
         return BooleanField(label, validators=checks, default=bool(value), **common)

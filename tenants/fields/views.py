@@ -144,7 +144,7 @@ def _described(field: CustomField) -> dict[str, str]:
             "purpose": in_language(field.purpose) or _("none stated")}
 
 
-def _edit(field: CustomField | None, field_type: str) -> Response:
+def _edit(field: CustomField | None, field_type: str) -> BaseResponse:
     """The editor's GET and POST, for a new field (``field`` None) or an existing one."""
     session = db.session()
     fields = services.active_fields(session)

@@ -73,7 +73,8 @@ def add(db: Session, *, email: str, password: str | None = None,
     ``check_email=False``: no look-up first; an address that has an account is refused by the
     unique constraint (``IntegrityError`` at the flush), which the caller handles.
     """
-    limits.check("participants", lambda: db.scalar(select(func.count()).select_from(Participant)))
+    limits.check("participants",
+                 lambda: db.execute(select(func.count()).select_from(Participant)).scalar_one())
     email = normalise_email(email)
     if check_email and find_by_email(db, email) is not None:
         raise EmailTaken(email)

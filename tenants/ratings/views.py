@@ -131,7 +131,8 @@ def ratings_context() -> dict[str, Any]:
         me = _me()
         readable = services.may_read(session, staff=access.has_role("viewer"), participant=me)
         order, page = _order_and_page()
-        summary, found, has_next = services.Summary(), [], False
+        found: list[services.Review] = []
+        summary, has_next = services.Summary(), False
         if readable:
             summary = services.summary(session, event.id)
             found, has_next = services.reviews(session, event.id, order, page)

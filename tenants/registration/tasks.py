@@ -9,6 +9,7 @@ twice, while a failed delivery is retried by the e-mail job alone.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -40,7 +41,7 @@ JOIN_LINK_KINDS = ("confirmed", "promoted", "reminder", "resend")
 
 
 def _send(kind: str, registration: Registration, participant: Participant, event: Event,
-          **extra: object) -> None:
+          **extra: Any) -> None:
 
     if not participant.is_active:  # a deactivated account is not written to (retention)
         return

@@ -190,7 +190,7 @@ def mine():
                   active=ACTIVE, **_page_helpers())
 
 
-def _owned(registration_id: int) -> Registration | Response:
+def _owned(registration_id: int) -> Registration | BaseResponse:
     """The signed-in participant's registration (404 for anyone else's), or a sign-in redirect."""
     me = _me()
     if me is None:
@@ -215,7 +215,7 @@ def _mine_row(registration: Registration, notice: str | None = None,
 @bp.post(f"/me/registrations/<{ID}:registration_id>/cancel")
 def cancel(registration_id: int):
     registration = _owned(registration_id)
-    if isinstance(registration, Response):
+    if isinstance(registration, BaseResponse):
         return registration
     form = CancelForm()
     if not form.validate_on_submit():
@@ -242,7 +242,7 @@ def cancel(registration_id: int):
 @bp.post(f"/me/registrations/<{ID}:registration_id>/join-link")
 def join_link(registration_id: int):
     registration = _owned(registration_id)
-    if isinstance(registration, Response):
+    if isinstance(registration, BaseResponse):
         return registration
     if not JoinLinkForm().validate_on_submit():
         abort(400)

@@ -25,7 +25,7 @@ def _send(slug: str, request_id: int, template: str, **context: Any) -> bool:
     if request is None:
         return False
     language = request.language
-    if language not in current_app.config["LANGUAGES"]:
+    if language is None or language not in current_app.config["LANGUAGES"]:
         language = current_app.config["BABEL_DEFAULT_LOCALE"]
     mail.send(mail.render_message(
         request.email, f"rights/email/{template}", language, request=request,

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_babel import get_locale
@@ -226,8 +227,9 @@ def verify(request_id: int):
     if rights_request.status != "unverified":  # its page tells nothing once verified
         abort(404)
     form = forms.CodeForm()
-    context = {"form": form, "rights_request": rights_request, "kind_labels": forms.KIND_LABELS,
-               "due": services.due_on(rights_request), "cnil": CNIL_COMPLAINT}
+    context: dict[str, Any] = {
+        "form": form, "rights_request": rights_request, "kind_labels": forms.KIND_LABELS,
+        "due": services.due_on(rights_request), "cnil": CNIL_COMPLAINT}
     if not form.validate_on_submit():
         return render("rights/verify.html", outcome=None,
                       status=422 if form.is_submitted() and form.errors else 200, **context)

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from core.clock import utcnow
 from tenants import api as tenants_api
 from tests import factories
+from tests.fixtures.people import client_for as signed_in
 from webapp import db
 from webapp.breaches import services
 from webapp.breaches.models import AffectedTenant, Breach, BreachEvent, Scope
@@ -26,18 +27,6 @@ PARIS = timedelta(hours=1)  # the form reads Paris time; November is UTC+1
 FACTS = {"nature": "Backup bucket left readable", "data_categories": "Names, e-mail addresses",
          "people_estimate": "120", "records_estimate": "300",
          "consequences": "Phishing e-mails", "measures": "Bucket closed, keys rotated"}
-
-
-def signed_in(app: Flask, email: str, *, slug: str | None = None, role: str = "owner",
-              operator_role: str | None = None):  # type: ignore[no-untyped-def]
-    with app.app_context():
-        if slug is not None:
-            factories.member(slug, email, role)
-        else:
-            factories.account(email, operator_role=operator_role)
-    client = app.test_client()
-    assert factories.login(client, email).status_code == 303
-    return client
 
 
 def tenant_id(slug: str) -> int:

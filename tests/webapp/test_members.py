@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from tests import factories
+from tests.fixtures.people import is_signed_in as signed_in
 from tests.fixtures.people import sign_in_member
 from webapp import db
 from webapp.auth.models import Account, Membership
@@ -51,10 +52,6 @@ def invitation_link(outbox) -> str:  # type: ignore[no-untyped-def]
 
 def invite(client, email: str = NEWCOMER, role: str = "manager"):  # type: ignore[no-untyped-def]
     return client.post(f"{MEMBERS}/invite", data={"email": email, "role": role})
-
-
-def signed_in(client) -> bool:  # type: ignore[no-untyped-def]
-    return client.get("/account").status_code == 200
 
 
 # --- who may manage members -----------------------------------------------------------------

@@ -18,6 +18,7 @@ from core.web.spreadsheet import csv_line, neutralise
 from tenants import api as tenants_api
 from tenants.retention import services as retention
 from tests import factories
+from tests.fixtures.people import client_for as signed_in
 from tests.webapp.test_bad_input import fuzz, odd_text
 from webapp import db
 from webapp.auth.models import Account
@@ -57,19 +58,6 @@ def tenant_id(slug: str) -> int:
 
 def count(model: type) -> int:
     return db.session().scalar(select(func.count()).select_from(model))
-
-
-def signed_in(app: Flask, email: str, *, slug: str | None = None, role: str = "owner",
-              operator_role: str | None = None):  # type: ignore[no-untyped-def]
-    """A client signed in as a member of ``slug`` with ``role``, or as an operator."""
-    with app.app_context():
-        if slug is not None:
-            factories.member(slug, email, role)
-        else:
-            factories.account(email, operator_role=operator_role)
-    client = app.test_client()
-    assert factories.login(client, email).status_code == 303
-    return client
 
 
 def make_entry(**listed: date | None) -> SubProcessor:

@@ -11,24 +11,13 @@ from sqlalchemy import func, select
 from core.clock import utcnow
 from tenants import api as tenants_api
 from tests import factories
+from tests.fixtures.people import client_for as signed_in
 from webapp import db
 from webapp.organisations import services as org_services
 from webapp.support.models import SupportGrant
 
 SUPPORT = "support@parvis.test"
 STAFF_PAGE = "/t/acme/admin/participants"
-
-
-def signed_in(app: Flask, email: str, *, slug: str | None = None, role: str = "owner",
-              operator_role: str | None = None):  # type: ignore[no-untyped-def]
-    with app.app_context():
-        if slug is not None:
-            factories.member(slug, email, role)
-        else:
-            factories.account(email, operator_role=operator_role)
-    client = app.test_client()
-    assert factories.login(client, email).status_code == 303
-    return client
 
 
 def grants() -> list[SupportGrant]:

@@ -10,6 +10,7 @@ import pyotp
 from sqlalchemy import func, select
 
 from tests import factories
+from tests.fixtures.people import is_signed_in as signed_in
 from webapp import db
 from webapp.auth import services
 from webapp.auth.models import Account, LoginSession, RecoveryCode
@@ -32,10 +33,6 @@ def code_at(secret: str, offset_steps: int = 0) -> str:
 
 def path(response) -> str:  # type: ignore[no-untyped-def]
     return urlsplit(response.headers["Location"]).path
-
-
-def signed_in(client) -> bool:  # type: ignore[no-untyped-def]
-    return client.get("/account").status_code == 200
 
 
 def set_up(app, client, email: str = EMAIL) -> list[str]:  # type: ignore[no-untyped-def]

@@ -67,7 +67,7 @@ class Gateway(Protocol):
     def construct_event(self, payload: bytes, signature: str) -> WebhookEvent: ...
 
 
-def _timestamp(value: object) -> datetime | None:
+def _timestamp(value: int | str | None) -> datetime | None:
     return datetime.fromtimestamp(int(value), UTC) if value else None
 
 

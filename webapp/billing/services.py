@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -183,7 +183,7 @@ def _invoice_subscription(invoice: dict) -> str | None:
     return details.get("subscription") or invoice.get("subscription")
 
 
-def _locked(db: Session, *conditions: object) -> Subscription | None:
+def _locked(db: Session, *conditions: ColumnElement[bool]) -> Subscription | None:
     """The subscription row, locked until the commit (PostgreSQL; SQLite's POST requests
     already hold the write lock): two events for it are applied one after the other."""
     return db.scalar(select(Subscription).where(*conditions)

@@ -253,7 +253,7 @@ def accept(token: str):
     form = AcceptForm(invitation.email)
     if form.validate_on_submit():
         language = cookie.get("lang")
-        if language not in current_app.config["LANGUAGES"]:
+        if language is None or language not in current_app.config["LANGUAGES"]:
             language = tenant.default_language
         try:
             account = services.accept_with_new_account(
