@@ -46,6 +46,7 @@ test: export PARVIS_REQUIRE_BROWSER = 1
 test: system-test $(VENV)/.installed-test assets translations
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	@echo "=== test suite on SQLite ==="
 	env -u PARVIS_TEST_DATABASE_URL -u PARVIS_REQUIRE_POSTGRES $(BIN)/pytest $(PYTEST_ARGS)
 	@echo "=== test suite on PostgreSQL ==="

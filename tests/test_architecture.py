@@ -192,6 +192,15 @@ def test_import_contracts_hold() -> None:
     assert "0 broken" in result.stdout
 
 
+def test_types_check() -> None:
+    """mypy over core, tenants and webapp (its configuration is in pyproject.toml). Its cache
+    makes a run after ``make test``'s own a second or so; a cold one takes about half a minute."""
+    mypy = Path(sys.executable).parent / "mypy"
+    result = subprocess.run([str(mypy)], cwd=ROOT, capture_output=True,  # noqa: S603
+                            text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("package", ["core", "webapp", "tenants"])
 def test_every_package_states_its_purpose(package: str) -> None:
     missing = [module for module, path in python_modules(package)
