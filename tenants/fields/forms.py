@@ -118,6 +118,9 @@ class FieldForm(FlaskForm):
     """What every type has; ``field_form`` adds texts, bounds and options for the type."""
 
     required = BooleanField(_l("An answer is required"))
+    # The guard's warning categories the admin acknowledged, comma-separated: the template
+    # renders it as one checkbox whose value names the warnings shown.
+    acknowledge = StringField(validators=[Optional(), Length(max=200)])
     condition = SelectField(
         _l("Show this field"), choices=[SelectChoice("", _l("Always"))], default="",
         description=_l(
@@ -157,8 +160,12 @@ class FieldForm(FlaskForm):
 
     def refuse(self, name: str, message: str) -> None:
         """Show a refusal from the services next to the input it concerns."""
+        base, _sep, language = name.partition("-")
         if name == "condition":
             self.condition.errors = [*self.condition.errors, message]
+        elif base == "purpose" and language in self.languages:  # "purpose-en"
+            text = self["purpose"][language]
+            text.errors = [*text.errors, message]
         else:
             self.problems.setdefault(name if name == "options" else "", []).append(message)
 
@@ -212,7 +219,12 @@ class FieldForm(FlaskForm):
             "min_value": low, "max_value": high,
             "condition_field_id": int(target) if target else None,
             "condition_value": value if target else None,
+            "acknowledged": self.acknowledged(),
         }
+
+    def acknowledged(self) -> set[str]:
+        """The warning categories whose checkbox was ticked."""
+        return {part for part in (self.acknowledge.data or "").split(",") if part}
 
     def texts(self) -> dict[str, Any]:
         """Every text typed, for the guard, even when the form is not valid."""

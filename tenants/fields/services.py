@@ -6,14 +6,16 @@ Rules kept here, whoever calls (views only parse what an admin typed):
   meaning; only what nobody answered is deleted outright;
 - a condition points at another active choice, multiple-choice or checkbox field, never at the
   field itself nor round in a circle, and a field others depend on cannot be removed;
-- nothing the sensitive-data guard finds is ever saved.
+- nothing the sensitive-data guard refuses is ever saved; what it warns about is saved only
+  once the admin acknowledges the warning, and accessibility needs (health-adjacent) only
+  with a purpose in every language of the label.
 Every check runs before the first change, so a refused call has written nothing.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, TypedDict
 
 from flask_babel import get_locale
@@ -61,7 +63,8 @@ class FieldError(ValueError):
 
 
 class SensitiveData(ValueError):
-    """The field's texts point at GDPR Art. 9/10 data: nothing is saved."""
+    """The guard refused the field's texts, or warned and the warning was not acknowledged:
+    nothing is saved. ``findings`` are the refusals and the unacknowledged warnings."""
 
     def __init__(self, findings: list[guard.Finding]) -> None:
         super().__init__(", ".join(f.category for f in findings))
@@ -128,6 +131,12 @@ def findings(*, label: Texts, help: Texts, purpose: Texts,
     return guard.scan(texts)
 
 
+def blocking(found: Iterable[guard.Finding], acknowledged: Collection[str]) -> list[guard.Finding]:
+    """What stops a field from being saved: refusals, and warnings whose category the admin
+    did not acknowledge."""
+    return [f for f in found if f.verdict == guard.REFUSE or f.category not in acknowledged]
+
+
 # --- changing custom fields ------------------------------------------------------------------
 
 
@@ -135,8 +144,11 @@ def create_field(db: Session, type: str, *, label: Texts, help: Texts | None = N
                  purpose: Texts | None = None, required: bool = False,
                  options: Sequence[OptionInput] = (), min_value: str | None = None,
                  max_value: str | None = None, condition_field_id: int | None = None,
-                 condition_value: str | None = None) -> CustomField:
-    """Add a field at the end of the form; raises FieldError or SensitiveData."""
+                 condition_value: str | None = None,
+                 acknowledged: Collection[str] = ()) -> CustomField:
+    """Add a field at the end of the form; raises FieldError or SensitiveData.
+
+    ``acknowledged``: the guard's warning categories the admin acknowledged ("meal"…)."""
     if type not in FIELD_TYPES:
         raise FieldError("type", _("Choose a field type from the list."))
     fields = active_fields(db)
@@ -150,7 +162,7 @@ def create_field(db: Session, type: str, *, label: Texts, help: Texts | None = N
                              purpose=purpose or {}, required=required, options=options,
                              min_value=min_value, max_value=max_value,
                              condition_field_id=condition_field_id,
-                             condition_value=condition_value)
+                             condition_value=condition_value, acknowledged=acknowledged)
     for name, value in values.items():
         setattr(field, name, value)
     db.add(field)
@@ -162,8 +174,10 @@ def update_field(db: Session, field: CustomField, *, label: Texts, help: Texts |
                  purpose: Texts | None = None, required: bool = False,
                  options: Sequence[OptionInput] = (), min_value: str | None = None,
                  max_value: str | None = None, condition_field_id: int | None = None,
-                 condition_value: str | None = None) -> CustomField:
-    """Change everything but the type; raises FieldError or SensitiveData.
+                 condition_value: str | None = None,
+                 acknowledged: Collection[str] = ()) -> CustomField:
+    """Change everything but the type; raises FieldError or SensitiveData (``acknowledged``
+    as for ``create_field``).
 
     ``options`` are the active options in their new order: a known key keeps its option (with
     new labels), no key adds one, and an active option left out is removed (archived when
@@ -173,7 +187,7 @@ def update_field(db: Session, field: CustomField, *, label: Texts, help: Texts |
                              purpose=purpose or {}, required=required, options=options,
                              min_value=min_value, max_value=max_value,
                              condition_field_id=condition_field_id,
-                             condition_value=condition_value)
+                             condition_value=condition_value, acknowledged=acknowledged)
     for name, value in values.items():
         if getattr(field, name) != value:
             setattr(field, name, value)
@@ -225,14 +239,17 @@ def _checked_values(db: Session, field: CustomField, fields: list[CustomField], 
                     label: Texts, help: Texts, purpose: Texts, required: bool,
                     options: Sequence[OptionInput], min_value: str | None,
                     max_value: str | None, condition_field_id: int | None,
-                    condition_value: str | None) -> dict[str, Any]:
+                    condition_value: str | None, acknowledged: Collection[str]
+                    ) -> dict[str, Any]:
     """The new column values, once every rule holds (nothing is changed here)."""
     choice = field.type in CHOICE_TYPES
     found = findings(label=label, help=help, purpose=purpose, options=options if choice else ())
-    if found:
-        raise SensitiveData(found)
+    if stopped := blocking(found, acknowledged):
+        raise SensitiveData(stopped)
     if not any(label.values()):
         raise FieldError("label", _("Give the field a label."))
+    if any(f.category in guard.NEEDS_PURPOSE for f in found):
+        _check_purpose(label, purpose)
     bounded = field.type in BOUNDED_TYPES
     condition = _checked_condition(db, field, fields, condition_field_id, condition_value)
     return {
@@ -243,6 +260,16 @@ def _checked_values(db: Session, field: CustomField, fields: list[CustomField], 
         "max_value": max_value if bounded else None,
         "condition_field_id": condition[0], "condition_value": condition[1],
     }
+
+
+def _check_purpose(label: Texts, purpose: Texts) -> None:
+    """A health-adjacent field says why it asks in every language its label is written in."""
+    for lang, text in label.items():
+        if text and not (purpose.get(lang) or "").strip():
+            raise FieldError(f"purpose-{lang}", _(
+                "This field asks about accessibility needs, which may reveal health data: "
+                "state its purpose in every language of its label (why you ask, and how the "
+                "answer is used)."))
 
 
 def _merged_options(db: Session, field: CustomField, fields: list[CustomField],

@@ -152,14 +152,16 @@ def _edit(field: CustomField | None, field_type: str) -> BaseResponse:
                             conditions=forms.condition_choices(fields, field, _text()))
     if not form.is_submitted():
         form.tidy_options()
-        return _editor(form, field)
+        # An existing field shows what the guard says about it now, warnings included.
+        return _editor(form, field, found=services.findings(**form.texts()) if field else None)
     if request.form.get("action") == "add_option":  # htmx: one more blank option row
         form.add_option_row()
         return _editor(form, field, block="options")
     valid = form.validate()
-    # The guard looks at everything typed, so every reason to refuse is shown at once.
+    # The guard looks at everything typed, so every reason to refuse is shown at once; its
+    # warnings stay on the page (with their acknowledgement) until the field is saved.
     found = services.findings(**form.texts())
-    if valid and not found:
+    if valid and not services.blocking(found, form.acknowledged()):
         try:
             if field is None:
                 field = services.create_field(session, field_type, **form.values())
@@ -175,6 +177,12 @@ def _edit(field: CustomField | None, field_type: str) -> BaseResponse:
             found = exc.findings
         else:
             instructions.record(session, "fields", summary)
+            if warned := [f for f in found if f.verdict == guard.WARN]:
+                # Its own entry, so a long purpose never truncates it.
+                instructions.record(session, "fields", _(
+                    "Acknowledged the warning on the field “%(label)s”: %(words)s",
+                    label=_described(field)["label"],
+                    words=", ".join(f"“{f.word}”" for f in warned)))
             return _done(url_for(".designer", _anchor="custom-fields"))
     form.tidy_options()
     return _editor(form, field, status=422, found=found)
