@@ -7,7 +7,7 @@ caller must not keep beyond the unit of work.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,18 +51,35 @@ from tenants.registration import models as _registration_models  # noqa: F401
 from tenants.retention import models as _retention_models  # noqa: F401
 from tenants.retention import services as _retention
 from tenants.rights import models as _rights_models  # noqa: F401
+from tenants.rights import services as _rights
+from tenants.rights.forms import KIND_LABELS as RIGHTS_KIND_LABELS
+from tenants.rights.forms import CodeForm as RightsCodeForm
+from tenants.rights.forms import RequestForm as RightsRequestForm
 from tenants.settings import models as _settings_models  # noqa: F401
 
 # Sent with a tenant slug and ``at``: that tenant has data due before its planned sweep.
 retention_due_earlier = _retention.due_earlier
+# The rights request form and its e-mailed code, whose rules the platform's own intake follows
+# (webapp.rights_intake): one form, one code lifetime, one number of attempts, one resend pace.
+RIGHTS_CODE_LIFETIME = _rights.CODE_LIFETIME
+RIGHTS_MAX_CODE_ATTEMPTS = _rights.MAX_CODE_ATTEMPTS
+RIGHTS_RESEND_INTERVAL = _rights.RESEND_INTERVAL
+RIGHTS_UNVERIFIED_KEPT = _rights.UNVERIFIED_KEPT
 
 __all__ = [
+    "RIGHTS_CODE_LIFETIME",
+    "RIGHTS_KIND_LABELS",
+    "RIGHTS_MAX_CODE_ATTEMPTS",
+    "RIGHTS_RESEND_INTERVAL",
+    "RIGHTS_UNVERIFIED_KEPT",
     "ROLES",
     "SUPPORT_READ",
     "InvalidSlug",
     "Limits",
     "NoTenant",
     "OverLimit",
+    "RightsCodeForm",
+    "RightsRequestForm",
     "TenantBase",
     "TenantInfo",
     "TenantJob",
@@ -85,14 +102,17 @@ __all__ = [
     "enable_catalogue_service",
     "exists",
     "export_bundle",
+    "forward_rights_request",
     "in_tenant_context",
     "instructions",
+    "knows_address",
     "metadata",
     "migration_connection_url",
     "processing_config",
     "provision",
     "record_access",
     "retention_due_earlier",
+    "rights_due_on",
     "schema_for",
     "seed_demo",
     "session",
@@ -317,3 +337,33 @@ def support_reads(slug: str, limit: int = 200) -> list[tuple[int | None, str, ob
                                .where(AccessLog.action == SUPPORT_READ)
                                .order_by(AccessLog.at.desc(), AccessLog.id.desc()).limit(limit))
         return [(member_id, target, at) for member_id, target, at in rows]
+
+
+# --- rights requests received by the platform (webapp.rights_intake) ------------------------
+
+
+def rights_due_on(received: date) -> date:
+    """When a request received on ``received`` is due: one calendar month later (art. 12(3))."""
+    return _rights.add_months(received, 1)
+
+
+def knows_address(slug: str, email: str) -> bool:
+    """Whether ``slug`` has an account with this address (a read, no write lock taken)."""
+    from tenants.rights import forwarding
+
+    with tenant_context(slug) as session:
+        return forwarding.knows(session, email)
+
+
+def forward_rights_request(slug: str, *, email: str, kind: str, details: str, language: str,
+                           received_at: datetime, platform_id: int) -> int | None:
+    """Open a request the platform received in ``slug``'s rights inbox, its legal clock started
+    at ``received_at``; returns its id there (the same id if forwarded again), or None when no
+    account has the address."""
+    from tenants.rights import forwarding
+
+    with tenant_context(slug, writer=True) as session:
+        request = forwarding.forward(session, email=email, kind=kind, details=details,
+                                     language=language, received_at=received_at,
+                                     platform_id=platform_id)
+        return request.id if request is not None else None

@@ -53,6 +53,7 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     from webapp.members.views import invitations_bp
     from webapp.organisations.views import bp as organisations_bp
     from webapp.registers.views import bp as registers_bp
+    from webapp.rights_intake.views import bp as rights_intake_bp
     from webapp.signup.views import bp as signup_bp
     from webapp.subprocessors.views import bp as subprocessors_bp
     from webapp.support.views import bp as support_bp
@@ -89,6 +90,8 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     # Processor duties: the DPA, sub-processors, registers, the service catalogue.
     for duty_bp in (dpa_bp, subprocessors_bp, registers_bp, catalogue_bp):
         app.register_blueprint(duty_bp)
+    # Rights requests sent to Parvis, forwarded to the tenants concerned (processor duty).
+    app.register_blueprint(rights_intake_bp)
     app.register_blueprint(breaches_bp)
     app.register_blueprint(support_bp)
     billing_views.init_app(app)

@@ -19,6 +19,7 @@ from webapp.organisations.models import ControllerIdentity, StatusChange, Tenant
 from webapp.outbox import ControlJob
 from webapp.registers.models import RegisterVersion
 from webapp.retention.models import RetentionSchedule
+from webapp.rights_intake.models import PlatformRightsRequest, RightsForwarding
 from webapp.signup.models import PendingSignup, TermsAcceptance
 from webapp.subprocessors.models import Objection, SubProcessor, SubProcessorChange
 from webapp.support.models import SupportGrant
@@ -44,9 +45,11 @@ __all__ = [
     "Objection",
     "OperatorRole",
     "PendingSignup",
+    "PlatformRightsRequest",
     "RecoveryCode",
     "RegisterVersion",
     "RetentionSchedule",
+    "RightsForwarding",
     "StatusChange",
     "StripeEvent",
     "SubProcessor",

@@ -82,6 +82,7 @@ def can_extend(request: RightsRequest, today: date | None = None) -> bool:
 # What the request's history and evidence say, in the reader's language.
 STEPS = {"submitted": _l("sent, awaiting the code"), "verified": _l("address verified"),
          "received": _l("received"), "duplicate": _l("sent again (already open)"),
+         "forwarded": _l("received by Parvis and forwarded here"),
          "extended": _l("deadline extended"), "completed": _l("answered")}
 EVIDENCE = {
     "account": _l("Account with this address"), "format": _l("Format"),

@@ -1,0 +1,172 @@
+"""Rights requests sent to Parvis: the e-mailed code, then the forwarding.
+
+PRODUCT.md, "Data-subject rights": *the platform, as processor, forwards requests it receives
+to the right tenant(s) and helps them answer; it never answers in the controller's place.*
+Enforced here:
+
+- the sender proves the address with a code, under the tenants' own rules (lifetime, attempts,
+  one new code a minute at most: ``tenants.api.RIGHTS_*``);
+- once verified the request is *received* (the legal clock starts) and a job forwards it to
+  every tenant with an account at that address, each copy opening in that tenant's inbox with
+  its clock started at the platform's receipt;
+- nothing the requester sees or receives depends on where the address is known: the lookup
+  happens in the job, after the answer page is sent, and the page is the same;
+- the forwarding is logged by tenant and by the id the request has there; the address and the
+  message leave the control plane once forwarded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import date
+
+from flask import current_app
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from core.clock import utcnow
+from tenants import api as tenants_api
+from webapp.organisations.models import Tenant, TenantStatus
+from webapp.rights_intake.models import PlatformRightsRequest, RightsForwarding
+
+log = logging.getLogger(__name__)
+
+CODE_LIFETIME = tenants_api.RIGHTS_CODE_LIFETIME
+MAX_CODE_ATTEMPTS = tenants_api.RIGHTS_MAX_CODE_ATTEMPTS
+RESEND_INTERVAL = tenants_api.RIGHTS_RESEND_INTERVAL
+UNVERIFIED_KEPT = tenants_api.RIGHTS_UNVERIFIED_KEPT
+KINDS = tuple(tenants_api.RIGHTS_KIND_LABELS)
+TOKEN_LENGTH = 43  # secrets.token_urlsafe(32)
+# Tenants whose data is held and whose controller can answer: open ones, and suspended ones
+# (closed by an operator, their data intact: the request waits in their inbox). Ended tenants
+# are past the contract; their data is being returned and destroyed as a whole.
+FORWARDED_TO = (TenantStatus.ACTIVE, TenantStatus.READ_ONLY, TenantStatus.SUSPENDED)
+
+
+def _code_hash(request_id: int, code: str) -> str:
+    # Keyed, like the tenants' codes: a copy of the table does not allow trying all codes.
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"platform:{request_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def by_token(db: Session, token: str) -> PlatformRightsRequest | None:
+    if len(token) != TOKEN_LENGTH:
+        return None
+    return db.scalar(select(PlatformRightsRequest).where(PlatformRightsRequest.token == token))
+
+
+def submit(db: Session, *, kind: str, email: str, details: str,
+           language: str) -> tuple[PlatformRightsRequest, str | None]:
+    """A request waiting for its sender to prove the address; returns it and the code to
+    e-mail. The same right asked again from the same address before verifying replaces the
+    code; within ``RESEND_INTERVAL`` of the last code there is none (None): the form cannot be
+    used to flood an inbox. Nothing here looks at the tenants."""
+    if kind not in KINDS:
+        raise ValueError(kind)
+    email = email.strip().lower()
+    now = utcnow()
+    # Requests nobody verified hold an address and nothing else of use: gone after a day.
+    db.execute(delete(PlatformRightsRequest).where(
+        PlatformRightsRequest.status == "unverified",
+        PlatformRightsRequest.created_at < now - UNVERIFIED_KEPT))
+    request = db.scalar(select(PlatformRightsRequest).where(
+        PlatformRightsRequest.email == email, PlatformRightsRequest.kind == kind,
+        PlatformRightsRequest.status == "unverified"))
+    if request is None:
+        request = PlatformRightsRequest(token=secrets.token_urlsafe(32), kind=kind, email=email,
+                                        status="unverified", created_at=now, language=language)
+        db.add(request)
+        db.flush()
+    elif (request.code_expires_at is not None
+          and request.code_expires_at - CODE_LIFETIME > now - RESEND_INTERVAL):
+        return request, None
+    request.details, request.language = details.strip(), language
+    code = f"{secrets.randbelow(10**6):06d}"
+    request.code_hash = _code_hash(request.id, code)
+    request.code_expires_at = now + CODE_LIFETIME
+    request.code_attempts = 0
+    db.flush()
+    return request, code
+
+
+@dataclass(frozen=True)
+class Verification:
+    outcome: str  # received | wrong | expired
+    attempts_left: int = 0
+
+
+def verify(db: Session, request: PlatformRightsRequest, code: str) -> Verification:
+    """Check the e-mailed code (at most ``MAX_CODE_ATTEMPTS`` tries in its lifetime); a right
+    code makes the request received, to be forwarded."""
+    now = utcnow()
+    if (request.status != "unverified" or request.code_expires_at is None
+            or request.code_expires_at <= now or request.code_attempts >= MAX_CODE_ATTEMPTS):
+        return Verification("expired")
+    if not hmac.compare_digest(request.code_hash, _code_hash(request.id, code.strip())):
+        request.code_attempts += 1
+        db.flush()
+        left = MAX_CODE_ATTEMPTS - request.code_attempts
+        return Verification("wrong" if left else "expired", attempts_left=left)
+    request.status, request.received_at = "received", now
+    request.code_hash, request.code_expires_at = "", None
+    db.flush()
+    return Verification("received")
+
+
+def due_on(request: PlatformRightsRequest) -> date | None:
+    """When the organisations concerned must answer by (each may extend, and says so)."""
+    if request.received_at is None:
+        return None
+    return tenants_api.rights_due_on(request.received_at.date())
+
+
+class ForwardingFailed(Exception):
+    """Some tenants could not be reached; the job is tried again (forwarding is idempotent)."""
+
+
+def recipients(db: Session) -> list[Tenant]:
+    return list(db.scalars(select(Tenant).where(Tenant.status.in_(FORWARDED_TO))
+                           .order_by(Tenant.id)))
+
+
+def forward(db: Session, request: PlatformRightsRequest) -> list[RightsForwarding]:
+    """Forward a received request to every tenant with an account at its address, log each
+    forwarding, then empty the address and the message. A tenant that fails does not stop the
+    others; the job fails after trying them all and is run again, which forwards to nobody
+    twice (``tenants.rights.forwarding.forward`` finds what it opened before)."""
+    if request.status != "received" or request.received_at is None:
+        return []
+    done: list[RightsForwarding] = []
+    failed: list[str] = []
+    for tenant in recipients(db):
+        try:
+            if not tenants_api.knows_address(tenant.slug, request.email):
+                continue
+            tenant_request_id = tenants_api.forward_rights_request(
+                tenant.slug, email=request.email, kind=request.kind, details=request.details,
+                language=request.language, received_at=request.received_at,
+                platform_id=request.id)
+        except Exception:
+            log.exception("rights request %s: forwarding to %s failed", request.id, tenant.slug)
+            failed.append(tenant.slug)
+            continue
+        if tenant_request_id is not None:  # else the account went meanwhile
+            done.append(RightsForwarding(request_id=request.id, tenant_id=tenant.id,
+                                         tenant_request_id=tenant_request_id, at=utcnow()))
+    if failed:
+        raise ForwardingFailed(", ".join(failed))
+    db.add_all(done)
+    request.status, request.forwarded_at = "forwarded", utcnow()
+    request.email, request.details = "", ""
+    db.flush()
+    log.info("rights request %s forwarded to %d tenant(s)", request.id, len(done))
+    return done
+
+
+def forwardings(db: Session, request: PlatformRightsRequest) -> list[RightsForwarding]:
+    return list(db.scalars(select(RightsForwarding).where(
+        RightsForwarding.request_id == request.id).order_by(RightsForwarding.id)))
