@@ -7,7 +7,8 @@ boolean. Keys, never labels: renaming or archiving an option keeps every answer 
 
 A condition holds when the controlling answer equals the option key, contains it for multiple
 choice, or the box is ticked for "yes" (``fields.services.CHECKED``). The form that asks the
-questions is ``answer_form``; the checks on each answer are ``checks``.
+questions is ``answer_form``; the checks on each answer are ``checks``; which registration
+each answer belongs to, and so when it goes, is ``belonging``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from flask_babel import gettext as _
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from tenants.fields import belonging
 from tenants.fields.checks import country_codes, parse_date, parse_decimal
 from tenants.fields.models import Answer, CustomField
 from tenants.fields.services import CHECKED
@@ -97,15 +99,23 @@ def save_answers(db: Session, participant: Participant, form: FilledForm, *,
     existing = {answer.field_id: answer for answer in db.scalars(
         select(Answer).where(Answer.participant_id == participant.id,
                              Answer.field_id.in_(values)))}
+    serving: list[int | None] = []  # read once, if an answer is given now
+
+    def given_for() -> int | None:
+        if not serving:
+            serving.append(belonging.coming_registration(db, participant.id))
+        return serving[0]
+
     for field_id, value in values.items():
         answer = existing.get(field_id)
         if value is None:
             if answer is not None:
                 db.delete(answer)
         elif answer is None:
-            db.add(Answer(participant_id=participant.id, field_id=field_id, value=value))
+            db.add(Answer(participant_id=participant.id, field_id=field_id, value=value,
+                          registration_id=given_for()))
         elif answer.value != value:
-            answer.value = value
+            answer.value, answer.registration_id = value, given_for()
     db.flush()
 
 

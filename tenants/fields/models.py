@@ -53,7 +53,13 @@ class CustomField(TenantBase):
 
 
 class Answer(TenantBase):
-    """A participant's answer to a custom field: a string, a number, a list of option keys…"""
+    """A participant's answer to a custom field: a string, a number, a list of option keys…
+
+    It belongs to the registration it was last given for (``registration_id``: the one, among
+    those it served, whose event ends last; see ``belonging``) and is deleted with it at
+    the latest; its retention clock is that event's end (``belonging.clock``). An answer given
+    for no registration yet (an account made without an event) counts from its last change.
+    """
 
     __tablename__ = "answers"
     __table_args__ = (UniqueConstraint("participant_id", "field_id"),)
@@ -63,5 +69,7 @@ class Answer(TenantBase):
         ForeignKey("participants.id", ondelete="CASCADE"), index=True)
     field_id: Mapped[int] = mapped_column(ForeignKey("custom_fields.id", ondelete="CASCADE"),
                                           index=True)
+    registration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("registrations.id", ondelete="CASCADE"), index=True)
     value: Mapped[Any] = mapped_column(JSONType)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

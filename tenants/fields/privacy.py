@@ -7,15 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, delete, exists, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from core.db import rowcount
 from tenants.fields.answers import answered_fields, display_value
+from tenants.fields.belonging import clock
 from tenants.fields.models import Answer
 from tenants.participants.models import Participant
 from tenants.personal_data import PersonalData, Step, after, each
-from tenants.registration.models import Registration
 from tenants.retention.services import Rule
 from tenants.texts import pick
 
@@ -31,14 +31,11 @@ def _erase(db: Session, participant: Participant) -> int:
     return rowcount(db.execute(delete(Answer).where(Answer.participant_id == participant.id)))
 
 
-# Answers are kept while their author holds a registration; once the last one is gone, they
-# follow the same duration from their last change.
-_unregistered = ~exists().where(Registration.participant_id == Answer.participant_id)
-
-
+# PRODUCT.md, "Retention and deletion": answers go ``form_answers`` months after the end of
+# the event of the registration they belong to (``belonging.clock``; an answer given for no
+# registration counts from its last change), or with that registration if it goes first.
 def _due(rule: Rule, now: datetime) -> Select:
-    return (select(Answer.id).where(_unregistered, Answer.updated_at < rule.cutoff(now))
-            .order_by(Answer.id))
+    return select(Answer.id).where(clock() < rule.cutoff(now)).order_by(Answer.id)
 
 
 def _delete(db: Session, ids: list, rule: Rule, now: datetime) -> None:
@@ -46,15 +43,14 @@ def _delete(db: Session, ids: list, rule: Rule, now: datetime) -> None:
 
 
 def _next(db: Session, rule: Rule) -> datetime | None:
-    return after(db.scalar(select(func.min(Answer.updated_at)).where(_unregistered)), rule)
+    return after(db.scalar(select(func.min(clock()))), rule)
 
 
 PERSONAL_DATA = (
     PersonalData(
-        "answers", (Answer.participant_id, Answer.value, Answer.updated_at),
-        retention=("registrations",), export=_export, erase=_erase,
-        # After the registrations' step (rank 0) of the same sweep: the answers of a
-        # registration it deleted are due in that sweep, not the next.
-        steps=(Step("registrations", "answers", _l("form answers deleted"),
-                    _due, each(_delete), _next, rank=1),)),
+        "answers", (Answer.participant_id, Answer.registration_id, Answer.value,
+                    Answer.updated_at),
+        retention=("form_answers",), export=_export, erase=_erase,
+        steps=(Step("form_answers", "deleted", _l("form answers deleted"),
+                    _due, each(_delete), _next),)),
 )

@@ -20,6 +20,7 @@ from core.clock import utcnow
 from core.db import rowcount
 from tenants.db import current_slug
 from tenants.events.models import Event
+from tenants.fields import belonging
 from tenants.participants.models import Participant
 from tenants.registration.models import ACTIVE, Registration
 
@@ -141,6 +142,7 @@ def register(db: Session, event: Event, participant: Participant) -> Registratio
                 if not _move(db, registration, ("cancelled",), "pending", created_at=utcnow(),
                              confirmed_at=None, cancelled_at=None):
                     return registration  # a concurrent request of the same person restarted it
+            belonging.attach(db, registration)  # made with the answers on file
             if participant.is_confirmed:
                 _place(db, registration, event)
             db.flush()
@@ -163,6 +165,8 @@ def register_new(db: Session, event: Event, participant: Participant) -> Registr
     registration = Registration(event_id=event.id, participant_id=participant.id,
                                 status="pending", created_at=utcnow())
     db.add(registration)
+    db.flush()
+    belonging.attach(db, registration)  # the answers just given with the sign-up form
     return registration
 
 

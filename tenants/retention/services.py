@@ -25,6 +25,8 @@ from tenants.consent import banner as consent_banner
 from tenants.consent.models import ConsentConfig
 from tenants.db import current_slug
 from tenants.events.models import Event
+from tenants.fields.belonging import clock as answer_clock
+from tenants.fields.models import Answer
 from tenants.instructions import services as instructions
 from tenants.participants.models import Participant, ParticipantToken
 from tenants.ratings.models import Rating
@@ -58,7 +60,11 @@ KINDS: tuple[Kind, ...] = (
          "months", 36, (6, 60), ("delete",)),
     Kind("deleted_accounts", _l("Accounts deleted by their owner"), _l("deletion request"),
          "days", 30, (0, 30), ("delete",)),
-    Kind("registrations", _l("Registrations and registration-form answers"), _l("event end"),
+    # Answers before registrations: an answer belongs to a registration and goes with it at
+    # the latest, so a sweep deletes (and counts) due answers before their registrations.
+    Kind("form_answers", _l("Registration-form answers"), _l("event end"),
+         "months", 12, (1, 36), ("delete",)),
+    Kind("registrations", _l("Registrations to events"), _l("event end"),
          "months", 12, (1, 36), ("delete",)),
     Kind("rating_comments", _l("Review comments"), _l("posting"),
          "months", 36, (6, 60), ("anonymise",)),
@@ -126,6 +132,10 @@ class RuleError(ValueError):
 # Consent proofs keep the years the consent banner already held (one value, edited on either
 # page): the banner's settings are the cookie-consent feature's.
 CONSENT = "consent_proofs"
+# PRODUCT.md, "Retention and deletion", rule "registrations and custom-field answers: event
+# end, 12 months, 1-36 months": answers belong to a registration and go with it, so they are
+# never kept longer than registrations; shortening registrations shortens answers along.
+ANSWERS, REGISTRATIONS = "form_answers", "registrations"
 
 
 def _consent_years(db: Session) -> int | None:
@@ -166,6 +176,12 @@ def set_rule(db: Session, key: str, duration: int, action: str) -> Rule:
     before = rule(db, key)
     if (before.duration, before.action) == (duration, action):
         return before
+    if key == ANSWERS and duration > (most := rule(db, REGISTRATIONS)).duration:
+        raise RuleError(_("%(kind)s belong to a registration and are deleted with it: they "
+                          "cannot be kept longer than registrations (%(duration)s).",
+                          kind=kind.label, duration=duration_text(kind.unit, most.duration)))
+    if key == REGISTRATIONS and duration < (answers := rule(db, ANSWERS)).duration:
+        set_rule(db, ANSWERS, duration, answers.action)
     if key == CONSENT:
         consent_banner.get_row(db).retention_years = duration
     else:
@@ -286,13 +302,22 @@ def schedule_for(db: Session, participant: Participant) -> list[Expiry]:
             "before. Signing in starts the count again.",
             duration=duration_text("months", inactive.duration))))
 
+    answers = keep[ANSWERS]
+    answered = db.scalar(select(func.min(answer_clock())).where(
+        Answer.participant_id == participant.id))
+    out.append(expiry(ANSWERS, answers.after(answered) if answered else None, _(
+        "Your answers to the registration form belong to the registration they were given "
+        "for (the latest, when you register again) and are deleted %(duration)s after the end "
+        "of its event (the date shown is the first of them).",
+        duration=duration_text("months", answers.duration))))
+
     registrations = keep["registrations"]
     ended = db.scalar(select(func.min(Event.ends_at)).join(
         Registration, Registration.event_id == Event.id).where(
         Registration.participant_id == participant.id))
     out.append(expiry("registrations", registrations.after(ended) if ended else None, _(
-        "Each registration, and your answers to the registration form, are deleted "
-        "%(duration)s after the end of the event (the date shown is the first of them).",
+        "Each registration is deleted %(duration)s after the end of the event (the date "
+        "shown is the first of them).",
         duration=duration_text("months", registrations.duration))))
 
     comments = keep["rating_comments"]
@@ -308,9 +333,11 @@ def schedule_for(db: Session, participant: Participant) -> list[Expiry]:
         "are deleted %(duration)s after each one.",
         duration=duration_text("months", keep["connection_logs"].duration))))
     out.append(expiry("consent_proofs", None, _(
-        "Proofs of the consents you gave are kept %(duration)s after each consent ends, to "
-        "show they were given, then deleted; they hold no personal data once your account is "
-        "erased.", duration=duration_text("years", keep["consent_proofs"].duration))))
+        "Proofs of the consents you gave, and of each change of them (withdrawing your "
+        "consent to the organisation's news included), are kept %(duration)s after each "
+        "consent ends or is replaced, to show what you chose and when, then deleted; they "
+        "hold no personal data once your account is erased.",
+        duration=duration_text("years", keep["consent_proofs"].duration))))
     out.append(expiry("rights_requests", None, _(
         "Records of the requests you make about your data are kept %(duration)s after each is "
         "closed, as proof of the answer, then deleted.",

@@ -94,18 +94,25 @@ def set_rule(kind: str):
         abort(404)
     form = _rule_form(kind)
     status = 422
+    before = services.rules(session)
     if form.validate():
         try:
-            services.set_rule(session, kind, form.duration.data,
-                              services.rule(session, kind).action)
+            services.set_rule(session, kind, form.duration.data, before[kind].action)
             status = 200
         except services.RuleError as refused:
             form.duration.errors = [str(refused)]
     if status == 200 and not wants_fragment():
         return redirect(url_for(".matrix", saved=kind), code=303)
     if wants_fragment():
-        body = render_template("retention/_rule.html", rule=services.rule(session, kind),
-                               form=form, saved=kind if status == 200 else "")
+        rules = services.rules(session)
+        body = render_template("retention/_rule.html", rule=rules[kind], form=form,
+                               saved=kind if status == 200 else "")
+        # A row the change moved along (answers follow a shorter duration of registrations)
+        # is swapped too, out of band.
+        for key, rule in rules.items():
+            if key != kind and rule != before[key]:
+                body += render_template("retention/_rule.html", rule=rule, oob=True,
+                                        form=_rule_form(key, rule), saved=key)
         return make_response(body, status)
     rules = services.rules(session)
     forms = {key: form if key == kind else _rule_form(key, rule) for key, rule in rules.items()}

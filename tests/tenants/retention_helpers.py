@@ -57,14 +57,18 @@ def populate(slug: str, n: int = 3) -> None:
             db.add_all(people[situation])
         db.flush()
         for i, person in enumerate(people["active"] + people["deleted"]):
+            old = Registration(event_id=old_event.id, participant_id=person.id,
+                               status="confirmed", created_at=now - 14 * MONTH,
+                               attended_at=old_event.ends_at)
+            db.add(old)
+            held = old
+            if person in people["active"]:  # registered again with their answers on file
+                held = Registration(event_id=new_event.id, participant_id=person.id,
+                                    status="confirmed", created_at=now - MONTH)
+                db.add(held)
+            db.flush()
             db.add(Answer(participant_id=person.id, field_id=field.id, value=f"Co {i}",
-                          updated_at=now - 14 * MONTH))
-            db.add(Registration(event_id=old_event.id, participant_id=person.id,
-                                status="confirmed", created_at=now - 14 * MONTH,
-                                attended_at=old_event.ends_at))
-            if person in people["active"]:
-                db.add(Registration(event_id=new_event.id, participant_id=person.id,
-                                    status="confirmed", created_at=now - MONTH))
+                          registration_id=held.id, updated_at=now - 14 * MONTH))
             age = 37 * MONTH if i % 2 == 0 else MONTH
             db.add(Rating(event_id=old_event.id, participant_id=person.id, stars=1 + i % 5,
                           comment=f"Comment {i}", status="published", created_at=now - age))

@@ -117,7 +117,7 @@ def test_the_export_and_the_sweep_keep_their_order() -> None:
     assert [(step.kind, step.name) for step in sweep._steps()] == [
         ("inactive_accounts", "warned"), ("inactive_accounts", "deactivated"),
         ("inactive_accounts", "erased"), ("deleted_accounts", "erased"),
-        ("registrations", "deleted"), ("registrations", "answers"),
+        ("form_answers", "deleted"), ("registrations", "deleted"),
         ("rating_comments", "anonymised"), ("connection_logs", "sign_ins"),
         ("connection_logs", "failures"), ("consent_proofs", "deleted"),
         ("rights_requests", "deleted")]

@@ -47,6 +47,7 @@ def test_defaults_are_product_numbers(ctx):
     assert found == {
         "inactive_accounts": (36, "months", "delete"),
         "deleted_accounts": (30, "days", "delete"),
+        "form_answers": (12, "months", "delete"),
         "registrations": (12, "months", "delete"),
         "rating_comments": (36, "months", "anonymise"),
         "connection_logs": (12, "months", "delete"),
@@ -85,7 +86,7 @@ def test_a_change_is_kept_and_recorded_as_an_instruction(ctx):
         logged = [i.summary for i in db.scalars(select(Instruction).order_by(Instruction.id))]
     # In the author's language (here the default, French).
     assert logged == [
-        "Inscriptions et réponses au formulaire d'inscription\u00a0: conservation 12 mois, "
+        "Inscriptions aux événements\u00a0: conservation 12 mois, "
         "désormais 24 mois, puis suppression",
         "Preuves de consentement\u00a0: conservation 5 ans, désormais 2 ans, puis suppression"]
     with tenants_api.tenant_context("globex") as db:
@@ -233,8 +234,9 @@ def test_schedule_for_says_when_and_why(app, client):
         assert found["inactive_accounts"].until == services.shift(now, "months", 36).date()
         assert "36 mois" in found["inactive_accounts"].why  # French, the default
         assert found["registrations"].until is None
-        assert set(found) == {"inactive_accounts", "registrations", "rating_comments",
-                              "connection_logs", "consent_proofs", "rights_requests"}
+        assert set(found) == {"inactive_accounts", "form_answers", "registrations",
+                              "rating_comments", "connection_logs", "consent_proofs",
+                              "rights_requests"}
         services.request_deletion(db, db.get(Participant, me))
         found = {e.kind: e for e in services.schedule_for(db, db.get(Participant, me))}
         assert found["deleted_accounts"].until == (now + timedelta(days=30)).date()
