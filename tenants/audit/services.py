@@ -18,6 +18,7 @@ pagecache.not_shown(AccessLog.__tablename__)  # staff reading data changes no pu
 # What the access log says of each action, in the reader's language.
 ACTIONS = {
     "participant.read": _l("Read a participant's full record"),
+    "participant.kept": _l("Read what is kept about a participant, and why"),
     "participant.export": _l("Exported a participant's data"),
     "participant.erase": _l("Erased a participant"),
     "rights_request.read": _l("Read a rights request"),

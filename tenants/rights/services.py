@@ -35,6 +35,7 @@ from tenants.rights.models import (
     PrivacyChoices,
     RequestStep,
     RightsRequest,
+    of_participant,
 )
 
 CODE_LIFETIME = timedelta(minutes=30)
@@ -362,6 +363,69 @@ def export_data(db: Session, participant: Participant, language: str = "en",
     """Everything this tenant holds about ``participant``: one section per kind of personal
     data the features declare (``tenants.privacy``; a few indexed queries)."""
     return privacy.export(db, participant, language, default)
+
+
+# Why each kind of a participant's data is kept: its purpose and the legal basis (GDPR
+# Art. 6) the organisation relies on, by retention kind (tenants.retention.services.KINDS).
+CONTRACT = _l("Performance of the contract to take part in the events (GDPR art. 6(1)(b))")
+REASONS: dict[str, tuple[str, str]] = {
+    "inactive_accounts": (_l("The account: signing in, the profile, taking part in events"),
+                          CONTRACT),
+    "deleted_accounts": (_l("The account: signing in, the profile, taking part in events"),
+                         CONTRACT),
+    "form_answers": (_l("Answers to the registration form: organising the events, for the "
+                        "purpose each question states"), CONTRACT),
+    "registrations": (_l("Registrations to events: seats, join links, reminders and the "
+                         "organiser's messages"), CONTRACT),
+    "rating_comments": (_l("Reviews of the events"),
+                        _l("Legitimate interest in informing other participants (GDPR art. "
+                           "6(1)(f))")),
+    "connection_logs": (_l("Securing access to the account"),
+                        _l("Legitimate interest in the security of the service (GDPR art. "
+                           "6(1)(f))")),
+    "consent_proofs": (_l("Proving the consents given"),
+                       _l("Legal obligation to prove consent (GDPR art. 7(1) and 6(1)(c))")),
+    "rights_requests": (_l("Proving how each request about the data was answered"),
+                        _l("Legal obligation to answer such requests (GDPR art. 12 and "
+                           "6(1)(c))")),
+}
+
+
+@dataclass(frozen=True)
+class Kept:
+    """One kind of a participant's data: what it is, until when it is kept and why."""
+
+    kind: str
+    label: str
+    until: date | None  # None: none held now, or each item has its own date (see ``rule``)
+    rule: str  # the retention rule, in words
+    purpose: str
+    basis: str
+
+
+@dataclass(frozen=True)
+class PrivacyFacts:
+    """What a tenant keeps about a participant and why (PRODUCT.md, "Retention and deletion":
+    admins see, per participant, what is kept and why; "A participant manages their data":
+    they see when each kind goes and why). One function builds it for the participant's
+    privacy page and for the staff's view of the same person, so both show the same facts."""
+
+    data: dict[str, Any]  # the export: every section the features declare
+    kept: list[Kept]
+    requests: list[RightsRequest]
+
+
+def privacy_facts(db: Session, participant: Participant, language: str = "en",
+                  default: str = "fr") -> PrivacyFacts:
+    kept = []
+    for expiry in retention.schedule_for(db, participant):
+        # Every kind has its reasons (tests/tenants/test_rights_kept.py); a dash rather than
+        # an error page should one be added without them.
+        purpose, basis = REASONS.get(expiry.kind, ("—", "—"))
+        kept.append(Kept(expiry.kind, expiry.label, expiry.until, expiry.why, str(purpose),
+                         str(basis)))
+    return PrivacyFacts(export_data(db, participant, language, default), kept,
+                        of_participant(db, participant.id))
 
 
 def export_json(db: Session, participant: Participant, language: str = "en") -> str:

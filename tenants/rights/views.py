@@ -6,7 +6,9 @@
 - The request form for people without an account (/rights/request), verified by an e-mailed
   code, and the download link of an answered access request.
 - The tenant's rights inbox (managers and above; erasure only by admins, like the erase page),
-  the staff erasure of an account (admins) and the access log (admins).
+  the staff erasure of an account (admins), the admins' view of what is kept about a
+  participant and why (the facts of the participant's own privacy page, same function) and
+  the access log (admins).
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from tenants.participants.views import signed_in
 from tenants.registration.forms import STATUS_LABELS
 from tenants.retention import services as retention
 from tenants.rights import forms, services, tasks
-from tenants.rights.models import PrivacyChoices, RightsRequest, is_restricted, of_participant
+from tenants.rights.models import PrivacyChoices, RightsRequest, is_restricted
+from tenants.settings import services as settings
 
 bp = Blueprint("rights", __name__, template_folder="templates")
 ID = "int(min=1, max=2147483647)"
@@ -73,16 +76,18 @@ def _privacy_page(me: Participant, status: int = 200, **forms_given: object) -> 
         formdata=None, marketing="yes" if consent_ledger.marketing(session, me.id) else "no")
     return render(
         "rights/privacy.html", status=status, me=me, choices=row,
-        data=services.export_data(session, me, _language()),
-        schedule=retention.schedule_for(session, me),
-        requests=of_participant(session, me.id),
-        restricted=is_restricted(session, me.id), cnil=CNIL_COMPLAINT,
-        kind_labels=forms.KIND_LABELS, profile_labels=forms.PROFILE_LABELS,
-        status_labels=STATUS_LABELS, visibility_labels=VISIBILITY_LABELS,
+        facts=services.privacy_facts(session, me, _language(), settings.languages(session)[0]),
+        restricted=is_restricted(session, me.id), cnil=CNIL_COMPLAINT, **_fact_labels(),
         confirm=forms.ConfirmForm(), marketing=forms_given.pop("marketing", marketing),
         objection=forms_given.pop("objection", None) or forms.ObjectionForm(formdata=None),
         directive=directive,
         delete=forms_given.pop("delete", None) or forms.DeleteForm(formdata=None))
+
+
+def _fact_labels() -> dict[str, Any]:
+    """The labels ``rights/_data.html`` and the requests' list need."""
+    return {"kind_labels": forms.KIND_LABELS, "profile_labels": forms.PROFILE_LABELS,
+            "status_labels": STATUS_LABELS, "visibility_labels": VISIBILITY_LABELS}
 
 
 def _saved(message: str) -> BaseResponse:
@@ -366,6 +371,25 @@ def erase(participant_id: int):
     audit.record(session, member_id=access.member_id(), action="participant.erase",
                  target=f"participant:{participant_id}")
     return redirect(url_for(".erased"), code=303)
+
+
+@bp.get(f"/admin/participants/<{ID}:participant_id>/kept")
+@writes  # the read is logged
+@access.require_role("admin")
+def kept(participant_id: int):
+    """What is kept about a participant and why, for admins: the facts of their own privacy
+    page, from the same function (PRODUCT.md, "Retention and deletion": admins see, per
+    participant, what is kept and why); logged like every staff read of a full record."""
+    session = db.session()
+    participant = participants.get(session, participant_id)
+    if participant is None:
+        abort(404)
+    audit.record(session, member_id=access.member_id(), action="participant.kept",
+                 target=f"participant:{participant_id}")
+    return render("rights/kept.html", participant=participant,
+                  facts=services.privacy_facts(session, participant, _language(),
+                                               settings.languages(session)[0]),
+                  **_fact_labels())
 
 
 @bp.get("/admin/participants/erased")
