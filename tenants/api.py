@@ -59,6 +59,11 @@ from tenants.settings import models as _settings_models  # noqa: F401
 
 # Sent with a tenant slug and ``at``: that tenant has data due before its planned sweep.
 retention_due_earlier = _retention.due_earlier
+# The tenants' connection-log kind (default, bounds, unit): the control plane keeps its own
+# sign-in records within the same bounds (PRODUCT.md, "Retention and deletion"); and the
+# calendar arithmetic of retention durations.
+connection_logs = _retention.BY_KEY["connection_logs"]
+retention_shift = _retention.shift
 # The rights request form and its e-mailed code, whose rules the platform's own intake follows
 # (webapp.rights_intake): one form, one code lifetime, one number of attempts, one resend pace.
 RIGHTS_CODE_LIFETIME = _rights.CODE_LIFETIME
@@ -93,6 +98,7 @@ __all__ = [
     "check_consent_service",
     "commit",
     "configure",
+    "connection_logs",
     "count_participants",
     "current_slug",
     "deactivate",
@@ -112,6 +118,7 @@ __all__ = [
     "provision",
     "record_access",
     "retention_due_earlier",
+    "retention_shift",
     "rights_due_on",
     "schema_for",
     "seed_demo",

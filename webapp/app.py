@@ -53,6 +53,7 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     from webapp.members.views import invitations_bp
     from webapp.organisations.views import bp as organisations_bp
     from webapp.registers.views import bp as registers_bp
+    from webapp.retention.views import bp as platform_retention_bp
     from webapp.rights_intake.views import bp as rights_intake_bp
     from webapp.signup.views import bp as signup_bp
     from webapp.subprocessors.views import bp as subprocessors_bp
@@ -87,8 +88,10 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     app.register_blueprint(auth_bp)
     app.register_blueprint(invitations_bp)
     app.register_blueprint(organisations_bp)
-    # Processor duties: the DPA, sub-processors, registers, the service catalogue.
-    for duty_bp in (dpa_bp, subprocessors_bp, registers_bp, catalogue_bp):
+    # Processor duties: the DPA, sub-processors, registers, the service catalogue; the
+    # retention of the platform's own sign-in records.
+    for duty_bp in (dpa_bp, subprocessors_bp, registers_bp, catalogue_bp,
+                    platform_retention_bp):
         app.register_blueprint(duty_bp)
     # Rights requests sent to Parvis, forwarded to the tenants concerned (processor duty).
     app.register_blueprint(rights_intake_bp)

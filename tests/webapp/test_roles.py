@@ -15,6 +15,8 @@ from webapp.organisations import services as org_services
 from webapp.organisations.models import Tenant, TenantStatus
 
 OPERATOR = "ops@parvis.test"
+# On whose instruction an operator opens a tenant from the console (webapp/organisations).
+INSTRUCTION = {"instructed_by_name": "Ann Client", "instructed_by_email": "ann@client.example"}
 
 
 def tenant_count(app) -> int:  # type: ignore[no-untyped-def]
@@ -72,7 +74,7 @@ def test_operator_creates_a_tenant_that_serves_its_pages(app, client, tenant_sto
     sign_in_operator(client, OPERATOR)
     before = tenant_storage()
     response = client.post("/ops/tenants", data={"name": "Initech", "slug": "initech",
-                                                 "default_language": "en"})
+                                                 "default_language": "en", **INSTRUCTION})
     assert response.status_code == 303
     assert response.headers["Location"] == "/ops/tenants"
     assert len(tenant_storage() - before) == 1  # its own schema, or its own file
@@ -90,7 +92,7 @@ def test_invalid_slug_in_the_console_shows_the_error_and_creates_nothing(
     sign_in_operator(english(client), OPERATOR)
     before = tenant_storage()
     response = client.post("/ops/tenants", data={"name": "Bad", "slug": "../Bad",
-                                                 "default_language": "fr"})
+                                                 "default_language": "fr", **INSTRUCTION})
     assert response.status_code == 422
     assert "The address name must start with a lowercase letter" in response.get_data(
         as_text=True)
@@ -101,7 +103,7 @@ def test_invalid_slug_in_the_console_shows_the_error_and_creates_nothing(
 def test_name_error_is_shown_on_the_name_field(app, client, english):
     sign_in_operator(english(client), OPERATOR)
     response = client.post("/ops/tenants", data={"name": "Bad\x07name", "slug": "badname",
-                                                 "default_language": "fr"})
+                                                 "default_language": "fr", **INSTRUCTION})
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert 'id="name-error"' in page

@@ -58,6 +58,12 @@ def dpa_pending(tenant_id: int) -> bool:
         DpaAcceptance.version == versions.current().id)))
 
 
+def accepted_version(session: Session, tenant_id: int) -> DpaAcceptance | None:
+    """The tenant's acceptance of the current DPA version, or None while it is pending."""
+    return session.scalar(select(DpaAcceptance).where(
+        DpaAcceptance.tenant_id == tenant_id, DpaAcceptance.version == versions.current().id))
+
+
 def tenants_pending_dpa(session: Session, account_id: int) -> list[Tenant]:
     """The open tenants this account owns that have not accepted the current DPA."""
     accepted = exists().where(DpaAcceptance.tenant_id == Tenant.id,

@@ -41,6 +41,7 @@ def _page(form: AcceptDpaForm, status: int = 200):
     form.version.data = current.id
     return render("dpa/organisation.html", status=status, form=form, version=current,
                   language=text_language(), pending=services.dpa_pending(g.org.id),
+                  instruction=org_services.provisioning_instruction(db.session(), g.org),
                   acceptances=services.acceptances(db.session(), g.org.id))
 
 

@@ -17,6 +17,15 @@ class TenantForm(FlaskForm):
     # Each language is named in itself (an autonym), so it is not translated.
     default_language = SelectField(_l("Default language"), choices=[
         SelectChoice("fr", "Français"), SelectChoice("en", "English")])
+    # No owner has accepted the DPA yet: who asked for the space is recorded instead, and the
+    # owner is asked to accept it (a banner) once they sign in. Checked by the service.
+    instructed_by_name = StringField(_l("On the instruction of (name)"), description=_l(
+        "The client's representative who asked for this space. Its data processing agreement "
+        "stays to be accepted by its owner, who is asked on every page until it is."),
+        validators=[DataRequired(_l("Enter the name of the person who asked for this space."))])
+    instructed_by_email = StringField(_l("Their e-mail address"), validators=[
+        DataRequired(_l("Enter a valid e-mail address, such as name@example.org."))],
+        render_kw={"type": "email", "autocomplete": "off"})
 
 
 class StatusForm(FlaskForm):

@@ -72,3 +72,24 @@ class ControllerIdentity(Timestamps, ControlBase):
     address: Mapped[str] = mapped_column(Text)
     dpo_name: Mapped[str] = mapped_column(String(200))
     dpo_email: Mapped[str] = mapped_column(String(254))
+
+
+class ProvisioningInstruction(ControlBase):
+    """On whose instruction an operator opened a tenant from the console. Signup has the owner
+    accept the DPA before provisioning; a tenant opened by an operator is provisioned first,
+    its DPA acceptance pending (a banner asks its owner until they accept), so who asked for
+    it, and which operator acted, is recorded here (PRODUCT.md, processor duties: the DPA is
+    accepted by the tenant owner before provisioning)."""
+
+    __tablename__ = "tenant_provisioning_instructions"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    # The client's representative who asked for the space, as the operator was told.
+    instructed_by_name: Mapped[str] = mapped_column(String(200))
+    instructed_by_email: Mapped[str] = mapped_column(String(254))
+    # The operator's account may be deleted later; the address at the time stays as proof.
+    operator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
+    operator_email: Mapped[str] = mapped_column(String(254))
+    at: Mapped[datetime]

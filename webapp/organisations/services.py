@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +23,13 @@ from tenants import api as tenants_api
 from webapp import db as control_db
 from webapp import migrate
 from webapp.auth.models import Account, Membership
-from webapp.organisations.models import ControllerIdentity, StatusChange, Tenant, TenantStatus
+from webapp.organisations.models import (
+    ControllerIdentity,
+    ProvisioningInstruction,
+    StatusChange,
+    Tenant,
+    TenantStatus,
+)
 
 RESERVED_SLUGS = frozenset({"admin", "api", "ops", "static", "www", "login", "logout", "account",
                             "signup", "billing", "help", "status", "public", "postgres"})
@@ -116,6 +123,48 @@ def create(db: Session, *, slug: str, name: str, default_language: str = "fr") -
         db.commit()
         raise
     return tenant
+
+
+def check_instruction(name: str, email: str) -> tuple[str, str]:
+    """The client's representative on whose instruction an operator opens a tenant."""
+    name = (name or "").strip()
+    if not name:
+        raise TenantError(_l("Enter the name of the person who asked for this space."),
+                          "instructed_by_name")
+    if len(name) > 200 or any(_invisible(c) for c in name):
+        raise TenantError(_l("The name must be at most 200 printable characters."),
+                          "instructed_by_name")
+    try:
+        email = validate_email((email or "").strip(), check_deliverability=False,
+                               allow_smtputf8=False).normalized
+    except EmailNotValidError:
+        raise TenantError(_l("Enter a valid e-mail address, such as name@example.org."),
+                          "instructed_by_email") from None
+    if len(email) > 254:
+        raise TenantError(_l("Enter a valid e-mail address, such as name@example.org."),
+                          "instructed_by_email")
+    return name, email.lower()
+
+
+def create_on_instruction(db: Session, *, slug: str, name: str, default_language: str,
+                          instructed_by_name: str, instructed_by_email: str,
+                          operator: Account) -> Tenant:
+    """An operator opens a tenant from the console. No owner has accepted the DPA yet (signup
+    has them accept it before provisioning): the space is provisioned with the acceptance
+    pending, and the person on whose instruction it was opened is recorded with the operator
+    (``ProvisioningInstruction``); its owners see the DPA banner until one accepts it."""
+    who, address = check_instruction(instructed_by_name, instructed_by_email)
+    tenant = create(db, slug=slug, name=name, default_language=default_language)
+    db.add(ProvisioningInstruction(tenant_id=tenant.id, instructed_by_name=who,
+                                   instructed_by_email=address, operator_id=operator.id,
+                                   operator_email=operator.email, at=utcnow()))
+    db.flush()
+    return tenant
+
+
+def provisioning_instruction(db: Session, tenant: Tenant) -> ProvisioningInstruction | None:
+    """On whose instruction an operator opened ``tenant`` (None: opened through signup)."""
+    return db.get(ProvisioningInstruction, tenant.id)
 
 
 def provision(db: Session, tenant: Tenant) -> None:

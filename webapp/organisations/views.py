@@ -11,6 +11,7 @@ from webapp import db
 from webapp.access import operator_required
 from webapp.auth.models import OperatorRole
 from webapp.billing import plans
+from webapp.dpa import services as dpa_services
 from webapp.organisations import services
 from webapp.organisations.forms import StatusForm, TenantForm
 from webapp.organisations.models import Tenant, TenantStatus
@@ -49,8 +50,11 @@ def create():
     form = TenantForm()
     if form.validate_on_submit():
         try:
-            services.create(db.session(), slug=form.slug.data.strip(), name=form.name.data,
-                            default_language=form.default_language.data)
+            services.create_on_instruction(
+                db.session(), slug=form.slug.data.strip(), name=form.name.data,
+                default_language=form.default_language.data,
+                instructed_by_name=form.instructed_by_name.data,
+                instructed_by_email=form.instructed_by_email.data, operator=current_user)
         except services.TenantError as exc:
             field = form[exc.field]
             field.errors = [*field.errors, str(exc)]
@@ -70,6 +74,8 @@ def _detail(tenant: Tenant, form: StatusForm, status: int = 200):
     session = db.session()
     return render("organisations/tenant.html", status=status, tenant=tenant, form=form,
                   plan=_plan_names().get(tenant.id),
+                  instruction=services.provisioning_instruction(session, tenant),
+                  dpa_accepted=dpa_services.accepted_version(session, tenant.id),
                   history=services.status_history(session, tenant),
                   can_change=current_user.operator_role in STATUS_ROLES)
 

@@ -5,6 +5,11 @@ logs, the processor-duty records); the tenants' participant data is processed on
 and belongs in the per-tenant processor register (Art. 30(2)), not here. The record is kept in
 this module so a change to it is reviewed like code; the operator pages and the CSV export
 read it from here. Each text exists in French and English.
+
+The security logs are generated rather than written (``security_logs``): their data categories
+from the columns of the sign-in tables, their retention from the operators' setting and the
+session and throttling settings (``webapp.retention.services.facts``), so the register says
+what is stored and for how long, and a change of either is a new version of the register.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from flask_babel import lazy_gettext as _l
+
+from webapp.retention.services import SignInFacts
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,7 @@ COMMON_SECURITY = Text(
     "Hosting in France; TLS; role-based access control; two-factor authentication mandatory "
     "for operators; encrypted backups; access logging.")
 
-ACTIVITIES: tuple[Activity, ...] = (
+STATIC: tuple[Activity, ...] = (
     Activity(
         name=Text("Comptes des membres des organisations clientes et des opérateurs",
                   "Accounts of client organisations' members and of operators"),
@@ -96,41 +103,6 @@ ACTIVITIES: tuple[Activity, ...] = (
             "For as long as the account exists; deleted within 30 days of its closure or of the "
             "end of its last membership."),
         security=COMMON_SECURITY,
-    ),
-    Activity(
-        name=Text("Journaux de sécurité et sessions de connexion",
-                  "Security logs and sign-in sessions"),
-        purposes=Text(
-            "Authentifier les connexions, limiter les tentatives de connexion, détecter et "
-            "analyser les incidents de sécurité.",
-            "Authenticate sign-ins, throttle sign-in attempts, detect and investigate security "
-            "incidents."),
-        legal_basis=Text("Intérêt légitime de Parvis à assurer la sécurité du service "
-                         "(art. 6.1.f) ; obligation de sécurité (art. 32).",
-                         "Parvis's legitimate interest in keeping the service secure "
-                         "(Art. 6(1)(f)); security obligation (Art. 32)."),
-        data_subjects=Text("Membres, opérateurs et toute personne qui tente de se connecter.",
-                           "Members, operators and anyone who tries to sign in."),
-        data_categories=Text(
-            "Empreinte du jeton de session, dates de début, d'expiration et de révocation ; "
-            "échecs de connexion sous forme d'empreinte à clé de l'adresse e-mail ou de "
-            "l'adresse IP ; adresse IP et horodatage des connexions.",
-            "Hash of the session token, start, expiry and revocation times; failed sign-ins "
-            "as a keyed hash of the e-mail or IP address; IP address and time of sign-ins."),
-        recipients=Text("Opérateurs habilités de Parvis ; autorités judiciaires sur "
-                        "réquisition.",
-                        "Authorised Parvis operators; judicial authorities on legal request."),
-        transfers=NO_TRANSFER,
-        retention=Text(
-            "Sessions : jusqu'à leur expiration ou déconnexion ; échecs de connexion : durée "
-            "de la fenêtre de limitation ; journaux de connexion : 12 mois au plus.",
-            "Sessions: until they expire or the user signs out; failed sign-ins: the "
-            "throttling window; connection logs: 12 months at most."),
-        security=Text(
-            "Seules des empreintes des jetons et des clés de limitation sont stockées ; accès "
-            "réservé aux opérateurs ; " + COMMON_SECURITY.fr[0].lower() + COMMON_SECURITY.fr[1:],
-            "Only hashes of tokens and throttling keys are stored; access restricted to "
-            "operators; " + COMMON_SECURITY.en[0].lower() + COMMON_SECURITY.en[1:]),
     ),
     Activity(
         name=Text("Abonnements et facturation", "Subscriptions and billing"),
@@ -202,6 +174,107 @@ ACTIVITIES: tuple[Activity, ...] = (
 )
 
 
-def rows(language: str) -> list[list[str]]:
+# --- the security logs, generated from what is stored ------------------------------------------
+
+# What each column of the sign-in tables holds (``webapp.auth.models``). A column missing here
+# stops the register from being built (``UndescribedColumn``): what is stored is always said.
+SESSION_COLUMNS: dict[str, Text | None] = {
+    "token_hash": Text("empreinte SHA-256 du jeton de session (le jeton lui-même n'est que "
+                       "dans le cookie du navigateur)",
+                       "SHA-256 hash of the session token (the token itself is only in the "
+                       "browser's cookie)"),
+    "account_id": Text("compte connecté", "the signed-in account"),
+    "created_at": Text("date et heure de connexion", "time of sign-in"),
+    "expires_at": Text("date et heure d'expiration", "expiry time"),
+    "revoked_at": Text("date et heure de déconnexion ou de révocation",
+                       "time of sign-out or revocation"),
+}
+FAILURE_COLUMNS: dict[str, Text | None] = {
+    "id": None,  # a row number, nothing about anyone
+    "key": Text("empreinte à clé (HMAC) de l'adresse e-mail saisie ou de l'adresse IP du "
+                "client, jamais l'adresse en clair",
+                "keyed hash (HMAC) of the e-mail address typed or of the client's IP address, "
+                "never the address in clear"),
+    "at": Text("date et heure de l'échec", "time of the failure"),
+}
+
+
+class UndescribedColumn(LookupError):
+    """A sign-in table has a column the register does not describe."""
+
+
+def _described(columns: tuple[str, ...], texts: dict[str, Text | None]) -> list[Text]:
+    missing = [c for c in columns if c not in texts]
+    if missing:
+        raise UndescribedColumn(f"the register does not describe {missing}")
+    return [text for c in columns if (text := texts[c]) is not None]
+
+
+def _count(n: int, fr: tuple[str, str], en: tuple[str, str]) -> Text:
+    return Text(f"{n} {fr[0] if n < 2 else fr[1]}", f"{n} {en[0] if n == 1 else en[1]}")
+
+
+def _join(parts: list[Text], language: str) -> str:
+    return ", ".join(part(language) for part in parts)
+
+
+def security_logs(facts: SignInFacts) -> Activity:
+    """The sign-in records as they are: the columns stored, the session lifetime and the
+    retention the operators set (``webapp.retention.services``)."""
+    sessions = _described(facts.session_columns, SESSION_COLUMNS)
+    failures = _described(facts.failure_columns, FAILURE_COLUMNS)
+    months = _count(facts.months, ("mois", "mois"), ("month", "months"))
+    hours = _count(facts.session_hours, ("heure", "heures"), ("hour", "hours"))
+    minutes = _count(facts.failure_minutes, ("minute", "minutes"), ("minute", "minutes"))
+    return Activity(
+        name=Text("Journaux de sécurité et sessions de connexion",
+                  "Security logs and sign-in sessions"),
+        purposes=Text(
+            "Authentifier les connexions, limiter les tentatives de connexion, détecter et "
+            "analyser les incidents de sécurité.",
+            "Authenticate sign-ins, throttle sign-in attempts, detect and investigate security "
+            "incidents."),
+        legal_basis=Text("Intérêt légitime de Parvis à assurer la sécurité du service "
+                         "(art. 6.1.f) ; obligation de sécurité (art. 32).",
+                         "Parvis's legitimate interest in keeping the service secure "
+                         "(Art. 6(1)(f)); security obligation (Art. 32)."),
+        data_subjects=Text("Membres, opérateurs et toute personne qui tente de se connecter.",
+                           "Members, operators and anyone who tries to sign in."),
+        data_categories=Text(
+            f"Sessions de connexion : {_join(sessions, 'fr')}. Échecs de connexion : "
+            f"{_join(failures, 'fr')}.",
+            f"Sign-in sessions: {_join(sessions, 'en')}. Failed sign-ins: "
+            f"{_join(failures, 'en')}."),
+        recipients=Text("Opérateurs habilités de Parvis ; autorités judiciaires sur "
+                        "réquisition.",
+                        "Authorised Parvis operators; judicial authorities on legal request."),
+        transfers=NO_TRANSFER,
+        retention=Text(
+            f"Une session est valable {hours('fr')} au plus ; la déconnexion ou un changement "
+            f"de mot de passe la révoque. Chaque session est conservée {months('fr')} après sa "
+            f"fin (expiration ou révocation), puis supprimée par la purge quotidienne, qui en "
+            f"garde un reçu. Échecs de connexion : comptés {minutes('fr')} (fenêtre de "
+            f"limitation), puis supprimés au plus tard par la purge quotidienne suivante.",
+            f"A session is valid for {hours('en')} at most; signing out or changing the "
+            f"password revokes it. Each session is kept {months('en')} after it ended (expiry "
+            f"or revocation), then deleted by the daily sweep, which keeps a receipt. Failed "
+            f"sign-ins: counted for {minutes('en')} (the throttling window), then deleted by "
+            f"the next daily sweep at the latest."),
+        security=Text(
+            "Seules des empreintes des jetons et des clés de limitation sont stockées ; accès "
+            "réservé aux opérateurs ; " + COMMON_SECURITY.fr[0].lower() + COMMON_SECURITY.fr[1:],
+            "Only hashes of tokens and throttling keys are stored; access restricted to "
+            "operators; " + COMMON_SECURITY.en[0].lower() + COMMON_SECURITY.en[1:]),
+    )
+
+
+def activities(facts: SignInFacts) -> tuple[Activity, ...]:
+    """Every activity, the security logs generated from what is stored (``facts``) and placed
+    after the accounts."""
+    return (STATIC[0], security_logs(facts), *STATIC[1:])
+
+
+def rows(language: str, facts: SignInFacts) -> list[list[str]]:
     """The register as a table: one row per activity, columns in ``HEADINGS`` order."""
-    return [[getattr(activity, name)(language) for name in HEADINGS] for activity in ACTIVITIES]
+    return [[getattr(activity, name)(language) for name in HEADINGS]
+            for activity in activities(facts)]

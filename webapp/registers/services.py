@@ -29,6 +29,7 @@ from webapp.organisations.models import Tenant
 from webapp.registers import controller
 from webapp.registers import tenant as tenant_register
 from webapp.registers.models import RegisterVersion
+from webapp.retention import services as retention
 from webapp.subprocessors import services as subprocessors
 
 INSTRUCTIONS_PER_PAGE = 50
@@ -77,8 +78,11 @@ def tenant_snapshot(session: Session, tenant: Tenant) -> dict:
         session, utcnow().date()))
 
 
-def controller_snapshot() -> dict:
-    return {"fr": controller.rows("fr"), "en": controller.rows("en")}
+def controller_snapshot(session: Session) -> dict:
+    """The platform's register in both languages, generated from what is stored now (its
+    sign-in records' columns and retention): a change of either is a new version."""
+    facts = retention.facts(session)
+    return {"fr": controller.rows("fr", facts), "en": controller.rows("en", facts)}
 
 
 def history(session: Session, tenant_id: int | None) -> list[RegisterVersion]:
@@ -98,7 +102,7 @@ def controller_version(session: Session, number: int | None) -> RegisterVersion 
     """The controller register's latest version (stored now if the register changed), or
     version ``number`` (None if there is none)."""
     if number is None:
-        return remember(session, None, controller_snapshot())
+        return remember(session, None, controller_snapshot(session))
     return get(session, None, number)
 
 

@@ -29,7 +29,7 @@ def remember_registers() -> int:
     """Every night: the controller register, and a version check of every tenant's processor
     register (changes made in the tenant's own pages); returns how many tenants were queued."""
     session = db.session()
-    services.remember(session, None, services.controller_snapshot())
+    services.remember(session, None, services.controller_snapshot(session))
     tenants = [t.id for t in org_services.all_tenants(session) if t.status in INFORMED]
     for tenant_id in tenants:
         enqueue(remember_register, tenant_id)

@@ -6,6 +6,9 @@ in proportion to the tenants with expiring data. Each job sweeps its one tenant
 (``tenants.api.sweep_retention``: batches, receipt) and writes back that tenant's next due
 date; a failure in one tenant never stops the others. A tenant brings its sweep forward when
 data may expire earlier than planned (an account deleted by its owner, a shorter duration).
+
+Every day, ``sweep_sign_in_records`` deletes the control plane's own sign-in records past their
+retention (``services``), in batches, each committed with its count on the day's receipt.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from tenants import api as tenants_api
 from webapp import db
 from webapp.organisations import services as org_services
 from webapp.organisations.models import Tenant, TenantStatus
+from webapp.retention import services
 from webapp.retention.models import RetentionSchedule
 
 # Tenants whose data is still kept: an ended tenant's data waits for its destruction as a whole.
@@ -80,3 +84,19 @@ def _bring_forward(slug: str, at: datetime) -> None:
         session.add(RetentionSchedule(tenant_id=tenant.id, next_due_at=at))
     elif at < schedule.next_due_at:
         schedule.next_due_at = at
+
+
+@periodic_task(crontab(hour="3", minute="10"))
+def sweep_sign_in_records() -> int:
+    """Delete the members' and operators' sign-in sessions ended more than the platform's
+    retention ago, and failed sign-ins past the throttling window; returns the sessions
+    deleted. A run interrupted between batches keeps the counts of those it committed."""
+    session = db.session()
+    receipt = services.start_receipt(session)
+    db.commit()
+    while services.delete_sessions_batch(session, receipt) == services.BATCH:
+        db.commit()  # one batch at a time: other writers are never held up for long
+    services.delete_failures(session, receipt)
+    receipt.finished_at = utcnow()
+    db.commit()
+    return receipt.sessions_deleted
