@@ -15,10 +15,20 @@ from webapp.contract.models import BundleDownload, ContractEnd, DestructionCerti
 from webapp.db import ControlBase
 from webapp.dpa.models import DpaAcceptance
 from webapp.members.models import Invitation, MemberPolicy
-from webapp.organisations.models import ControllerIdentity, StatusChange, Tenant, TenantStatus
+from webapp.organisations.models import (
+    ControllerIdentity,
+    ProvisioningInstruction,
+    StatusChange,
+    Tenant,
+    TenantStatus,
+)
 from webapp.outbox import ControlJob
 from webapp.registers.models import RegisterVersion
-from webapp.retention.models import RetentionSchedule
+from webapp.retention.models import (
+    ControlRetentionReceipt,
+    ControlRetentionRule,
+    RetentionSchedule,
+)
 from webapp.rights_intake.models import PlatformRightsRequest, RightsForwarding
 from webapp.signup.models import PendingSignup, TermsAcceptance
 from webapp.subprocessors.models import Objection, SubProcessor, SubProcessorChange
@@ -33,6 +43,8 @@ __all__ = [
     "ContractEnd",
     "ControlBase",
     "ControlJob",
+    "ControlRetentionReceipt",
+    "ControlRetentionRule",
     "ControllerIdentity",
     "DestructionCertificate",
     "DpaAcceptance",
@@ -46,6 +58,7 @@ __all__ = [
     "OperatorRole",
     "PendingSignup",
     "PlatformRightsRequest",
+    "ProvisioningInstruction",
     "RecoveryCode",
     "RegisterVersion",
     "RetentionSchedule",
