@@ -67,11 +67,11 @@ def setup(app: Flask) -> str:
         with tenants_api.tenant_context("consent") as session:
             consent_banner.save_service(
                 session, None, name="Matomo", provider="InnoCraft", purpose="audience",
-                cookies=[{"name": "_pk_id", "lifetime": "13 months"}], location="France",
+                cookies=[{"name": "_pk_id", "duration": 13, "unit": "months"}], location="France",
                 load_kind="script", load_url="https://stats.example.org/matomo.js")
             consent_banner.save_service(
                 session, None, name="VideoHost", provider="Video Inc.", purpose="embedded",
-                cookies=[{"name": "vh", "lifetime": "6 months"}], location="United States",
+                cookies=[{"name": "vh", "duration": 6, "unit": "months"}], location="United States",
                 load_kind="embed", load_url="https://video.example.net/embed/42")
         with tenants_api.tenant_context("consent") as session:
             config = consent_banner.config(session)

@@ -228,7 +228,8 @@ def processing_config(slug: str) -> dict:
                               for f in fields.active_fields(session)],
             # Blocked services (a transfer not authorised) are neither used nor listed.
             "services": [{"name": s.name, "provider": s.provider, "purpose": s.purpose,
-                          "location": s.location, "safeguard": s.transfer_safeguard}
+                          "location": s.location, "safeguard": s.transfer_safeguard,
+                          "cookies": [dict(c) for c in s.cookies or ()]}
                          for s in services if not s.blocked],
             # The retention matrix as the tenant set it: kind -> unit, duration, action.
             "retention": {key: {"unit": rule.kind.unit, "duration": rule.duration,

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.cookie_lifetimes import Lifetime, parse
+from core.cookie_lifetimes import check as check_lifetimes
 from tenants import db as tenant_db
 from tenants.consent.cache import caches, key
 from tenants.consent.models import PURPOSES, ConsentConfig, ConsentService
@@ -57,7 +59,7 @@ class Service:
     name: str
     provider: str
     purpose: str
-    cookies: tuple[tuple[str, str], ...]
+    cookies: tuple[tuple[str, Lifetime], ...]  # name, lifetime (shown translated)
     location: str
     load_kind: str
     load_url: str | None
@@ -133,9 +135,33 @@ def list_services(db: Session, *, active: bool = False) -> list[ConsentService]:
     return list(db.scalars(query))
 
 
+@dataclass(frozen=True)
+class ToFix:
+    """A cookie whose lifetime was free text that could not be structured (see
+    ``core.cookie_lifetimes``), or that declares more than 13 months: the admin must correct
+    it (the consent admin page says so)."""
+
+    service: ConsentService
+    cookie: str
+    written: str
+    over_cap: bool
+
+
+def lifetimes_to_fix(db: Session) -> list[ToFix]:
+    found = []
+    for service in list_services(db):
+        for cookie in service.cookies or ():
+            lifetime = Lifetime.of(cookie)
+            if lifetime.needs_fixing:
+                read = parse(lifetime.text) if not lifetime.readable else lifetime
+                found.append(ToFix(service, str(cookie.get("name", "")), lifetime.text,
+                                   read is not None and not read.within_cap))
+    return found
+
+
 def _service(row: ConsentService) -> Service:
     return Service(row.id, row.name, row.provider, row.purpose,
-                   tuple((c["name"], c["lifetime"]) for c in row.cookies or ()),
+                   tuple((c["name"], Lifetime.of(c)) for c in row.cookies or ()),
                    row.location, row.load_kind, row.load_url)
 
 
@@ -210,6 +236,9 @@ def check_service(purpose: str, cookies: list[dict], load_kind: str,
         raise ValueError("load_url")
     if any(not COOKIE_NAME.fullmatch(c.get("name", "")) for c in cookies):
         raise ValueError("cookies")
+    # Each lifetime a number and a unit, at most 13 months (core.cookie_lifetimes; PRODUCT.md,
+    # "Cookie consent"): a LifetimeError, a ValueError naming the cookie.
+    check_lifetimes(cookies)
 
 
 def save_service(db: Session, service: ConsentService | None, *, name: str, provider: str,

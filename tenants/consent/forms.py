@@ -20,6 +20,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from core import cookie_lifetimes
 from tenants.consent.banner import (
     COOKIE_NAME,
     MAX_LIFETIME_MONTHS,
@@ -54,22 +55,15 @@ LOAD_LABELS = {
 MAX_COOKIES = 20
 
 
-def parse_cookies(text: str) -> list[dict[str, str]] | None:
-    """``name | lifetime`` lines → cookie list; None when a line is not valid."""
-    found = []
-    for line in (text or "").splitlines():
-        if not line.strip():
-            continue
-        name, _sep, lifetime = line.partition("|")
-        name, lifetime = name.strip(), lifetime.strip()
-        if not COOKIE_NAME.fullmatch(name) or not lifetime or len(lifetime) > 50:
-            return None
-        found.append({"name": name, "lifetime": lifetime})
-    return found if len(found) <= MAX_COOKIES else None
+def parse_cookies(text: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """``name | lifetime`` lines -> (cookies, translated errors naming each wrong cookie); each
+    lifetime read as a number and a unit, at most 13 months (``core.cookie_lifetimes``)."""
+    return cookie_lifetimes.parse_lines(text, MAX_COOKIES, COOKIE_NAME)
 
 
 def cookies_text(cookies: list[dict]) -> str:
-    return "\n".join(f"{c['name']} | {c['lifetime']}" for c in cookies)
+    """The stored cookies as the form shows them, lifetimes in the reader's language."""
+    return cookie_lifetimes.lines(cookies)
 
 
 class ServiceForm(FlaskForm):
@@ -81,9 +75,10 @@ class ServiceForm(FlaskForm):
                                                   for p in PURPOSES])
     cookies = TextAreaField(
         _l("Cookies it sets"), validators=[Length(max=3000)],
-        description=_l("One per line: the cookie's name, a vertical bar, its lifetime "
-                       "(e.g. _pk_id | 13 months). They are deleted when a visitor withdraws "
-                       "consent."))
+        description=_l("One per line: the cookie's name, a vertical bar, its lifetime as a "
+                       "number and a unit (minutes, hours, days, months) or \u201csession\u201d, "
+                       "e.g. _pk_id | 13 months. At most 13 months (CNIL). They are deleted "
+                       "when a visitor withdraws consent."))
     location = StringField(_l("Where the data is processed"),
                            validators=[DataRequired(), Length(max=100)],
                            description=_l("e.g. France, European Union, United States."))
@@ -95,10 +90,9 @@ class ServiceForm(FlaskForm):
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
-        if parse_cookies(self.cookies.data or "") is None:
-            self.cookies.errors.append(_l(
-                "Write one cookie per line as name | lifetime, with a name made of letters, "
-                "digits and - _ . (at most %(count)d cookies).", count=MAX_COOKIES))
+        _cookies, errors = parse_cookies(self.cookies.data or "")
+        if errors:
+            self.cookies.errors.extend(errors)
             valid = False
         url = (self.load_url.data or "").strip()
         if self.load_kind.data == "none":
@@ -118,7 +112,8 @@ class ServiceForm(FlaskForm):
     def values(self) -> dict[str, Any]:
         url = (self.load_url.data or "").strip()
         return {"name": self.name.data.strip(), "provider": self.provider.data.strip(),
-                "purpose": self.purpose.data, "cookies": parse_cookies(self.cookies.data or ""),
+                "purpose": self.purpose.data,
+                "cookies": parse_cookies(self.cookies.data or "")[0],
                 "location": self.location.data.strip(), "load_kind": self.load_kind.data,
                 "load_url": url if self.load_kind.data != "none" else None}
 

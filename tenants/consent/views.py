@@ -262,7 +262,8 @@ def _admin_page(form: object, status: int = 200, saved: bool = False) -> Respons
     return render("consent/admin.html", block="banner", status=status, form=form, saved=saved,
                   services=consent_banner.list_services(session),
                   row=consent_banner.get_row(session), languages=settings.languages(session),
-                  purpose_labels=PURPOSE_LABELS)
+                  purpose_labels=PURPOSE_LABELS,
+                  to_fix=consent_banner.lifetimes_to_fix(session))
 
 
 @bp.route("/admin/consent", methods=["GET", "POST"])

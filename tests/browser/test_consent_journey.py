@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, e
 
 from tests import factories
 from tests.browser.conftest import REPORT_CSP, LiveServer, in_child
-from tests.fixtures.browser import accessibility, choose_language, t
+from tests.fixtures.browser import accessibility, choose_language, t, tn
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -46,7 +46,7 @@ def _seed(settings: dict, slug: str) -> None:
         with tenants_api.tenant_context(slug) as db:
             consent_banner.save_service(
                 db, None, name="PageAudience", provider="Audience SAS", purpose="audience",
-                cookies=[{"name": TRACKER_COOKIE, "lifetime": "13 months"}],
+                cookies=[{"name": TRACKER_COOKIE, "duration": 13, "unit": "months"}],
                 location="France", load_kind="script", load_url=SCRIPT)
             consent_banner.save_service(
                 db, None, name="ClipHost", provider="Clip Inc.", purpose="embedded",
@@ -188,4 +188,6 @@ def test_consent_journey(browser: Browser, live_server: LiveServer, visitors: li
     page.goto(f"{home}cookies/policy")
     expect(page.get_by_role("heading", level=1)).to_have_text(t(language, "Cookie policy"))
     expect(page.get_by_role("rowheader", name="PageAudience")).to_be_visible()
-    expect(page.locator("main")).to_contain_text(f"{TRACKER_COOKIE} (13 months)")
+    # The lifetime is a number and a unit, worded in the page's language ("13 mois").
+    lifetime = tn(language, "%(num)d month", "%(num)d months", 13)
+    expect(page.locator("main")).to_contain_text(f"{TRACKER_COOKIE} ({lifetime})")

@@ -32,7 +32,8 @@ EMBED = "https://video.example.net/embed/42"
 
 def add_service(slug: str = "acme", **fields: object) -> int:
     values = {"name": "Matomo", "provider": "InnoCraft", "purpose": "audience",
-              "cookies": [{"name": "_pk_id", "lifetime": "13 months"}], "location": "France",
+              "cookies": [{"name": "_pk_id", "duration": 13, "unit": "months"}],
+              "location": "France",
               "load_kind": "script", "load_url": SCRIPT, **fields}
     with tenants_api.tenant_context(slug) as db:
         return consent_banner.save_service(db, None, **values).id  # type: ignore[arg-type]
@@ -41,7 +42,7 @@ def add_service(slug: str = "acme", **fields: object) -> int:
 def two_services() -> tuple[int, int]:
     return add_service(), add_service(
         name="VideoHost", provider="Video Inc.", purpose="embedded", location="United States",
-        cookies=[{"name": "vh_session", "lifetime": "6 months"}], load_kind="embed",
+        cookies=[{"name": "vh_session", "duration": 6, "unit": "months"}], load_kind="embed",
         load_url=EMBED)
 
 
@@ -342,8 +343,8 @@ def test_admin_adds_edits_and_removes_services_each_a_new_version(app, client):
                        data=SERVICE_FORM).status_code == 303
     with tenants_api.tenant_context("acme") as db:
         [row] = consent_banner.list_services(db)
-        assert row.cookies == [{"name": "_pk_id", "lifetime": "13 months"},
-                               {"name": "_pk_ses", "lifetime": "30 minutes"}]
+        assert row.cookies == [{"name": "_pk_id", "duration": 13, "unit": "months"},
+                               {"name": "_pk_ses", "duration": 30, "unit": "minutes"}]
         service_id = row.id
     first = version()
     edited = client.post(f"/t/acme/admin/consent/services/{service_id}/edit",
@@ -471,13 +472,17 @@ def test_registration_consents_share_the_ledger_and_history_is_one_query(app, cl
 def test_policy_and_settings_pages_in_both_languages(app, client):
     two_services()
     french = client.get("/t/acme/cookies/policy").get_data(as_text=True)
-    assert "Matomo" in french and "_pk_id (13 months)" in french and 'lang="fr"' in french
+    # Lifetimes are a number and a unit, worded in the reader's language.
+    assert "Matomo" in french and "_pk_id (13 mois)" in french and 'lang="fr"' in french
+    assert "vh_session (6 mois)" in french
     with client.session_transaction() as session:
         session["lang"] = "en"
     english = client.get("/t/acme/cookies/policy").get_data(as_text=True)
     assert 'lang="en"' in english and "Audience measurement" in english
+    assert "_pk_id (13 months)" in english
     settings_page = client.get("/t/acme/cookies").get_data(as_text=True)
     assert 'name="services"' in settings_page and "Save my choices" in settings_page
+    assert "_pk_id (13 months)" in settings_page
     fragment = client.get("/t/acme/cookies", headers={"HX-Request": "true"})
     assert "<html" not in fragment.get_data(as_text=True)
 

@@ -51,7 +51,7 @@ def _empty_catalogue(app: Flask):  # type: ignore[no-untyped-def]
 def entry(app: Flask, fields: dict) -> int:
     with app.app_context():
         made = catalogue.save(db.session(), catalogue.ServiceData(
-            **fields, cookies=[{"name": "vuid", "lifetime": "2 years"}]))
+            **fields, cookies=[{"name": "vuid", "duration": 13, "unit": "months"}]))
         db.commit()
         return made.id
 
@@ -125,15 +125,15 @@ def test_members_never_reach_the_catalogue(app, role):
 def test_operators_add_and_edit_entries_each_change_a_new_version(app):
     client = operator(app, "privacy")
     response = client.post("/ops/services", data={
-        **US_VIDEO, "cookies": "vuid | 2 years\n__cf_bm | 30 minutes"})
+        **US_VIDEO, "cookies": "vuid | 13 months\n__cf_bm | 30 minutes"})
     assert response.status_code == 303
     with app.app_context():
         made = db.session().scalars(select(ThirdPartyService)).one()
         assert made.outside_eu and made.version == 1
-        assert made.cookies == [{"name": "vuid", "lifetime": "2 years"},
-                                {"name": "__cf_bm", "lifetime": "30 minutes"}]
+        assert made.cookies == [{"name": "vuid", "duration": 13, "unit": "months"},
+                                {"name": "__cf_bm", "duration": 30, "unit": "minutes"}]
         made_id = made.id
-    form = {**US_VIDEO, "cookies": "vuid | 2 years\n__cf_bm | 30 minutes"}
+    form = {**US_VIDEO, "cookies": "vuid | 13 months\n__cf_bm | 30 minutes"}
     assert client.post(f"/ops/services/{made_id}", data=form).status_code == 303
     with app.app_context():
         assert db.session().get(ThirdPartyService, made_id).version == 1  # nothing changed
@@ -146,7 +146,8 @@ def test_operators_add_and_edit_entries_each_change_a_new_version(app):
 
 @pytest.mark.parametrize("bad", [
     {"load_url": "http://insecure.example"}, {"load_url": ""}, {"load_kind": "none"},
-    {"cookies": "no lifetime"}, {"safeguard": "moon"}, {"purpose": "spying"}, {"name": ""},
+    {"cookies": "no lifetime"}, {"cookies": "vuid | 2 years"}, {"cookies": "vuid | 14 mois"},
+    {"safeguard": "moon"}, {"purpose": "spying"}, {"name": ""},
     {"load_url": "https://a.example/x'onload"}])
 def test_bad_catalogue_entries_are_refused(app, bad):
     client = operator(app, "admin")

@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
+from core import cookie_lifetimes
 from webapp.subprocessors.forms import REQUIRED, SAFEGUARDS
 
 # The cookie banner's purposes (tenants.consent); the processor register shows them too.
@@ -33,19 +34,13 @@ LOAD_KINDS = {
     "embed": _l("Embedded content (a frame), from its https address"),
 }
 COOKIE_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")  # as the cookie banner's
+MAX_COOKIES = 20
 
 
-def parse_cookies(text: str) -> list[dict[str, str]] | None:
-    """``name | lifetime`` lines -> cookie list; None when a line is not valid."""
-    found = []
-    for line in (text or "").splitlines():
-        if not line.strip():
-            continue
-        name, _sep, lifetime = (part.strip() for part in line.partition("|"))
-        if not COOKIE_NAME.fullmatch(name) or not lifetime or len(lifetime) > 50:
-            return None
-        found.append({"name": name, "lifetime": lifetime})
-    return found if len(found) <= 20 else None
+def parse_cookies(text: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """``name | lifetime`` lines -> (cookies, translated errors naming each wrong cookie): the
+    cookie banner's rule, a number and a unit, at most 13 months (``core.cookie_lifetimes``)."""
+    return cookie_lifetimes.parse_lines(text, MAX_COOKIES, COOKIE_NAME)
 
 
 class CatalogueForm(FlaskForm):
@@ -70,8 +65,9 @@ class CatalogueForm(FlaskForm):
         "service stays blocked for a tenant until its owner authorises it."),
         choices=[SelectChoice(k, v) for k, v in SAFEGUARDS.items()])
     cookies = TextAreaField(_l("Cookies it sets"), validators=[Length(max=3000)], description=_l(
-        "One per line: the cookie's name, a vertical bar, its lifetime (e.g. _pk_id | 13 "
-        "months)."))
+        "One per line: the cookie's name, a vertical bar, its lifetime as a number and a unit "
+        "(minutes, hours, days, months) or \u201csession\u201d, e.g. _pk_id | 13 months. At "
+        "most 13 months (CNIL)."))
     load_kind = SelectField(_l("What the page loads once the visitor consents"),
                             choices=[SelectChoice(k, v) for k, v in LOAD_KINDS.items()])
     load_url = StringField(_l("Its address"), validators=[Optional(), Length(max=500)],
@@ -79,9 +75,9 @@ class CatalogueForm(FlaskForm):
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
-        if parse_cookies(self.cookies.data or "") is None:
-            self.cookies.errors.append(_l("Write one cookie per line as name | lifetime (at "
-                                          "most 20 cookies)."))
+        _cookies, errors = parse_cookies(self.cookies.data or "")
+        if errors:
+            self.cookies.errors.extend(errors)
             valid = False
         if (self.load_kind.data == "none") != (not (self.load_url.data or "").strip()):
             self.load_url.errors.append(_l("Give an address when the page loads something, "
@@ -89,8 +85,8 @@ class CatalogueForm(FlaskForm):
             valid = False
         return valid
 
-    def cookie_list(self) -> list[dict[str, str]]:
-        return parse_cookies(self.cookies.data or "") or []
+    def cookie_list(self) -> list[dict[str, Any]]:
+        return parse_cookies(self.cookies.data or "")[0]
 
 
 class ServiceActionForm(FlaskForm):

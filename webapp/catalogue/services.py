@@ -20,6 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.cookie_lifetimes import Lifetime, LifetimeError
+from core.cookie_lifetimes import check as check_lifetimes
 from tenants import api as tenants_api
 from webapp.auth.models import Account
 from webapp.catalogue.models import ThirdPartyService, TransferAuthorisation
@@ -58,6 +60,8 @@ def save(session: Session, data: ServiceData,
     try:
         tenants_api.check_consent_service(data.purpose, data.cookies, data.load_kind,
                                           data.load_url)
+    except LifetimeError as exc:
+        raise ProcessorError(exc.message(), field="cookies") from exc
     except ValueError as exc:
         name = str(exc) if str(exc) in {"purpose", "load_kind", "load_url", "cookies"} else "name"
         raise ProcessorError(_l("This value is not valid."), field=name) from exc
@@ -107,9 +111,23 @@ def _entry(session: Session, entry_id: int) -> ThirdPartyService:
     return entry
 
 
+def lifetimes_to_fix(entries: list[ThirdPartyService]) -> list[tuple[ThirdPartyService, str, str]]:
+    """(entry, cookie, lifetime as written) for each cookie whose lifetime is old free text
+    that could not be read, or is over 13 months (``core.cookie_lifetimes``): the operators
+    correct them; until then no organisation can enable the entry."""
+    return [(entry, str(cookie.get("name", "")), str(Lifetime.of(cookie)))
+            for entry in entries for cookie in entry.cookies or ()
+            if Lifetime.of(cookie).needs_fixing]
+
+
 def enable(session: Session, tenant: Tenant, entry_id: int, account_id: int) -> ThirdPartyService:
     _writable(tenant)
     entry = _entry(session, entry_id)
+    try:
+        check_lifetimes(list(entry.cookies or ()))
+    except LifetimeError as exc:
+        raise ProcessorError(_l("This service cannot be enabled until the Parvis operators "
+                                "correct it: %(problem)s", problem=exc.message()), 409) from exc
     tenants_api.enable_catalogue_service(entry.plain(), account_id)
     return entry
 

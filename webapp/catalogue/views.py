@@ -11,6 +11,7 @@ from flask import Blueprint, abort, flash, g, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from core import cookie_lifetimes
 from core.jobs import enqueue
 from core.web.errors import error_page
 from core.web.htmx import render, wants_fragment
@@ -28,7 +29,7 @@ bp = Blueprint("catalogue", __name__, template_folder="templates")
 
 @bp.app_context_processor
 def catalogue_context() -> dict:
-    return {"purpose_labels": SERVICE_PURPOSES}
+    return {"purpose_labels": SERVICE_PURPOSES, "cookie_lifetime": cookie_lifetimes.Lifetime.of}
 
 
 # --- the operators' catalogue ------------------------------------------------------------------
@@ -36,8 +37,9 @@ def catalogue_context() -> dict:
 
 def _ops_page(form: CatalogueForm, entry: ThirdPartyService | None = None,
               status: int = 200):
-    return render("catalogue/ops.html", status=status, form=form, entry=entry,
-                  entries=services.all_services(db.session()), language=text_language())
+    entries = services.all_services(db.session())
+    return render("catalogue/ops.html", status=status, form=form, entry=entry, entries=entries,
+                  language=text_language(), to_fix=services.lifetimes_to_fix(entries))
 
 
 def _save(form: CatalogueForm, entry: ThirdPartyService | None) -> ThirdPartyService | None:
@@ -77,7 +79,7 @@ def ops_edit(entry_id: int):
     form = CatalogueForm(obj=entry)
     if not form.is_submitted():
         form.safeguard.data = entry.safeguard.value
-        form.cookies.data = "\n".join(f"{c['name']} | {c['lifetime']}" for c in entry.cookies)
+        form.cookies.data = cookie_lifetimes.lines(entry.cookies or [])
         return _ops_page(form, entry)
     if _save(form, entry) is None:
         return _ops_page(form, entry, status=422)

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
+from core.cookie_lifetimes import Lifetime
 from core.web.i18n import country
 from tenants import api as tenants_api
 from webapp.catalogue.forms import SERVICE_PURPOSES
@@ -121,9 +122,15 @@ def build(source: dict, language: str) -> list[Line]:
 
     section = _("Third-party services of the organisation")
     for service in config["services"]:
-        lines.append(Line(section, service["name"], "{} — {}".format(
-            service["provider"], SERVICE_PURPOSES.get(service["purpose"], service["purpose"])),
-            country(service["location"])))
+        details = "{} — {}".format(
+            service["provider"], SERVICE_PURPOSES.get(service["purpose"], service["purpose"]))
+        # Each cookie with its lifetime (a number and a unit, at most 13 months: PRODUCT.md,
+        # "Cookie consent"; versions stored before lifetimes were structured have none).
+        cookies = service.get("cookies") or []
+        if cookies:
+            details += ". " + _("Cookies: %(cookies)s", cookies=", ".join(
+                f"{c.get('name', '')} ({Lifetime.of(c)})" for c in cookies))
+        lines.append(Line(section, service["name"], details, country(service["location"])))
     if not config["services"]:
         lines.append(Line(section, _("None"), "", ""))
 
