@@ -1,7 +1,7 @@
 """structured cookie lifetimes in the services catalogue
 
 Revision ID: f9b00000000d
-Revises: f9b00000000a
+Revises: f9b00000000b
 Create Date: 2026-12-06 05:40:00
 
 As the tenants' consent services (tenant migration e7a00000000d): each catalogue cookie's free
@@ -19,7 +19,7 @@ from alembic import op
 from core.cookie_lifetimes import structure, unstructure
 
 revision: str = 'f9b00000000d'
-down_revision: str | None = 'f9b00000000a'
+down_revision: str | None = 'f9b00000000b'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

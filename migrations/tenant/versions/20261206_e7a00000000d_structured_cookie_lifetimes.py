@@ -1,7 +1,7 @@
 """structured cookie lifetimes (a number and a unit, at most 13 months)
 
 Revision ID: e7a00000000d
-Revises: e6a0000000a6
+Revises: e7a00000000c
 Create Date: 2026-12-06 05:40:00
 
 Each cookie a consent service declares had its lifetime as free text ({"name", "lifetime":
@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql
 from core.cookie_lifetimes import structure, unstructure
 
 revision: str = 'e7a00000000d'
-down_revision: str | None = 'e6a0000000a6'
+down_revision: str | None = 'e7a00000000c'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
