@@ -85,22 +85,51 @@ def cookies_to_delete(state: VisitorState, accepted: Iterable[int]) -> list[str]
 
 
 def record_registration(db: Session, participant: Any, *, privacy_version: str,
-                        terms_version: str, marketing_opt_in: bool) -> ConsentEntry:
+                        terms_version: str, marketing_opt_in: bool,
+                        replacing: ConsentEntry | None = None) -> ConsentEntry:
     """The consents given when ``participant`` registered, in the same ledger (their own
-    record: it carries their id). No expiry: they last until withdrawn."""
-    choices = {"privacy": str(privacy_version)[:40], "terms": str(terms_version)[:40],
-               "marketing": bool(marketing_opt_in)}
+    record: it carries their id). No expiry: they last until withdrawn. ``replacing``: the
+    entry a change replaces (marked so, and its chain continued)."""
+    choices: dict[str, Any] = {"privacy": str(privacy_version)[:40],
+                               "terms": str(terms_version)[:40],
+                               "marketing": bool(marketing_opt_in)}
+    if replacing is not None and bool(replacing.choices.get("marketing")) != bool(
+            marketing_opt_in):
+        choices["change"] = MARKETING_GIVEN if marketing_opt_in else MARKETING_WITHDRAWN
     canonical = json.dumps(choices, sort_keys=True, separators=(",", ":"))
     now = utcnow()
     consent_id = new_consent_id(now)
-    entry = ConsentEntry(consent_id=consent_id, chain_id=consent_id, kind="registration",
-                         choices=choices, version=0,
+    entry = ConsentEntry(consent_id=consent_id,
+                         chain_id=replacing.chain_id if replacing is not None else consent_id,
+                         kind="registration", choices=choices, version=0,
                          texts_hash=hashlib.sha256(canonical.encode()).hexdigest(),
                          participant_id=participant.id, created_at=now, expires_at=None,
                          replaced_at=None)
+    if replacing is not None:
+        replacing.replaced_at = now
     db.add(entry)
     db.flush()
     return entry
+
+
+# PRODUCT.md, "Cookie consent": registration consents (privacy notice, terms, marketing opt-in)
+# use the same ledger; "Data-subject rights": withdrawal of consent. A change of the news
+# opt-in is a new proof naming the change, chained to the proof it replaces (which stays).
+MARKETING_GIVEN, MARKETING_WITHDRAWN = "marketing_given", "marketing_withdrawn"
+
+
+def record_marketing(db: Session, participant: Any, opt_in: bool) -> ConsentEntry | None:
+    """The participant gives or withdraws the opt-in to the organisation's news (their privacy
+    page; any unsubscribe link must come here too): a new registration proof, with the same
+    notice and terms versions, replacing the current one. None when nothing changes (a
+    withdrawal of what was never given, or given twice): the ledger already says so."""
+    current = registration_consent(db, participant.id)
+    if bool(current is not None and current.choices.get("marketing")) == bool(opt_in):
+        return None
+    kept = current.choices if current is not None else {}
+    return record_registration(db, participant, privacy_version=kept.get("privacy", ""),
+                               terms_version=kept.get("terms", ""), marketing_opt_in=opt_in,
+                               replacing=current)
 
 
 def history(db: Session, participant_id: int) -> list[ConsentEntry]:

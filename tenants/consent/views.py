@@ -380,9 +380,15 @@ def describe(names: dict[int, str], entry: ConsentEntry) -> str:
     """An entry's choices in words (for the lookup page and the export)."""
     if entry.kind == "registration":
         choices = entry.choices
-        return _("privacy notice %(privacy)s; terms %(terms)s; marketing: %(marketing)s",
-                 privacy=choices.get("privacy", ""), terms=choices.get("terms", ""),
-                 marketing=_("yes") if choices.get("marketing") else _("no"))
+        words = _("privacy notice %(privacy)s; terms %(terms)s; marketing: %(marketing)s",
+                  privacy=choices.get("privacy", ""), terms=choices.get("terms", ""),
+                  marketing=_("yes") if choices.get("marketing") else _("no"))
+        change = choices.get("change")  # a change of the news opt-in (ledger.record_marketing)
+        if change == consent_ledger.MARKETING_WITHDRAWN:
+            words += " — " + _("news opt-in withdrawn")
+        elif change == consent_ledger.MARKETING_GIVEN:
+            words += " — " + _("news opt-in given")
+        return words
     parts = []
     for key, accepted in sorted(entry.choices.items(), key=lambda item: int(item[0])):
         name = names.get(int(key)) or _("removed service #%(id)s", id=key)

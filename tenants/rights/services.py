@@ -346,13 +346,9 @@ def set_directive(db: Session, participant: Participant, directive: str, *, name
 
 
 def set_marketing(db: Session, participant: Participant, opt_in: bool) -> None:
-    """A new proof in the consent ledger, replacing the previous one (which stays, as proof)."""
-    previous = consent_ledger.registration_consent(db, participant.id)
-    kept = previous.choices if previous is not None else {}
-    if previous is not None:
-        previous.replaced_at = utcnow()
-    consent_ledger.record_registration(db, participant, privacy_version=kept.get("privacy", ""),
-                                       terms_version=kept.get("terms", ""), marketing_opt_in=opt_in)
+    """A new proof in the consent ledger naming the change (a withdrawal included), chained to
+    the previous one (which stays, as proof); nothing when nothing changes."""
+    consent_ledger.record_marketing(db, participant, opt_in)
 
 
 # --- the export (access and portability) ---------------------------------------------------

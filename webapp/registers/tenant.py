@@ -69,7 +69,9 @@ def snapshot(slug: str, sub_processors: list[SubProcessor]) -> dict:
 
 def kept(config: dict, kind: str) -> str:
     """How long the tenant's retention matrix keeps ``kind``: "12 months"."""
-    rule = config["retention"][kind]
+    matrix = config["retention"]
+    # A register version stored before answers had their own row kept them as registrations.
+    rule = matrix.get(kind) or matrix["registrations" if kind == "form_answers" else kind]
     number, unit = rule["duration"], rule["unit"]
     if unit == "days":
         return ngettext("%(num)d day", "%(num)d days", number)
@@ -102,12 +104,21 @@ def build(source: dict, language: str) -> list[Line]:
                             kind=FIELD_TYPES.get(field["type"], field["type"]),
                             need=_("required") if field["required"] else _("optional"),
                             purpose=purpose),
-                          _("%(duration)s after the event ends",
-                            duration=kept(config, "registrations"))))
+                          _("%(duration)s after the end of the event of the registration "
+                            "the answer was given for",
+                            duration=kept(config, "form_answers"))))
     lines += [
         Line(section, _("Registrations and attendance"), _("Events, registrations, waiting "
                                                           "lists, attendance"),
              _("%(duration)s after the event ends", duration=kept(config, "registrations"))),
+        # PRODUCT.md, "Cookie consent": registration consents use the same ledger; a
+        # withdrawal of the news opt-in is recorded there (tenants/consent/ledger.py).
+        Line(section, _("Registration consents and news opt-in"),
+             _("Versions of the privacy notice and terms accepted at sign-up, and the opt-in "
+               "to the organisation's news; each change, a withdrawal of the opt-in included, "
+               "is a new proof in the consent ledger, chained to the one it replaces"),
+             _("The current proof while the account exists; a replaced one %(duration)s after "
+               "its replacement", duration=kept(config, "consent_proofs"))),
         Line(section, _("Ratings and comments"), _("Stars and comments on events"),
              _("Comments anonymised %(duration)s after posting",
                duration=kept(config, "rating_comments"))),
