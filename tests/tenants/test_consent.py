@@ -152,7 +152,8 @@ def test_refusal_is_remembered_and_withdrawal_deletes_cookies(app, client):
     first, second = entries()
     assert second.choices == {str(matomo): False, str(_video): False}
     assert second.chain_id == first.consent_id and first.replaced_at is not None
-    assert second.expires_at - second.created_at < timedelta(days=6 * 31 + 1)
+    # 6 calendar months exactly (pinned to the day from fixed dates: test_product_numbers.py)
+    assert second.expires_at == consent_ledger.add_months(second.created_at, 6)
 
 
 def test_per_service_and_per_purpose_choices(app, client):
