@@ -22,6 +22,7 @@ ACTIONS = {
     "participant.export": _l("Exported a participant's data"),
     "participant.erase": _l("Erased a participant"),
     "rights_request.read": _l("Read a rights request"),
+    "participants.export": _l("Exported the list of participants (filters in the target)"),
     "registrations.read": _l("Read the registrations of an event"),
     "registrations.export": _l("Exported the registrations of an event"),
     "consent_lookup": _l("Looked up a visitor's consent"),

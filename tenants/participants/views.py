@@ -12,11 +12,23 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, flash, g, redirect, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from core.db import writes, writes_after_reading
@@ -32,9 +44,10 @@ from tenants.events import services as events
 from tenants.events.models import Event
 from tenants.events.wording import event_moment, event_when
 from tenants.fields import answer_form, answers
-from tenants.participants import forms, services, tasks
+from tenants.participants import directory, filters, forms, services, tasks
 from tenants.participants.models import Participant
 from tenants.registration import services as registrations
+from tenants.registration.forms import STATUS_LABELS
 from tenants.settings import services as settings
 from tenants.texts import pick
 
@@ -419,15 +432,62 @@ def people():
 # --- staff -------------------------------------------------------------------------------------
 
 
+def _directory_filters() -> tuple[Any, directory.Filters, bool]:
+    """The staff list's form and filters from the query string; invalid input filters nothing
+    (the page says so)."""
+    session = db.session()
+    language, default = _language(), settings.languages(session)[0]
+    choices = [(str(event_id), f"{pick(title, language, default)} ({moment:%Y-%m-%d})")
+               for event_id, title, moment in directory.event_choices(session)]
+    form = filters.participant_filter(choices, STATUS_LABELS)(MultiDict(request.args))
+    if not form.validate():
+        return form, directory.Filters(), False
+    return form, directory.Filters(
+        q=(form.q.data or "").strip(), event=int(form.event.data) if form.event.data else None,
+        status=form.status.data, language=form.language.data,
+        restricted=form.restricted.data, opted_in=form.opted_in.data), True
+
+
+def _filter_args(form: Any) -> dict[str, str]:
+    """The chosen filters, for the pager's and the export's links."""
+    return {name: form[name].data for name in ("q", "event", "status", "language",
+                                                "restricted", "opted_in") if form[name].data}
+
+
 @bp.get("/admin/participants")
 @access.require_role("viewer")
 def index():
     page = _page()
     session = db.session()
-    people = services.page(session, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    total = services.count(session)
-    return render("participants/index.html", block="results", participants=people,
-                  total=total, page=page, pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1))
+    form, chosen, valid = _directory_filters()
+    found = directory.page(session, chosen, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    can_export = access.has_role("manager")
+    return render("participants/index.html", block="results", status=200 if valid else 422,
+                  form=form, valid=valid, args=_filter_args(form) if valid else {},
+                  participants=found.people, restricted=found.restricted,
+                  opted_in=found.opted_in, total=found.total, page=page,
+                  pages=max((found.total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+                  can_export=can_export, left_out=found.left_out)
+
+
+@bp.get("/admin/participants.csv")
+@writes  # the export is logged
+@access.require_role("manager")
+def export_csv():
+    form, chosen, valid = _directory_filters()
+    if not valid:
+        return error_page(422, title=_("Export not made"), message=_(
+            "The filters are not valid: correct them on the participants page, then export."))
+    # What was exported: the filters, as the page's query string (cut to the log's width).
+    query = urlencode(_filter_args(form))
+    audit.record(db.session(), member_id=access.member_id(), action="participants.export",
+                 target=f"participants?{query}"[:100] if query else "participants")
+    # Streamed after the request's commit, so the access log is kept even if a download is
+    # interrupted; the rows are read in a unit of work of their own.
+    body = stream_with_context(directory.stream(db.current_slug(), chosen))
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="participants.csv"',
+        "Cache-Control": "no-store"})
 
 
 @bp.get("/admin/participants/<int:participant_id>")
