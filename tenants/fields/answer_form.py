@@ -135,9 +135,9 @@ def build_form_class(db: Session, language: str, *, signup: bool,
                      participant: Participant | None = None) -> type[AnswersForm]:
     """The registration form of this tenant, in ``language``.
 
-    ``signup``: an account is being created, so e-mail and password are asked (a profile shows
-    the e-mail without an input, and changes the password elsewhere). ``participant``: fill the
-    fields in with their current values and answers.
+    ``signup``: an account is being created, so e-mail and an optional password are asked (a
+    profile shows the e-mail without an input, and changes the password elsewhere).
+    ``participant``: fill the fields in with their current values and answers.
     """
     default = settings.languages(db)[0]
     modes = fields.standard_modes(db)
@@ -146,7 +146,7 @@ def build_form_class(db: Session, language: str, *, signup: bool,
     attrs: dict[str, Any] = {}
     if signup:
         attrs["email"] = account_forms.email_field()
-        attrs.update(account_forms.new_password_fields())
+        attrs.update(account_forms.optional_password_fields())
         attrs["marketing"] = account_forms.marketing_field()
     standard = tuple(key for key, mode in modes.items() if mode != "off")
     for key in standard:

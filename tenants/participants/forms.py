@@ -1,8 +1,8 @@
 """Forms of participants' accounts: sign-in, password reset and change, visibility, language.
 
-The registration form itself (e-mail, password, standard and custom fields) is built per request
-from the tenant's design: see ``tenants.fields.answer_form``. Both use ``new_password_fields`` so
-every new password meets the same policy (``core.web.passwords``).
+The registration form itself (e-mail, optional password, standard and custom fields) is built
+per request from the tenant's design: see ``tenants.fields.answer_form``. Both use
+``PasswordPolicy`` so every new password meets the same policy (``core.web.passwords``).
 """
 
 from __future__ import annotations
@@ -20,8 +20,16 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
+    StringField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    Length,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 
 from core.web import passwords
 
@@ -111,6 +119,35 @@ def new_password_fields() -> dict[str, PasswordField]:
     return {"password": _password_field(), "password_confirm": _confirm_field()}
 
 
+def optional_password_fields() -> dict[str, PasswordField]:
+    """The sign-up's password and its confirmation, both optional: left blank, the account
+    signs in by e-mailed links and codes, and nothing is hashed. Typed, the password meets the
+    same policy as any new password and must be typed twice."""
+    return {
+        "password": PasswordField(
+            _l("Password (optional)"),
+            description=_l("Leave it blank to sign in with a link sent by e-mail. Otherwise, "
+                           "at least %(num)d characters.", num=passwords.MIN_PASSWORD_LENGTH),
+            validators=[Optional(), Length(max=PASSWORD_LENGTH), PasswordPolicy()],
+            render_kw={"autocomplete": "new-password"}),
+        "password_confirm": PasswordField(
+            _l("Password again"),
+            validators=[_SameAsPassword()], render_kw={"autocomplete": "new-password"})}
+
+
+class _SameAsPassword:
+    """The confirmation of an optional password: needed only when a password was typed."""
+
+    def __call__(self, form: Any, field: Any) -> None:
+        typed = form.password.data or ""
+        if not typed and not field.data:
+            raise StopValidation()
+        if not field.data:
+            raise StopValidation(str(_l("Type the password a second time.")))
+        if field.data != typed:
+            raise StopValidation(str(_l("The two passwords are different.")))
+
+
 def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
@@ -124,6 +161,35 @@ class LoginForm(FlaskForm):
         DataRequired(_l("Enter your password.")), Length(max=PASSWORD_LENGTH)],
         render_kw={"autocomplete": "current-password"})
     next = HiddenField()
+
+
+class SignInLinkForm(FlaskForm):
+    """Ask for a sign-in link and code by e-mail (no format check, as on the password form)."""
+
+    email = EmailField(_l("E-mail address"), validators=[
+        DataRequired(_l("Enter your e-mail address.")), Length(max=EMAIL_LENGTH)],
+        filters=[_strip], render_kw={"autocomplete": "email"})
+    next = HiddenField()
+
+
+class SignInCodeForm(FlaskForm):
+    """The code of a sign-in e-mail, with the address it was sent to."""
+
+    email = EmailField(_l("E-mail address"), validators=[
+        DataRequired(_l("Enter your e-mail address.")), Length(max=EMAIL_LENGTH)],
+        filters=[_strip], render_kw={"autocomplete": "email"})
+    code = StringField(_l("Code received by e-mail"), validators=[
+        DataRequired(_l("Enter the code of the e-mail.")), Length(max=20)],
+        filters=[_strip], description=_l("%(num)d digits.", num=6),
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+    next = HiddenField()
+
+
+class SetPasswordForm(FlaskForm):
+    """A first password, for an account that had none (signed in by e-mail)."""
+
+    password = _password_field()
+    password_confirm = _confirm_field()
 
 
 class EmailForm(FlaskForm):
@@ -164,3 +230,4 @@ def visibility_form(allowed: tuple[str, ...], current: str, *, submitted: bool) 
 def language_field(default: str) -> SelectField:
     return SelectField(_l("Language of my e-mails"), choices=LANGUAGE_CHOICES, default=default,
                        validators=[DataRequired()])
+

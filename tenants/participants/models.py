@@ -54,6 +54,11 @@ class Participant(TenantBase):
         return self.email_confirmed_at is not None
 
     @property
+    def has_password(self) -> bool:
+        """False for an account that signs in only by e-mailed links and codes."""
+        return bool(self.password_hash)
+
+    @property
     def is_active(self) -> bool:
         """False once deactivated (inactive or deleted by its owner): no sign-in, no e-mail."""
         return self.deactivated_at is None
@@ -70,7 +75,8 @@ class ParticipantToken(TenantBase):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     participant_id: Mapped[int] = mapped_column(
         ForeignKey("participants.id", ondelete="CASCADE"), index=True)
-    purpose: Mapped[str] = mapped_column(String(20))  # session | confirm | reset | reactivate
+    # session | confirm | reset | reactivate | login (e-mailed link) | code (e-mailed code)
+    purpose: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]

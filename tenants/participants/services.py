@@ -1,5 +1,9 @@
 """Participants' accounts: sign-up with double opt-in, sign-in, sessions, reset, profile.
 
+A password is optional: an account without one signs in by a one-time link or code sent by
+e-mail (``request_sign_in`` / ``sign_in_by_link`` / ``sign_in_by_code``); one with one may
+use either.
+
 Each function takes the tenant session, flushes and never commits. Secrets handed out
 (session cookies, e-mailed links) are random tokens whose SHA-256 only is stored, per tenant.
 """
@@ -13,7 +17,7 @@ from datetime import timedelta
 
 from flask import current_app, g, has_request_context
 from flask import session as cookie
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, load_only
 
 from core.clock import utcnow
@@ -33,7 +37,11 @@ from tenants.rights.models import restricted_ids
 pagecache.not_shown(ParticipantToken.__tablename__, ParticipantLoginFailure.__tablename__)
 
 TOKEN_LIFETIMES = {"confirm": timedelta(days=7), "reset": timedelta(hours=2),
-                   "reactivate": timedelta(minutes=15)}
+                   "reactivate": timedelta(minutes=15),
+                   # The e-mailed sign-in link and code: short-lived, single use, and spending
+                   # one spends the other.
+                   "login": timedelta(minutes=15), "code": timedelta(minutes=15)}
+CODE_DIGITS = 6
 LANGUAGES = ("fr", "en")
 
 
@@ -317,6 +325,107 @@ def held_for_reactivation(db: Session, *, spend: bool = False) -> Participant | 
     if not isinstance(token, str):
         return None
     return use_token(db, token, "reactivate") if spend else token_owner(db, token, "reactivate")
+
+
+# --- sign-in by e-mail (a one-time link or code) -----------------------------------------------
+
+
+def sign_in_request_throttled(db: Session, email: str, client_ip: str) -> int:
+    """Count a request for a sign-in e-mail against the address and the client address (known
+    address or not: the answer must not tell); seconds to wait when over the limit, else 0."""
+    cfg = current_app.config
+    slug = current_slug()
+    keys = {throttle.key("p-link-email", f"{slug}:{normalise_email(email)}"):
+            cfg["LOGIN_MAX_FAILURES"],
+            throttle.key("p-link-ip", f"{slug}:{client_ip}"): cfg["LOGIN_MAX_FAILURES_PER_IP"]}
+    if throttle.is_throttled(db, ParticipantLoginFailure, keys):
+        return int(cfg["LOGIN_FAILURE_WINDOW"])
+    throttle.record_failure(db, ParticipantLoginFailure, list(keys))
+    return 0
+
+
+def should_tell_stranger(db: Session, email: str) -> bool:
+    """Whether to e-mail an address without an account that asked for a sign-in link: once
+    per address per throttling window (the form cannot be used to flood an inbox)."""
+    bucket = throttle.key("signin-unknown", f"{current_slug()}:{normalise_email(email)}")
+    if throttle.is_throttled(db, ParticipantLoginFailure, {bucket: 1}):
+        return False
+    throttle.record_failure(db, ParticipantLoginFailure, [bucket])
+    return True
+
+
+def _code_hash(participant_id: int, code: str) -> str:
+    # Keyed by the account: the same six digits for two people are two rows.
+    return _hash(f"code:{participant_id}:{code}")
+
+
+def issue_sign_in(db: Session, participant: Participant) -> tuple[str, str]:
+    """A sign-in link token and a numeric code for ``participant`` (returned in clear; only
+    their hashes are stored). Earlier unused ones stop working: one live pair at a time."""
+    _spend_sign_in(db, participant.id)
+    db.execute(delete(ParticipantToken).where(ParticipantToken.participant_id == participant.id,
+                                              ParticipantToken.purpose == "code"))
+    token = issue_token(db, participant, "login")
+    code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+    now = utcnow()
+    db.add(ParticipantToken(token_hash=_code_hash(participant.id, code),
+                            participant_id=participant.id, purpose="code", created_at=now,
+                            expires_at=now + TOKEN_LIFETIMES["code"]))
+    db.flush()
+    return token, code
+
+
+def _spend_sign_in(db: Session, participant_id: int) -> None:
+    db.execute(update(ParticipantToken).where(
+        ParticipantToken.participant_id == participant_id,
+        ParticipantToken.purpose.in_(("login", "code")), ParticipantToken.used_at.is_(None))
+        .values(used_at=utcnow()).execution_options(synchronize_session=False))
+
+
+def sign_in_by_link(db: Session, token: str) -> Participant | None:
+    """Spend an e-mailed sign-in link (and the code sent with it); following it proves the
+    address, so an unconfirmed account becomes confirmed (its registrations move on)."""
+    participant = use_token(db, token, "login")
+    if participant is not None:
+        _spend_sign_in(db, participant.id)
+        _mark_confirmed(db, participant)
+        db.flush()
+    return participant
+
+
+def sign_in_by_code(db: Session, email: str, code: str, client_ip: str) -> SignIn:
+    """Check an e-mailed code, throttled like a password (the same buckets, so guesses at a
+    code and at a password count together); a right code is spent with its link."""
+    cfg = current_app.config
+    email = normalise_email(email)
+    slug = current_slug()
+    email_key = throttle.key("p-email", f"{slug}:{email}")
+    ip_key = throttle.key("p-ip", f"{slug}:{client_ip}")
+    if throttle.is_throttled(db, ParticipantLoginFailure,
+                             {email_key: cfg["LOGIN_MAX_FAILURES"],
+                              ip_key: cfg["LOGIN_MAX_FAILURES_PER_IP"]}):
+        return SignIn(throttled=True, retry_after=cfg["LOGIN_FAILURE_WINDOW"])
+    participant = find_by_email(db, email)
+    code = code.strip().replace(" ", "")
+    row = None
+    if participant is not None and code.isdigit() and len(code) == CODE_DIGITS:
+        row = db.scalar(select(ParticipantToken).where(
+            ParticipantToken.token_hash == _code_hash(participant.id, code),
+            ParticipantToken.purpose == "code", ParticipantToken.used_at.is_(None),
+            ParticipantToken.expires_at > utcnow()))
+    if participant is None or row is None:
+        throttle.record_failure(db, ParticipantLoginFailure, [email_key, ip_key])
+        return SignIn()
+    spent = db.execute(update(ParticipantToken).where(
+        ParticipantToken.token_hash == row.token_hash, ParticipantToken.used_at.is_(None))
+        .values(used_at=utcnow()).execution_options(synchronize_session=False))
+    if rowcount(spent) != 1:  # spent by another request meanwhile
+        return SignIn()
+    _spend_sign_in(db, participant.id)
+    _mark_confirmed(db, participant)
+    throttle.clear(db, ParticipantLoginFailure, email_key)
+    db.flush()
+    return SignIn(participant=participant)
 
 
 def current(db: Session) -> Participant | None:

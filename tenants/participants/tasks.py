@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app
 
@@ -79,19 +80,69 @@ def send_password_reset(slug: str, participant_id: int) -> bool:
 
 
 @tenant_task()
-def send_signup_attempt(slug: str, participant_id: int) -> bool:
+def send_signup_attempt(slug: str, participant_id: int, event_id: int | None = None) -> bool:
     """Someone tried to sign up with an address that has an account: tell its owner (the
     person signing up is told only to check their inbox, so nobody learns who has an account).
-    An unconfirmed owner also gets a new confirmation link."""
-    participant = session().get(Participant, participant_id)
+    An unconfirmed owner also gets a new confirmation link; a confirmed one a sign-in link
+    back to the event (``event_id``) they were registering to."""
+    db = session()
+    participant = db.get(Participant, participant_id)
     if participant is None:
         return False
-    confirm_link = None
+    confirm_link = sign_in_link = None
     if not participant.is_confirmed:
         token = _link_token(participant, "confirm")
         if token is not None:
             confirm_link = external_url("tenant.participants.confirm", tenant=slug, token=token)
-    _send(participant, "signup_attempt", confirm_link=confirm_link,
+    elif participant.is_active and not services.recently_issued(
+            db, participant, "login", RESEND_INTERVAL):
+        event = db.get(Event, event_id) if event_id else None
+        target = (url_for_event(slug, event.id) if event is not None else "")
+        token, _code = services.issue_sign_in(db, participant)
+        sign_in_link = _sign_in_url(slug, token, target)
+    _send(participant, "signup_attempt", confirm_link=confirm_link, sign_in_link=sign_in_link,
+          minutes=_sign_in_minutes(), has_password=participant.has_password,
           login_url=external_url("tenant.participants.login", tenant=slug),
           forgot_url=external_url("tenant.participants.forgot_password", tenant=slug))
+    return True
+
+
+def url_for_event(slug: str, event_id: int) -> str:
+    """The event page's path (a same-site ``next`` for a sign-in link)."""
+    return urlsplit(external_url("tenant.events.show", tenant=slug, event_id=event_id)).path
+
+
+def _sign_in_url(slug: str, token: str, target: str) -> str:
+    values: dict[str, Any] = {"tenant": slug, "token": token}
+    if target:
+        values["next"] = target
+    return external_url("tenant.participants.link_sign_in", **values)
+
+
+def _sign_in_minutes() -> int:
+    return int(services.TOKEN_LIFETIMES["login"].total_seconds() // 60)
+
+
+@tenant_task()
+def send_sign_in_link(slug: str, email: str, language: str, target: str = "") -> bool:
+    """A sign-in link and code, asked for on the sign-in page. The request got the same
+    answer whatever the address; here the address's owner learns more: an account gets its
+    link and code (none again within ``RESEND_INTERVAL``: the last one still works), an
+    address without one is told so once per throttling window, with the way to register."""
+    db = session()
+    participant = services.find_by_email(db, email)
+    if participant is None:
+        if not services.should_tell_stranger(db, email):
+            return False
+        if language not in current_app.config["LANGUAGES"]:
+            language = current_app.config["BABEL_DEFAULT_LOCALE"]
+        mail.send(mail.render_message(
+            email, "participants/email/sign_in_unknown", language,
+            signup_url=external_url("tenant.participants.signup", tenant=slug)))
+        return True
+    if services.recently_issued(db, participant, "login", RESEND_INTERVAL):
+        return False
+    token, code = services.issue_sign_in(db, participant)
+    _send(participant, "sign_in", code=code, minutes=_sign_in_minutes(),
+          link=_sign_in_url(slug, token, target))
     return True

@@ -25,6 +25,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask import session as cookie_session
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
@@ -169,9 +170,10 @@ def signup(event_id: int | None = None):
     if not form.validate():
         return _signup_page(form, event, state, status=422)
 
-    # The reads above ran without the write lock; the slow hash too. Then the writes, with the
-    # lock held only for them (see tenants/db.py, begin_writing).
-    password_hash = services.hash_password(form.password.data)
+    # The reads above ran without the write lock; the slow hash too (only when a password was
+    # chosen: a password-free sign-up hashes nothing). Then the writes, with the lock held only
+    # for them (see tenants/db.py, begin_writing).
+    password_hash = services.hash_password(form.password.data) if form.password.data else ""
     db.begin_writing()
     if event is not None:
         session.refresh(event)  # it may have closed (or been cancelled) meanwhile
@@ -193,11 +195,13 @@ def signup(event_id: int | None = None):
     except registrations.RegistrationError as refused:  # closed meanwhile: nothing is kept
         return _signup_page(None, event, refused.code, status=409)
     except IntegrityError:  # the address has an account (the unique constraint said so)
-        # The password was hashed all the same: the same work as a new account, so the time
-        # taken tells nothing; the owner of the address is told by e-mail.
+        # A password was hashed all the same if one was typed: the same work as a new account,
+        # so the time taken tells nothing; the owner of the address is told by e-mail (with a
+        # sign-in link back to the event).
         existing = services.find_by_email(session, form.email.data)
         if existing is not None and services.should_tell_owner(session, existing):
-            enqueue(tasks.send_signup_attempt, slug, existing.id)
+            enqueue(tasks.send_signup_attempt, slug, existing.id,
+                    event.id if event is not None else None)
     else:
         enqueue(tasks.send_confirmation, slug, participant.id,
                 event.id if event is not None else None)
@@ -278,6 +282,101 @@ def login():
         return redirect(url_for("tenant.retention.reactivate"), code=303)
     services.sign_in(session, participant)
     return redirect(safe_next(form.next.data, url_for("tenant.events.index")), code=303)
+
+
+def _sign_in_done(participant: Participant, next_url: str | None) -> BaseResponse:
+    """After an e-mailed link or code was accepted: the account is open in this browser (or
+    offered back when deactivated, as after a password)."""
+    session = db.session()
+    services.sign_out(session)  # whoever was signed in in this browser
+    if not participant.is_active:  # deactivated: its owner may take it back (retention)
+        services.hold_for_reactivation(session, participant)
+        return redirect(url_for("tenant.retention.reactivate"), code=303)
+    services.sign_in(session, participant)
+    return redirect(safe_next(next_url or "", url_for("tenant.registration.mine")), code=303)
+
+
+def _too_many_links(retry_after: int) -> Response:
+    minutes = max(retry_after // 60, 1)
+    return error_page(429, message=ngettext(
+        "Too many sign-in e-mails were asked for. Please try again in %(num)d minute.",
+        "Too many sign-in e-mails were asked for. Please try again in %(num)d minutes.",
+        minutes), retry_after=retry_after)
+
+
+@bp.route("/login/email", methods=["GET", "POST"])
+@access.exercise_of_rights
+def email_sign_in():
+    """Ask for a sign-in link and code. Known address or not, the same throttling, the same
+    job queued and the same redirect: only the address's owner learns more, by e-mail."""
+    form = forms.SignInLinkForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if not form.validate_on_submit():
+        return render("participants/login_email.html", form=form,
+                      status=422 if form.is_submitted() else 200)
+    session = db.session()
+    wait = services.sign_in_request_throttled(session, form.email.data, _client_ip())
+    if wait:
+        return _too_many_links(wait)
+    enqueue(tasks.send_sign_in_link, db.current_slug(), services.normalise_email(
+        form.email.data), _language(), safe_next(form.next.data, ""))
+    # The code page is told the address through the cookie, never the URL (logs, history).
+    cookie_session[f"pe:{db.current_slug()}"] = services.normalise_email(form.email.data)
+    return redirect(url_for(".code_sign_in", next=safe_next(form.next.data, "") or None),
+                    code=303)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@access.exercise_of_rights
+def code_sign_in():
+    form = forms.SignInCodeForm()
+    if request.method == "GET":
+        form.email.data = cookie_session.get(f"pe:{db.current_slug()}", "")
+        form.next.data = request.args.get("next", "")
+    if not form.validate_on_submit():
+        return render("participants/login_code.html", form=form, minutes=_sign_in_minutes(),
+                      status=422 if form.is_submitted() else 200)
+    result = services.sign_in_by_code(db.session(), form.email.data, form.code.data,
+                                      _client_ip())
+    if result.throttled:
+        return _throttled(result.retry_after)
+    if result.participant is None:
+        # The same words for an unknown address, a wrong, used or expired code.
+        form.code.errors = [_("This code is not valid: check it, or ask for a new e-mail.")]
+        return render("participants/login_code.html", form=form, minutes=_sign_in_minutes(),
+                      status=422)
+    cookie_session.pop(f"pe:{db.current_slug()}", None)
+    return _sign_in_done(result.participant, form.next.data)
+
+
+@bp.route("/login/link/<token>", methods=["GET", "POST"])
+@access.exercise_of_rights
+def link_sign_in(token: str):
+    """An e-mailed sign-in link: the page asks for one click (a mail scanner that opens
+    links must not spend it), which signs in."""
+    session = db.session()
+    next_url = request.args.get("next", "")
+    if request.method == "GET":
+        if services.token_owner(session, token, "login") is None:
+            return _expired_sign_in()
+        return render("participants/login_link.html", next_url=next_url)
+    # POST: CSRFProtect has checked the form's token (core/extensions.py).
+    participant = services.sign_in_by_link(session, token)
+    if participant is None:
+        return _expired_sign_in()
+    return _sign_in_done(participant, next_url)
+
+
+def _sign_in_minutes() -> int:
+    return int(services.TOKEN_LIFETIMES["login"].total_seconds() // 60)
+
+
+def _expired_sign_in() -> Response:
+    return _message(_("This link no longer works"), _(
+        "A sign-in link works once, for %(num)d minutes. Ask for a new one.",
+        num=_sign_in_minutes()), status=410,
+        links=[(url_for(".login"), _("Ask for a new link"))])
 
 
 @bp.post("/logout")
@@ -394,19 +493,21 @@ def visibility(me: Participant):
 @access.exercise_of_rights
 @signed_in
 def change_password(me: Participant):
-    form = forms.ChangePasswordForm()
+    # An account without a password (signed in by e-mail) chooses one without a current one.
+    form = forms.ChangePasswordForm() if me.has_password else forms.SetPasswordForm()
     form.account_email = me.email
     if not form.validate_on_submit():
         return render("participants/password.html", form=form,
                       status=422 if form.is_submitted() else 200)
     session = db.session()
-    # Through the throttled check: a borrowed session cannot be used to guess the password.
-    result = services.authenticate(session, me.email, form.current.data, _client_ip())
-    if result.throttled:
-        return _throttled(result.retry_after)
-    if result.participant is None or result.participant.id != me.id:
-        form.current.errors = [_("Your current password is incorrect.")]
-        return render("participants/password.html", form=form, status=422)
+    if me.has_password:
+        # Through the throttled check: a borrowed session cannot be used to guess it.
+        result = services.authenticate(session, me.email, form.current.data, _client_ip())
+        if result.throttled:
+            return _throttled(result.retry_after)
+        if result.participant is None or result.participant.id != me.id:
+            form.current.errors = [_("Your current password is incorrect.")]
+            return render("participants/password.html", form=form, status=422)
     services.change_password(session, me, form.password.data)
     flash(_("Your new password is saved. Your other sessions have ended."), "profile")
     return redirect(url_for(".profile"), code=303)
