@@ -10,6 +10,7 @@ def blueprints() -> list[Blueprint]:
     from tenants.consent.views import bp as consent_bp
     from tenants.events.views import bp as events_bp
     from tenants.fields.views import bp as fields_bp
+    from tenants.messaging.views import bp as messaging_bp
     from tenants.participants.views import bp as participants_bp
     from tenants.ratings.views import bp as ratings_bp
     from tenants.registration.views import bp as registration_bp
@@ -18,4 +19,4 @@ def blueprints() -> list[Blueprint]:
     from tenants.settings.views import bp as settings_bp
 
     return [events_bp, participants_bp, registration_bp, fields_bp, settings_bp, ratings_bp,
-            consent_bp, rights_bp, retention_bp]
+            consent_bp, rights_bp, retention_bp, messaging_bp]

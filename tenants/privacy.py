@@ -25,6 +25,7 @@ from tenants.audit import privacy as audit
 from tenants.consent import privacy as consent
 from tenants.fields import privacy as fields
 from tenants.instructions import privacy as instructions
+from tenants.messaging import privacy as messaging
 from tenants.participants import privacy as participants
 from tenants.participants.models import Participant
 from tenants.personal_data import NotPersonal, PersonalData, Step, column_of
@@ -37,8 +38,8 @@ from tenants.rights import privacy as rights
 # a column only looks personal). The order counts: a participant's export has its sections in
 # this order; an erasure runs it backwards, so the account itself (``participants``) goes last;
 # a retention kind's steps of equal rank run in it.
-FEATURES: tuple[ModuleType, ...] = (participants, fields, registration, ratings, consent, rights,
-                                    audit, instructions, outbox)
+FEATURES: tuple[ModuleType, ...] = (participants, fields, registration, messaging, ratings,
+                                    consent, rights, audit, instructions, outbox)
 
 ACCOUNTS = Participant.__tablename__
 # Words of column names (split at "_") that hold, or point at, a person: a table with one

@@ -22,6 +22,7 @@ from core.web.urls import external_url
 from tenants.db import current_slug, session
 from tenants.events.models import Event
 from tenants.events.wording import event_when
+from tenants.messaging import email_texts
 from tenants.participants.models import Participant
 from tenants.registration.models import Registration, SentReminder
 from tenants.rights.models import is_restricted
@@ -49,13 +50,18 @@ def _send(kind: str, registration: Registration, participant: Participant, event
     if language not in current_app.config["LANGUAGES"]:
         language = current_app.config["BABEL_DEFAULT_LOCALE"]
     slug = current_slug()
+    title = pick(event.title, language, settings.languages(session())[0])
+    event_url = external_url("tenant.events.show", tenant=slug, event_id=event.id)
+    join_url = event.join_url if kind in JOIN_LINK_KINDS else None
+    # The tenant's own subject and message for this kind and language, if it wrote one.
+    template, custom = email_texts.for_registration(
+        session(), kind, language, participant=participant, event=event, title=title,
+        event_url=event_url, join_url=join_url, offset_minutes=extra.get("offset_minutes", 0)
+    ) or (f"registration/email/{kind}", {})
     message = mail.render_message(
-        participant.email, f"registration/email/{kind}", language,
+        participant.email, template, language, **custom,
         participant=participant, event=event, registration=registration,
-        title=pick(event.title, language, settings.languages(session())[0]),
-        event_when=event_when,
-        join_url=event.join_url if kind in JOIN_LINK_KINDS else None,
-        event_url=external_url("tenant.events.show", tenant=slug, event_id=event.id),
+        title=title, event_when=event_when, join_url=join_url, event_url=event_url,
         registrations_url=external_url("tenant.registration.mine", tenant=slug),
         **extra)
     mail.send(message)
