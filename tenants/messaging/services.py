@@ -173,7 +173,8 @@ def render(db: Session, message: EventMessage, event: Event, participant: Partic
 def send_batch(slug: str, message_id: int) -> int:
     """Queue the next batch of a message's e-mails; returns how many were queued."""
     db = session()
-    message = db.get(EventMessage, message_id)
+    # Locked: a duplicate wake-up running at the same moment waits, then sees this batch done.
+    message = db.get(EventMessage, message_id, with_for_update=True)
     if message is None or message.finished_at is not None:
         return 0
     now = utcnow()

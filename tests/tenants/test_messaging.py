@@ -103,7 +103,7 @@ def test_confirmed_registrants_get_the_message_once_in_their_language(app, clien
 
     log = client.get(f"/t/acme/admin/events/{event}/messages").get_data(as_text=True)
     assert "Hello {first_name}" in log and "1 restricted, 0 not opted in" in log
-    assert "Sent: 2" in log
+    assert "Sent: 2" in log and "manager@acme.test" in log  # who sent it
 
 
 def test_groups_attended_absent_and_waiting(app, event, ctx):
