@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from core.clock import utcnow
 from tenants import api as tenants_api
@@ -317,3 +317,43 @@ def test_the_follow_up_is_prefilled_for_attendees(app, client, event):
     html = page.get_data(as_text=True)
     assert "Thank you for attending {event_title}" in html
     assert 'value="attended" id="audience-attended" checked' in html
+
+
+def test_a_saved_reminder_text_gets_the_delay_in_the_readers_language(app, outbox, event):
+    from tenants.messaging import email_texts
+    from tenants.registration import tasks
+
+    with tenants_api.tenant_context("acme") as db:
+        email_texts.save(db, "reminder", "fr", "Dans {delay} : {event_title}",
+                         "{first_name}, on commence dans {delay}.")
+    try:
+        fr = registered(event, person("acme", "rappel@example.org", language="fr",
+                                      first_name="Zoé"))
+        en = registered(event, person("acme", "remind@example.org", language="en"))
+        assert tasks.send_registration_email.call_local("acme", fr, "reminder", 1440)
+        assert tasks.send_registration_email.call_local("acme", en, "reminder", 60)
+        [french] = to(outbox, "rappel@example.org")
+        assert french["Subject"] == "Dans 24 heures : Atelier"
+        assert "Zoé, on commence dans 24 heures." in outbox.text(french)
+        [english_one] = to(outbox, "remind@example.org")  # no English text saved: the default
+        assert english_one["Subject"] == "Reminder: Workshop starts in 1 hour"
+    finally:
+        with tenants_api.tenant_context("acme") as db:
+            email_texts.reset(db, "reminder", "fr")
+
+
+def test_erasing_a_recipient_takes_their_deliveries_and_keeps_the_log(app, client, outbox,
+                                                                     event):
+    from tenants.rights import services as rights
+
+    gone = person("acme", "gone@example.org")
+    registered(event, gone)
+    registered(event, person("acme", "stays@example.org"))
+    sign_in_member(client, role="manager")
+    assert client.post(f"/t/acme/admin/events/{event}/messages", data=form()).status_code == 303
+    with tenants_api.tenant_context("acme") as db:
+        erased = rights.erase(db, db.get(Participant, gone))
+        assert erased is not None
+    with tenants_api.tenant_context("acme") as db:
+        assert db.scalar(select(func.count()).select_from(MessageDelivery)) == 1
+        assert db.scalar(select(EventMessage.recipients)) == 2  # the log's counts stay
