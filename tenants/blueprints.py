@@ -8,6 +8,7 @@ from flask import Blueprint
 def blueprints() -> list[Blueprint]:
     """Tenant-facing blueprints, to be mounted under the ``/t/<tenant>`` parent."""
     from tenants.consent.views import bp as consent_bp
+    from tenants.dashboard.views import bp as dashboard_bp
     from tenants.events.views import bp as events_bp
     from tenants.fields.views import bp as fields_bp
     from tenants.messaging.views import bp as messaging_bp
@@ -19,4 +20,4 @@ def blueprints() -> list[Blueprint]:
     from tenants.settings.views import bp as settings_bp
 
     return [events_bp, participants_bp, registration_bp, fields_bp, settings_bp, ratings_bp,
-            consent_bp, rights_bp, retention_bp, messaging_bp]
+            consent_bp, rights_bp, retention_bp, messaging_bp, dashboard_bp]
