@@ -50,6 +50,7 @@ SCHEMES: dict[str, tuple[Security, int]] = {
 # separators): a value holding one could smuggle in extra headers or recipients.
 _LINE_BREAK = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 _HEADER_NAME = re.compile(r"[!-9;-~]+")  # printable ASCII without ":" (RFC 5322 field name)
+_MIME_TOKEN = re.compile(r"[A-Za-z0-9!#$&^_.+-]{1,64}")  # RFC 2045 token (subtype, parameter)
 # Set from the message itself; an extra header must not replace them.
 _RESERVED = {"from", "to", "cc", "bcc", "subject", "date", "message-id", "sender",
              "content-type", "content-transfer-encoding", "mime-version"}
@@ -61,13 +62,39 @@ def _check_header(name: str, value: str) -> None:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A text file sent with an e-mail (a calendar invitation): its name, MIME subtype under
+    ``text/`` and parameters (``{"method": "REQUEST"}`` for text/calendar). Text only, so the
+    outbox stores it as JSON as it is."""
+
+    filename: str
+    content: str
+    subtype: str = "plain"
+    params: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_header("attachment filename", self.filename)
+        if not _MIME_TOKEN.fullmatch(self.subtype):
+            raise ValueError(f"invalid attachment subtype {self.subtype!r}")
+        for name, value in self.params.items():
+            if not _MIME_TOKEN.fullmatch(name) or not _MIME_TOKEN.fullmatch(value):
+                raise ValueError(f"invalid attachment parameter {name!r}")
+
+    def as_args(self) -> dict[str, Any]:
+        return {"filename": self.filename, "content": self.content, "subtype": self.subtype,
+                "params": dict(self.params)}
+
+
+@dataclass(frozen=True)
 class Message:
     """One e-mail to one bare ASCII address (``someone@example.org``), text and optional HTML.
 
     Header injection is impossible: a line break or control character in ``to``, ``subject``
     or a header value is a ``ValueError``, and so is an extra header that would replace one set
     here or add a recipient (such as ``Bcc``). ``headers`` is for ``List-Unsubscribe``,
-    ``Reply-To`` and the like.
+    ``Reply-To`` and the like. ``attachments`` are text files (a calendar invitation); the
+    outbox stores them as JSON (``as_args``) and gives them back as dicts, made ``Attachment``
+    again here.
     """
 
     to: str
@@ -75,8 +102,12 @@ class Message:
     text: str
     html: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "attachments", tuple(
+            item if isinstance(item, Attachment) else Attachment(**item)
+            for item in self.attachments))
         _check_header("To", self.to)
         _check_header("Subject", self.subject)
         # Exactly one address: a list such as "a@x, b@y" would send to several people.
@@ -86,11 +117,14 @@ class Message:
                 raise ValueError(f"invalid extra e-mail header name {name!r}")
             _check_header(name, value)
 
-
     def as_args(self) -> dict[str, Any]:
-        """The message as the outbox stores it (JSON)."""
-        return {"to": self.to, "subject": self.subject, "text": self.text, "html": self.html,
-                "headers": dict(self.headers)}
+        """The message as the outbox stores it (JSON); no ``attachments`` key when there are
+        none, so rows queued before attachments existed read the same."""
+        args: dict[str, Any] = {"to": self.to, "subject": self.subject, "text": self.text,
+                                "html": self.html, "headers": dict(self.headers)}
+        if self.attachments:
+            args["attachments"] = [item.as_args() for item in self.attachments]
+        return args
 
 
 class Mailer(Protocol):
@@ -98,7 +132,8 @@ class Mailer(Protocol):
 
 
 def build_email(message: Message, sender: str, key: str | None = None) -> EmailMessage:
-    """The MIME message every backend sends: text/plain, or multipart/alternative with HTML.
+    """The MIME message every backend sends: text/plain, or multipart/alternative with HTML,
+    inside multipart/mixed with the attachments when there are any.
 
     ``key`` (the delivery job's id) makes the ``Message-ID``: a delivery repeated after a crash
     carries the same one, which mail clients and archives take as the same message."""
@@ -116,6 +151,9 @@ def build_email(message: Message, sender: str, key: str | None = None) -> EmailM
     if message.html is not None:
         email.add_alternative(message.html, subtype="html",
                               cte=_transfer_encoding(message.html))
+    for item in message.attachments:
+        email.add_attachment(item.content, subtype=item.subtype, filename=item.filename,
+                             params=dict(item.params), cte=_transfer_encoding(item.content))
     return email
 
 
@@ -260,7 +298,8 @@ def _tenant_name() -> str | None:
 
 
 def render_message(to: str, template: str, language: str, *,
-                   headers: dict[str, str] | None = None, **context: Any) -> Message:
+                   headers: dict[str, str] | None = None,
+                   attachments: tuple[Attachment, ...] = (), **context: Any) -> Message:
     """Render ``<template>.txt`` (required) and ``<template>.html`` (optional) in ``language``.
 
     The subject is the ``subject`` block of the text template. Templates extend
@@ -285,4 +324,5 @@ def render_message(to: str, template: str, language: str, *,
         subject = " ".join("".join(blocks).split())
         text = text_template.render(context)
         html = html_template.render(context) if html_template is not None else None
-    return Message(to=to, subject=subject, text=text, html=html, headers=dict(headers or {}))
+    return Message(to=to, subject=subject, text=text, html=html, headers=dict(headers or {}),
+                   attachments=attachments)

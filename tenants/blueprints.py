@@ -14,10 +14,11 @@ def blueprints() -> list[Blueprint]:
     from tenants.messaging.views import bp as messaging_bp
     from tenants.participants.views import bp as participants_bp
     from tenants.ratings.views import bp as ratings_bp
+    from tenants.registration.joining_views import bp as joining_bp
     from tenants.registration.views import bp as registration_bp
     from tenants.retention.views import bp as retention_bp
     from tenants.rights.views import bp as rights_bp
     from tenants.settings.views import bp as settings_bp
 
     return [events_bp, participants_bp, registration_bp, fields_bp, settings_bp, ratings_bp,
-            consent_bp, rights_bp, retention_bp, messaging_bp, dashboard_bp]
+            consent_bp, rights_bp, retention_bp, messaging_bp, dashboard_bp, joining_bp]

@@ -28,7 +28,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from tenants.events.models import Event
+from tenants.events.models import DEFAULT_JOIN_OPENS, JOIN_OPENS_MINUTES, Event
 from tenants.events.services import MAX_CAPACITY, known_zones
 from tenants.texts import clean, texts_form
 
@@ -137,8 +137,18 @@ class EventFields(FlaskForm):
     waitlist = BooleanField(_l("Waiting list when the event is full"))
     join_url = URLField(
         _l("Join link"), filters=[_strip],
-        description=_l("Sent by e-mail to confirmed participants only, never shown on a page."),
+        description=_l("The meeting address. Each confirmed participant receives a personal "
+                       "link by e-mail that records their attendance and leads here; this "
+                       "address is never shown on a page."),
         validators=[Optional(), Length(max=2000), http_url])
+    join_opens_minutes = IntegerField(
+        _l("Personal links work from (minutes before the start)"),
+        description=_l("Between %(min)s and %(max)s minutes; until an hour after the end.",
+                       min=JOIN_OPENS_MINUTES[0], max=JOIN_OPENS_MINUTES[1]),
+        validators=[Optional(),
+                    NumberRange(min=JOIN_OPENS_MINUTES[0], max=JOIN_OPENS_MINUTES[1],
+                                message=_l("Enter a number of minutes between %(min)s and "
+                                           "%(max)s."))])
     reminders = SelectMultipleField(_l("Reminders by e-mail"), coerce=int,
                                     choices=list(REMINDER_CHOICES))
     status = SelectField(_l("Status"), choices=[
@@ -213,6 +223,8 @@ class EventFields(FlaskForm):
             "approval": self.approval.data,
             "waitlist": self.waitlist.data,
             "join_url": self.join_url.data or "",
+            "join_opens_minutes": (DEFAULT_JOIN_OPENS if self.join_opens_minutes.data is None
+                                   else self.join_opens_minutes.data),
             "reminders": sorted(set(self.reminders.data or []), reverse=True),
             "status": self.status.data,
         }
@@ -228,12 +240,13 @@ def event_form(languages: tuple[str, ...], event: Event | None = None) -> EventF
     })
     if event is None:
         data: dict[str, Any] = {"timezone": "Europe/Paris", "approval": "auto",
-                                "waitlist": True, "reminders": [1440, 60], "status": "draft"}
+                                "waitlist": True, "reminders": [1440, 60], "status": "draft",
+                                "join_opens_minutes": DEFAULT_JOIN_OPENS}
         form = form_class(data=data)
     else:
         data = {name: getattr(event, name) for name in (
             "title", "description", "timezone", "capacity", "approval", "waitlist",
-            "join_url", "reminders", "status")}
+            "join_url", "join_opens_minutes", "reminders", "status")}
         data.update({name: to_local(getattr(event, name), event.timezone)
                      for name in TIME_FIELDS})
         form = form_class(data=data, seats_taken=event.seats_taken)

@@ -9,6 +9,11 @@ from tenants.db import TenantBase
 from tenants.texts import JSONType, Texts
 
 DEFAULT_REMINDERS = [1440, 60]  # minutes before the start
+# The personal join link works from this many minutes before the start (bounds, default)...
+JOIN_OPENS_MINUTES = (0, 1440)
+DEFAULT_JOIN_OPENS = 15
+# ...until this long after the end (late arrivals, an event running over).
+JOIN_CLOSES_AFTER_MINUTES = 60
 
 
 class Event(TenantBase):
@@ -30,7 +35,12 @@ class Event(TenantBase):
     registration_closes_at: Mapped[datetime | None]
     approval: Mapped[str] = mapped_column(String(10), default="auto")  # auto | manual
     waitlist: Mapped[bool] = mapped_column(default=True)
+    # The meeting address: staff and the join redirect only, never on a participant's page.
     join_url: Mapped[str] = mapped_column(String(2000), default="")
+    join_opens_minutes: Mapped[int] = mapped_column(default=DEFAULT_JOIN_OPENS,
+                                                    server_default=str(DEFAULT_JOIN_OPENS))
+    # Raised at each change of time and at cancellation: the calendar files' SEQUENCE.
+    calendar_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
     reminders: Mapped[list[int]] = mapped_column(JSONType, default=lambda: list(DEFAULT_REMINDERS))
     status: Mapped[str] = mapped_column(String(10), default="draft")  # draft|published|cancelled
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -24,14 +24,19 @@ from core.clock import utcnow
 from core.db import rowcount
 from tenants import limits
 from tenants.db import current_slug
-from tenants.events.models import DEFAULT_REMINDERS, Event
+from tenants.events.models import (
+    DEFAULT_JOIN_OPENS,
+    DEFAULT_REMINDERS,
+    JOIN_OPENS_MINUTES,
+    Event,
+)
 from tenants.registration import services as registrations
 from tenants.registration import tasks
 from tenants.registration.models import ACTIVE, Registration
 
 EDITABLE = ("title", "description", "starts_at", "ends_at", "timezone", "capacity",
             "registration_opens_at", "registration_closes_at", "approval", "waitlist",
-            "join_url", "reminders", "status")
+            "join_url", "join_opens_minutes", "reminders", "status")
 MAX_CAPACITY = 100_000
 VIEWS = ("upcoming", "past", "drafts", "cancelled")  # tabs of the admin list
 TIMES = ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at")
@@ -67,6 +72,7 @@ def _check(event: Event) -> None:
     assert event.approval in ("auto", "manual")
     assert event.status in ("draft", "published", "cancelled")
     assert all(isinstance(m, int) and m > 0 for m in event.reminders)
+    assert JOIN_OPENS_MINUTES[0] <= event.join_opens_minutes <= JOIN_OPENS_MINUTES[1]
     opens, closes = event.registration_opens_at, event.registration_closes_at
     assert closes is None or closes <= event.starts_at
     assert opens is None or opens < (closes or event.starts_at)
@@ -90,6 +96,7 @@ def create(db: Session, **values: Any) -> Event:
     assert not unknown, f"not event fields: {unknown}"
     defaults: dict[str, Any] = {"description": {}, "timezone": "Europe/Paris", "capacity": None,
                 "approval": "auto", "waitlist": True, "join_url": "",
+                "join_opens_minutes": DEFAULT_JOIN_OPENS,
                 "reminders": list(DEFAULT_REMINDERS), "status": "draft"}
     limits.check("events_per_month", lambda: _created_this_month(db))
     event = Event(**_in_utc({**defaults, **values}), seats_taken=0)
@@ -130,13 +137,28 @@ def update(db: Session, event: Event, **values: Any) -> Event:
     if "capacity" in values:
         _set_capacity(db, event, values.pop("capacity"))
     before = (event.starts_at, sorted(event.reminders or []), event.status)
+    when = (event.starts_at, event.ends_at, event.timezone)
     for key, value in values.items():
         setattr(event, key, value)
     _check(event)
+    if (event.starts_at, event.ends_at, event.timezone) != when:
+        event.calendar_sequence += 1  # calendars replace the entry they hold
     db.flush()
     after = (event.starts_at, sorted(event.reminders or []), event.status)
     _after_change(db, event, reschedule=after != before)
+    if (event.starts_at, event.ends_at, event.timezone) != when and event.status == "published":
+        _tell_confirmed(db, event, "event_moved")
     return event
+
+
+def _tell_confirmed(db: Session, event: Event, kind: str) -> None:
+    """E-mail every confirmed registrant (after commit): the new time, with a new .ics."""
+    from core.jobs import enqueue
+
+    for registration_id in db.scalars(select(Registration.id).where(
+            Registration.event_id == event.id, Registration.status == "confirmed")
+            .order_by(Registration.id)):
+        enqueue(tasks.send_registration_email, current_slug(), registration_id, kind)
 
 
 def publish(db: Session, event: Event) -> Event:
@@ -157,6 +179,7 @@ def cancel(db: Session, event: Event) -> list[int]:
     if event.status == "cancelled":
         return []
     event.status = "cancelled"
+    event.calendar_sequence += 1  # the cancelling .ics replaces every one sent before
     db.flush()
     ids = list(db.scalars(select(Registration.id).where(Registration.event_id == event.id,
                                                         Registration.status.in_(ACTIVE))

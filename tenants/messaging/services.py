@@ -35,6 +35,7 @@ from tenants.events.models import Event
 from tenants.messaging import email_texts, placeholders
 from tenants.messaging.models import EventMessage, MessageDelivery
 from tenants.participants.models import Participant
+from tenants.registration import joining
 from tenants.registration.models import Registration
 from tenants.rights.models import restricted_among
 from tenants.settings import services as settings
@@ -147,8 +148,9 @@ def render(db: Session, message: EventMessage, event: Event, participant: Partic
     slug = current_slug()
     title = pick(event.title, language, default)
     event_url = external_url("tenant.events.show", tenant=slug, event_id=event.id)
-    join = event.join_url if registration is not None and registration.status == "confirmed" \
-        else ""
+    # The personal join link (it records attendance), never the meeting address itself.
+    join = joining.join_url(slug, registration) if (
+        registration is not None and registration.status == "confirmed") else ""
     values = email_texts.values(event, language, first_name=participant.first_name,
                                 last_name=participant.last_name, title=title,
                                 event_url=event_url, join_link=join)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func
@@ -13,6 +14,11 @@ from tenants.participants.models import Participant
 # waitlisted: waits for a seat · cancelled: by the participant · refused: by a manager.
 STATUSES = ("pending", "awaiting", "confirmed", "waitlisted", "cancelled", "refused")
 ACTIVE = ("pending", "awaiting", "confirmed", "waitlisted")
+
+
+def new_join_token() -> str:
+    """The secret of a personal join link: 256 random bits, URL-safe (43 characters)."""
+    return secrets.token_urlsafe(32)
 
 
 class Registration(TenantBase):
@@ -30,8 +36,13 @@ class Registration(TenantBase):
     created_at: Mapped[datetime]  # set by services: it orders the waiting list
     confirmed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
-    # Set by staff once the participant attended (opens rating the event).
+    # First join through the personal link, or set by staff (opens rating the event).
     attended_at: Mapped[datetime | None]
+    # The personal join link's secret (/t/<slug>/join/<token>): never an id.
+    join_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_join_token)
+    # Raised when the participant cancels or registers again: added to the event's sequence
+    # in this registrant's calendar files, so each newer file replaces the older.
+    calendar_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
     # The member (control-plane account id, opaque here) who approved or refused.
     decided_by: Mapped[int | None]
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

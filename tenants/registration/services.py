@@ -22,6 +22,7 @@ from tenants.db import current_slug
 from tenants.events.models import Event
 from tenants.fields import belonging
 from tenants.participants.models import Participant
+from tenants.registration import joining
 from tenants.registration.models import ACTIVE, Registration
 
 
@@ -142,6 +143,7 @@ def register(db: Session, event: Event, participant: Participant) -> Registratio
                 if not _move(db, registration, ("cancelled",), "pending", created_at=utcnow(),
                              confirmed_at=None, cancelled_at=None):
                     return registration  # a concurrent request of the same person restarted it
+                joining.bump_sequence(db, registration)  # a new invitation outranks the cancel
             belonging.attach(db, registration)  # made with the answers on file
             if participant.is_confirmed:
                 _place(db, registration, event)
@@ -224,6 +226,7 @@ def cancel(db: Session, registration: Registration) -> None:
             break
     else:
         raise RegistrationError("not_allowed")
+    joining.bump_sequence(db, registration)  # its calendar cancellation outranks the invitation
     _notify(registration, "cancelled")
     if was == "confirmed":
         _release_seat(db, registration.event_id)

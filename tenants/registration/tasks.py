@@ -21,9 +21,10 @@ from core.jobs import tenant_task
 from core.web.urls import external_url
 from tenants.db import current_slug, session
 from tenants.events.models import Event
-from tenants.events.wording import event_when
+from tenants.events.wording import event_moment, event_when
 from tenants.messaging import email_texts
 from tenants.participants.models import Participant
+from tenants.registration import joining
 from tenants.registration.models import Registration, SentReminder
 from tenants.rights.models import is_restricted
 from tenants.settings import services as settings
@@ -35,10 +36,31 @@ EMAIL_STATUSES = {
     "waitlisted": ("waitlisted",), "refused": ("refused",), "cancelled": ("cancelled",),
     "full": ("cancelled",), "event_cancelled": ("cancelled", "confirmed", "awaiting",
                                                 "waitlisted", "pending"),
-    "reminder": ("confirmed",), "resend": ("confirmed",),
+    "reminder": ("confirmed",), "resend": ("confirmed",), "event_moved": ("confirmed",),
 }
-# The only e-mails that carry the join link: it is never shown on a page.
-JOIN_LINK_KINDS = ("confirmed", "promoted", "reminder", "resend")
+# The only e-mails that carry the personal join link: it is never shown on a page.
+JOIN_LINK_KINDS = ("confirmed", "promoted", "reminder", "resend", "event_moved")
+# E-mails with a calendar file: the invitation (kept in step with the event's time)...
+INVITE_KINDS = ("confirmed", "promoted", "resend", "event_moved")
+# ...and its cancellation, for whoever had the invitation.
+CANCEL_KINDS = ("cancelled", "event_cancelled")
+
+
+def _calendar(kind: str, registration: Registration, participant: Participant, event: Event,
+              title: str, language: str) -> tuple[mail.Attachment, ...]:
+    """The .ics attached to this e-mail, if it carries one."""
+    if kind in CANCEL_KINDS:
+        had_invite = (registration.status == "confirmed" if kind == "event_cancelled"
+                      else registration.confirmed_at is not None)
+        if not had_invite:
+            return ()
+    elif kind not in INVITE_KINDS:
+        return ()
+    cancel = kind in CANCEL_KINDS
+    description = pick(event.description, language, settings.languages(session())[0])
+    content = joining.personal_file(current_slug(), registration, event, participant.email,
+                                    title, description, cancel=cancel)
+    return (joining.attachment(content, cancel),)
 
 
 def _send(kind: str, registration: Registration, participant: Participant, event: Event,
@@ -52,7 +74,7 @@ def _send(kind: str, registration: Registration, participant: Participant, event
     slug = current_slug()
     title = pick(event.title, language, settings.languages(session())[0])
     event_url = external_url("tenant.events.show", tenant=slug, event_id=event.id)
-    join_url = event.join_url if kind in JOIN_LINK_KINDS else None
+    join_url = joining.join_url(slug, registration) if kind in JOIN_LINK_KINDS else None
     # The tenant's own subject and message for this kind and language, if it wrote one.
     template, custom = email_texts.for_registration(
         session(), kind, language, participant=participant, event=event, title=title,
@@ -60,8 +82,10 @@ def _send(kind: str, registration: Registration, participant: Participant, event
     ) or (f"registration/email/{kind}", {})
     message = mail.render_message(
         participant.email, template, language, **custom,
+        attachments=_calendar(kind, registration, participant, event, title, language),
         participant=participant, event=event, registration=registration,
-        title=title, event_when=event_when, join_url=join_url, event_url=event_url,
+        title=title, event_when=event_when, event_moment=event_moment,
+        join_url=join_url, join_opens_at=joining.opens_at(event), event_url=event_url,
         registrations_url=external_url("tenant.registration.mine", tenant=slug),
         **extra)
     mail.send(message)

@@ -283,7 +283,8 @@ def test_more_capacity_promotes_the_waiting_list(app, client, scheduled, emails)
     assert client.post(f"/t/acme/admin/events/{event_id}/edit",
                        data=form(capacity="2")).status_code == 303
     assert statuses(event_id) == {first: "confirmed", second: "confirmed"}
-    assert emails[-1][0::2] == ("acme", "promoted")
+    # The form also moved the event: its registrants are told the new time too.
+    assert ("acme", "promoted") in [email[0::2] for email in emails]
 
 
 def test_a_published_event_with_registrations_cannot_become_a_draft(app, client, emails):
