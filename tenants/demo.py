@@ -1,7 +1,8 @@
 """Demo data for the embedded setup (``flask demo``): a registration form and a few events.
 
 Used only by the demo command; it goes through the same services as the application so the
-demo shows what real data looks like (seats taken, a waiting list, an approval queue).
+demo shows what real data looks like (seats taken, a waiting list, an approval queue, and a
+past event with attendance recorded and a few ratings, which the demo participant can rate).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from tenants.events.models import Event
 from tenants.fields.models import CustomField, StandardField
 from tenants.participants import services as participants
 from tenants.participants.models import Participant
+from tenants.ratings import services as ratings
 from tenants.registration import services as registrations
+from tenants.registration.models import Registration
 
 
 def _fields(db: Session) -> None:
@@ -87,4 +90,27 @@ def seed(db: Session, people: list[tuple[str, str, str]], password: str) -> None
         registrations.register(db, intro, person)
     for person in people_rows[12:19]:  # 5 seats: two people wait
         registrations.register(db, small, person)
+    _past_event(db, people_rows)
 
+
+def _past_event(db: Session, people: list[Participant]) -> None:
+    """An event three days ago: registrations made before it (past registration cannot go
+    through the services, which refuse an ended event), attendance recorded for most, six
+    star ratings (enough for the average to show). The demo participant (the last one)
+    attended and has not rated yet: "Rate this event" waits on their "My registrations"."""
+    past = _event(db, -3, {"fr": "Webinaire : répondre aux demandes d'accès",
+                           "en": "Webinar: answering access requests"},
+                  {"fr": "Délais, vérification d'identité, contenu de la réponse.",
+                   "en": "Deadlines, identity checks, what the answer holds."},
+                  capacity=40)
+    guests = [*people[:10], people[-1]]
+    made = past.starts_at - timedelta(days=10)
+    rows = [Registration(event_id=past.id, participant_id=person.id, status="confirmed",
+                         created_at=made, confirmed_at=made) for person in guests]
+    db.add_all(rows)
+    past.seats_taken = len(rows)
+    db.flush()
+    registrations.mark_attended(db, past, [r.id for r in rows if r.participant_id not in
+                                           {people[8].id, people[9].id}], True)
+    for person, stars in zip(people[:6], (5, 4, 5, 3, 4, 5), strict=True):
+        ratings.rate(db, past, person, stars, "")

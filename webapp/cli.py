@@ -22,7 +22,7 @@ from webapp.auth.models import Account, Membership, OperatorRole
 from webapp.dpa import services as dpa_services
 from webapp.dpa import versions as dpa
 from webapp.organisations import services as org_services
-from webapp.organisations.models import TenantStatus
+from webapp.organisations.models import ControllerIdentity, TenantStatus
 
 db_cli = AppGroup("db", help="Control-plane schema and migration authoring.")
 tenants_cli = AppGroup("tenants", help="Create, list, migrate and drop tenants.")
@@ -244,8 +244,14 @@ def demo(slug: str) -> None:
                  operator_role=OperatorRole.ADMIN)
     owner = _set_account(f"owner@{slug}.example", owner_password, display_name="Responsable")
     _grant(tenant.id, owner, "owner")
-    # As at signup: the owner accepted the current data processing agreement.
+    # As at signup: the owner accepted the current data processing agreement, and onboarding
+    # named the controller (without it, the owner's account lists the live demo as "being set up").
     dpa_services.accept(session, tenant.id, owner.id, dpa.current().id)
+    if not org_services.is_onboarded(session, tenant):
+        session.add(ControllerIdentity(
+            tenant_id=tenant.id, legal_name="Association Démo",
+            address="1 place du Parvis, 75004 Paris", dpo_name="Délégué à la protection",
+            dpo_email=f"dpo@{slug}.example"))
     db.commit()
     click.echo(f"\nParvis demo ready — http://127.0.0.1:5000/t/{slug}/\n"
                f"  tenant owner : {owner.email} / {owner_password}  (sign in at /login)\n"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from babel import Locale
@@ -129,9 +129,26 @@ def moment(at: datetime) -> str:
     return format_datetime(at, "long")
 
 
+def day(value: datetime | date | str | None) -> str:
+    """A day as the rest of the interface shows it (Flask-Babel's ``dateformat``, in the
+    reader's language and time zone), also for the ISO strings of exports; "" for none."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return value  # not a moment: shown as it is
+        if parsed.tzinfo is not None:  # Flask-Babel takes naive moments as UTC
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        return format_date(parsed)
+    return format_date(value)
+
+
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["country"] = country
+    app.jinja_env.filters["day"] = day
     # Flask-Babel installed Jinja's newstyle gettext (``{% trans %}`` compiles for it); these
     # replace its callables, and ``_`` points straight at gettext instead of looking it up.
     app.jinja_env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext,

@@ -464,3 +464,30 @@ def erase_author(db: Session, participant_id: int) -> int:
                         .values(participant_id=None, comment="")
                         .execution_options(synchronize_session=False))
     return rowcount(result)
+
+
+def rating_links(db: Session, participant_id: int, registrations: Sequence[Registration],
+                 now: datetime | None = None) -> dict[int, str]:
+    """For "My registrations": per event of these registrations (their events loaded),
+    ``rated`` when the participant has rated it, ``rate`` when they may rate it now (the
+    rules of ``eligibility``: a published event that ended, within the window, attended, or
+    confirmed where the tenant lets confirmed registrants rate). Two statements."""
+    now = now or utcnow()
+    events = [r for r in registrations if r.event.status == "published" and r.event.ends_at <= now]
+    if not events:
+        return {}
+    rated = set(db.scalars(select(Rating.event_id).where(
+        Rating.participant_id == participant_id,
+        Rating.event_id.in_([r.event_id for r in events]))))
+    tenant = settings.get(db)
+    window = timedelta(days=tenant.ratings_window_days)
+    links: dict[int, str] = {}
+    for registration in events:
+        if registration.event_id in rated:
+            links[registration.event_id] = "rated"
+        elif now <= registration.event.ends_at + window and (
+                registration.attended_at is not None
+                or (tenant.ratings_raters == "confirmed"
+                    and registration.status == "confirmed")):
+            links[registration.event_id] = "rate"
+    return links

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from tenants.db import TenantBase
 from tenants.events.models import Event
 from tenants.participants.models import Participant
+from tenants.texts import JSONType
 
 # pending: e-mail not confirmed yet · awaiting: manual approval · confirmed: holds a seat ·
 # waitlisted: waits for a seat · cancelled: by the participant · refused: by a manager.
@@ -63,3 +64,17 @@ class SentReminder(TenantBase):
     offset_minutes: Mapped[int]
     starts_at: Mapped[datetime]
     sent_at: Mapped[datetime]
+
+
+class AnswerChange(TenantBase):
+    """A registrant changed their answers to the registration form before the event: which
+    questions (standard field keys, ``field:<id>`` for custom ones) and when, for the
+    organiser. Not the former values: a correction replaces them (GDPR Art. 16)."""
+
+    __tablename__ = "answer_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("registrations.id", ondelete="CASCADE"), index=True)
+    changed_at: Mapped[datetime]
+    fields: Mapped[list[str]] = mapped_column(JSONType)

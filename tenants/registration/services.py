@@ -354,6 +354,12 @@ def awaiting_approval(db: Session, limit: int = APPROVALS_LIMIT) -> list[Registr
         .order_by(Registration.created_at, Registration.id).limit(limit)))
 
 
+def awaiting_count(db: Session) -> int:
+    """How many registrations await approval, across events (the queue page's count)."""
+    return db.scalar(select(func.count()).select_from(Registration)
+                     .where(Registration.status == "awaiting")) or 0
+
+
 def mark_attended(db: Session, event: Event, registration_ids: Sequence[int],
                   attended: bool) -> int:
     """Record (or undo) that these confirmed registrants of ``event`` attended it, in one

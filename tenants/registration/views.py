@@ -31,7 +31,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from core.clock import utcnow
-from core.db import writes
+from core.db import writes, writes_after_reading
 from core.extensions import htmx
 from core.jobs import enqueue
 from core.web.errors import error_page
@@ -42,10 +42,13 @@ from tenants.audit import services as audit
 from tenants.events import services as events
 from tenants.events.models import Event
 from tenants.events.wording import event_moment, event_when
+from tenants.fields import answer_form
+from tenants.fields import answers as field_answers
 from tenants.fields import services as fields
 from tenants.participants import services as participants
 from tenants.participants.models import Participant
-from tenants.registration import export, services, tasks
+from tenants.ratings import services as ratings
+from tenants.registration import changes, export, services, tasks
 from tenants.registration.forms import (
     STATUS_LABELS,
     AttendanceForm,
@@ -73,6 +76,8 @@ REGISTER_ERRORS = {
     "not_open": (422, _l("Registration for this event is not open yet.")),
     "ended": (422, _l("This event has ended.")),
 }
+ANSWERS_CLOSED = _l("Your answers can be changed until the event starts, while your "
+                    "registration stands. They stay as you gave them.")
 # Why a manager's decision could not be applied.
 DECISION_ERRORS = {
     "full": _l("The event is full and has no waiting list: this registration cannot be "
@@ -93,7 +98,8 @@ def _page_helpers() -> dict[str, Any]:
     """Tenant texts in the reader's language and event times in the event's own zone."""
     language, default = _language(), settings.languages(db.session())[0]
     return {"text": lambda texts: pick(texts, language, default), "event_when": event_when,
-            "event_moment": event_moment, "status_labels": STATUS_LABELS, "now": utcnow()}
+            "event_moment": event_moment, "status_labels": STATUS_LABELS, "now": utcnow(),
+            "may_change": changes.may_change}
 
 
 def _sign_in_first(back_to: str) -> BaseResponse:
@@ -185,9 +191,15 @@ def mine():
         return _sign_in_first(url_for("tenant.registration.mine"))
     session = db.session()
     registrations = services.for_participant(session, me.id)
-    return render("registration/mine.html", registrations=registrations,
-                  positions=services.waitlist_positions(session, registrations),
-                  active=ACTIVE, **_page_helpers())
+    helpers = _page_helpers()
+    # Upcoming (not ended yet: the soonest first) and past (the latest first).
+    upcoming = sorted((r for r in registrations if r.event.ends_at > helpers["now"]),
+                      key=lambda r: (r.event.starts_at, r.id))
+    past = [r for r in registrations if r.event.ends_at <= helpers["now"]]
+    return render("registration/mine.html", registrations=registrations, upcoming=upcoming,
+                  past=past, positions=services.waitlist_positions(session, upcoming),
+                  rating_links=ratings.rating_links(session, me.id, past, helpers["now"]),
+                  active=ACTIVE, **helpers)
 
 
 def _owned(registration_id: int) -> Registration | BaseResponse:
@@ -206,7 +218,8 @@ def _mine_row(registration: Registration, notice: str | None = None,
     """The participant's row, alone, for an htmx swap."""
     positions = services.waitlist_positions(db.session(), [registration])
     body = render_block("registration/mine.html", "row", registration=registration,
-                        positions=positions, active=ACTIVE, notice=notice, **_page_helpers())
+                        positions=positions, active=ACTIVE, notice=notice, rating_links={},
+                        **_page_helpers())
     response = Response(body, status=status, mimetype="text/html")
     response.vary.add("HX-Request")
     return response
@@ -259,6 +272,51 @@ def join_link(registration_id: int):
     return redirect(url_for("tenant.registration.mine"), code=303)
 
 
+# --- changing one's answers, until the event starts ------------------------------------------
+
+
+def _answers_page(registration: Registration, form: answer_form.AnswersForm, *,
+                  status: int = 200, block: str | None = None) -> Response:
+    return render("registration/answers.html", block=block, status=status, form=form,
+                  registration=registration, event=registration.event,
+                  preview=block is not None, **_page_helpers())
+
+
+@bp.route(f"/me/registrations/<{ID}:registration_id>/answers", methods=["GET", "POST"])
+@writes_after_reading  # the form is built and checked before the write lock is taken
+@access.exercise_of_rights  # correcting one's answers is rectification
+def change_answers(registration_id: int):
+    registration = _owned(registration_id)
+    if isinstance(registration, BaseResponse):
+        return registration
+    me = _me()
+    assert me is not None  # _owned sent visitors to sign in
+    if not changes.may_change(registration, registration.event):
+        return error_page(409, title=_("Answers not changed"), message=ANSWERS_CLOSED)
+    base = answer_form.build_form_class(db.session(), _language(), signup=False,
+                                        participant=me)
+    form = base()
+    if request.method == "POST" and request.form.get("preview") == "1":
+        return _answers_page(registration, form, block="fields")
+    if not form.is_submitted():
+        return _answers_page(registration, base(formdata=None))
+    if not form.validate():
+        return _answers_page(registration, form, status=422)
+    db.begin_writing()
+    session = db.session()
+    # Read again in the write transaction: the event may have started, or the registration
+    # been cancelled, since the page was read.
+    session.refresh(me)
+    session.refresh(registration, ["status"])  # the event is read again by the service
+    try:
+        changed = changes.change_answers(session, registration, me, form)
+    except services.RegistrationError:
+        return error_page(409, title=_("Answers not changed"), message=ANSWERS_CLOSED)
+    flash(_("Your answers are saved; the organiser sees that they changed.") if changed
+          else _("Nothing changed in your answers."), "registration")
+    return redirect(url_for("tenant.registration.mine"), code=303)
+
+
 # --- staff -----------------------------------------------------------------------------------
 
 
@@ -298,6 +356,7 @@ def roster(event_id: int):
                   counts=services.counts(session, event.id),
                   positions=services.waitlist_positions(session, registrations),
                   restricted=restricted_among(session, {r.participant_id for r in registrations}),
+                  answer_changes=changes.latest(session, [r.id for r in registrations]),
                   export_fields=export_fields, view="roster", **_staff_context())
 
 
@@ -347,7 +406,8 @@ def approvals():
     queue = services.awaiting_approval(db.session())
     _read_logged("registrations.read", sorted({r.event_id for r in queue}))
     return render("registration/approvals.html", registrations=queue, view="approvals",
-                  limit=services.APPROVALS_LIMIT, **_staff_context())
+                  limit=services.APPROVALS_LIMIT, waiting=services.awaiting_count(db.session()),
+                  **_staff_context())
 
 
 def _decide(registration_id: int,
@@ -371,6 +431,17 @@ def _decide(registration_id: int,
         body = render_block(f"registration/{view}.html", "row", registration=registration,
                             event=registration.event, positions=positions, error=error,
                             view=view, **_staff_context())
+        # The page's counts, swapped out of band (after the row: htmx parses the response
+        # as a template, where an element following a row stays beside it).
+        if view == "approvals":
+            body += render_block("registration/approvals.html", "count", oob=True,
+                                 waiting=services.awaiting_count(session))
+        else:
+            session.refresh(registration.event)  # seats taken changed by a conditional UPDATE
+            body += render_block("registration/roster.html", "counts", oob=True,
+                                 event=registration.event,
+                                 counts=services.counts(session, registration.event_id),
+                                 **_staff_context())
         response = Response(body, status=422 if error else 200, mimetype="text/html")
         response.vary.add("HX-Request")
         return response
@@ -392,6 +463,31 @@ def approve(registration_id: int):
 @access.require_role("manager")
 def refuse(registration_id: int):
     return _decide(registration_id, services.refuse)
+
+
+@bp.get(f"/admin/registrations/<{ID}:registration_id>/answers")
+@writes  # the read is logged
+@access.require_role("manager")
+def answer_history(registration_id: int):
+    """A registration's answers as they stand, and which of them the registrant changed
+    when (the organiser's view of issue 19, item 6)."""
+    session = db.session()
+    registration = services.with_people(session, registration_id)
+    if registration is None:
+        abort(404)
+    audit.record(session, member_id=access.member_id(), action="participant.read",
+                 target=f"participant:{registration.participant_id}")
+    language, default = _language(), settings.languages(session)[0]
+    found = changes.history(session, [registration.id]).get(registration.id, [])
+    current = [(pick(field.label, language, default),
+                field_answers.display_value(field, value, language, default),
+                field.archived_at is not None)
+               for field, value in field_answers.answered_fields(
+                   session, registration.participant_id)]
+    return render("registration/answer_history.html", registration=registration,
+                  event=registration.event, changes=found,
+                  labels=changes.labels(session, found, language, default),
+                  answers=current, **_staff_context())
 
 
 @bp.get(f"/admin/events/<{ID}:event_id>/registrations.csv")

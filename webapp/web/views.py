@@ -1,9 +1,10 @@
 """Site-wide pages that belong to no feature: the landing page, security.txt and the
-vulnerability-report page, the accessibility statement, health."""
+vulnerability-report page, the accessibility statement, the favicon, health."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from flask import Blueprint, Response, current_app
 
@@ -47,6 +48,16 @@ def vulnerability_reports():
 def accessibility():
     contact = current_app.config.get("ACCESSIBILITY_CONTACT", ACCESSIBILITY_CONTACT)
     return render("site/accessibility.html", language=text_language(), contact=contact)
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever the pages link to: the site's SVG icon, so no
+    page leaves a 404 in the console (pages also link it with ``rel="icon"``)."""
+    assert current_app.static_folder is not None
+    icon = Path(current_app.static_folder, "favicon.svg").read_bytes()
+    return Response(icon, mimetype="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=86400"})
 
 
 @bp.get("/healthz")
