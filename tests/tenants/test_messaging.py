@@ -52,7 +52,7 @@ def opt_in(participant_id: int) -> None:
 
 def form(**extra: object) -> dict:
     data: dict = {"audience": ["confirmed"], "subject_fr": "Bonjour {first_name}",
-                  "body_fr": "Rendez-vous à {event_title}.\n\nÀ bientôt",
+                  "body_fr": "Rendez-vous à {event_title}.\n\nÀ bientôt\n{join_link}",
                   "subject_en": "Hello {first_name}", "body_en": "See you at {event_title}.",
                   "action": "send"}
     data.update(extra)
@@ -94,6 +94,9 @@ def test_confirmed_registrants_get_the_message_once_in_their_language(app, clien
     assert "List-Unsubscribe" not in english_one  # not news
     assert "<p>Rendez-vous à Atelier.</p>" in french.get_body(("html",)).get_content()
     assert to(outbox, "kept@example.org") == [] and to(outbox, "wait@example.org") == []
+    # {join_link}: the recipient's personal link, never the meeting address.
+    assert any("/t/acme/join/" in link for link in outbox.links(french))
+    assert "video.example.test" not in outbox.text(french)
 
     # Another wake-up of the same message sends nothing more.
     with tenants_api.tenant_context("acme") as db:
