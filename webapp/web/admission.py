@@ -25,11 +25,15 @@ database-free error page (``webapp.web.errors``):
 
 from __future__ import annotations
 
+import fcntl
+import mmap
+import os
 import socket
 import struct
 import threading
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, has_request_context, request
@@ -113,16 +117,25 @@ def client_gone(environ: dict[str, Any]) -> bool:
 class Admission:
     """The WSGI middleware around ``app.wsgi_app``; see the module docstring."""
 
+    STANDING = 0.1  # seconds over the target after which the queue counts as standing
+    LINGER = 1.0  # seconds without a wait over the target after which it no longer does
+
     def __init__(self, app: Flask, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
         config = app.config
         self.queue_timeout = float(config["QUEUE_TIMEOUT"])
+        self.queue_target = float(config.get("QUEUE_TARGET", 0))
+        folder = Path(app.instance_path) / "admission"
+        self.state = QueueState(folder / "queue")
         self.deadline = float(config["REQUEST_DEADLINE"])
         self.slots_count = in_flight_bound(
             int(config["MAX_IN_FLIGHT"]),
             int(config["DB_POOL_SIZE"]) + int(config["DB_MAX_OVERFLOW"]))
         self.slots = threading.BoundedSemaphore(self.slots_count)
+        cpus = cpu_slots_count(config.get("CPU_SLOTS", ""))
+        self.cpu_slots = (CpuSlots(folder / "cpu", cpus)
+                          if cpus else None)
         self.static_prefix = (app.static_url_path or "/static") + "/"
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -133,21 +146,152 @@ class Admission:
         environ[ARRIVAL] = arrival
         if self.deadline:
             environ[DEADLINE] = arrival + self.deadline
-        if self.queue_timeout and waited > self.queue_timeout:
+        budget = self.budget(waited, now) if self.queue_timeout else None
+        if budget is not None and waited > budget:
             environ[REFUSED] = "queue"
             return self.wsgi_app(environ, start_response)
         if environ.get("PATH_INFO", "").startswith(self.static_prefix):
             return self.wsgi_app(environ, start_response)  # no database, no slot
-        budget = max(self.queue_timeout - waited, 0.0) if self.queue_timeout else None
-        if not self.slots.acquire(timeout=budget):
+        if not self.slots.acquire(timeout=None if budget is None else budget - waited):
             environ[REFUSED] = "busy"
             return self.wsgi_app(environ, start_response)
         try:
-            # Flask's ``wsgi_app`` ends the request (teardown, sessions closed, connections
-            # back in their pools) before it returns the body.
-            return self.wsgi_app(environ, start_response)
+            cpu = None
+            if self.cpu_slots is not None:
+                cpu = self.cpu_slots.acquire(
+                    None if budget is None else max(arrival + budget - time.time(), 0.0))
+                if cpu is None:
+                    environ[REFUSED] = "busy"
+                    return self.wsgi_app(environ, start_response)
+            try:
+                # Flask's ``wsgi_app`` ends the request (teardown, sessions closed, connections
+                # back in their pools) before it returns the body.
+                return self.wsgi_app(environ, start_response)
+            finally:
+                if cpu is not None:
+                    self.cpu_slots.release(cpu)  # type: ignore[union-attr]
         finally:
             self.slots.release()
+
+    def budget(self, waited: float, now: float) -> float:
+        """The queue budget of a request that waited ``waited``: ``QUEUE_TIMEOUT``, or
+        ``QUEUE_TARGET`` while the queue stands. As in CoDel, the queue stands once every
+        request taken for ``STANDING`` seconds had waited more than the target (a burst that
+        drains is a good queue; one that does not is overload), and it stands until none
+        waited more than the target for ``LINGER`` seconds. The state is shared by the
+        processes of ``QueueState``'s folder: they take from the same listen queue."""
+        target = self.queue_target
+        if not target or target >= self.queue_timeout:
+            return self.queue_timeout
+        state = self.state
+        above_since, standing_until = state.read()
+        if waited <= target:
+            if above_since:
+                state.write(0.0, standing_until)
+        else:
+            if not above_since:
+                above_since = now
+            if now < standing_until or now - above_since >= self.STANDING:
+                standing_until = now + self.LINGER
+            state.write(above_since, standing_until)
+        return target if now < standing_until else self.queue_timeout
+
+
+class QueueState:
+    """Two times shared by the processes that use ``path`` (a 16-byte file mapped in
+    memory, opened lazily after a fork): since when requests waited over the target (0:
+    not), and until when the queue counts as standing. Races between processes only move a
+    time by a request; without a writable folder, the state is the process's own."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.pid = 0
+        self.memory: Any = bytearray(16)
+
+    def _memory(self) -> Any:
+        if self.pid != os.getpid():
+            self.pid = os.getpid()
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    if os.fstat(fd).st_size < 16:
+                        os.ftruncate(fd, 16)
+                    self.memory = mmap.mmap(fd, 16)
+                finally:
+                    os.close(fd)
+            except OSError:
+                self.memory = bytearray(16)
+        return self.memory
+
+    def read(self) -> tuple[float, float]:
+        return struct.unpack_from("dd", self._memory())  # type: ignore[return-value]
+
+    def write(self, above_since: float, standing_until: float) -> None:
+        struct.pack_into("dd", self._memory(), 0, above_since, standing_until)
+
+
+def cpu_slots_count(setting: str | int) -> int:
+    """``CPU_SLOTS``: empty, the CPUs this process may run on; 0, no bound."""
+    if str(setting).strip():
+        return max(int(setting), 0)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class CpuSlots:
+    """At most ``count`` requests running at once among all the processes (gunicorn's
+    workers) that share ``folder``: one lock file per slot, held with ``flock``, which the
+    kernel releases when its holder dies, so a killed worker never keeps a slot.
+
+    Files are opened lazily in each process (an ``flock`` belongs to an open file, which a
+    fork would share); threads of one process take a slot's thread lock first, since the
+    ``flock`` of a file their process already holds would succeed again."""
+
+    POLL = 0.001  # seconds between two rounds of tries while every slot is taken
+
+    def __init__(self, folder: Path, count: int) -> None:
+        self.paths = [folder.with_name(f"{folder.name}-{i}") for i in range(count)]
+        self.locks = [threading.Lock() for _ in range(count)]
+        self.fds: list[int] = []
+        self.pid = 0
+        self.guard = threading.Lock()
+
+    def _files(self) -> list[int]:
+        if self.pid != os.getpid():
+            with self.guard:
+                if self.pid != os.getpid():
+                    self.paths[0].parent.mkdir(parents=True, exist_ok=True)
+                    self.fds = [os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+                                for path in self.paths]
+                    self.pid = os.getpid()
+        return self.fds
+
+    def acquire(self, timeout: float | None) -> int | None:
+        """A slot's index, or None when none came free within ``timeout`` seconds."""
+        fds = self._files()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        first = os.getpid() % len(fds)  # processes start at different slots
+        while True:
+            for k in range(len(fds)):
+                i = (first + k) % len(fds)
+                if not self.locks[i].acquire(blocking=False):
+                    continue
+                try:
+                    fcntl.flock(fds[i], fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:  # held by another process
+                    self.locks[i].release()
+                    continue
+                return i
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            time.sleep(self.POLL)
+
+    def release(self, slot: int) -> None:
+        fcntl.flock(self.fds[slot], fcntl.LOCK_UN)
+        self.locks[slot].release()
 
 
 def in_flight_bound(wanted: int, capacity: int) -> int:
