@@ -47,6 +47,7 @@ _TCP_INFO_SIZE = 104
 ARRIVAL = "parvis.arrival"  # environ keys: time.time() the request arrived
 DEADLINE = "parvis.deadline"  # time.time() after which it may not commit
 REFUSED = "parvis.refused"  # why the middleware refused it ("queue" or "busy")
+SHARED = "parvis.shared"  # render a page that may be sent to anyone (webapp.web.errors)
 READ_ONLY_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -117,6 +118,7 @@ def client_gone(environ: dict[str, Any]) -> bool:
 class Admission:
     """The WSGI middleware around ``app.wsgi_app``; see the module docstring."""
 
+    HTMX_HEADERS = ("REQUEST", "BOOSTED", "HISTORY_RESTORE_REQUEST")
     STANDING = 0.1  # seconds over the target after which the queue counts as standing
     LINGER = 1.0  # seconds without a wait over the target after which it no longer does
 
@@ -126,8 +128,8 @@ class Admission:
         config = app.config
         self.queue_timeout = float(config["QUEUE_TIMEOUT"])
         self.queue_target = float(config.get("QUEUE_TARGET", 0))
-        folder = Path(app.instance_path) / "admission"
-        self.state = QueueState(folder / "queue")
+        folder = self.folder = Path(app.instance_path) / "admission"
+        self.states: dict[str, QueueState] = {}
         self.deadline = float(config["REQUEST_DEADLINE"])
         self.slots_count = in_flight_bound(
             int(config["MAX_IN_FLIGHT"]),
@@ -137,6 +139,10 @@ class Admission:
         self.cpu_slots = (CpuSlots(folder / "cpu", cpus)
                           if cpus else None)
         self.static_prefix = (app.static_url_path or "/static") + "/"
+        self.refusals: dict[tuple[str, ...], tuple[str, tuple, bytes]] = {}
+        self.languages = tuple(config["LANGUAGES"])
+        self.default_language = str(config["BABEL_DEFAULT_LOCALE"])
+        self.session_cookie = str(config["SESSION_COOKIE_NAME"]) + "="
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
@@ -146,23 +152,20 @@ class Admission:
         environ[ARRIVAL] = arrival
         if self.deadline:
             environ[DEADLINE] = arrival + self.deadline
-        budget = self.budget(waited, now) if self.queue_timeout else None
+        budget = self.budget(waited, now, environ) if self.queue_timeout else None
         if budget is not None and waited > budget:
-            environ[REFUSED] = "queue"
-            return self.wsgi_app(environ, start_response)
+            return self.refuse(environ, start_response, "queue")
         if environ.get("PATH_INFO", "").startswith(self.static_prefix):
             return self.wsgi_app(environ, start_response)  # no database, no slot
         if not self.slots.acquire(timeout=None if budget is None else budget - waited):
-            environ[REFUSED] = "busy"
-            return self.wsgi_app(environ, start_response)
+            return self.refuse(environ, start_response, "busy")
         try:
             cpu = None
             if self.cpu_slots is not None:
                 cpu = self.cpu_slots.acquire(
                     None if budget is None else max(arrival + budget - time.time(), 0.0))
                 if cpu is None:
-                    environ[REFUSED] = "busy"
-                    return self.wsgi_app(environ, start_response)
+                    return self.refuse(environ, start_response, "busy")
             try:
                 # Flask's ``wsgi_app`` ends the request (teardown, sessions closed, connections
                 # back in their pools) before it returns the body.
@@ -173,62 +176,142 @@ class Admission:
         finally:
             self.slots.release()
 
-    def budget(self, waited: float, now: float) -> float:
+    def refuse(self, environ: dict[str, Any], start_response: Callable[..., Any],
+               reason: str) -> Iterable[bytes]:
+        """503 + Retry-After. The answer depends only on the language and on how htmx asked,
+        so the first one of each kind goes through the app (``refuse_if_told``, the error
+        page without the session's language form) and is kept; the others are sent as kept,
+        for a fraction of a request's cost: under overload most requests are refused."""
+        environ[REFUSED] = reason
+        kind = self.refusal_kind(environ)
+        if kind is None:
+            return self.wsgi_app(environ, start_response)
+        kept = self.refusals.get(kind)
+        if kept is not None:
+            status, headers, body = kept
+            self.app.logger.warning("503 on %s %s (%s)", environ.get("REQUEST_METHOD"),
+                                    environ.get("PATH_INFO"), reason)
+            start_response(status, list(headers))
+            return [body]
+        environ[SHARED] = True
+        answer: list[Any] = []
+
+        def keep(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            answer[:] = [status, headers]
+            return start_response(status, headers, exc_info)
+
+        result = self.wsgi_app(environ, keep)
+        try:
+            body = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        status, headers = answer
+        if status.startswith("503") and not any(name.lower() == "set-cookie"
+                                                for name, _value in headers):
+            self.refusals[kind] = (status, tuple(headers), body)
+        return [body]
+
+    def refusal_kind(self, environ: dict[str, Any]) -> tuple[str, ...] | None:
+        """(language, htmx headers) of a refused request's page; None: not one to keep."""
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            return None
+        htmx = tuple(environ.get(f"HTTP_HX_{name}", "") for name in self.HTMX_HEADERS)
+        if any(value not in ("", "true") for value in htmx):
+            return None
+        language = self.default_language
+        if self.session_cookie in environ.get("HTTP_COOKIE", ""):
+            try:
+                session = self.app.session_interface.open_session(
+                    self.app, self.app.request_class(environ))
+                chosen = session.get("lang") if session is not None else None
+            except Exception:
+                chosen = None
+            if chosen in self.languages:
+                language = chosen
+        return (language, *htmx)
+
+    def budget(self, waited: float, now: float, environ: dict[str, Any] | None = None,
+               ) -> float:
         """The queue budget of a request that waited ``waited``: ``QUEUE_TIMEOUT``, or
         ``QUEUE_TARGET`` while the queue stands. As in CoDel, the queue stands once every
         request taken for ``STANDING`` seconds had waited more than the target (a burst that
         drains is a good queue; one that does not is overload), and it stands until none
-        waited more than the target for ``LINGER`` seconds. The state is shared by the
-        processes of ``QueueState``'s folder: they take from the same listen queue."""
+        waited more than the target for ``LINGER`` seconds. The workers that take from one
+        listening socket share the state (they share its queue): ``queue_state``."""
         target = self.queue_target
         if not target or target >= self.queue_timeout:
             return self.queue_timeout
-        state = self.state
-        above_since, standing_until = state.read()
+        state = self.queue_state(environ or {})
+        above_since, standing_until, last_seen = state.read()
+        if now - last_seen > self.LINGER:
+            above_since = 0.0  # no request for a while: nothing is known of the queue
         if waited <= target:
-            if above_since:
-                state.write(0.0, standing_until)
+            above_since = 0.0
         else:
             if not above_since:
                 above_since = now
             if now < standing_until or now - above_since >= self.STANDING:
                 standing_until = now + self.LINGER
-            state.write(above_since, standing_until)
+        state.write(above_since, standing_until, now)
         return target if now < standing_until else self.queue_timeout
+
+    def queue_state(self, environ: dict[str, Any]) -> QueueState:
+        """The state of the listening socket the request came through, in a file of the
+        instance folder per address; without a socket (tests, Unix sockets behind a proxy
+        that sets ``X-Request-Start``), the process's own."""
+        sock = environ.get("gunicorn.socket")
+        address = ""
+        if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET,
+                                                               socket.AF_INET6):
+            try:
+                host, port = sock.getsockname()[:2]
+                address = f"{host}-{port}".replace(":", "_")
+            except OSError:
+                address = ""
+        state = self.states.get(address)
+        if state is None:
+            state = self.states.setdefault(
+                address, QueueState(self.folder / f"queue-{address}" if address else None))
+        return state
 
 
 class QueueState:
-    """Two times shared by the processes that use ``path`` (a 16-byte file mapped in
-    memory, opened lazily after a fork): since when requests waited over the target (0:
-    not), and until when the queue counts as standing. Races between processes only move a
-    time by a request; without a writable folder, the state is the process's own."""
+    """Three times shared by the processes that use ``path`` (a file mapped in memory,
+    opened lazily after a fork): since when requests waited over the target (0: not), until
+    when the queue counts as standing, and when a request was last seen. Races between
+    processes only move a time by a request; without a path or a writable folder, the state
+    is the process's own."""
 
-    def __init__(self, path: Path) -> None:
+    SIZE = struct.calcsize("ddd")
+
+    def __init__(self, path: Path | None) -> None:
         self.path = path
         self.pid = 0
-        self.memory: Any = bytearray(16)
+        self.memory: Any = bytearray(self.SIZE)
 
     def _memory(self) -> Any:
-        if self.pid != os.getpid():
+        if self.path is not None and self.pid != os.getpid():
             self.pid = os.getpid()
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
                 try:
-                    if os.fstat(fd).st_size < 16:
-                        os.ftruncate(fd, 16)
-                    self.memory = mmap.mmap(fd, 16)
+                    if os.fstat(fd).st_size < self.SIZE:
+                        os.ftruncate(fd, self.SIZE)
+                    self.memory = mmap.mmap(fd, self.SIZE)
                 finally:
                     os.close(fd)
             except OSError:
-                self.memory = bytearray(16)
+                self.memory = bytearray(self.SIZE)
         return self.memory
 
-    def read(self) -> tuple[float, float]:
-        return struct.unpack_from("dd", self._memory())  # type: ignore[return-value]
+    def read(self) -> tuple[float, float, float]:
+        return struct.unpack_from("ddd", self._memory())  # type: ignore[return-value]
 
-    def write(self, above_since: float, standing_until: float) -> None:
-        struct.pack_into("dd", self._memory(), 0, above_since, standing_until)
+    def write(self, above_since: float, standing_until: float, last_seen: float) -> None:
+        struct.pack_into("ddd", self._memory(), 0, above_since, standing_until, last_seen)
 
 
 def cpu_slots_count(setting: str | int) -> int:
