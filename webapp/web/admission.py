@@ -1,7 +1,8 @@
-"""Admission control: each process answers 503 at once rather than queueing without end.
+"""Admission control: answer 503 at once rather than queueing without end.
 
-Three guards, all per process and all answering ``503`` with ``Retry-After`` through the
-database-free error page (``webapp.web.errors``):
+Four guards, all answering ``503`` with ``Retry-After`` through the database-free error page
+(``webapp.web.errors``; the middleware keeps the first of each kind and sends it again itself,
+``Admission.refuse``, as most requests are refused under overload):
 
 * **Queue time.** How long the request waited before the application saw it: since the last
   byte of the request reached this machine's TCP stack (``TCP_INFO``'s ``last_data_recv`` on
@@ -9,7 +10,11 @@ database-free error page (``webapp.web.errors``):
   stamp of a proxy in front (nginx: ``proxy_set_header X-Request-Start "t=${msec}";``),
   whichever is longer. A sync worker serves one request at a time, so its queue is the
   listen backlog, before ``accept()``: only the kernel's timestamps see it. A request that
-  waited longer than ``QUEUE_TIMEOUT`` is refused before any work.
+  waited longer than its budget is refused before any work: ``QUEUE_TIMEOUT``, or
+  ``QUEUE_TARGET`` while the queue stands (CoDel-like, ``Admission.budget``), since in a
+  first-in first-out queue that stands, every accepted request waits the whole budget.
+* **CPU slots.** At most ``CPU_SLOTS`` requests (the CPUs) run at once among the processes
+  sharing the instance folder (``CpuSlots``); a request waits for one within its budget.
 * **In flight.** At most ``MAX_IN_FLIGHT`` requests run the application at once (threaded
   workers); the others wait for a slot while their queue budget lasts, then are refused. The
   bound never exceeds a pool's capacity: each plane has a pool of its own and a request holds
