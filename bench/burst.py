@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.burst [--database postgresql+psycopg://…] [--signups 300]
                                     [--capacity 100] [--workers 4] [--overload 4]
-                                    [--overload-seconds 10]
+                                    [--overload-seconds 10] [--sustained-clients N]
+                                    [--set NAME=VALUE]…
 
 The database is SQLite in a temporary folder unless ``--database`` (or ``PARVIS_BENCH_DATABASE``)
 names a PostgreSQL server, on which a database ``parvis_bench_<random>`` is made and dropped.
@@ -19,12 +20,21 @@ names a PostgreSQL server, on which a database ``parvis_bench_<random>`` is made
    outbox), all N links are followed at once (GET, each in its client's cookie jar).
 4. **Counted in the database**: each client that got a success is stored exactly once (one
    account, one registration), confirmed == C, waitlisted == N - C, seats taken == C.
-5. **Unloaded, then sustainable**: 15 sign-ups one after the other (the unloaded latency), then
-   8 clients signing up back to back for 8 s (closed loop: the rate the server sustains).
+5. **Unloaded, then sustainable**: 100 sign-ups one after the other (the unloaded latency),
+   then as many clients as workers signing up back to back (form, then post) for 8 s
+   (closed loop: the rate the server sustains without queueing; a client shed with 503 goes
+   on at once, so the rate is the server's goodput).
 6. **Overload**: open-loop arrivals (each sign-up sent at its time, whether or not earlier ones
    were answered) at ``--overload`` times the sustainable rate, for ``--overload-seconds``:
    statuses (503 = shed, with Retry-After), latency, and that every success is stored. Goals:
    every 503 within 1 s, the accepted sign-ups' p99 within 3x the unloaded p99.
+
+Phases 5 and 6 send pre-built HTTP/1.1 requests over asyncio sockets (``bench.http_load``,
+``exchange``): one Python thread per request with ``requests`` at 150 requests/s, on the
+cores that also run the server, measured its own wait for the GIL. Each latency runs from
+the moment the client starts connecting to the answer's last byte. The job worker runs under
+``nice -n 10``, as docs/architecture.md ("Operations") recommends. ``--set NAME=VALUE`` sets
+a ``PARVIS_NAME`` of the served app (the ``PARVIS_`` variables of the shell are not passed on).
 
 The flow signs up with a password (participants have one today); ``signup_form`` is the one
 place that knows the form's fields. The report goes to stdout, progress to stderr; the exit
