@@ -30,11 +30,11 @@ names a PostgreSQL server, on which a database ``parvis_bench_<random>`` is made
    every 503 within 1 s, the accepted sign-ups' p99 within 3x the unloaded p99.
 
 Phases 5 and 6 send pre-built HTTP/1.1 requests over asyncio sockets (``bench.http_load``,
-``exchange``): one Python thread per request with ``requests`` at 150 requests/s, on the
-cores that also run the server, measured its own wait for the GIL. Each latency runs from
-the moment the client starts connecting to the answer's last byte. The job worker runs under
-``nice -n 10``, as docs/architecture.md ("Operations") recommends. ``--set NAME=VALUE`` sets
-a ``PARVIS_NAME`` of the served app (the ``PARVIS_`` variables of the shell are not passed on).
+``exchange``) so that the load generator costs little beside the server; each latency runs
+from the moment the client starts connecting to the answer's last byte. The job worker runs
+under ``nice -n 10`` (``--jobs-nice``), as docs/architecture.md ("Operations") recommends.
+``--set NAME=VALUE`` sets a ``PARVIS_NAME`` of the served app (the ``PARVIS_`` variables of
+the shell are not passed on).
 
 The flow signs up with a password (participants have one today); ``signup_form`` is the one
 place that knows the form's fields. The report goes to stdout, progress to stderr; the exit
@@ -77,7 +77,6 @@ from bench.http_load import (
 
 PASSWORD = "burst-password-42"
 CLIENT_TIMEOUT = 120.0  # seconds a client waits for an answer
-JOBS_NICE = 10  # the job worker's CPU priority, as docs/architecture.md recommends
 UNLOADED = 100  # sign-ups one after the other: the unloaded latency
 RETRIES = 100  # times a client of the burst sends its request again after a 503
 
@@ -136,10 +135,12 @@ def prepare(workdir: Path, database_url: str, *, capacity: int, slug: str = "bur
 
 
 @contextmanager
-def served(site: Site, workdir: Path, *, workers: int, port: int) -> Iterator[Served]:
-    """gunicorn and the job worker on the site, logs in ``workdir``."""
+def served(site: Site, workdir: Path, *, workers: int, port: int,
+           jobs_nice: int = 10) -> Iterator[Served]:
+    """gunicorn and the job worker on the site, logs in ``workdir``; the job worker at
+    ``jobs_nice``, as docs/architecture.md ("Operations") recommends."""
     with gunicorn(site.env, workdir / "gunicorn.log", workers=workers, port=port) as server, \
-            job_worker(site.env, workdir / "worker.log", nice=JOBS_NICE):
+            job_worker(site.env, workdir / "worker.log", nice=jobs_nice):
         yield server
 
 
@@ -578,6 +579,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--overload", type=float, default=4.0,
                         help="arrival rate of the overload phase, times the burst's (0: none)")
     parser.add_argument("--overload-seconds", type=float, default=10.0)
+    parser.add_argument("--jobs-nice", type=int, default=10,
+                        help="the job worker's niceness (0: the server's priority)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a setting of the served app, without PARVIS_ (QUEUE_TIMEOUT=0.2); "
@@ -594,7 +597,8 @@ def main(argv: list[str] | None = None) -> int:
         with database(args.database, workdir) as url:
             settings = dict(item.split("=", 1) for item in args.set)
             site = prepare(workdir, url, capacity=args.capacity, port=port, settings=settings)
-            with served(site, workdir, workers=args.workers, port=port) as server:
+            with served(site, workdir, workers=args.workers, port=port,
+                        jobs_nice=args.jobs_nice) as server:
                 result = run(site, server, args)
             from tenants import api as tenants_api
 

@@ -338,15 +338,21 @@ def test_a_standing_queue_shortens_the_queue_budget_to_the_target(
     middleware = make_app(QUEUE_TIMEOUT=0.5, QUEUE_TARGET=0.05).wsgi_app
     while not isinstance(middleware, admission.Admission):
         middleware = middleware.app  # type: ignore[attr-defined]
+    state = middleware.queue_state({})
     now = time.time()
-    assert middleware.budget(0.3, now) == 0.5  # a burst: waits over the target, not for long
-    assert middleware.budget(0.01, now + 0.05) == 0.5  # it drained
-    assert middleware.budget(0.2, now + 0.1) == 0.5
-    assert middleware.budget(0.2, now + 0.25) == 0.05  # over the target for 0.15 s: standing
-    assert middleware.budget(0.01, now + 0.3) == 0.05  # one short wait does not end it
-    assert middleware.budget(0.2, now + 1.2) == 0.05
-    assert middleware.budget(0.01, now + 2.3) == 0.5  # a second without a wait over it ends it
-    assert middleware.budget(0.2, now + 5) == 0.5  # after a quiet while, a new count
+
+    def budget(waited: float, at: float) -> float:
+        middleware.observe(state, waited, now + at)
+        return middleware.budget(state, now + at)
+
+    assert budget(0.3, 0) == 0.5  # a burst: waits over the target, not for long
+    assert budget(0.01, 0.05) == 0.5  # it drained
+    assert budget(0.2, 0.1) == 0.5
+    assert budget(0.2, 0.25) == 0.05  # over the target for 0.15 s: the queue stands
+    assert budget(0.01, 0.3) == 0.05  # one short wait does not end it
+    assert budget(0.2, 1.2) == 0.05
+    assert budget(0.01, 2.3) == 0.5  # a second without a wait over the target ends it
+    assert budget(0.2, 5) == 0.5  # after a quiet while, a new count
 
 
 def test_the_in_flight_bound_never_exceeds_a_pool() -> None:

@@ -11,7 +11,7 @@ Four guards, all answering ``503`` with ``Retry-After`` through the database-fre
   whichever is longer. A sync worker serves one request at a time, so its queue is the
   listen backlog, before ``accept()``: only the kernel's timestamps see it. A request that
   waited longer than its budget is refused before any work: ``QUEUE_TIMEOUT``, or
-  ``QUEUE_TARGET`` while the queue stands (CoDel-like, ``Admission.budget``), since in a
+  ``QUEUE_TARGET`` while the queue stands (CoDel-like, ``Admission.observe``), since in a
   first-in first-out queue that stands, every accepted request waits the whole budget.
 * **CPU slots.** At most ``CPU_SLOTS`` requests (the CPUs) run at once among the processes
   sharing the instance folder (``CpuSlots``); a request waits for one within its budget.
@@ -157,20 +157,26 @@ class Admission:
         environ[ARRIVAL] = arrival
         if self.deadline:
             environ[DEADLINE] = arrival + self.deadline
-        budget = self.budget(waited, now, environ) if self.queue_timeout else None
+        state = self.queue_state(environ) if self.queue_timeout else None
+        budget = self.budget(state, now) if state is not None else None
         if budget is not None and waited > budget:
+            self.observe(state, waited, now)
             return self.refuse(environ, start_response, "queue")
         if environ.get("PATH_INFO", "").startswith(self.static_prefix):
             return self.wsgi_app(environ, start_response)  # no database, no slot
         if not self.slots.acquire(timeout=None if budget is None else budget - waited):
+            self.observe(state, time.time() - arrival, time.time())
             return self.refuse(environ, start_response, "busy")
         try:
             cpu = None
             if self.cpu_slots is not None:
-                cpu = self.cpu_slots.acquire(
-                    None if budget is None else max(arrival + budget - time.time(), 0.0))
-                if cpu is None:
-                    return self.refuse(environ, start_response, "busy")
+                # The budget is read again while waiting: the queue may start to stand.
+                cpu = self.cpu_slots.acquire(None if state is None else (
+                    lambda: arrival + self.budget(state, time.time()) - time.time()))
+            started = time.time()
+            self.observe(state, started - arrival, started)
+            if self.cpu_slots is not None and cpu is None:
+                return self.refuse(environ, start_response, "busy")
             try:
                 # Flask's ``wsgi_app`` ends the request (teardown, sessions closed, connections
                 # back in their pools) before it returns the body.
@@ -237,22 +243,27 @@ class Admission:
                 language = chosen
         return (language, *htmx)
 
-    def budget(self, waited: float, now: float, environ: dict[str, Any] | None = None,
-               ) -> float:
-        """The queue budget of a request that waited ``waited``: ``QUEUE_TIMEOUT``, or
-        ``QUEUE_TARGET`` while the queue stands. As in CoDel, the queue stands once every
-        request taken for ``STANDING`` seconds had waited more than the target (a burst that
-        drains is a good queue; one that does not is overload), and it stands until none
-        waited more than the target for ``LINGER`` seconds. The workers that take from one
-        listening socket share the state (they share its queue): ``queue_state``."""
-        target = self.queue_target
-        if not target or target >= self.queue_timeout:
+    def budget(self, state: QueueState, now: float) -> float:
+        """The queue budget of a request arriving ``now``: ``QUEUE_TIMEOUT``, or
+        ``QUEUE_TARGET`` while the queue stands (``observe``)."""
+        if not self.queue_target or self.queue_target >= self.queue_timeout:
             return self.queue_timeout
-        state = self.queue_state(environ or {})
+        return self.queue_target if now < state.read()[1] else self.queue_timeout
+
+    def observe(self, state: QueueState | None, sojourn: float, now: float) -> None:
+        """Count a request that waited ``sojourn`` in all (listen queue, then slots) before
+        it ran or was refused. As in CoDel, the queue stands once every request for
+        ``STANDING`` seconds had waited more than the target (a burst that drains is a good
+        queue; one that does not is overload), and it stands until none waited more than the
+        target for ``LINGER`` seconds. The workers that take from one listening socket share
+        the state, as they share its queue (``queue_state``)."""
+        target = self.queue_target
+        if state is None or not target or target >= self.queue_timeout:
+            return
         above_since, standing_until, last_seen = state.read()
         if now - last_seen > self.LINGER:
             above_since = 0.0  # no request for a while: nothing is known of the queue
-        if waited <= target:
+        if sojourn <= target:
             above_since = 0.0
         else:
             if not above_since:
@@ -260,7 +271,6 @@ class Admission:
             if now < standing_until or now - above_since >= self.STANDING:
                 standing_until = now + self.LINGER
         state.write(above_since, standing_until, now)
-        return target if now < standing_until else self.queue_timeout
 
     def queue_state(self, environ: dict[str, Any]) -> QueueState:
         """The state of the listening socket the request came through, in a file of the
@@ -357,10 +367,12 @@ class CpuSlots:
                     self.pid = os.getpid()
         return self.fds
 
-    def acquire(self, timeout: float | None) -> int | None:
-        """A slot's index, or None when none came free within ``timeout`` seconds."""
+    def acquire(self, timeout: float | Callable[[], float] | None) -> int | None:
+        """A slot's index, or None when none came free within ``timeout`` seconds (or, for a
+        function, once it answers 0 or less: the time left, asked again between tries)."""
         fds = self._files()
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = (None if timeout is None or callable(timeout)
+                    else time.monotonic() + timeout)
         first = os.getpid() % len(fds)  # processes start at different slots
         while True:
             for k in range(len(fds)):
@@ -373,7 +385,10 @@ class CpuSlots:
                     self.locks[i].release()
                     continue
                 return i
-            if deadline is not None and time.monotonic() >= deadline:
+            if callable(timeout):
+                if timeout() <= 0:
+                    return None
+            elif deadline is not None and time.monotonic() >= deadline:
                 return None
             time.sleep(self.POLL)
 
