@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.burst [--database postgresql+psycopg://…] [--signups 300]
                                     [--capacity 100] [--workers 4] [--overload 4]
-                                    [--overload-seconds 10]
+                                    [--overload-seconds 10] [--sustained-clients N]
+                                    [--set NAME=VALUE]…
 
 The database is SQLite in a temporary folder unless ``--database`` (or ``PARVIS_BENCH_DATABASE``)
 names a PostgreSQL server, on which a database ``parvis_bench_<random>`` is made and dropped.
@@ -19,12 +20,21 @@ names a PostgreSQL server, on which a database ``parvis_bench_<random>`` is made
    outbox), all N links are followed at once (GET, each in its client's cookie jar).
 4. **Counted in the database**: each client that got a success is stored exactly once (one
    account, one registration), confirmed == C, waitlisted == N - C, seats taken == C.
-5. **Unloaded, then sustainable**: 15 sign-ups one after the other (the unloaded latency), then
-   8 clients signing up back to back for 8 s (closed loop: the rate the server sustains).
+5. **Unloaded, then sustainable**: 100 sign-ups one after the other (the unloaded latency),
+   then as many clients as workers signing up back to back (form, then post) for 8 s
+   (closed loop: the rate the server sustains without queueing; a client shed with 503 goes
+   on at once, so the rate is the server's goodput).
 6. **Overload**: open-loop arrivals (each sign-up sent at its time, whether or not earlier ones
    were answered) at ``--overload`` times the sustainable rate, for ``--overload-seconds``:
    statuses (503 = shed, with Retry-After), latency, and that every success is stored. Goals:
    every 503 within 1 s, the accepted sign-ups' p99 within 3x the unloaded p99.
+
+Phases 5 and 6 send pre-built HTTP/1.1 requests over asyncio sockets (``bench.http_load``,
+``exchange``) so that the load generator costs little beside the server; each latency runs
+from the moment the client starts connecting to the answer's last byte. The job worker runs
+under ``nice -n 10`` (``--jobs-nice``), as docs/architecture.md ("Operations") recommends.
+``--set NAME=VALUE`` sets a ``PARVIS_NAME`` of the served app (the ``PARVIS_`` variables of
+the shell are not passed on).
 
 The flow signs up with a password (participants have one today); ``signup_form`` is the one
 place that knows the form's fields. The report goes to stdout, progress to stderr; the exit
@@ -34,6 +44,7 @@ code is 1 if an acceptance check failed.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import platform
 import random
@@ -52,18 +63,22 @@ import requests
 from sqlalchemy import func, select
 
 from bench.http_load import (
+    RawAnswer,
     Served,
     app_env,
+    exchange,
     form_token,
     free_port,
     gunicorn,
     job_worker,
+    raw_request,
     wait_for_links,
 )
 from core.clock import utcnow
 
 PASSWORD = "burst-password-42"
 CLIENT_TIMEOUT = 120.0  # seconds a client waits for an answer
+UNLOADED = 100  # sign-ups one after the other: the unloaded latency
 RETRIES = 100  # times a client of the burst sends its request again after a 503
 
 
@@ -89,7 +104,7 @@ class Site:
 
 
 def prepare(workdir: Path, database_url: str, *, capacity: int, slug: str = "burst",
-            port: int) -> Site:
+            port: int, settings: dict[str, str] | None = None) -> Site:
     """Migrate, provision ``slug`` with one open event of ``capacity`` seats and a waiting
     list; returns the site (the app stays usable to count rows)."""
     from tenants import api as tenants_api
@@ -100,7 +115,7 @@ def prepare(workdir: Path, database_url: str, *, capacity: int, slug: str = "bur
 
     instance = workdir / "instance"
     env = app_env(instance, database_url, base_url=f"http://127.0.0.1:{port}",
-                  DB_POOL_SIZE="5")
+                  **{"DB_POOL_SIZE": "5", **(settings or {})})
     app = create_app({"INSTANCE_PATH": str(instance), "DATABASE_URL": database_url,
                       "TENANT_DATA_DIR": str(instance / "tenants"),
                       "SECRET_KEY": env["PARVIS_SECRET_KEY"], "JOBS_BACKEND": "immediate",
@@ -122,10 +137,12 @@ def prepare(workdir: Path, database_url: str, *, capacity: int, slug: str = "bur
 
 
 @contextmanager
-def served(site: Site, workdir: Path, *, workers: int, port: int) -> Iterator[Served]:
-    """gunicorn and the job worker on the site, logs in ``workdir``."""
+def served(site: Site, workdir: Path, *, workers: int, port: int,
+           jobs_nice: int = 10) -> Iterator[Served]:
+    """gunicorn and the job worker on the site, logs in ``workdir``; the job worker at
+    ``jobs_nice``, as docs/architecture.md ("Operations") recommends."""
     with gunicorn(site.env, workdir / "gunicorn.log", workers=workers, port=port) as server, \
-            job_worker(site.env, workdir / "worker.log"):
+            job_worker(site.env, workdir / "worker.log", nice=jobs_nice):
         yield server
 
 
@@ -232,52 +249,84 @@ def at_once(requests_: list[tuple[Client, str, str, dict | None]], *,
     return [a for a in answers if a is not None], time.perf_counter() - began
 
 
-def open_loop(requests_: list[tuple[Client, str, str, dict | None]],
-              rate: float) -> tuple[list[Answer], float]:
-    """Send request i at ``i / rate`` seconds, whatever became of the earlier ones."""
-    answers: list[Answer | None] = [None] * len(requests_)
+def _answer(client: Client, raw: RawAnswer) -> Answer:
+    return Answer(client, raw.status, raw.seconds, raw.headers.get("location", ""),
+                  raw.headers.get("retry-after", ""), [raw.status])
 
-    def work(i: int) -> None:
-        client, method, url, data = requests_[i]
-        answers[i] = send(client, method, url, data)
 
-    threads = []
-    began = time.perf_counter()
-    for i in range(len(requests_)):
-        delay = began + i / rate - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        thread = threading.Thread(target=work, args=(i,))
-        thread.start()
-        threads.append(thread)
-    for thread in threads:
-        thread.join()
-    return [a for a in answers if a is not None], time.perf_counter() - began
+def posted(client: Client, url: str) -> bytes:
+    """The bytes of ``client``'s sign-up: its form, with the cookies of the page it loaded."""
+    return raw_request("POST", url, cookies=client.http.cookies.get_dict(),
+                       form=signup_form(client))
+
+
+def _address(url: str) -> tuple[str, int]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or 80
+
+
+def one_by_one(clients: list[Client], url: str) -> list[Answer]:
+    """Each client's sign-up (its form already loaded) sent after the previous one's answer."""
+    host, port = _address(url)
+
+    async def run() -> list[Answer]:
+        return [_answer(c, await exchange(host, port, posted(c, url), timeout=CLIENT_TIMEOUT))
+                for c in clients]
+
+    return asyncio.run(run())
+
+
+def open_loop(clients: list[Client], url: str, rate: float) -> tuple[list[Answer], float]:
+    """Send client i's sign-up at ``i / rate`` seconds, whatever became of the earlier ones;
+    the requests are built beforehand, so the generator only writes and reads sockets."""
+    host, port = _address(url)
+    requests_ = [posted(c, url) for c in clients]
+
+    async def run() -> tuple[list[Answer], float]:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        tasks = []
+        for i, request in enumerate(requests_):
+            delay = began + i / rate - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(
+                exchange(host, port, request, timeout=CLIENT_TIMEOUT)))
+        answers = await asyncio.gather(*tasks)
+        return ([_answer(c, a) for c, a in zip(clients, answers, strict=True)],
+                loop.time() - began)
+
+    return asyncio.run(run())
 
 
 def closed_loop(url: str, *, clients: int, seconds: float) -> tuple[list[Answer], float]:
-    """``clients`` threads each signing up new accounts back to back (form, then post) for
-    ``seconds``: what the server sustains; the answers and the time taken."""
+    """``clients`` clients each signing up new accounts back to back (form, then post) for
+    ``seconds``: what the server sustains; the sign-ups' answers and the time taken."""
+    host, port = _address(url)
     answers: list[Answer] = []
-    lock = threading.Lock()
-    began = time.perf_counter()
 
-    def work(k: int) -> None:
+    async def person(k: int, began: float) -> None:
         n = 0
         while time.perf_counter() - began < seconds:
             client = Client(f"steady{k:02d}-{n:05d}@example.org")
-            load_forms([client], url, threads=1)
-            answer = send(client, "POST", url, signup_form(client))
-            with lock:
-                answers.append(answer)
+            page = await exchange(host, port, raw_request("GET", url), timeout=CLIENT_TIMEOUT)
+            if page.status != 200:  # shed: load it again (the server's goodput is measured)
+                continue
+            client.token = form_token(page.body.decode())
+            request = raw_request("POST", url, cookies=page.cookies, form=signup_form(client))
+            answers.append(_answer(client, await exchange(host, port, request,
+                                                          timeout=CLIENT_TIMEOUT)))
             n += 1
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers, time.perf_counter() - began
+    async def run() -> float:
+        began = time.perf_counter()
+        await asyncio.gather(*(person(k, began) for k in range(clients)))
+        return time.perf_counter() - began
+
+    took = asyncio.run(run())
+    return answers, took
 
 
 # --- phases -----------------------------------------------------------------------------------
@@ -487,20 +536,21 @@ def run(site: Site, server: Served, args: argparse.Namespace) -> Result:
     result = Result(signup, signup_seconds, confirm, confirm_seconds, missing, stored(site))
     if args.overload:
         url = signup_url(server, site)
-        log("unloaded: 15 sign-ups one after the other…")
-        alone = [Client(f"alone{i:05d}@example.org") for i in range(15)]
+        log(f"unloaded: {UNLOADED} sign-ups one after the other…")
+        alone = [Client(f"alone{i:05d}@example.org") for i in range(UNLOADED)]
         load_forms(alone, url)
-        result.unloaded = [send(c, "POST", url, signup_form(c)) for c in alone]
-        log("sustained: 8 clients back to back for 8 s…")
-        result.sustained, result.sustained_seconds = closed_loop(url, clients=8, seconds=8.0)
+        result.unloaded = one_by_one(alone, url)
+        clients = args.sustained_clients or args.workers
+        log(f"sustained: {clients} clients back to back for 8 s…")
+        result.sustained, result.sustained_seconds = closed_loop(url, clients=clients,
+                                                                 seconds=8.0)
         rate = sum(1 for a in result.sustained if signed_up(a)) / result.sustained_seconds
         result.overload_rate = args.overload * rate
         count = max(int(result.overload_rate * args.overload_seconds), 1)
         more = [Client(f"over{i:05d}@example.org") for i in range(count)]
         log(f"overload: {count} sign-ups at {result.overload_rate:.1f}/s (loading forms)…")
         load_forms(more, url)
-        result.overload, result.overload_seconds = open_loop(
-            [(c, "POST", url, signup_form(c)) for c in more], result.overload_rate)
+        result.overload, result.overload_seconds = open_loop(more, url, result.overload_rate)
         log(f"  {statuses(result.overload)} in {result.overload_seconds:.1f} s")
         result.after_overload = stored(site)
     result.failures = check(result, site, n)
@@ -525,10 +575,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--signups", type=int, default=300)
     parser.add_argument("--capacity", type=int, default=100)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--sustained-clients", type=int, default=0,
+                        help="clients of the closed loop that measures the sustainable rate "
+                             "(default: as many as workers, so that none waits in the queue)")
     parser.add_argument("--overload", type=float, default=4.0,
                         help="arrival rate of the overload phase, times the burst's (0: none)")
     parser.add_argument("--overload-seconds", type=float, default=10.0)
+    parser.add_argument("--jobs-nice", type=int, default=10,
+                        help="the job worker's niceness (0: the server's priority)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting of the served app, without PARVIS_ (QUEUE_TIMEOUT=0.2); "
+                             "the PARVIS_ variables of this shell are not passed on")
     return parser.parse_args(argv)
 
 
@@ -539,8 +597,10 @@ def main(argv: list[str] | None = None) -> int:
     before = os.getloadavg()[0]
     try:
         with database(args.database, workdir) as url:
-            site = prepare(workdir, url, capacity=args.capacity, port=port)
-            with served(site, workdir, workers=args.workers, port=port) as server:
+            settings = dict(item.split("=", 1) for item in args.set)
+            site = prepare(workdir, url, capacity=args.capacity, port=port, settings=settings)
+            with served(site, workdir, workers=args.workers, port=port,
+                        jobs_nice=args.jobs_nice) as server:
                 result = run(site, server, args)
             from tenants import api as tenants_api
 

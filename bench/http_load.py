@@ -159,9 +159,13 @@ def gunicorn(env: Mapping[str, str], log_path: Path, *, workers: int = 4,
 
 
 @contextmanager
-def job_worker(env: Mapping[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
-    """``flask --app wsgi jobs worker``: runs the queued jobs (e-mails) beside the server."""
+def job_worker(env: Mapping[str, str], log_path: Path, *, nice: int = 0,
+               ) -> Iterator[subprocess.Popen]:
+    """``flask --app wsgi jobs worker``: runs the queued jobs (e-mails) beside the server;
+    ``nice``: at that lower CPU priority (docs/architecture.md, "Operations")."""
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker"]
+    if nice:
+        command = ["nice", "-n", str(nice), *command]
     with _child(command, env, log_path) as process:
         yield process
 
@@ -201,3 +205,84 @@ def wait_for_links(instance: Path, marker: str, recipients: set[str],
         if recipients <= links.keys() or time.monotonic() > deadline:
             return {to: link for to, link in links.items() if to in recipients}
         time.sleep(0.25)
+
+
+# --- a load generator that is not the bottleneck ------------------------------------------------
+#
+# ``requests`` costs a millisecond or more of Python per request, and one thread per request
+# at 150 requests/s on the cores that also run the server starves the generator itself: its
+# latencies then measure its own queue for the GIL. These send pre-built HTTP/1.1 bytes over
+# asyncio sockets, one connection per request (as gunicorn's sync workers close each one),
+# and time each request from the moment it starts connecting to its last byte.
+
+
+@dataclass
+class RawAnswer:
+    """One HTTP exchange: status (0: no answer), headers (lower-case names, the last of
+    repeated ones), cookies set, body, and the seconds from connecting to the last byte."""
+
+    status: int
+    seconds: float
+    headers: dict[str, str]
+    cookies: dict[str, str]
+    body: bytes = b""
+
+
+def raw_request(method: str, url: str, *, cookies: Mapping[str, str] | None = None,
+                form: Mapping[str, str] | None = None,
+                headers: Mapping[str, str] | None = None) -> bytes:
+    """The bytes of one HTTP/1.1 request to ``url`` (``http://host:port/path``), the form
+    URL-encoded, ``Connection: close``."""
+    from urllib.parse import urlencode, urlsplit
+
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    body = urlencode(dict(form)).encode() if form is not None else b""
+    lines = [f"{method} {path or '/'} HTTP/1.1", f"Host: {parts.netloc}",
+             "User-Agent: parvis-bench", "Accept: */*", "Connection: close"]
+    if cookies:
+        lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in cookies.items()))
+    if form is not None:
+        lines += ["Content-Type: application/x-www-form-urlencoded",
+                  f"Content-Length: {len(body)}"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+async def exchange(host: str, port: int, request: bytes, *, timeout: float = 120.0,
+                   ) -> RawAnswer:
+    """Send ``request`` on a new connection and read the answer (headers, then
+    Content-Length bytes or up to the close)."""
+    import asyncio
+
+    began = time.perf_counter()
+    writer = None
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(host, port)
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            status = int(lines[0].split(" ", 2)[1])
+            headers: dict[str, str] = {}
+            cookies: dict[str, str] = {}
+            for line in lines[1:]:
+                if ":" not in line:
+                    continue
+                name, value = line.split(":", 1)
+                name, value = name.strip().lower(), value.strip()
+                headers[name] = value
+                if name == "set-cookie":
+                    key, _, rest = value.partition("=")
+                    cookies[key.strip()] = rest.split(";", 1)[0]
+            length = headers.get("content-length")
+            body = (await reader.readexactly(int(length)) if length is not None
+                    else await reader.read())
+            seconds = time.perf_counter() - began
+    except (OSError, TimeoutError, ValueError, IndexError, EOFError,
+            asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        return RawAnswer(0, time.perf_counter() - began, {}, {})
+    finally:
+        if writer is not None:
+            writer.close()
+    return RawAnswer(status, seconds, headers, cookies, body)

@@ -64,7 +64,11 @@ def load(overrides: dict | None = None) -> dict:
         # have waited before the app sees it, seconds from its arrival to its commit, and
         # the Retry-After of every 503. 0 turns the queue and deadline checks off.
         "MAX_IN_FLIGHT": int(_env("MAX_IN_FLIGHT", "0")),
+        # Per host: requests of all the processes sharing INSTANCE_PATH running at once
+        # (empty: the CPUs this process may use; 0: no bound).
+        "CPU_SLOTS": _env("CPU_SLOTS", ""),
         "QUEUE_TIMEOUT": float(_env("QUEUE_TIMEOUT", "0.5")),
+        "QUEUE_TARGET": float(_env("QUEUE_TARGET", "0.05")),
         "REQUEST_DEADLINE": float(_env("REQUEST_DEADLINE", "25")),
         "RETRY_AFTER": int(_env("RETRY_AFTER", "5")),
         # Job queue: "sqlite" (file in instance/), "redis://…", or "immediate" (run inline).

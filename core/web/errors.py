@@ -82,7 +82,8 @@ def _static_page(code: int, context: dict) -> Response:
     env = current_app.jinja_env
     template = env.get_template("errors/error.html")
     values = {"layout": STATIC_LAYOUT, "current_language": str(get_locale() or "fr"),
-              "languages": current_app.config["LANGUAGES"], **context}
+              "languages": current_app.config["LANGUAGES"],
+              "shared": bool(request.environ.get("parvis.shared")), **context}
     if wants_fragment():
         body = env.concat(template.blocks["content"](template.new_context(values)))
     else:

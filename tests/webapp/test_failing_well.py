@@ -5,6 +5,7 @@ tenants/db.py)."""
 
 from __future__ import annotations
 
+import multiprocessing
 import socket
 import sqlite3
 import threading
@@ -12,11 +13,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
-from flask import Flask, abort
+from flask import Flask, abort, request
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, exc, func, select
 from sqlalchemy.pool import NullPool
+from werkzeug.test import TestResponse
 
 from core.web import admission
 from tenants import db as tenant_db
@@ -275,6 +279,80 @@ def test_requests_beyond_the_in_flight_bound_wait_then_are_refused(
         release.set()
         assert held.result().status_code == 200
     assert app.test_client().get("/").status_code == 200
+
+
+def test_refusals_are_answered_from_a_kept_page_in_the_visitors_language(
+        make_app: Callable[..., Flask]) -> None:
+    """Under overload most requests are refused: after the first of each kind (language, htmx
+    or not), the middleware answers them itself, without running the app's request."""
+    app = make_app(QUEUE_TIMEOUT=1)
+    seen: list[str] = []
+    app.url_value_preprocessors[None].insert(0, lambda _endpoint, _values: seen.append(
+        request.path))
+
+    def stale(client: FlaskClient, **headers: str) -> TestResponse:
+        return client.get("/t/acme/", headers={"X-Request-Start": f"t={time.time() - 3:.3f}",
+                                               **headers})
+
+    french, visitor = stale(app.test_client()), english(app.test_client())
+    again = stale(app.test_client())
+    assert again.status_code == 503 and again.headers["Retry-After"] == "5"
+    assert again.get_data() == french.get_data() and FR_UNAVAILABLE in again.get_data(True)
+    assert dict(again.headers) == dict(french.headers)
+    assert "language-switch" not in again.get_data(as_text=True)  # no form of one session
+    assert "Set-Cookie" not in again.headers
+    in_english = [stale(visitor), stale(visitor)]
+    assert all(EN_UNAVAILABLE in page.get_data(as_text=True) for page in in_english)
+    fragments = [stale(visitor, **{"HX-Request": "true"}) for _ in range(2)]
+    assert all(EN_UNAVAILABLE in page.get_data(as_text=True)
+               and "<html" not in page.get_data(as_text=True)
+               and page.headers["HX-Retarget"] == "#main" for page in fragments)
+    assert len(seen) == 3  # one request through the app per kind: French, English, fragment
+    assert stale(visitor, **{"HX-Request": "odd"}).status_code == 503  # not kept, still 503
+    assert len(seen) == 4
+
+
+def test_cpu_slots_bound_requests_across_processes(tmp_path: Path) -> None:
+    slots = admission.CpuSlots(tmp_path / "cpu", 1)
+    held = slots.acquire(timeout=0)
+    assert held == 0
+    assert slots.acquire(timeout=0.05) is None  # another thread of this process
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        assert pool.apply(_slot_taken_in_child, (tmp_path,)) is None  # another process
+        slots.release(held)
+        assert pool.apply(_slot_taken_in_child, (tmp_path,)) == 0
+    assert admission.cpu_slots_count("") >= 1 and admission.cpu_slots_count("0") == 0
+
+
+def _slot_taken_in_child(folder: Path) -> int | None:
+    slots = admission.CpuSlots(folder / "cpu", 1)
+    taken = slots.acquire(timeout=0.05)
+    if taken is not None:
+        slots.release(taken)
+    return taken
+
+
+def test_a_standing_queue_shortens_the_queue_budget_to_the_target(
+        make_app: Callable[..., Flask]) -> None:
+    middleware = make_app(QUEUE_TIMEOUT=0.5, QUEUE_TARGET=0.05).wsgi_app
+    while not isinstance(middleware, admission.Admission):
+        middleware = middleware.app  # type: ignore[attr-defined]
+    state = middleware.queue_state({})
+    now = time.time()
+
+    def budget(waited: float, at: float) -> float:
+        middleware.observe(state, waited, now + at)
+        return middleware.budget(state, now + at)
+
+    assert budget(0.3, 0) == 0.5  # a burst: waits over the target, not for long
+    assert budget(0.01, 0.05) == 0.5  # it drained
+    assert budget(0.2, 0.1) == 0.5
+    assert budget(0.2, 0.25) == 0.05  # over the target for 0.15 s: the queue stands
+    assert budget(0.01, 0.3) == 0.05  # one short wait does not end it
+    assert budget(0.2, 1.2) == 0.05
+    assert budget(0.01, 2.3) == 0.5  # a second without a wait over the target ends it
+    assert budget(0.2, 5) == 0.5  # after a quiet while, a new count
 
 
 def test_the_in_flight_bound_never_exceeds_a_pool() -> None:
