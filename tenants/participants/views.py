@@ -288,6 +288,7 @@ def _sign_in_done(participant: Participant, next_url: str | None) -> BaseRespons
     """After an e-mailed link or code was accepted: the account is open in this browser (or
     offered back when deactivated, as after a password)."""
     session = db.session()
+    cookie_session.pop(f"pe:{db.current_slug()}", None)  # the address the code page showed
     services.sign_out(session)  # whoever was signed in in this browser
     if not participant.is_active:  # deactivated: its owner may take it back (retention)
         services.hold_for_reactivation(session, participant)
@@ -346,7 +347,6 @@ def code_sign_in():
         form.code.errors = [_("This code is not valid: check it, or ask for a new e-mail.")]
         return render("participants/login_code.html", form=form, minutes=_sign_in_minutes(),
                       status=422)
-    cookie_session.pop(f"pe:{db.current_slug()}", None)
     return _sign_in_done(result.participant, form.next.data)
 
 
