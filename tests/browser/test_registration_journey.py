@@ -277,7 +277,14 @@ def test_registration_journey(pages: Pages, live_server: LiveServer, mail_sink: 
     found += accessibility(camille, f"{language}-my-registrations")
     confirmed = email_to(mail_sink, first, t(
         language, "Registration confirmed: %(title)s", title=title))
-    assert join_url in SMTPSink.text(confirmed)
+    # The e-mail holds her personal join link, never the meeting address; before the event it
+    # opens a page saying when it will work, and does not redirect.
+    assert join_url not in SMTPSink.text(confirmed)
+    [personal] = [link for link in SMTPSink.links(confirmed) if f"/t/{slug}/join/" in link]
+    camille.goto(personal)
+    expect(camille.locator("main")).to_contain_text(t(language, "Not open yet"))
+    assert join_url not in camille.url
+    camille.go_back()
 
     camille.get_by_role("link", name=t(language, "Edit my registration")).click()
     expect(camille).to_have_url(re.compile(r"/me$"))
@@ -319,7 +326,8 @@ def test_registration_journey(pages: Pages, live_server: LiveServer, mail_sink: 
 
     promoted = email_to(mail_sink, second, t(
         language, "A seat is free: you are registered to %(title)s", title=title))
-    assert join_url in SMTPSink.text(promoted)
+    assert join_url not in SMTPSink.text(promoted)
+    assert [link for link in SMTPSink.links(promoted) if f"/t/{slug}/join/" in link]
     dominique.reload()
     expect_status(dominique, language, "Confirmed")
     second.saw(dominique)
