@@ -42,8 +42,8 @@ from tenants.db import (
 from tenants.events import models as _event_models  # noqa: F401
 from tenants.fields import models as _field_models  # noqa: F401
 from tenants.instructions import models as _instruction_models  # noqa: F401
-from tenants.messaging import models as _messaging_models  # noqa: F401
 from tenants.limits import OverLimit
+from tenants.messaging import models as _messaging_models  # noqa: F401
 from tenants.outbox import TenantJob
 from tenants.participants import models as _participant_models  # noqa: F401
 from tenants.participants import services as participants
