@@ -13,8 +13,9 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -22,7 +23,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from flask import Flask
-from sqlalchemy import or_, select, update
+from sqlalchemy import Connection, or_, select, update
 from tqdm import tqdm
 
 from tenants import api as tenants_api
@@ -50,9 +51,30 @@ def head(plane: str) -> str:
 # --- control plane -------------------------------------------------------------------------
 
 
+@contextmanager
+def _one_transaction(conn: Connection) -> Iterator[None]:
+    """A migration's transaction. On SQLite, foreign keys are off meanwhile and checked before
+    the commit: batch operations re-create a table (copy, drop, rename), and dropping it with
+    foreign keys on would delete or empty every row that references it (Alembic's batch
+    documentation); a migration that leaves a dangling reference is rolled back."""
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:  # outside any transaction: the pragma is a no-op inside one
+        conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+    try:
+        with conn.begin():
+            yield
+            if sqlite:
+                dangling = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if dangling:
+                    raise RuntimeError(f"the migration left dangling references: {dangling[:5]}")
+    finally:
+        if sqlite:
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+
+
 def upgrade_control(revision: str = "head") -> None:
     cfg = alembic_config("control")
-    with db.engine().begin() as conn:
+    with db.engine().connect() as conn, _one_transaction(conn):
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
@@ -65,7 +87,7 @@ def migrate_tenant(slug: str, revision: str = "head", *, downgrade: bool = False
     engine, schema = tenants_api.migration_connection_url(slug)
     cfg = alembic_config("tenant")
     try:
-        with engine.connect() as conn, conn.begin():
+        with engine.connect() as conn, _one_transaction(conn):
             cfg.attributes.update(connection=conn, schema=schema, tenant=slug)
             (command.downgrade if downgrade else command.upgrade)(cfg, revision)
     finally:

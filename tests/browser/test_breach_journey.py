@@ -179,7 +179,7 @@ def test_objection_then_breach_touching_two_organisations(
         t(language, "Access granted. You can revoke it at any time."))
     ops.goto(f"{live_server.url}/ops/support")
     ops.get_by_role("link", name=people["name_a"]).click()
-    expect(ops.get_by_role("cell", name="Ada")).to_be_visible()
+    expect(ops.get_by_role("rowheader", name="Ada")).to_be_visible()
     banner = t(language, "Support access, read-only, until %(when)s. Every page you open is "
                          "logged and shown to the organisation.", when="|").split("|")[0]
     expect(ops.get_by_role("status")).to_contain_text(banner)

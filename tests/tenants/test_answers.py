@@ -61,7 +61,8 @@ def test_required_standard_and_custom_fields_are_marked_and_enforced(app, client
         factories.custom_field("acme", "checkbox", position=2, required=True,
                                label={"fr": "J'accepte", "en": "I agree to the rules"})
     page = client.get("/t/acme/signup").get_data(as_text=True)
-    assert page.count("(required)") == 8  # e-mail, 2 passwords, 3 names/city, 2 questions
+    # e-mail, 3 names/city, 2 questions; the password is optional (issue 19: sign-up without one)
+    assert page.count("(required)") == 6
     assert 'name="job_function"' in page and 'name="mobile_phone"' not in page
 
     refused = post(client, first_name="", city="  ")

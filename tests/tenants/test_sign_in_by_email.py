@@ -273,16 +273,17 @@ def test_asking_is_throttled_per_address_the_same_for_known_and_unknown(app, cli
     assert ask(client, "other@example.org", ip="198.51.100.99").status_code == 303
 
 
-def test_asking_is_throttled_per_client_address(app, client, outbox):
+def test_asking_is_throttled_per_client_address(app, client, outbox, monkeypatch):
     english(client)
-    app.config["LOGIN_MAX_FAILURES_PER_IP"] = 3
+    monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES_PER_IP", 3)  # the app outlives the test
     for n in range(3):
         assert ask(client, f"p{n}@example.org").status_code == 303
     assert ask(client, "p9@example.org").status_code == 429
     assert ask(client, "p9@example.org", ip="203.0.113.7").status_code == 303
 
 
-def test_code_guesses_are_throttled_per_address_and_per_client_address(app, client, outbox):
+def test_code_guesses_are_throttled_per_address_and_per_client_address(app, client, outbox,
+                                                                     monkeypatch):
     english(client)
     passwordless(app, "ada@example.org")
     ask(client, "ada@example.org")
@@ -295,7 +296,7 @@ def test_code_guesses_are_throttled_per_address_and_per_client_address(app, clie
     blocked = client.post("/t/acme/login/code", data={"email": "ada@example.org", "code": code})
     assert blocked.status_code == 429 and signed_in_as(client) is None
     # Per client address: guesses at many addresses from one place stop too.
-    app.config["LOGIN_MAX_FAILURES_PER_IP"] = 2
+    monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES_PER_IP", 2)  # the app outlives the test
     for n in range(2):
         client.post("/t/acme/login/code", data={"email": f"x{n}@example.org", "code": wrong},
                     environ_base={"REMOTE_ADDR": "203.0.113.9"})
