@@ -14,12 +14,22 @@ from typing import Any
 from sqlalchemy import select
 
 from core.clock import utcnow
-from tenants import db, pagecache  # noqa: F401 -- its listeners keep copies true
+from tenants import (
+    bundle,
+    db,
+    demo,
+    pagecache,  # noqa: F401 -- its listeners keep copies true
+)
 from tenants.access import ROLES, Limits, TenantInfo
 
 # Every tenant model, so ``metadata`` (create_all, migrations) knows all tables.
 from tenants.audit import models as _audit_models  # noqa: F401
+from tenants.audit import services as audit
+from tenants.audit.models import AccessLog
+from tenants.consent import banner as consent_banner
+from tenants.consent import catalogue as consent_catalogue
 from tenants.consent import models as _consent_models  # noqa: F401
+from tenants.consent.models import ConsentService
 from tenants.db import (
     InvalidSlug,
     NoTenant,
@@ -41,22 +51,29 @@ from tenants.db import (
 )
 from tenants.events import models as _event_models  # noqa: F401
 from tenants.fields import models as _field_models  # noqa: F401
+from tenants.fields import services as fields
 from tenants.instructions import models as _instruction_models  # noqa: F401
+from tenants.instructions import services as log
 from tenants.limits import OverLimit
 from tenants.messaging import models as _messaging_models  # noqa: F401
 from tenants.outbox import TenantJob
 from tenants.participants import models as _participant_models  # noqa: F401
 from tenants.participants import services as participants
+from tenants.participants.models import Participant
 from tenants.ratings import models as _rating_models  # noqa: F401
 from tenants.registration import models as _registration_models  # noqa: F401
 from tenants.retention import models as _retention_models  # noqa: F401
 from tenants.retention import services as _retention
+from tenants.retention import services as retention
+from tenants.retention import sweep
+from tenants.rights import forwarding
 from tenants.rights import models as _rights_models  # noqa: F401
 from tenants.rights import services as _rights
 from tenants.rights.forms import KIND_LABELS as RIGHTS_KIND_LABELS
 from tenants.rights.forms import CodeForm as RightsCodeForm
 from tenants.rights.forms import RequestForm as RightsRequestForm
 from tenants.settings import models as _settings_models  # noqa: F401
+from tenants.settings import services as settings_services
 
 # Sent with a tenant slug and ``at``: that tenant has data due before its planned sweep.
 retention_due_earlier = _retention.due_earlier
@@ -139,8 +156,6 @@ def provision(slug: str, revision: str | None) -> None:
     """Create a tenant's schema with every table, stamped at the tenant migration ``revision``,
     and the one-row tables (settings, cookie banner) with their defaults: made here rather than
     on first read, since a read that writes fails on SQLite under load."""
-    from tenants.consent import banner as consent_banner
-    from tenants.settings import services as settings_services
 
     db.create_schema(slug, revision)
     try:
@@ -161,14 +176,12 @@ def export_bundle(slug: str, target: Path, *, revision: str | None,
                   generated_at: datetime) -> dict:
     """Write all of ``slug``'s data to the zip ``target`` (see tenants/bundle.py); returns the
     bundle's manifest (tables, row counts, revision, time)."""
-    from tenants import bundle
 
     return bundle.write(slug, target, revision=revision, generated_at=generated_at)
 
 
 def table_counts(slug: str) -> dict[str, int]:
     """Rows in each of ``slug``'s tables: what its destruction will remove."""
-    from tenants import bundle
 
     return bundle.counts(slug)
 
@@ -184,7 +197,6 @@ def add_participant(slug: str, *, confirmed: bool = True, **fields: Any) -> int:
 
 def seed_demo(slug: str, people: list[tuple[str, str, str]], password: str) -> None:
     """Fill a new demo tenant (form, events, registrations)."""
-    from tenants import demo
 
     with tenant_context(slug) as session:
         demo.seed(session, people, password)
@@ -202,7 +214,6 @@ def set_participant_password(slug: str, email: str, password: str) -> bool:
 def sweep_retention(slug: str) -> datetime:
     """Run ``slug``'s retention sweep now (batches committed as they go, a receipt written);
     returns when the tenant next has data to sweep."""
-    from tenants.retention import sweep
 
     with tenant_context(slug, writer=True) as session:
         return sweep.run(session)
@@ -216,9 +227,6 @@ def count_participants(slug: str) -> int:
 def processing_config(slug: str) -> dict:
     """What the tenant's processor register (GDPR Art. 30(2)) is generated from: its live
     configuration as plain values, without any participant's data."""
-    from tenants.consent import banner as consent_banner
-    from tenants.fields import services as fields
-    from tenants.retention import services as retention
 
     with tenant_context(slug) as session:
         services = consent_banner.list_services(session)
@@ -247,7 +255,6 @@ def processing_config(slug: str) -> dict:
 def catalogue_state() -> dict[int, dict]:
     """The active tenant's catalogue services: catalogue id -> its version and whether it is
     blocked (a transfer outside the EU not yet authorised)."""
-    from tenants.consent.models import ConsentService
 
     rows = db.session().scalars(select(ConsentService).where(
         ConsentService.catalogue_id.is_not(None)))
@@ -257,20 +264,16 @@ def catalogue_state() -> dict[int, dict]:
 
 def enable_catalogue_service(entry: dict, member_id: int) -> None:
     """Enable a catalogue entry (``ThirdPartyService.plain()``); blocked if outside the EU."""
-    from tenants.consent import catalogue as consent_catalogue
 
     consent_catalogue.enable_catalogue(db.session(), entry, member_id)
 
 
 def disable_catalogue_service(catalogue_id: int, member_id: int) -> bool:
-    from tenants.consent import catalogue as consent_catalogue
-
     return consent_catalogue.disable_catalogue(db.session(), catalogue_id, member_id)
 
 
 def authorise_catalogue_transfer(catalogue_id: int, version: int, member_id: int) -> bool:
     """Unblock the service if it is enabled, blocked, and at ``version``; else change nothing."""
-    from tenants.consent import catalogue as consent_catalogue
 
     return consent_catalogue.authorise_transfer(db.session(), catalogue_id, version,
                                                 member_id) is not None
@@ -279,7 +282,6 @@ def authorise_catalogue_transfer(catalogue_id: int, version: int, member_id: int
 def check_consent_service(purpose: str, cookies: list[dict], load_kind: str,
                           load_url: str | None) -> None:
     """The banner's rules for a service (ValueError naming the wrong part)."""
-    from tenants.consent import banner as consent_banner
 
     consent_banner.check_service(purpose, cookies, load_kind, load_url)
 
@@ -287,7 +289,6 @@ def check_consent_service(purpose: str, cookies: list[dict], load_kind: str,
 def instructions(slug: str, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
     """``slug``'s instructions log: the total and the rows (newest first; all with no limit,
     oldest first), as plain values."""
-    from tenants.instructions import services as log
 
     with tenant_context(slug) as session:
         if limit is None:
@@ -308,9 +309,6 @@ def breach_notice_recipients(slug: str) -> list[int]:
     """The participants a breach notice goes to: every confirmed address. Restricted and
     deactivated accounts included: their data is still held, and Art. 34 asks to tell every
     person whose data the breach touches (a legal duty, not processing restriction stops)."""
-    from sqlalchemy import select
-
-    from tenants.participants.models import Participant
 
     with tenant_context(slug) as session:
         return list(session.scalars(select(Participant.id).where(
@@ -319,7 +317,6 @@ def breach_notice_recipients(slug: str) -> list[int]:
 
 def breach_notice_contact(slug: str, participant_id: int) -> tuple[str, str] | None:
     """(address, language) of a confirmed participant, or None (gone or unconfirmed since)."""
-    from tenants.participants.models import Participant
 
     with tenant_context(slug) as session:
         person = session.get(Participant, participant_id)
@@ -330,16 +327,12 @@ def breach_notice_contact(slug: str, participant_id: int) -> tuple[str, str] | N
 
 def record_access(member_id: int, action: str, target: str) -> None:
     """Log a staff read in the current request's tenant access log (its unit of work)."""
-    from tenants.audit import services as audit
 
     audit.record(db.session(), member_id=member_id, action=action, target=target[:100])
 
 
 def support_reads(slug: str, limit: int = 200) -> list[tuple[int | None, str, object]]:
     """The newest support reads of ``slug``'s data: (operator id, page, time)."""
-    from sqlalchemy import select
-
-    from tenants.audit.models import AccessLog
 
     with tenant_context(slug) as session:
         rows = session.execute(select(AccessLog.member_id, AccessLog.target, AccessLog.at)
@@ -358,7 +351,6 @@ def rights_due_on(received: date) -> date:
 
 def knows_address(slug: str, email: str) -> bool:
     """Whether ``slug`` has an account with this address (a read, no write lock taken)."""
-    from tenants.rights import forwarding
 
     with tenant_context(slug) as session:
         return forwarding.knows(session, email)
@@ -369,7 +361,6 @@ def forward_rights_request(slug: str, *, email: str, kind: str, details: str, la
     """Open a request the platform received in ``slug``'s rights inbox, its legal clock started
     at ``received_at``; returns its id there (the same id if forwarded again), or None when no
     account has the address."""
-    from tenants.rights import forwarding
 
     with tenant_context(slug, writer=True) as session:
         request = forwarding.forward(session, email=email, kind=kind, details=details,

@@ -31,8 +31,12 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import (
+    Column,
     Engine,
     MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
     create_engine,
     event,
     inspect,
@@ -66,10 +70,8 @@ class TenantBase(DeclarativeBase):
 class InvalidSlug(ValueError):
     """A tenant slug that does not match ``SLUG_RE``; never reaches SQL or a file path."""
 
-
 class NoTenant(RuntimeError):
     """Tenant data was asked for outside a tenant context."""
-
 
 def validate_slug(slug: object) -> str:
     if not isinstance(slug, str) or not SLUG_RE.fullmatch(slug) or slug.endswith("-"):
@@ -427,7 +429,6 @@ VERSION_TABLE = "alembic_version"
 
 def _version_table(metadata: MetaData):
     """Alembic's version table exactly as Alembic creates it (same column, same key name)."""
-    from sqlalchemy import Column, PrimaryKeyConstraint, String, Table
 
     return Table(VERSION_TABLE, metadata, Column("version_num", String(32), nullable=False),
                  PrimaryKeyConstraint("version_num", name=f"{VERSION_TABLE}_pkc"))

@@ -2,7 +2,8 @@
 
 Rule: this is the only place that wires the ground floor (``core``), the tenant plane and the
 control plane together: extensions, blueprints of both planes, the job queue's planes.
-Feature modules are imported inside ``create_app`` so that importing this module stays cheap.
+Nothing imports this module but the entry points (``wsgi.py``, tests, benches), so it may import
+every feature at the top without making an import circle.
 """
 
 from __future__ import annotations
@@ -12,6 +13,35 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from flask import Flask
+
+from core import jobs, mail
+from core.extensions import csrf, htmx, login_manager
+from core.web import admission, errors, i18n, security
+from tenants.blueprints import blueprints as tenant_blueprints
+from webapp import (
+    cli,
+    config,
+    db,
+    outbox,
+    sweeps,  # noqa: F401 -- registers the periodic tasks and the sweep's listener
+    tenancy,
+)
+from webapp.auth.views import bp as auth_bp
+from webapp.billing import views as billing_views
+from webapp.breaches.views import bp as breaches_bp
+from webapp.catalogue.views import bp as catalogue_bp
+from webapp.contract.views import bp as contract_bp
+from webapp.dpa.views import bp as dpa_bp
+from webapp.members.views import bp as members_bp
+from webapp.members.views import invitations_bp
+from webapp.organisations.views import bp as organisations_bp
+from webapp.registers.views import bp as registers_bp
+from webapp.retention.views import bp as platform_retention_bp
+from webapp.rights_intake.views import bp as rights_intake_bp
+from webapp.signup.views import bp as signup_bp
+from webapp.subprocessors.views import bp as subprocessors_bp
+from webapp.support.views import bp as support_bp
+from webapp.web.views import bp as site_bp
 
 
 class Parvis(Flask):
@@ -37,28 +67,6 @@ class Parvis(Flask):
 
 def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Flask:
     """Build the application; ``overrides`` replaces settings read from the environment."""
-    # sweeps: listens for tenants bringing their retention sweep forward.
-    from core import jobs, mail
-    from core.extensions import csrf, htmx, login_manager
-    from core.web import admission, errors, i18n, security
-    from tenants.blueprints import blueprints as tenant_blueprints
-    from webapp import cli, config, db, outbox, sweeps, tenancy  # noqa: F401
-    from webapp.auth.views import bp as auth_bp
-    from webapp.billing import views as billing_views
-    from webapp.breaches.views import bp as breaches_bp
-    from webapp.catalogue.views import bp as catalogue_bp
-    from webapp.contract.views import bp as contract_bp
-    from webapp.dpa.views import bp as dpa_bp
-    from webapp.members.views import bp as members_bp
-    from webapp.members.views import invitations_bp
-    from webapp.organisations.views import bp as organisations_bp
-    from webapp.registers.views import bp as registers_bp
-    from webapp.retention.views import bp as platform_retention_bp
-    from webapp.rights_intake.views import bp as rights_intake_bp
-    from webapp.signup.views import bp as signup_bp
-    from webapp.subprocessors.views import bp as subprocessors_bp
-    from webapp.support.views import bp as support_bp
-    from webapp.web.views import bp as site_bp
 
     settings = config.load(overrides)
     app = Parvis(__name__, instance_path=settings["INSTANCE_PATH"],

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from core import mail
+from webapp.billing.plans import PLANS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -130,7 +131,6 @@ def _billing(cfg: dict) -> None:
             raise ValueError("PARVIS_BILLING_GATEWAY=stripe needs PARVIS_STRIPE_API_KEY, "
                              "PARVIS_STRIPE_WEBHOOK_SECRET and PARVIS_STRIPE_PRICES")
     elif cfg["BILLING_GATEWAY"] == "fake":
-        from webapp.billing.plans import PLANS
 
         cfg["STRIPE_PRICES"] = cfg["STRIPE_PRICES"] or {code: f"price_{code}" for code in PLANS}
         cfg["STRIPE_WEBHOOK_SECRET"] = cfg["STRIPE_WEBHOOK_SECRET"] or "whsec_" + hashlib.sha256(

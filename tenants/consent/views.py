@@ -26,6 +26,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from core.db import writes
@@ -402,7 +403,6 @@ BATCH = 1000
 
 def _export(slug: str) -> Iterator[str]:
     """The ledger in its own unit of work (a streamed body outlives the request's)."""
-    from sqlalchemy import select
 
     with tenant_context(slug) as session:
         names = {s.id: s.name for s in consent_banner.list_services(session)}

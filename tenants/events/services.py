@@ -22,6 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from core.clock import utcnow
 from core.db import rowcount
+from core.jobs import enqueue
 from tenants import limits
 from tenants.db import current_slug
 from tenants.events.models import (
@@ -153,7 +154,6 @@ def update(db: Session, event: Event, **values: Any) -> Event:
 
 def _tell_confirmed(db: Session, event: Event, kind: str) -> None:
     """E-mail every confirmed registrant (after commit): the new time, with a new .ics."""
-    from core.jobs import enqueue
 
     for registration_id in db.scalars(select(Registration.id).where(
             Registration.event_id == event.id, Registration.status == "confirmed")
@@ -174,7 +174,6 @@ def publish(db: Session, event: Event) -> Event:
 def cancel(db: Session, event: Event) -> list[int]:
     """Cancel the event and e-mail every active registrant (after commit); returns their
     registration ids. Registrations keep their status as a record of who had registered."""
-    from core.jobs import enqueue
 
     if event.status == "cancelled":
         return []

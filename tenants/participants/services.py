@@ -31,6 +31,7 @@ from tenants.participants.models import (
     ParticipantLoginFailure,
     ParticipantToken,
 )
+from tenants.registration import services as registrations
 from tenants.rights.models import restricted_ids
 
 # Sign-ins, resets and failed attempts change no public page.
@@ -54,7 +55,6 @@ def normalise_email(email: str) -> str:
 
 class EmailTaken(Exception):
     """One account per e-mail per tenant."""
-
 
 def find_by_email(db: Session, email: str) -> Participant | None:
     return db.scalar(select(Participant).where(Participant.email == normalise_email(email)))
@@ -232,7 +232,6 @@ def confirm_email(db: Session, token: str) -> Participant | None:
 def _mark_confirmed(db: Session, participant: Participant) -> None:
     if participant.email_confirmed_at is None:
         participant.email_confirmed_at = utcnow()
-        from tenants.registration import services as registrations
 
         registrations.participant_confirmed(db, participant)
 

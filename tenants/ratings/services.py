@@ -20,9 +20,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from core.clock import utcnow
 from core.db import rowcount
+from core.jobs import enqueue
 from tenants.db import current_slug
 from tenants.events.models import Event
 from tenants.participants.models import Participant
+from tenants.ratings import tasks
 from tenants.ratings.models import MAX_COMMENT, Rating, RatingCount, RatingReport
 from tenants.registration.models import Registration
 from tenants.settings import services as settings
@@ -450,8 +452,6 @@ def hide(db: Session, rating: Rating, reason: str, member_id: int | None) -> boo
                      hidden_reason=reason, hidden_at=utcnow(), moderated_by=member_id):
         return False
     if rating.participant_id is not None:
-        from core.jobs import enqueue
-        from tenants.ratings import tasks
 
         enqueue(tasks.send_hidden_email, current_slug(), rating.id)
     return True

@@ -18,11 +18,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from core.clock import utcnow
 from core.db import rowcount
+from core.jobs import enqueue
 from tenants.db import current_slug
 from tenants.events.models import Event
 from tenants.fields import belonging
 from tenants.participants.models import Participant
-from tenants.registration import joining
+from tenants.registration import joining, tasks
 from tenants.registration.models import ACTIVE, Registration
 
 
@@ -52,8 +53,6 @@ def registration_state(event: Event, now: datetime | None = None) -> str:
 
 def _notify(registration: Registration, kind: str) -> None:
     """E-mail the participant once the unit of work commits (job queue)."""
-    from core.jobs import enqueue
-    from tenants.registration import tasks
 
     enqueue(tasks.send_registration_email, current_slug(), registration.id, kind)
 

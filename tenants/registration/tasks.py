@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core import mail
 from core.clock import utcnow
-from core.jobs import tenant_task
+from core.jobs import enqueue, tenant_task
 from core.web.urls import external_url
 from tenants.db import current_slug, session
 from tenants.events.models import Event
@@ -129,7 +129,6 @@ def send_reminders(slug: str, event_id: int, offset_minutes: int, starts_at: str
     newer jobs, and this one does nothing; so does a reminder the admin has unticked since.
     Returns how many reminders were queued.
     """
-    from core.jobs import enqueue
 
     db = session()
     event = db.get(Event, event_id)
@@ -157,7 +156,6 @@ def send_reminders(slug: str, event_id: int, offset_minutes: int, starts_at: str
 def schedule_reminders(event: Event) -> None:
     """Queue the event's reminders for its current start time (in the outbox, from their time
     on: a job that finds the event moved or its reminder unticked does nothing)."""
-    from core.jobs import enqueue
 
     now = utcnow()
     for offset in sorted(set(event.reminders or [])):

@@ -23,11 +23,12 @@ from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.jobs import enqueue
 from tenants import privacy
 from tenants.db import committed, current_slug
 from tenants.participants.models import Participant, ParticipantToken
 from tenants.personal_data import BATCH, Step, after, each
-from tenants.retention import services
+from tenants.retention import services, tasks
 from tenants.retention.models import RetentionCount, RetentionRun
 from tenants.retention.services import KINDS, WARNING, Rule
 from tenants.rights.models import restricted_ids
@@ -185,8 +186,6 @@ def run(db: Session, *, batch: int = BATCH, pause: float = PAUSE) -> datetime:
 
     After each batch the sweep rests ``pause`` times as long as the batch took, so that the
     tenant's pages keep their pace while a large backlog is purged."""
-    from core.jobs import enqueue  # imports tenants.api, which imports this module
-    from tenants.retention import tasks  # the tasks module imports this one
 
     now = utcnow()
     rules = services.rules(db)

@@ -24,6 +24,8 @@ from typing import Any
 
 from flask import Flask, abort, jsonify, redirect, render_template, request
 
+from webapp.billing.plans import PLANS
+
 PERIOD_SECONDS = 30 * 24 * 3600
 RETRY_DELAYS = (0, 1, 2, 4, 8, 16)  # seconds before each delivery attempt, as Stripe retries
 
@@ -158,8 +160,6 @@ class FakeStripe:
                                                     "metadata": subscription["metadata"]}}}
 
     def amount(self, price: str) -> int:
-        from webapp.billing.plans import PLANS
-
         plan = {p: code for code, p in self.prices.items()}.get(price)
         return PLANS[plan].price_cents if plan in PLANS else 0
 

@@ -24,10 +24,12 @@ from core.jobs import enqueue, task
 from core.web.urls import external_url
 from tenants.api import Limits
 from webapp import db as control_db
+from webapp import tenancy
 from webapp.auth.models import Account
 from webapp.billing import plans
 from webapp.billing.gateway import RejectedEvent, SubscriptionState, WebhookEvent, gateway
 from webapp.billing.models import ENDED, Invoice, RejectedWebhook, StripeEvent, Subscription
+from webapp.contract import services as contract
 from webapp.members import services as members
 from webapp.organisations import services as organisations
 from webapp.organisations.models import Tenant, TenantStatus
@@ -40,7 +42,6 @@ UNPAID = ("past_due", "unpaid")
 
 class BillingError(ValueError):
     """A billing request refused with a translated reason."""
-
 
 def subscription_of(db: Session, tenant_id: int) -> Subscription | None:
     return db.scalar(select(Subscription).where(Subscription.tenant_id == tenant_id))
@@ -370,14 +371,11 @@ def _tell(tenant_id: int, kind: str) -> None:
 
 
 def _end_contract(db: Session, tenant: Tenant) -> None:
-    from webapp.contract import services as contract  # contract imports billing's models
-
     contract.end_contract(db, tenant, contract.SUBSCRIPTION_ENDED)
 
 
 def _refresh_limits() -> None:
     """Plan limits travel with the cached registry row: drop the cache (again at commit)."""
-    from webapp import tenancy  # tenancy reads billing's models
 
     tenancy.cache.clear()
     control_db.after_commit(tenancy.cache.clear)

@@ -33,6 +33,7 @@ from webapp.billing.models import ENDED, Invoice, Subscription
 from webapp.contract.models import BundleDownload, ContractEnd, DestructionCertificate
 from webapp.dpa.models import DpaAcceptance
 from webapp.members import services as members
+from webapp.models import ControlBase
 from webapp.organisations.models import Tenant, TenantStatus
 
 OWNER_REQUEST = "owner_request"
@@ -214,7 +215,6 @@ def _tenant_linked(table: Table) -> ForeignKey | None:
 def _delete_control_rows(session: Session, tenant_id: int) -> dict[str, int]:
     """Delete every control row linked to the tenant, except the kept tables; counts per
     table. Found from the metadata, so a table added later is covered too."""
-    from webapp.models import ControlBase
 
     deleted: dict[str, int] = {}
     for table in reversed(ControlBase.metadata.sorted_tables):  # children first

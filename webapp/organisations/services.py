@@ -23,6 +23,7 @@ from tenants import api as tenants_api
 from webapp import db as control_db
 from webapp import migrate
 from webapp.auth.models import Account, Membership
+from webapp.billing.models import Subscription
 from webapp.organisations.models import (
     ControllerIdentity,
     ProvisioningInstruction,
@@ -307,7 +308,6 @@ def status_history(db: Session, tenant: Tenant) -> list[StatusChange]:
 def plans_by_tenant(db: Session) -> dict[int, str]:
     """The billing plan code of each tenant that has a subscription (the others were created
     by an operator and are not billed)."""
-    from webapp.billing.models import Subscription  # billing builds on this module
 
     return {tenant_id: plan for tenant_id, plan in db.execute(
         select(Subscription.tenant_id, Subscription.plan))}

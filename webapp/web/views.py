@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app
+from sqlalchemy import select
 
 from core.clock import utcnow
 from core.web.htmx import render
@@ -62,7 +63,5 @@ def favicon() -> Response:
 
 @bp.get("/healthz")
 def health() -> Response:
-    from sqlalchemy import select
-
     db.session().execute(select(1))
     return Response("ok\n", mimetype="text/plain")
