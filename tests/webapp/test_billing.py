@@ -118,8 +118,9 @@ def test_the_same_event_20_times_concurrently_has_one_effect(app: Flask, ctx: Fl
             thread.start()
         for thread in threads:
             thread.join()
-    # 409: another delivery is applying it (PostgreSQL answers at once); Stripe retries.
-    assert set(statuses) <= {200, 409} and statuses.count(200) >= 2
+    # 409: another delivery is applying it (PostgreSQL answers at once); 503: admission control
+    # turned the delivery away before it started (20 at once, CPU slots); Stripe retries both.
+    assert set(statuses) <= {200, 409, 503} and statuses.count(200) >= 2
     assert _count(StripeEvent) == 2 and _count(Invoice) == 1
     for body, headers in (completed, invoice_paid):  # the retries
         response = deliver(app.test_client(), body, headers)
