@@ -275,16 +275,26 @@ class SignIn:
     retry_after: int = 0
 
 
+def _login_keys(email: str, client_ip: str) -> tuple[str, str]:
+    """The throttling buckets of a sign-in attempt in this tenant: its address, its client."""
+    slug = current_slug()
+    return (throttle.key("p-email", f"{slug}:{email}"),
+            throttle.key("p-ip", f"{slug}:{client_ip}"))
+
+
+def _login_throttled(db: Session, email_key: str, ip_key: str) -> bool:
+    cfg = current_app.config
+    return throttle.is_throttled(db, ParticipantLoginFailure,
+                                 {email_key: cfg["LOGIN_MAX_FAILURES"],
+                                  ip_key: cfg["LOGIN_MAX_FAILURES_PER_IP"]})
+
+
 def authenticate(db: Session, email: str, password: str, client_ip: str) -> SignIn:
     """Check credentials, throttled per e-mail and per client address within this tenant."""
     cfg = current_app.config
     email = normalise_email(email)
-    slug = current_slug()
-    email_key = throttle.key("p-email", f"{slug}:{email}")
-    ip_key = throttle.key("p-ip", f"{slug}:{client_ip}")
-    if throttle.is_throttled(db, ParticipantLoginFailure,
-                             {email_key: cfg["LOGIN_MAX_FAILURES"],
-                              ip_key: cfg["LOGIN_MAX_FAILURES_PER_IP"]}):
+    email_key, ip_key = _login_keys(email, client_ip)
+    if _login_throttled(db, email_key, ip_key):
         return SignIn(throttled=True, retry_after=cfg["LOGIN_FAILURE_WINDOW"])
     participant = find_by_email(db, email)
     if passwords.verify(participant.password_hash if participant else None, password):
@@ -397,12 +407,8 @@ def sign_in_by_code(db: Session, email: str, code: str, client_ip: str) -> SignI
     code and at a password count together); a right code is spent with its link."""
     cfg = current_app.config
     email = normalise_email(email)
-    slug = current_slug()
-    email_key = throttle.key("p-email", f"{slug}:{email}")
-    ip_key = throttle.key("p-ip", f"{slug}:{client_ip}")
-    if throttle.is_throttled(db, ParticipantLoginFailure,
-                             {email_key: cfg["LOGIN_MAX_FAILURES"],
-                              ip_key: cfg["LOGIN_MAX_FAILURES_PER_IP"]}):
+    email_key, ip_key = _login_keys(email, client_ip)
+    if _login_throttled(db, email_key, ip_key):
         return SignIn(throttled=True, retry_after=cfg["LOGIN_FAILURE_WINDOW"])
     participant = find_by_email(db, email)
     code = code.strip().replace(" ", "")
