@@ -21,7 +21,9 @@ A session made here refuses models of the other plane.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -29,15 +31,18 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     Column,
+    Connection,
     Engine,
     MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
     create_engine,
+    create_mock_engine,
     event,
     inspect,
     pool,
@@ -441,33 +446,85 @@ def exists(slug: str) -> bool:
         return inspect(conn).has_schema(schema_for(slug))
 
 
+# Where the tenant's schema goes in the prepared script: replaced by the quoted schema name.
+_SCHEMA_MARK = "__parvis_tenant_schema__"
+_REVISION_RE = re.compile(r"^[0-9A-Za-z_]{1,32}$")
+
+
+@functools.cache
+def _ddl_script(dialect_name: str) -> str:
+    """Every ``CREATE`` that ``create_all`` would send for a new tenant (tables in dependency
+    order, their indexes, Alembic's version table), compiled once per process into one script.
+
+    ``create_all`` on a live connection asks the catalog about each table first and sends each
+    statement in its own round trip (about 75 per tenant); the script is sent in one. On
+    PostgreSQL the tables are named ``<mark>.<table>`` (schema translation at compile time) and
+    the mark is replaced by the tenant's schema, as ``schema_translate_map`` does at run time:
+    no ``SET search_path``. On SQLite the script runs on the tenant's own file.
+    """
+    statements: list[str] = []
+    dialect = _engine().dialect if _reg.engine is not None else None
+    if dialect is None or dialect.name != dialect_name:
+        raise RuntimeError(f"the tenant plane is not configured for {dialect_name}")
+    translate = {None: _SCHEMA_MARK} if dialect_name != "sqlite" else None
+
+    def collect(ddl: Any, *_args: Any, **_kw: Any) -> None:
+        statements.append(str(ddl.compile(dialect=dialect, schema_translate_map=translate,
+                                          render_schema_translate=translate is not None)).strip())
+
+    mock = create_mock_engine(_engine().url, collect)  # never connects: it only collects
+    version = MetaData()
+    _version_table(version)
+    for metadata in (TenantBase.metadata, version):
+        metadata.create_all(mock, checkfirst=False)
+    script = ";\n".join(statements) + ";\n"
+    if "%" in script:  # the script is sent without parameters; keep it free of placeholders
+        raise RuntimeError("a tenant DDL statement contains '%'")
+    return script
+
+
+def _creation_script(schema: str, revision: str | None) -> str:
+    """The prepared script for ``schema``, stamped at ``revision`` (an Alembic revision id)."""
+    dialect_name = _engine().dialect.name
+    script = _ddl_script(dialect_name)
+    if dialect_name != "sqlite":
+        script = f'CREATE SCHEMA "{schema}";\n' + script.replace(_SCHEMA_MARK, f'"{schema}"')
+    if revision:
+        if not _REVISION_RE.fullmatch(revision):  # inlined into the script: an id, nothing else
+            raise ValueError(f"not an Alembic revision id: {revision!r}")
+        table = VERSION_TABLE if dialect_name == "sqlite" else f'"{schema}".{VERSION_TABLE}'
+        script += f"INSERT INTO {table} (version_num) VALUES ('{revision}');\n"  # noqa: S608
+    return script
+
+
 def create_schema(slug: str, revision: str | None) -> None:
-    """Create a tenant's schema (or file) with every table, stamped at ``revision``."""
+    """Create a tenant's schema (or file) with every table, stamped at ``revision``.
+
+    One round trip (PostgreSQL: one transaction; SQLite: one script on the new file) with the
+    DDL prepared once per process; what remains is the server's own work of creating the
+    tables, their sequences and indexes.
+    """
     schema = schema_for(slug)
+    script = _creation_script(schema, revision)
     if _reg.is_sqlite:
         path = tenant_file(slug)
         if path.exists():
             raise FileExistsError(path)
-        # Create the file, with WAL set once (it is persistent), before attaching it.
-        import sqlite3
-
-        raw = sqlite3.connect(path)
-        raw.execute("PRAGMA journal_mode=WAL")
+        # WAL is set once (it is persistent), before the file is ever attached.
+        raw = sqlite3.connect(path, isolation_level=None)
+        try:
+            raw.execute("PRAGMA journal_mode=WAL")
+            raw.executescript(f"BEGIN;\n{script}COMMIT;")
+        except Exception:
+            raw.close()
+            drop_schema(slug)
+            raise
         raw.close()
-    else:
-        with _tenant_engine().begin() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        version = MetaData()
-        _version_table(version)
-        with bind_for(slug).begin() as conn:
-            TenantBase.metadata.create_all(conn)
-            version.create_all(conn)
-            if revision:
-                conn.execute(version.tables[VERSION_TABLE].insert(), {"version_num": revision})
-    except Exception:
-        drop_schema(slug)
-        raise
+        return
+    with _tenant_engine().begin() as conn:
+        conn.exec_driver_sql(script)  # CREATE SCHEMA and everything in it, atomically
+        # (Citus: a schema made here becomes a distributed schema when schema-based sharding
+        # is on; a call that distributes it goes here, in the same transaction.)
 
 
 def drop_schema(slug: str) -> None:
@@ -497,3 +554,22 @@ def migration_connection_url(slug: str) -> tuple[Engine, str | None]:
         return engine, None
     return _tenant_engine(), schema_for(slug)
 
+
+def fleet_migration_engine() -> Engine | None:
+    """PostgreSQL: the engine whose connections migrate many schemas one after the other (the
+    fleet runner selects each schema with ``select_migration_schema``); SQLite: None, each
+    tenant's file is opened on its own (``migration_connection_url``)."""
+    return None if _reg.is_sqlite else _tenant_engine()
+
+
+def select_migration_schema(conn: Connection, slug: str) -> None:
+    """Make ``slug``'s schema the one that unqualified names (Alembic's operations and its
+    version table) resolve to, until the end of the open transaction (PostgreSQL; on SQLite the
+    connection is already the tenant's file). Alembic operations ignore schema_translate_map,
+    hence the one SET LOCAL search_path outside the migration env; it ends with the
+    transaction, so the connection never carries a tenant beyond it."""
+    if conn.dialect.name == "sqlite":
+        return
+    if not conn.in_transaction():
+        raise RuntimeError("select a migration schema inside the migration's transaction")
+    conn.exec_driver_sql(f'SET LOCAL search_path TO "{schema_for(slug)}"')

@@ -148,15 +148,17 @@ def test_fleet_run_goes_past_a_failing_tenant_and_the_next_run_finishes(
         ctx: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     tenants_at_base(*FLEET)
     failing = FLEET[2]
-    real = migrate.migrate_tenant
+    real = migrate.migrate_schema
 
-    def flaky(slug: str, *args: Any, **kwargs: Any) -> str:
-        if slug == failing:
+    def flaky(conn: Connection, slug: str, *args: Any, **kwargs: Any) -> str:
+        revision = real(conn, slug, *args, **kwargs)
+        if slug == failing:  # after its DDL: the tenant's savepoint (or file) is rolled back
             raise RuntimeError("injected failure")
-        return real(slug, *args, **kwargs)
+        return revision
 
-    monkeypatch.setattr(migrate, "migrate_tenant", flaky)
-    report = migrate.migrate_fleet(ctx, jobs=1, progress=False)
+    monkeypatch.setattr(migrate, "migrate_schema", flaky)
+    # One batch: the failing tenant's neighbours in its transaction are migrated all the same.
+    report = migrate.migrate_fleet(ctx, jobs=1, progress=False, batch=len(FLEET))
     assert report.pending == len(FLEET)
     assert report.failed.keys() == {failing}
     assert "injected failure" in report.failed[failing]
@@ -178,22 +180,24 @@ def test_fleet_run_goes_past_a_failing_tenant_and_the_next_run_finishes(
 def test_fleet_run_interrupted_at_tenant_k_resumes_where_it_stopped(
         ctx: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     tenants_at_base(*FLEET)
-    real = migrate.migrate_tenant
+    real = migrate.migrate_schema
 
-    def interrupted(slug: str, *args: Any, **kwargs: Any) -> str:
-        if slug == FLEET[2]:
+    def interrupted(conn: Connection, slug: str, *args: Any, **kwargs: Any) -> str:
+        if slug == FLEET[3]:
             raise KeyboardInterrupt  # Ctrl-C: not a per-tenant failure, the run stops
-        return real(slug, *args, **kwargs)
+        return real(conn, slug, *args, **kwargs)
 
-    monkeypatch.setattr(migrate, "migrate_tenant", interrupted)
+    monkeypatch.setattr(migrate, "migrate_schema", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        migrate.migrate_fleet(ctx, jobs=1, progress=False)
+        migrate.migrate_fleet(ctx, jobs=1, progress=False, batch=2)
+    # The first batch was committed and recorded; the interrupted one left nothing recorded.
     assert [registry_revision(s) is not None for s in FLEET] == [True, True, False, False, False]
 
     monkeypatch.undo()
     report = migrate.migrate_fleet(ctx, jobs=1, progress=False)
     assert (report.pending, report.migrated, report.failed) == (3, list(FLEET[2:]), {})
     assert {schema_revision(s) for s in FLEET} == {migrate.head("tenant")}
+    assert {registry_revision(s) for s in FLEET} == {migrate.head("tenant")}
 
 
 def test_fleet_runs_in_parallel_worker_processes(ctx: Flask) -> None:
@@ -206,6 +210,26 @@ def test_fleet_runs_in_parallel_worker_processes(ctx: Flask) -> None:
     for slug in slugs:
         assert (registry_revision(slug), schema_revision(slug)) == (head, head)
         assert tenants_api.count_participants(slug) == 0  # the table is back and usable
+
+
+def test_fleet_connection_is_replaced_every_n_schemas(
+        ctx: Flask, is_postgres: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection migrates at most RECYCLE_SCHEMAS schemas (its server process keeps the
+    catalog of every schema it touched); batches on one connection otherwise."""
+    if not is_postgres:
+        pytest.skip("SQLite tenants are files, each migrated on a connection of its own")
+    tenants_at_base(*FLEET)
+    monkeypatch.setattr(migrate, "RECYCLE_SCHEMAS", 2)
+    real, backends = migrate.migrate_schema, []
+
+    def watched(conn: Connection, slug: str, *args: Any, **kwargs: Any) -> str:
+        backends.append(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar())
+        return real(conn, slug, *args, **kwargs)
+
+    monkeypatch.setattr(migrate, "migrate_schema", watched)
+    report = migrate.migrate_fleet(ctx, jobs=1, progress=False, batch=1)
+    assert (report.failed, len(report.migrated)) == ({}, len(FLEET))
+    assert [backends.index(pid) for pid in backends] == [0, 0, 2, 2, 4]
 
 
 # --- the command line and hostile slugs ----------------------------------------------------

@@ -91,15 +91,21 @@ def tenants_list() -> None:
 
 
 @tenants_cli.command("migrate")
-@click.option("--jobs", "-j", default=1, show_default=True, help="Tenants migrated in parallel.")
+@click.option("--jobs", "-j", default=1, show_default=True,
+              help="Worker processes migrating batches in parallel (about the cores).")
+@click.option("--batch", default=migrate.BATCH_SCHEMAS, show_default=True,
+              type=click.IntRange(min=1),
+              help="Tenants per transaction on PostgreSQL (each in its own savepoint).")
 @click.option("--progress/--no-progress", default=True)
-@click.option("--stop-on-error", is_flag=True, help="Stop at the first failing tenant.")
+@click.option("--stop-on-error", is_flag=True,
+              help="Stop after the batch of the first failing tenant.")
 @click.pass_context
-def tenants_migrate(ctx: click.Context, jobs: int, progress: bool, stop_on_error: bool) -> None:
+def tenants_migrate(ctx: click.Context, jobs: int, batch: int, progress: bool,
+                    stop_on_error: bool) -> None:
     """Bring every tenant to the tenant head; interrupted runs resume where they stopped."""
     app: Flask = ctx.find_root().obj.load_app()
     report = migrate.migrate_fleet(app, jobs=max(jobs, 1), progress=progress,
-                                   stop_on_error=stop_on_error)
+                                   stop_on_error=stop_on_error, batch=batch)
     if report.pending == 0:
         click.echo(f"all tenants at {report.head}; nothing to do")
         return

@@ -1,11 +1,19 @@
-"""Schema migrations: the control plane, and the tenant fleet one tenant per transaction.
+"""Schema migrations: the control plane, and the tenant fleet in batches of schemas.
 
 The fleet runner reads each tenant's revision from the registry, so a no-op run over any
-number of tenants is one query. Each tenant is upgraded in its own transaction on a dedicated
-connection, then its registry row is updated; a run that stops part-way (crash, failure,
-Ctrl-C) is simply run again and carries on with the tenants not yet at head. Tenants run in
-parallel in worker processes: Alembic's ``op``/``context`` proxies are process-global, so
-threads cannot migrate two schemas at once.
+number of tenants is one query. Pending tenants are cut into batches; on PostgreSQL a batch is
+one transaction on one connection, each tenant in a savepoint of its own (a failing tenant is
+rolled back to it, reported, and the batch goes on), and the batch's registry rows are updated
+once it has committed. Alembic's start-up (reading the revision scripts, ``env.py``) is done
+once per process, not per tenant: each tenant gets a fresh migration context on the batch's
+connection with its schema selected. A worker's connection is replaced every
+``RECYCLE_SCHEMAS`` schemas, so that the server process behind it does not keep the catalog
+of every schema it touched. SQLite tenants are files: each is migrated on its own connection,
+in its own transaction. A run that stops part-way (crash, failure, Ctrl-C) is simply run again
+and carries on with the tenants not yet recorded at head (a tenant migrated but not yet
+recorded is a no-op for Alembic, then recorded). Batches run in parallel in worker processes:
+Alembic's ``op``/``context`` proxies are process-global, so threads cannot migrate two schemas
+at once.
 """
 
 from __future__ import annotations
@@ -13,14 +21,16 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import Connection, or_, select, update
@@ -32,6 +42,11 @@ from webapp.config import ROOT
 from webapp.organisations.models import Tenant, TenantStatus
 
 INI = ROOT / "migrations" / "alembic.ini"
+BATCH_SCHEMAS = 25  # tenants per transaction on PostgreSQL (each in its own savepoint)
+RECYCLE_SCHEMAS = 500  # schemas a connection migrates before it is replaced
+# A tenant whose tables a long request holds is failed (and left for the next run) rather
+# than holding up its batch, and the requests queued behind the migration's lock, for longer.
+LOCK_TIMEOUT = "5s"
 
 
 def alembic_config(plane: str) -> Config:
@@ -41,8 +56,15 @@ def alembic_config(plane: str) -> Config:
 
 
 @cache
+def _scripts(plane: str) -> tuple[Config, ScriptDirectory]:
+    """The plane's configuration and revision scripts, read once per process."""
+    cfg = alembic_config(plane)
+    return cfg, ScriptDirectory.from_config(cfg)
+
+
+@cache
 def head(plane: str) -> str:
-    heads = ScriptDirectory.from_config(alembic_config(plane)).get_heads()
+    heads = _scripts(plane)[1].get_heads()
     if len(heads) != 1:
         raise RuntimeError(f"{plane} migrations must have exactly one head, found {heads}")
     return heads[0]
@@ -82,23 +104,52 @@ def upgrade_control(revision: str = "head") -> None:
 # --- one tenant ----------------------------------------------------------------------------
 
 
-def migrate_tenant(slug: str, revision: str = "head", *, downgrade: bool = False) -> str:
-    """Upgrade (or downgrade) one tenant's schema in one transaction; returns its revision."""
-    engine, schema = tenants_api.migration_connection_url(slug)
-    cfg = alembic_config("tenant")
-    try:
-        with engine.connect() as conn, _one_transaction(conn):
-            cfg.attributes.update(connection=conn, schema=schema, tenant=slug)
-            (command.downgrade if downgrade else command.upgrade)(cfg, revision)
-    finally:
-        if engine is not db.engine():
-            engine.dispose()
+def migrate_schema(conn: Connection, slug: str, revision: str = "head", *,
+                   downgrade: bool = False) -> str:
+    """Upgrade (or downgrade) ``slug``'s schema on ``conn``, inside its open transaction;
+    returns the revision reached.
+
+    What ``alembic upgrade`` does through ``migrations/tenant/env.py``, without its start-up:
+    the scripts are read once per process, and the migration context is configured here as
+    the env configures it for running (autogenerate's options are the env's alone).
+    """
+    cfg, script = _scripts("tenant")
+    tenants_api.select_migration_schema(conn, slug)
+
+    def steps(current: Any, _context: Any) -> Any:  # Alembic's revision steps
+        if downgrade:
+            return script._downgrade_revs(revision, current)
+        return script._upgrade_revs(revision, current)
+
+    with EnvironmentContext(cfg, script, fn=steps, destination_rev=revision) as env:
+        env.configure(connection=conn, target_metadata=tenants_api.metadata,
+                      render_as_batch=conn.dialect.name == "sqlite")
+        env.run_migrations()  # joins the open transaction
     return head("tenant") if revision == "head" else revision
 
 
+def migrate_tenant(slug: str, revision: str = "head", *, downgrade: bool = False) -> str:
+    """Upgrade (or downgrade) one tenant's schema in one transaction; returns its revision."""
+    engine, _schema = tenants_api.migration_connection_url(slug)
+    try:
+        with engine.connect() as conn, _one_transaction(conn):
+            return migrate_schema(conn, slug, revision, downgrade=downgrade)
+    finally:
+        if engine is not tenants_api.fleet_migration_engine():  # a tenant file's own engine
+            engine.dispose()
+
+
 def record_revision(slug: str, revision: str | None) -> None:
+    record_revisions([slug], revision)
+
+
+def record_revisions(slugs: Sequence[str], revision: str | None) -> None:
+    """Set the registry's revision of ``slugs`` (one statement)."""
+    if not slugs:
+        return
     with db.engine().begin() as conn:
-        conn.execute(update(Tenant).where(Tenant.slug == slug).values(schema_revision=revision))
+        conn.execute(update(Tenant).where(Tenant.slug.in_(list(slugs)))
+                     .values(schema_revision=revision))
 
 
 # --- the fleet -----------------------------------------------------------------------------
@@ -127,6 +178,93 @@ def pending_tenants() -> list[str]:
         return list(conn.scalars(stmt))
 
 
+Outcome = tuple[str, str | None, str | None]  # slug, revision reached, error
+
+
+def _error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+@dataclass
+class _FleetConnection:
+    """A process's PostgreSQL connection for batches, replaced every ``RECYCLE_SCHEMAS``."""
+
+    conn: Connection | None = None
+    schemas: int = 0
+
+    def get(self) -> Connection:
+        if self.conn is not None and self.schemas >= RECYCLE_SCHEMAS:
+            self.drop()
+        if self.conn is None:
+            engine = tenants_api.fleet_migration_engine()
+            assert engine is not None
+            self.conn = engine.connect()
+            self.schemas = 0
+        return self.conn
+
+    def drop(self) -> None:
+        """Close the connection for good (its server process ends), not back into the pool."""
+        if self.conn is not None:
+            conn, self.conn = self.conn, None
+            try:
+                conn.invalidate()
+                conn.close()
+            except Exception:  # already broken: nothing left to close
+                traceback.print_exc(file=sys.stderr)
+
+
+_fleet_connection = _FleetConnection()
+
+
+def migrate_batch(slugs: Sequence[str]) -> list[Outcome]:
+    """Bring ``slugs`` to the tenant head and record those that got there; one outcome each."""
+    target = head("tenant")
+    if tenants_api.fleet_migration_engine() is None:  # SQLite: a file, a transaction each
+        outcomes = [_migrate_file(slug) for slug in slugs]
+    else:
+        outcomes = _migrate_schemas(slugs, target)
+    record_revisions([slug for slug, revision, _ in outcomes if revision is not None], target)
+    return outcomes
+
+
+def _migrate_file(slug: str) -> Outcome:
+    try:
+        return slug, migrate_tenant(slug), None
+    except Exception as exc:  # reported per tenant; the run goes on with the others
+        traceback.print_exc(file=sys.stderr)
+        return slug, None, _error(exc)
+
+
+def _migrate_schemas(slugs: Sequence[str], target: str) -> list[Outcome]:
+    """PostgreSQL: one transaction for the batch, a savepoint per tenant."""
+    conn = _fleet_connection.get()
+    outcomes: list[Outcome] = []
+    try:
+        with conn.begin():
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+            for slug in slugs:
+                savepoint = conn.begin_nested()
+                try:
+                    migrate_schema(conn, slug)
+                except Exception as exc:  # this tenant only: back to its savepoint
+                    savepoint.rollback()
+                    traceback.print_exc(file=sys.stderr)
+                    outcomes.append((slug, None, _error(exc)))
+                else:
+                    savepoint.commit()
+                    outcomes.append((slug, target, None))
+                _fleet_connection.schemas += 1
+    except Exception as exc:  # the commit or the connection failed: nothing of it holds
+        traceback.print_exc(file=sys.stderr)
+        _fleet_connection.drop()
+        failed = {slug: error for slug, _, error in outcomes if error is not None}
+        return [(slug, None, failed.get(slug) or _error(exc)) for slug in slugs]
+    except BaseException:  # Ctrl-C: the batch is rolled back; the next run does it again
+        _fleet_connection.drop()
+        raise
+    return outcomes
+
+
 _worker_app: Flask | None = None
 
 
@@ -137,59 +275,54 @@ def _worker_init(factory: Callable[..., Flask], overrides: dict) -> None:
     _worker_app = factory(overrides, for_worker=True)
 
 
-def _worker_migrate(slug: str) -> tuple[str, str | None, str | None]:
+def _worker_migrate(slugs: list[str]) -> list[Outcome]:
     assert _worker_app is not None
     with _worker_app.app_context():
-        return _migrate_here(slug)
-
-
-def _migrate_here(slug: str) -> tuple[str, str | None, str | None]:
-    try:
-        revision = migrate_tenant(slug)
-        record_revision(slug, revision)
-        return slug, revision, None
-    except Exception as exc:  # reported per tenant; the run goes on with the others
-        traceback.print_exc(file=sys.stderr)
-        return slug, None, f"{type(exc).__name__}: {exc}"
+        return migrate_batch(slugs)
 
 
 def migrate_fleet(app: Flask, *, jobs: int = 1, progress: bool = True,
-                  stop_on_error: bool = False) -> FleetReport:
+                  stop_on_error: bool = False, batch: int = BATCH_SCHEMAS) -> FleetReport:
     """Bring every tenant to the tenant head; safe to interrupt and run again."""
     report = FleetReport(head=head("tenant"))
     slugs = pending_tenants()
     report.pending = len(slugs)
     if not slugs:
         return report
+    batch = max(batch, 1)
+    batches = [slugs[i:i + batch] for i in range(0, len(slugs), batch)]
     bar = tqdm(total=len(slugs), unit="tenant", disable=not progress, file=sys.stderr,
                desc=f"tenants → {report.head}")
 
-    def collect(slug: str, revision: str | None, error: str | None) -> bool:
-        bar.update(1)
-        if error is None:
-            report.migrated.append(slug)
-            return True
-        report.failed[slug] = error
-        bar.write(f"✗ {slug}: {error}")
-        return not stop_on_error
+    def collect(outcomes: list[Outcome]) -> bool:
+        bar.update(len(outcomes))
+        for slug, _revision, error in outcomes:
+            if error is None:
+                report.migrated.append(slug)
+            else:
+                report.failed[slug] = error
+                bar.write(f"✗ {slug}: {error}")
+        return not (stop_on_error and report.failed)
 
     try:
-        if jobs <= 1 or len(slugs) == 1:
-            for slug in slugs:
-                if not collect(*_migrate_here(slug)):
-                    break
+        if jobs <= 1 or len(batches) == 1:
+            try:
+                for part in batches:
+                    if not collect(migrate_batch(part)):
+                        break
+            finally:
+                _fleet_connection.drop()
         else:
             init = (app.extensions["parvis_factory"], app.config.get("PARVIS_OVERRIDES", {}))
             ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init,
-                                     initargs=init) as pool:
-                futures = [pool.submit(_worker_migrate, slug) for slug in slugs]
+            with ProcessPoolExecutor(min(jobs, len(batches)), mp_context=ctx,
+                                     initializer=_worker_init, initargs=init) as pool:
+                futures = [pool.submit(_worker_migrate, part) for part in batches]
                 for future in as_completed(futures):
-                    if not collect(*future.result()):
+                    if not collect(future.result()):
                         for other in futures:
                             other.cancel()
                         break
     finally:
         bar.close()
     return report
-
