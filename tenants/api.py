@@ -150,10 +150,17 @@ __all__ = [
     "sweep_retention",
     "table_counts",
     "tenant_context",
+    "time_zone",
     "validate_slug",
 ]
 
 metadata = TenantBase.metadata
+
+
+def time_zone() -> str | None:
+    """The active tenant's time zone, for the pages and e-mails written in its context; None
+    outside one (the platform's zone applies)."""
+    return settings_services.time_zone(session()) if in_tenant_context() else None
 
 
 def provision(slug: str, revision: str | None) -> None:

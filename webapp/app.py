@@ -17,6 +17,7 @@ from flask import Flask
 from core import jobs, mail
 from core.extensions import csrf, htmx, login_manager
 from core.web import admission, errors, i18n, security
+from tenants import api as tenants_api
 from tenants.blueprints import blueprints as tenant_blueprints
 from webapp import (
     cli,
@@ -86,7 +87,7 @@ def create_app(overrides: dict | None = None, *, for_worker: bool = False) -> Fl
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
-    i18n.init_app(app)
+    i18n.init_app(app, time_zone=tenants_api.time_zone)
     mail.init_app(app)
     errors.init_app(app)
     admission.init_app(app)

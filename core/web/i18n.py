@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
 from babel import Locale
 from babel.support import NullTranslations
 from flask import Blueprint, current_app, g, has_request_context, redirect, request, session
-from flask_babel import format_date, format_datetime, get_locale, get_translations
+from flask_babel import format_date, format_datetime, get_locale, get_timezone, get_translations
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
@@ -125,8 +126,25 @@ def long_date(day: date) -> str:
 
 
 def moment(at: datetime) -> str:
-    """In the platform's time zone, with its offset ("long"): readers may be elsewhere."""
+    """In the unit of work's time zone (the tenant's, else the platform's), with its offset
+    ("long"): readers may be elsewhere."""
     return format_datetime(at, "long")
+
+
+@functools.cache
+def _zoned_pattern(locale: Locale) -> str:
+    """The locale's medium date and short time, joined as its medium date-time joins them."""
+    return (str(locale.datetime_formats["medium"])
+            .replace("{1}", locale.date_formats["medium"].pattern)
+            .replace("{0}", locale.time_formats["short"].pattern))
+
+
+def zoned(at: datetime) -> str:
+    """A date and time in the unit of work's zone (the tenant's, else the platform's), the zone
+    named: "6 déc. 2026, 08:00 (Europe/Paris)"; the ``datetimeformat`` filter."""
+    zone, locale = get_timezone(), get_locale() or _locale("fr")
+    shown = format_datetime(at if at.tzinfo else at.replace(tzinfo=UTC), _zoned_pattern(locale))
+    return f"{shown} ({str(zone).replace('_', ' ')})"
 
 
 def day(value: datetime | date | str | None) -> str:
@@ -145,10 +163,17 @@ def day(value: datetime | date | str | None) -> str:
     return format_date(value)
 
 
-def init_app(app) -> None:
-    babel.init_app(app, locale_selector=select_locale)
+def init_app(app, time_zone: Callable[[], str | None] = lambda: None) -> None:
+    """``time_zone`` names the zone of the unit of work's times (a tenant's setting), or None
+    for the platform's ``BABEL_DEFAULT_TIMEZONE``."""
+
+    def select_timezone() -> str:
+        return time_zone() or app.config["BABEL_DEFAULT_TIMEZONE"]
+
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters["country"] = country
     app.jinja_env.filters["day"] = day
+    app.jinja_env.filters["datetimeformat"] = zoned
     # Flask-Babel installed Jinja's newstyle gettext (``{% trans %}`` compiles for it); these
     # replace its callables, and ``_`` points straight at gettext instead of looking it up.
     app.jinja_env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext,

@@ -28,24 +28,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from core import zones
 from tenants.events.models import DEFAULT_JOIN_OPENS, JOIN_OPENS_MINUTES, Event
-from tenants.events.services import MAX_CAPACITY, known_zones
+from tenants.events.services import MAX_CAPACITY
 from tenants.texts import clean, texts_form
 
-# The zones offered, most likely first; IANA names are the same in every language.
-COMMON_ZONES = (
-    "Europe/Paris", "Europe/Brussels", "Europe/Luxembourg", "Europe/Zurich", "Europe/London",
-    "Europe/Dublin", "Europe/Lisbon", "Europe/Madrid", "Europe/Rome", "Europe/Berlin",
-    "Europe/Amsterdam", "Europe/Athens", "Europe/Kyiv", "UTC",
-    "America/Montreal", "America/Toronto", "America/New_York", "America/Chicago",
-    "America/Denver", "America/Los_Angeles", "America/Mexico_City", "America/Sao_Paulo",
-    "America/Martinique", "America/Guadeloupe", "America/Cayenne", "America/Miquelon",
-    "Africa/Dakar", "Africa/Abidjan", "Africa/Casablanca", "Africa/Algiers", "Africa/Tunis",
-    "Africa/Douala", "Africa/Kinshasa", "Africa/Lagos", "Africa/Nairobi",
-    "Africa/Johannesburg", "Indian/Reunion", "Indian/Mayotte", "Indian/Mauritius",
-    "Asia/Dubai", "Asia/Kolkata", "Asia/Singapore", "Asia/Shanghai", "Asia/Tokyo",
-    "Australia/Sydney", "Pacific/Noumea", "Pacific/Tahiti",
-)
 REMINDER_CHOICES = (SelectChoice(10080, _l("1 week before")),
                     SelectChoice(1440, _l("24 hours before")),
                     SelectChoice(60, _l("1 hour before")))
@@ -57,10 +44,7 @@ LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m
 
 def zone_choices(current: str | None = None) -> list[SelectChoice]:
     """The curated zones this system knows, plus an event's own zone if it is another one."""
-    zones = [zone for zone in COMMON_ZONES if zone in known_zones()]
-    if current and current not in zones and current in known_zones():
-        zones.insert(0, current)
-    return [SelectChoice(zone, zone.replace("_", " ")) for zone in zones]
+    return [SelectChoice(value, text) for value, text in zones.offered(current)]
 
 
 class LocalTimeError(ValueError):
@@ -162,7 +146,7 @@ class EventFields(FlaskForm):
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
-        if self.timezone.errors or self.timezone.data not in known_zones():
+        if self.timezone.errors or self.timezone.data not in zones.known_zones():
             return False
         zone = ZoneInfo(self.timezone.data)
         self.times = {}
@@ -230,8 +214,10 @@ class EventFields(FlaskForm):
         }
 
 
-def event_form(languages: tuple[str, ...], event: Event | None = None) -> EventFields:
-    """The form for a new event, or for ``event`` (its values, read in its own zone)."""
+def event_form(languages: tuple[str, ...], event: Event | None = None, *,
+               zone: str = zones.DEFAULT_ZONE) -> EventFields:
+    """The form for a new event (in the tenant's ``zone`` by default), or for ``event`` (its
+    values, read in its own zone)."""
     form_class = type("EventForm", (EventFields,), {
         "title": FormField(texts_form(languages, required=languages[0], max_length=200),
                            label=_l("Title")),
@@ -239,7 +225,7 @@ def event_form(languages: tuple[str, ...], event: Event | None = None) -> EventF
                                  label=_l("Description")),
     })
     if event is None:
-        data: dict[str, Any] = {"timezone": "Europe/Paris", "approval": "auto",
+        data: dict[str, Any] = {"timezone": zone, "approval": "auto",
                                 "waitlist": True, "reminders": [1440, 60], "status": "draft",
                                 "join_opens_minutes": DEFAULT_JOIN_OPENS}
         form = form_class(data=data)
@@ -250,5 +236,5 @@ def event_form(languages: tuple[str, ...], event: Event | None = None) -> EventF
         data.update({name: to_local(getattr(event, name), event.timezone)
                      for name in TIME_FIELDS})
         form = form_class(data=data, seats_taken=event.seats_taken)
-    form.timezone.choices = zone_choices(event.timezone if event else None)
+    form.timezone.choices = zone_choices(event.timezone if event else zone)
     return form

@@ -9,11 +9,9 @@ reminders are queued for its start time, and a cancellation e-mails every regist
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import available_timezones
 
 from sqlalchemy import func, select
 from sqlalchemy import update as sql_update
@@ -23,6 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core.clock import utcnow
 from core.db import rowcount
 from core.jobs import enqueue
+from core.zones import DEFAULT_ZONE, known_zones
 from tenants import limits
 from tenants.db import current_slug
 from tenants.events.models import (
@@ -49,12 +48,6 @@ class EventError(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code  # capacity | has_registrations | cancelled | not_draft
-
-
-@functools.cache
-def known_zones() -> frozenset[str]:
-    """IANA time zone names this system can convert (read once: it scans the tz database)."""
-    return frozenset(available_timezones())
 
 
 def _in_utc(values: dict[str, Any]) -> dict[str, Any]:
@@ -95,7 +88,7 @@ def _created_this_month(db: Session) -> int:
 def create(db: Session, **values: Any) -> Event:
     unknown = set(values) - set(EDITABLE)
     assert not unknown, f"not event fields: {unknown}"
-    defaults: dict[str, Any] = {"description": {}, "timezone": "Europe/Paris", "capacity": None,
+    defaults: dict[str, Any] = {"description": {}, "timezone": DEFAULT_ZONE, "capacity": None,
                 "approval": "auto", "waitlist": True, "join_url": "",
                 "join_opens_minutes": DEFAULT_JOIN_OPENS,
                 "reminders": list(DEFAULT_REMINDERS), "status": "draft"}

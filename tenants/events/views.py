@@ -115,7 +115,7 @@ def _list_for(event: Event) -> str:
 @access.require_role("admin")
 def create():
     languages = settings.languages(db.session())
-    form = event_form(languages)
+    form = event_form(languages, zone=settings.get(db.session()).timezone)
     if not form.is_submitted():
         return _editor(form, None)
     if not form.validate():

@@ -11,7 +11,8 @@ from tenants.instructions.models import Instruction
 
 pagecache.not_shown(Instruction.__tablename__)  # the log is shown to staff only
 
-AREAS = ("fields", "retention", "services", "visibility", "ratings", "consent", "registration")
+AREAS = ("fields", "retention", "services", "visibility", "ratings", "consent", "registration",
+         "timezone")
 
 
 def record(db: Session, area: str, summary: str, *, member_id: int | None = None) -> None:

@@ -11,6 +11,7 @@ from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, Selec
 from wtforms.validators import InputRequired, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from core import zones
 from tenants.settings.models import (
     RATERS,
     RATING_EDIT_DAYS,
@@ -69,6 +70,16 @@ class SettingsForm(FlaskForm):
         choices=[SelectChoice(value, VISIBILITY_LABELS[value]) for value in VISIBILITIES],
         description=_l("Each participant chooses within this limit. Lowering it also lowers "
                        "the choice of the participants who had chosen more."))
+
+    timezone = SelectField(
+        _l("Time zone"),
+        description=_l("Times on your pages and in your e-mails are shown in this zone, with "
+                       "its name; new events start in it (each event may have its own)."))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = [SelectChoice(value, text)
+                                 for value, text in zones.offered(self.timezone.data)]
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)

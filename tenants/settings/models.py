@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.zones import DEFAULT_ZONE
 from tenants.db import TenantBase
 from tenants.texts import JSONType
 
@@ -37,4 +38,8 @@ class Settings(TenantBase):
     ratings_premoderate_comments: Mapped[bool] = mapped_column(default=True)
     ratings_visibility: Mapped[str] = mapped_column(String(12), default="public")
     ratings_order: Mapped[str] = mapped_column(String(10), default="newest")
+    # The zone of every time the tenant's pages and e-mails show outside an event's own (lists,
+    # ledgers, receipts), and the zone a new event starts in.
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_ZONE,
+                                          server_default=DEFAULT_ZONE)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.db import is_writing
+from core.zones import known_zones
 from tenants.participants.models import Participant
 from tenants.settings.models import (
     RATERS,
@@ -111,23 +112,34 @@ def update_ratings(db: Session, **values: object) -> Settings:
     return settings
 
 
-def update(db: Session, *, languages: list[str], max_visibility: str) -> Settings:
-    """Change the settings; ``languages`` default first. Lowering the widest visibility
-    lowers, in one statement, every participant who had chosen more to the new maximum."""
+def update(db: Session, *, languages: list[str], max_visibility: str,
+           timezone: str | None = None) -> Settings:
+    """Change the settings; ``languages`` default first; ``timezone`` an IANA zone (None
+    keeps it). Lowering the widest visibility lowers, in one statement, every participant who
+    had chosen more to the new maximum."""
     if not languages or any(lang not in SUPPORTED_LANGUAGES for lang in languages):
         raise ValueError("languages")
     if max_visibility not in VISIBILITIES:
         raise ValueError("max_visibility")
+    if timezone is not None and timezone not in known_zones():
+        raise ValueError("timezone")
     settings = _stored(db)
     lowered = VISIBILITIES.index(max_visibility) < VISIBILITIES.index(settings.max_visibility)
     settings.languages = list(dict.fromkeys(languages))
     settings.max_visibility = max_visibility
+    if timezone is not None:
+        settings.timezone = timezone
     db.flush()
     if lowered:
         above = VISIBILITIES[VISIBILITIES.index(max_visibility) + 1:]
         db.execute(sql_update(Participant).where(Participant.visibility.in_(above))
                    .values(visibility=max_visibility))
     return settings
+
+
+def time_zone(db: Session) -> str:
+    """The tenant's time zone (IANA name)."""
+    return get(db).timezone
 
 
 def allowed_visibilities(db: Session) -> tuple[str, ...]:

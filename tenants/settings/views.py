@@ -6,12 +6,14 @@ from flask import Blueprint, Response, abort, redirect, request, url_for
 from flask_babel import gettext as _
 from wtforms import BooleanField, Field, SelectField
 
+from core import zones
 from core.extensions import htmx
 from core.web.htmx import render
 from tenants import access, db
 from tenants.instructions import services as instructions
 from tenants.settings import services
 from tenants.settings.forms import VISIBILITY_LABELS, RatingsSettingsForm, SettingsForm
+from tenants.settings.models import Settings
 
 bp = Blueprint("settings", __name__, template_folder="templates")
 
@@ -20,6 +22,12 @@ def _ratings_form() -> RatingsSettingsForm:
     current = services.get(db.session())
     return RatingsSettingsForm(formdata=None, data={name: getattr(current, name)
                                                     for name in services.RATINGS_KEYS})
+
+
+def _values(current: Settings) -> dict[str, object]:
+    """The settings form's values from the stored settings."""
+    return {"default_language": current.languages[0], "languages": current.languages,
+            "max_visibility": current.max_visibility, "timezone": current.timezone}
 
 
 def _shown(field: Field) -> str:
@@ -46,22 +54,25 @@ def edit():
     session = db.session()
     if request.method == "GET":
         current = services.get(session)
-        form = SettingsForm(data={"default_language": current.languages[0],
-                                  "languages": current.languages,
-                                  "max_visibility": current.max_visibility})
+        form = SettingsForm(data=_values(current))
         return _page(form, saved=request.args.get("saved") == "1",
                      ratings_saved=request.args.get("saved") == "ratings")
     if not access.has_role("admin"):
         abort(403)
-    form = SettingsForm()
+    # A form sent without the zone (an older page) keeps the stored one.
+    form = SettingsForm(data={"timezone": services.time_zone(session)})
     if not form.validate():
         return _page(form, status=422)
     if form.max_visibility.data != services.get(session).max_visibility:
         instructions.record(session, "visibility", _(
             "Set who may see participants in participant lists, at most: %(choice)s",
             choice=VISIBILITY_LABELS[form.max_visibility.data]))
+    if form.timezone.data != services.time_zone(session):
+        instructions.record(session, "timezone", _(
+            "Set the time zone of the organisation's pages and e-mails: %(zone)s",
+            zone=zones.label(form.timezone.data)))
     services.update(session, languages=form.chosen_languages(),
-                    max_visibility=form.max_visibility.data)
+                    max_visibility=form.max_visibility.data, timezone=form.timezone.data)
     if htmx:
         return _page(form, saved=True)
     return redirect(url_for(".edit", saved=1), code=303)
@@ -72,9 +83,7 @@ def edit():
 def ratings():
     """The ratings policy: a form of its own on the settings page."""
     current = services.get(db.session())
-    settings_form = SettingsForm(formdata=None, data={"default_language": current.languages[0],
-                                                      "languages": current.languages,
-                                                      "max_visibility": current.max_visibility})
+    settings_form = SettingsForm(formdata=None, data=_values(current))
     form = RatingsSettingsForm()
     if not form.validate():
         return _page(settings_form, status=422, ratings_form=form, block="ratings")

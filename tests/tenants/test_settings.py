@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from tenants import api as tenants_api
+from tenants.audit import services as audit
+from tenants.audit.models import AccessLog
+from tenants.instructions.models import Instruction
 from tenants.participants.models import Participant
 from tenants.settings import services
 from tests import factories
 from tests.fixtures.people import sign_in_member
 
 URL = "/t/acme/admin/settings"
+
+
+def chosen(html: str, name: str) -> str:
+    """The selected option of the ``<select name=name>`` in ``html``."""
+    select_html = re.search(rf'<select[^>]*name="{name}".*?</select>', html, re.S).group(0)
+    return re.search(r'<option(?=[^>]*selected)[^>]*value="([^"]*)"', select_html).group(1)
+
+
+def shown(at: datetime, zone: str) -> str:
+    """How an English page shows ``at`` in ``zone``: "Dec 6, 2026, 8:33 AM (Europe/Paris)", a narrow space before AM."""
+    local = at.astimezone(ZoneInfo(zone))
+    return (f"{local:%b} {local.day}, {local.year}, {local.hour % 12 or 12}:{local:%M}\u202f"
+            f"{local:%p} ({zone.replace('_', ' ')})")
 
 
 def current(slug: str = "acme") -> tuple[list[str], str]:
@@ -147,3 +167,43 @@ def test_any_junk_to_the_settings_is_refused_cleanly(admin, items):
         assert current() == before
     languages, _visibility = current()
     assert languages and set(languages) <= {"fr", "en"} and len(set(languages)) == len(languages)
+
+
+def test_the_time_zone_is_a_setting_shown_with_every_time(app, client):
+    """Issue 19, item 3: times on the tenant's pages are in its zone, named; a new event starts
+    in it; a refused zone changes nothing; the change is logged."""
+    sign_in_member(client, "acme", "admin", in_english=True)
+    assert chosen(client.get(URL).get_data(as_text=True), "timezone") == "Europe/Paris"
+    with tenants_api.tenant_context("acme") as db:
+        audit.record(db, member_id=None, action="export", target="participants")
+        db.flush()
+        at = db.scalars(select(AccessLog).order_by(AccessLog.id.desc())).first().at
+    paris = client.get("/t/acme/admin/access-log").get_data(as_text=True)
+    assert shown(at, "Europe/Paris") in paris
+
+    refused = client.post(URL, data={"default_language": "fr", "languages": "fr",
+                                      "max_visibility": "public", "timezone": "Mars/Olympus"})
+    assert refused.status_code == 422 and "Not a valid choice" in refused.get_data(as_text=True)
+    with tenants_api.tenant_context("acme") as db:
+        assert services.time_zone(db) == "Europe/Paris"
+
+    saved = client.post(URL, data={"default_language": "fr", "languages": ["fr", "en"],
+                                    "max_visibility": "participants",
+                                    "timezone": "America/New_York"})
+    assert saved.status_code == 303
+    with tenants_api.tenant_context("acme") as db:
+        assert services.time_zone(db) == "America/New_York"
+        logged = db.scalars(select(Instruction).where(Instruction.area == "timezone")).one()
+        assert "America/New York" in logged.summary
+    new_york = client.get("/t/acme/admin/access-log").get_data(as_text=True)
+    assert shown(at, "America/New_York") in new_york
+    assert chosen(client.get("/t/acme/admin/events/new").get_data(as_text=True),
+                  "timezone") == "America/New_York"
+    # Another tenant keeps its own zone; a form without the zone keeps the stored one.
+    assert current("globex") == (["fr", "en"], "participants")
+    with tenants_api.tenant_context("globex") as db:
+        assert services.time_zone(db) == "Europe/Paris"
+    client.post(URL, data={"default_language": "fr", "languages": "fr",
+                           "max_visibility": "participants"})
+    with tenants_api.tenant_context("acme") as db:
+        assert services.time_zone(db) == "America/New_York"

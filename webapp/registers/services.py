@@ -37,7 +37,7 @@ INSTRUCTION_AREAS = {
     "fields": _l("Registration form"), "retention": _l("Retention"),
     "services": _l("Third-party services"), "visibility": _l("Visibility"),
     "ratings": _l("Ratings"), "consent": _l("Cookie banner"),
-    "registration": _l("Registrations"),
+    "registration": _l("Registrations"), "timezone": _l("Time zone"),
 }
 
 
