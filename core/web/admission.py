@@ -12,7 +12,10 @@ Four guards, all answering ``503`` with ``Retry-After`` through the database-fre
   listen backlog, before ``accept()``: only the kernel's timestamps see it. A request that
   waited longer than its budget is refused before any work: ``QUEUE_TIMEOUT``, or
   ``QUEUE_TARGET`` while the queue stands (CoDel-like, ``Admission.observe``), since in a
-  first-in first-out queue that stands, every accepted request waits the whole budget.
+  first-in first-out queue that stands, every accepted request waits the whole budget. The
+  target follows the work: it is the recent mean run time of a request (``observe_run``),
+  between ``MIN_TARGET`` and ``QUEUE_TARGET``, so an accepted request waits about as long as
+  it then runs, whether requests take 5 ms or 50 ms.
 * **CPU slots.** At most ``CPU_SLOTS`` requests (the CPUs) run at once among the processes
   sharing the instance folder (``CpuSlots``); a request waits for one within its budget.
 * **In flight.** At most ``MAX_IN_FLIGHT`` requests run the application at once (threaded
@@ -126,6 +129,8 @@ class Admission:
     HTMX_HEADERS = ("REQUEST", "BOOSTED", "HISTORY_RESTORE_REQUEST")
     STANDING = 0.1  # seconds over the target after which the queue counts as standing
     LINGER = 1.0  # seconds without a wait over the target after which it no longer does
+    MIN_TARGET = 0.01  # seconds: the target's floor, whatever the run times
+    RUN_WEIGHT = 0.1  # weight of the latest run time in the running mean
 
     def __init__(self, app: Flask, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
@@ -184,6 +189,7 @@ class Admission:
             finally:
                 if cpu is not None:
                     self.cpu_slots.release(cpu)  # type: ignore[union-attr]
+                self.observe_run(state, time.time() - started)
         finally:
             self.slots.release()
 
@@ -244,11 +250,29 @@ class Admission:
         return (language, *htmx)
 
     def budget(self, state: QueueState, now: float) -> float:
-        """The queue budget of a request arriving ``now``: ``QUEUE_TIMEOUT``, or
-        ``QUEUE_TARGET`` while the queue stands (``observe``)."""
+        """The queue budget of a request arriving ``now``: ``QUEUE_TIMEOUT``, or the target
+        while the queue stands (``observe``)."""
         if not self.queue_target or self.queue_target >= self.queue_timeout:
             return self.queue_timeout
-        return self.queue_target if now < state.read()[1] else self.queue_timeout
+        _above, standing_until, _seen, run = state.read()
+        return self.target(run) if now < standing_until else self.queue_timeout
+
+    def target(self, run: float) -> float:
+        """The wait a standing queue allows: the mean run time ``run`` (as long as a request
+        then runs), between ``MIN_TARGET`` and ``QUEUE_TARGET`` (``QUEUE_TARGET`` until a
+        run time is known)."""
+        if not run:
+            return self.queue_target
+        return min(self.queue_target, max(self.MIN_TARGET, run))
+
+    def observe_run(self, state: QueueState | None, seconds: float) -> None:
+        """Count the run time of a request that ran (from its CPU slot to its answer) into
+        the running mean the target follows."""
+        if state is None or not self.queue_target:
+            return
+        above_since, standing_until, last_seen, run = state.read()
+        run = seconds if not run else run + self.RUN_WEIGHT * (seconds - run)
+        state.write(above_since, standing_until, last_seen, run)
 
     def observe(self, state: QueueState | None, sojourn: float, now: float) -> None:
         """Count a request that waited ``sojourn`` in all (listen queue, then slots) before
@@ -257,10 +281,10 @@ class Admission:
         queue; one that does not is overload), and it stands until none waited more than the
         target for ``LINGER`` seconds. The workers that take from one listening socket share
         the state, as they share its queue (``queue_state``)."""
-        target = self.queue_target
-        if state is None or not target or target >= self.queue_timeout:
+        if state is None or not self.queue_target or self.queue_target >= self.queue_timeout:
             return
-        above_since, standing_until, last_seen = state.read()
+        above_since, standing_until, last_seen, run = state.read()
+        target = self.target(run)
         if now - last_seen > self.LINGER:
             above_since = 0.0  # no request for a while: nothing is known of the queue
         if sojourn <= target:
@@ -270,7 +294,7 @@ class Admission:
                 above_since = now
             if now < standing_until or now - above_since >= self.STANDING:
                 standing_until = now + self.LINGER
-        state.write(above_since, standing_until, now)
+        state.write(above_since, standing_until, now, run)
 
     def queue_state(self, environ: dict[str, Any]) -> QueueState:
         """The state of the listening socket the request came through, in a file of the
@@ -293,13 +317,14 @@ class Admission:
 
 
 class QueueState:
-    """Three times shared by the processes that use ``path`` (a file mapped in memory,
+    """Four numbers shared by the processes that use ``path`` (a file mapped in memory,
     opened lazily after a fork): since when requests waited over the target (0: not), until
-    when the queue counts as standing, and when a request was last seen. Races between
-    processes only move a time by a request; without a path or a writable folder, the state
-    is the process's own."""
+    when the queue counts as standing, when a request was last seen, and the mean run time of
+    requests (0: none yet). Races between processes only move a number by a request; without
+    a path or a writable folder, the state is the process's own."""
 
-    SIZE = struct.calcsize("ddd")
+    FORMAT = "dddd"
+    SIZE = struct.calcsize(FORMAT)
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
@@ -322,12 +347,15 @@ class QueueState:
                 self.memory = bytearray(self.SIZE)
         return self.memory
 
-    def read(self) -> tuple[float, float, float]:
-        above_since, standing_until, last_seen = struct.unpack_from("ddd", self._memory())
-        return above_since, standing_until, last_seen
+    def read(self) -> tuple[float, float, float, float]:
+        above_since, standing_until, last_seen, run = struct.unpack_from(
+            self.FORMAT, self._memory())
+        return above_since, standing_until, last_seen, run
 
-    def write(self, above_since: float, standing_until: float, last_seen: float) -> None:
-        struct.pack_into("ddd", self._memory(), 0, above_since, standing_until, last_seen)
+    def write(self, above_since: float, standing_until: float, last_seen: float,
+              run: float) -> None:
+        struct.pack_into(self.FORMAT, self._memory(), 0, above_since, standing_until,
+                         last_seen, run)
 
 
 def cpu_slots_count(setting: str | int) -> int:

@@ -355,6 +355,37 @@ def test_a_standing_queue_shortens_the_queue_budget_to_the_target(
     assert budget(0.2, 5) == 0.5  # after a quiet while, a new count
 
 
+def test_a_standing_queue_allows_a_wait_as_long_as_a_run(
+        make_app: Callable[..., Flask]) -> None:
+    """The target follows the mean run time, between 10 ms and QUEUE_TARGET: under overload an
+    accepted request waits about as long as it then runs."""
+    middleware = make_app(QUEUE_TIMEOUT=0.5, QUEUE_TARGET=0.05).wsgi_app
+    while not isinstance(middleware, admission.Admission):
+        middleware = middleware.app  # type: ignore[attr-defined]
+    state = admission.QueueState(None)
+    now = time.time()
+    for at in (0, 0.05, 0.1, 0.15):  # the queue stands
+        middleware.observe(state, 0.3, now + at)
+    assert middleware.budget(state, now + 0.2) == 0.05  # no run time known yet
+    for _ in range(100):
+        middleware.observe_run(state, 0.02)
+    assert middleware.budget(state, now + 0.2) == pytest.approx(0.02)
+    assert middleware.budget(state, now + 5) == 0.5  # once the queue drained: the timeout
+    for _ in range(100):
+        middleware.observe_run(state, 0.001)
+    assert middleware.budget(state, now + 0.2) == 0.01  # the floor
+    for _ in range(100):
+        middleware.observe_run(state, 0.4)
+    assert middleware.budget(state, now + 0.2) == 0.05  # the ceiling: QUEUE_TARGET
+
+    served = make_app(QUEUE_TIMEOUT=0.5, QUEUE_TARGET=0.05)
+    served.test_client().get("/healthz")
+    entrance = served.wsgi_app
+    while not isinstance(entrance, admission.Admission):
+        entrance = entrance.app  # type: ignore[attr-defined]
+    assert entrance.queue_state({}).read()[3] > 0  # a request that ran counted its run time
+
+
 def test_the_in_flight_bound_never_exceeds_a_pool() -> None:
     assert admission.in_flight_bound(0, 4) == 4
     assert admission.in_flight_bound(2, 4) == 2
