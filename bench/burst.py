@@ -38,8 +38,8 @@ the shell are not passed on).
 
 Sign-ups send the form alone, as most registrants do since issue 19 (no password: nothing to
 hash); ``--password`` sets one on every sign-up (argon2id at its production cost), as before.
-``signup_form`` is the one place that knows the form's fields. The report goes to stdout, progress to stderr; the exit
-code is 1 if an acceptance check failed.
+``signup_form`` is the one place that knows the form's fields. The report goes to stdout,
+progress to stderr; the exit code is 1 if an acceptance check failed.
 """
 
 from __future__ import annotations
