@@ -14,9 +14,11 @@ from tests import factories
 from tests.fixtures.people import is_signed_in as signed_in
 from tests.fixtures.people import sign_in_member
 from webapp import db
-from webapp.auth.models import Account, Membership
+from webapp.auth.models import Account, LoginSession, Membership
 from webapp.billing.models import Subscription
+from webapp.members import services as members
 from webapp.members.models import Invitation
+from webapp.members.tasks import sweep_memberless_accounts
 from webapp.organisations.models import Tenant
 
 OWNER = "owner@acme.test"
@@ -374,3 +376,43 @@ def test_an_invitation_from_someone_demoted_since_is_refused(app, client, outbox
     assert role_of(app, NEWCOMER) is None
     with app.app_context():  # no account left behind
         assert db.session().scalar(select(Account).where(Account.email == NEWCOMER)) is None
+
+
+# --- accounts left without a membership -------------------------------------------------------
+
+
+def test_an_account_left_without_a_membership_is_deleted_within_30_days(app, client, clock):
+    """The controller's register promises it; the daily sweep keeps the promise. Operators keep
+    their account; an account that joins an organisation again is no longer counted."""
+    staff = app.test_client()
+    sign_in_member(staff, "acme", "manager", "gone@acme.test")
+    with app.app_context():
+        factories.member("acme", "back@acme.test", "viewer")
+        factories.account("operator@parvis.test", operator_role="support")
+        session = db.session()
+        ids = {email: session.scalar(select(Account.id).where(Account.email == email))
+               for email in ("gone@acme.test", "back@acme.test", "operator@parvis.test")}
+        session.execute(Membership.__table__.delete().where(
+            Membership.account_id.in_([ids["gone@acme.test"], ids["back@acme.test"]])))
+        db.commit()
+
+        assert sweep_memberless_accounts.call_local() == 0  # the clock starts
+        session.expire_all()
+        for email in ("gone@acme.test", "back@acme.test"):
+            assert session.get(Account, ids[email]).memberless_since is not None
+        assert session.get(Account, ids["operator@parvis.test"]).memberless_since is None
+
+        clock.advance(days=10)
+        factories.member("globex", "back@acme.test", "viewer")  # joins another organisation
+        assert sweep_memberless_accounts.call_local() == 0
+        session.expire_all()
+        assert session.get(Account, ids["back@acme.test"]).memberless_since is None
+
+        clock.advance(days=members.MEMBERLESS_DAYS - 10)
+        assert sweep_memberless_accounts.call_local() >= 1
+        session.expire_all()
+        assert session.get(Account, ids["gone@acme.test"]) is None
+        assert session.scalar(select(LoginSession).where(
+            LoginSession.account_id == ids["gone@acme.test"])) is None
+        assert session.get(Account, ids["back@acme.test"]) is not None
+        assert session.get(Account, ids["operator@parvis.test"]) is not None

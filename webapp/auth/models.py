@@ -39,6 +39,9 @@ class Account(Timestamps, ControlBase):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None]
+    # Since when the account has had no membership (none left, and not an operator), as first
+    # seen by the daily sweep; it is deleted 30 days later (webapp/members/services.py).
+    memberless_since: Mapped[datetime | None]
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="account",
                                                          cascade="all, delete-orphan")

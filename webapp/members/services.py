@@ -3,14 +3,15 @@
 Rules: only owners and admins manage members; nobody grants a role above their own or touches
 a member who ranks above them (so admins never create, demote or remove owners); a tenant always
 keeps at least one owner; a removed member's sessions end at once. Invitation links are random
-tokens, stored hashed, valid ``INVITATION_DAYS`` days and usable once.
+tokens, stored hashed, valid ``INVITATION_DAYS`` days and usable once. An account left without
+any membership is deleted within ``MEMBERLESS_DAYS`` days (``sweep_memberless_accounts``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -27,6 +28,9 @@ from webapp.auth.models import Account, Membership
 from webapp.members.models import Invitation, MemberPolicy
 
 INVITATION_DAYS = 7
+# An account without any membership (and no operator role) is deleted this many days after the
+# sweep first found it so, as the controller's register says (webapp/registers/controller.py).
+MEMBERLESS_DAYS = 30
 MANAGERS = ("owner", "admin")
 
 
@@ -284,3 +288,23 @@ def email_owners_and_admins(db: Session, tenant_id: int, template: str, **contex
         mail.send(mail.render_message(account.email, template, language, tenant_name=None,
                                       **context))
     return len(contacts)
+
+
+def sweep_memberless_accounts(db: Session, now: datetime | None = None) -> int:
+    """Start the clock of accounts left without a membership, stop it for those that have one
+    again, and delete those memberless for ``MEMBERLESS_DAYS`` days (their sessions and
+    two-factor codes with them; records that named them keep the fact, without the person).
+    Operators keep their account. Returns how many were deleted. The sweep runs daily, so an
+    account is deleted within ``MEMBERLESS_DAYS`` days of the end of its last membership."""
+    now = now or utcnow()
+    member = select(Membership.id).where(Membership.account_id == Account.id).exists()
+    memberless = (~member) & Account.operator_role.is_(None)
+    db.execute(update(Account).where(Account.memberless_since.is_not(None), ~memberless)
+               .values(memberless_since=None).execution_options(synchronize_session=False))
+    db.execute(update(Account).where(Account.memberless_since.is_(None), memberless)
+               .values(memberless_since=now).execution_options(synchronize_session=False))
+    # One day less than the promise: the sweep saw the account up to a day after the end.
+    cutoff = now - timedelta(days=MEMBERLESS_DAYS - 1)
+    return rowcount(db.execute(delete(Account).where(
+        Account.memberless_since <= cutoff, memberless
+    ).execution_options(synchronize_session=False)))

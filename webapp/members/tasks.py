@@ -1,4 +1,5 @@
-"""The invitation e-mail, sent by a job after the request's commit.
+"""The invitation e-mail, sent by a job after the request's commit; the daily deletion of
+accounts left without a membership.
 
 The job issues the link's token itself, in its own unit of work: no secret waits in the queue,
 and sending again (a retry) issues a new link that replaces the previous one.
@@ -7,9 +8,10 @@ and sending again (a retry) issues a new link that replaces the previous one.
 from __future__ import annotations
 
 from flask import current_app
+from huey import crontab
 
 from core import mail
-from core.jobs import task
+from core.jobs import periodic_task, task
 from core.web.urls import external_url
 from webapp import db
 from webapp.auth.models import Account
@@ -36,3 +38,14 @@ def send_invitation(invitation_id: int) -> bool:
         inviter=(inviter.display_name or inviter.email) if inviter is not None else "",
         link=external_url("invitations.accept", token=token), days=services.INVITATION_DAYS))
     return True
+
+
+@periodic_task(crontab(hour="3", minute="40"))
+def sweep_memberless_accounts() -> int:
+    """Delete the accounts left without a membership for 30 days (``services``)."""
+    deleted = services.sweep_memberless_accounts(db.session())
+    db.commit()
+    if deleted:
+        current_app.logger.info("deleted %d accounts without a membership for %d days",
+                                deleted, services.MEMBERLESS_DAYS)
+    return deleted
