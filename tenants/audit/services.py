@@ -6,10 +6,11 @@ from collections.abc import Iterable
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.web.pagination import Page, paginate
 from tenants import pagecache
 from tenants.audit.models import AccessLog
 
@@ -57,11 +58,8 @@ def record_many(db: Session, *, member_id: int | None, action: str,
         db.execute(insert(AccessLog), rows)
 
 
-def count(db: Session) -> int:
-    return db.scalar(select(func.count()).select_from(AccessLog)) or 0
-
-
-def page(db: Session, *, offset: int, limit: int) -> list[AccessLog]:
-    """The log, newest first (the index on ``at`` serves the order)."""
-    return list(db.scalars(select(AccessLog).order_by(AccessLog.at.desc(), AccessLog.id.desc())
-                           .offset(offset).limit(limit)))
+def page(db: Session, number: int) -> Page[AccessLog]:
+    """A page of the log, newest first (the index on ``at`` serves the order), with the number
+    of entries: one statement."""
+    return paginate(db, select(AccessLog).order_by(AccessLog.at.desc(), AccessLog.id.desc()),
+                    number)

@@ -27,6 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from core import mail
 from core.clock import utcnow
 from core.jobs import enqueue, tenant_task
+from core.web.pagination import Page, paginate
 from core.web.urls import external_url
 from tenants.consent import ledger
 from tenants.consent.models import ConsentEntry
@@ -121,9 +122,10 @@ def create(db: Session, event: Event, *, subject: Texts, body: Texts, audiences:
     return message
 
 
-def log(db: Session, event_id: int) -> list[EventMessage]:
-    return list(db.scalars(select(EventMessage).where(EventMessage.event_id == event_id)
-                           .order_by(EventMessage.created_at.desc(), EventMessage.id.desc())))
+def log(db: Session, event_id: int, page: int = 1) -> Page[EventMessage]:
+    """A page of the event's messages, newest first, with how many there are (one statement)."""
+    return paginate(db, select(EventMessage).where(EventMessage.event_id == event_id)
+                    .order_by(EventMessage.created_at.desc(), EventMessage.id.desc()), page)
 
 
 # --- sending -----------------------------------------------------------------------------------

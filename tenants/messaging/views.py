@@ -21,6 +21,7 @@ from core.clock import utcnow
 from core.extensions import csrf
 from core.web.errors import error_page
 from core.web.htmx import render
+from core.web.pagination import requested_page
 from tenants import access, db
 from tenants.events import services as events
 from tenants.events.models import Event
@@ -129,7 +130,8 @@ def _page(event: Event, draft: Draft | None = None, *, errors: list[str] | None 
     return render("messaging/messages.html", status=status, event=event, draft=draft,
                   errors=errors or [], previews=previews, plan=plan,
                   languages=languages, language_names=LANGUAGE_NAMES,
-                  audience_labels=AUDIENCE_LABELS, log=services.log(session, event.id),
+                  audience_labels=AUDIENCE_LABELS,
+                  log=services.log(session, event.id, requested_page()),
                   placeholders=email_texts.MESSAGE_PLACEHOLDERS, text=_text,
                   event_when=event_when, event_moment=event_moment, now=utcnow(),
                   can_send=access.has_role("manager"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, insert, or_, select, update
@@ -21,6 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core.clock import utcnow
 from core.db import rowcount
 from core.jobs import enqueue
+from core.web.pagination import Page, paginate
 from tenants.db import current_slug
 from tenants.events.models import Event
 from tenants.participants.models import Participant
@@ -380,26 +381,25 @@ def with_event(db: Session, rating_id: int) -> Rating | None:
         .where(Rating.id == rating_id))
 
 
-QUEUE_LIMIT = 200
-
-
 @dataclass(frozen=True)
 class QueueItem:
     rating: Rating
     reports: dict[str, int]  # reason → open reports
 
 
-def queue(db: Session, limit: int = QUEUE_LIMIT) -> list[QueueItem]:
-    """Ratings awaiting a moderator (held, or reported and still shown), oldest first, with
-    their events, authors and open reports (two statements)."""
+def queue(db: Session, page: int = 1) -> Page[QueueItem]:
+    """A page of the ratings awaiting a moderator (held, or reported and still shown), oldest
+    first, with their events, authors and open reports, and how many await in all (two
+    statements)."""
     reported = (select(RatingReport.rating_id).where(RatingReport.resolved_at.is_(None))
                 .scalar_subquery())
-    ratings = list(db.scalars(
+    found = paginate(db, (
         select(Rating).join(Rating.event).outerjoin(Rating.participant)
         .options(contains_eager(Rating.event), contains_eager(Rating.participant))
         .where(or_(Rating.status == "pending",
                    (Rating.status == "published") & Rating.id.in_(reported)))
-        .order_by(Rating.created_at, Rating.id).limit(limit)))
+        .order_by(Rating.created_at, Rating.id)), page)
+    ratings: list[Rating] = found.items
     reports: dict[int, dict[str, int]] = {rating.id: {} for rating in ratings}
     if ratings:
         for rating_id, reason, n in db.execute(
@@ -408,7 +408,7 @@ def queue(db: Session, limit: int = QUEUE_LIMIT) -> list[QueueItem]:
                        RatingReport.resolved_at.is_(None))
                 .group_by(RatingReport.rating_id, RatingReport.reason)):
             reports[rating_id][reason] = n
-    return [QueueItem(rating, reports[rating.id]) for rating in ratings]
+    return replace(found, items=[QueueItem(rating, reports[rating.id]) for rating in ratings])
 
 
 def queue_item(db: Session, rating_id: int) -> QueueItem | None:

@@ -24,6 +24,7 @@ from core.clock import utcnow
 from core.web import throttle
 from core.web.errors import error_page
 from core.web.htmx import render, render_block, wants_fragment
+from core.web.pagination import requested_page
 from tenants import access, db
 from tenants.events import services as events
 from tenants.events.models import Event
@@ -268,8 +269,8 @@ def policy():
 @bp.get("/admin/ratings")
 @access.require_role("moderator")
 def moderation():
-    return render("ratings/moderation.html", items=services.queue(db.session()),
-                  limit=services.QUEUE_LIMIT, form=ModerationForm(), **_helpers())
+    return render("ratings/moderation.html", items=services.queue(db.session(), requested_page()),
+                  form=ModerationForm(), **_helpers())
 
 
 def _moderated(rating_id: int, action: str) -> BaseResponse:
@@ -314,7 +315,7 @@ def _moderation_result(rating_id: int, form: ModerationForm, status: int) -> Res
         return Response(body, status=status, mimetype="text/html",
                         headers={"Vary": "HX-Request"})
     return render("ratings/moderation.html", status=status, items=[item], single=True,
-                  limit=services.QUEUE_LIMIT, form=form, errors_for=rating_id, **_helpers())
+                  form=form, errors_for=rating_id, **_helpers())
 
 
 @bp.get(f"/admin/ratings/<{ID}:rating_id>")
@@ -325,7 +326,7 @@ def moderate(rating_id: int):
     if item is None:
         abort(404)
     return render("ratings/moderation.html", items=[item], single=True,
-                  limit=services.QUEUE_LIMIT, form=ModerationForm(), **_helpers())
+                  form=ModerationForm(), **_helpers())
 
 
 @bp.post(f"/admin/ratings/<{ID}:rating_id>/publish")

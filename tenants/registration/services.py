@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core.clock import utcnow
 from core.db import rowcount
 from core.jobs import enqueue
+from core.web.pagination import Page, paginate
 from tenants.db import current_slug
 from tenants.events.models import Event
 from tenants.fields import belonging
@@ -301,16 +302,17 @@ def for_participant(db: Session, participant_id: int) -> list[Registration]:
         .order_by(Event.starts_at.desc())))
 
 
-def roster(db: Session, event_id: int, statuses: Sequence[str] | None = None,
-           ) -> list[Registration]:
-    """An event's registrations with their participants, in one statement, oldest first."""
+def roster(db: Session, event_id: int, statuses: Sequence[str] | None = None, *,
+           page: int = 1) -> Page[Registration]:
+    """A page of an event's registrations with their participants, oldest first, and how many
+    there are: one statement (core/web/pagination)."""
     stmt = (select(Registration).join(Registration.participant)
             .options(contains_eager(Registration.participant))
             .where(Registration.event_id == event_id)
             .order_by(Registration.created_at, Registration.id))
     if statuses:
         stmt = stmt.where(Registration.status.in_(statuses))
-    return list(db.scalars(stmt))
+    return paginate(db, stmt, page)
 
 
 def counts(db: Session, event_id: int) -> dict[str, int]:

@@ -37,6 +37,7 @@ from core.jobs import enqueue
 from core.web.errors import error_page
 from core.web.htmx import render, render_block, wants_fragment
 from core.web.i18n import safe_next
+from core.web.pagination import requested_page
 from tenants import access, db
 from tenants.audit import services as audit
 from tenants.events import services as events
@@ -347,12 +348,15 @@ def roster(event_id: int):
     valid = form.validate()
     status = form.status.data if valid else ""
     session = db.session()
-    registrations = services.roster(session, event.id, [status] if status else None)
+    found = services.roster(session, event.id, [status] if status else None,
+                            page=requested_page())
+    registrations = found.items
     _read_logged("registrations.read", [event.id])
     export_fields = [pick(f.label, _language(), settings.languages(session)[0])
                      for f in fields.active_fields(session)]
     return render("registration/roster.html", block="table", status=200 if valid else 422,
-                  event=event, form=form, registrations=registrations,
+                  event=event, form=form, registrations=registrations, found=found,
+                  pager_args={"event_id": event.id, "status": status or None},
                   counts=services.counts(session, event.id),
                   positions=services.waitlist_positions(session, registrations),
                   restricted=restricted_among(session, {r.participant_id for r in registrations}),

@@ -9,7 +9,7 @@ the owner signs in again before. The sweeps themselves are in ``tenants/retentio
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from blinker import Namespace
@@ -20,6 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.web.pagination import Page, paginate
 from tenants import pagecache
 from tenants.consent import banner as consent_banner
 from tenants.consent.models import ConsentConfig
@@ -356,13 +357,18 @@ class Receipt:
     lines: list[RetentionCount]
 
 
-def receipts(db: Session, *, offset: int = 0, limit: int = 20) -> list[Receipt]:
-    """The receipts, newest first (two statements)."""
-    runs = list(db.scalars(select(RetentionRun).order_by(RetentionRun.id.desc())
-                           .offset(offset).limit(limit)))
+RECEIPTS_PAGE = 20  # receipts are cards of several lines each
+
+
+def receipts(db: Session, page: int = 1) -> Page[Receipt]:
+    """A page of the receipts, newest first, with how many there are (two statements)."""
+    found = paginate(db, select(RetentionRun).order_by(RetentionRun.id.desc()), page,
+                     size=RECEIPTS_PAGE)
+    runs: list[RetentionRun] = found.items
     lines: dict[int, list[RetentionCount]] = {run.id: [] for run in runs}
     order = {kind.key: i for i, kind in enumerate(KINDS)}
     for line in db.scalars(select(RetentionCount).where(RetentionCount.run_id.in_(lines))):
         lines[line.run_id].append(line)
-    return [Receipt(run, sorted(lines[run.id], key=lambda line: (order[line.kind], line.step)))
-            for run in runs]
+    return replace(found, items=[
+        Receipt(run, sorted(lines[run.id], key=lambda line: (order[line.kind], line.step)))
+        for run in runs])

@@ -21,6 +21,7 @@ from flask_wtf import FlaskForm
 
 from core.clock import utcnow
 from core.web.htmx import render, wants_fragment
+from core.web.pagination import requested_page
 from tenants import access, db
 from tenants.participants import services as participants
 from tenants.retention import services, sweep
@@ -28,7 +29,6 @@ from tenants.retention.forms import RuleForm
 
 bp = Blueprint("retention", __name__, template_folder="templates")
 bp.add_app_template_global(lambda moment: format_date(moment, "long"), "retention_date")
-RECEIPTS_PAGE = 20
 
 
 # --- a deactivated account --------------------------------------------------------------------
@@ -134,11 +134,7 @@ def upcoming():
 @bp.get("/admin/retention/receipts")
 @access.require_role("admin")
 def receipts():
-    page = request.args.get("page", 1, type=int)
-    page = page if 1 <= page <= 10_000 else 1  # keeps OFFSET within what databases accept
-    runs = services.receipts(db.session(), offset=(page - 1) * RECEIPTS_PAGE,
-                             limit=RECEIPTS_PAGE + 1)
-    return render("retention/receipts.html", runs=runs[:RECEIPTS_PAGE], page=page,
-                  has_next=len(runs) > RECEIPTS_PAGE, kinds=services.BY_KEY,
+    runs = services.receipts(db.session(), requested_page())
+    return render("retention/receipts.html", runs=runs, kinds=services.BY_KEY,
                   step_label=sweep.step_label, duration_text=services.duration_text,
                   when=lambda moment: format_datetime(moment))

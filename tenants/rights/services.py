@@ -23,6 +23,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.web.pagination import Page, paginate
 from core.web.spreadsheet import csv_line
 from tenants import privacy
 from tenants.consent import ledger as consent_ledger
@@ -112,9 +113,9 @@ def get(db: Session, request_id: int) -> RightsRequest | None:
     return db.get(RightsRequest, request_id)
 
 
-def inbox(db: Session, *, show: str = "open", offset: int = 0, limit: int = 50,
-          ) -> list[RightsRequest]:
-    """Open requests by due date (the most urgent first), or the answered ones, newest first."""
+def inbox(db: Session, *, show: str = "open", page: int = 1) -> Page[RightsRequest]:
+    """A page of the open requests by due date (the most urgent first), or of the answered
+    ones, newest first, with how many there are: one statement."""
     stmt = select(RightsRequest)
     if show == "open":
         stmt = stmt.where(RightsRequest.status == "open").order_by(
@@ -122,7 +123,7 @@ def inbox(db: Session, *, show: str = "open", offset: int = 0, limit: int = 50,
     else:
         stmt = stmt.where(RightsRequest.status == "completed").order_by(
             RightsRequest.completed_at.desc(), RightsRequest.id.desc())
-    return list(db.scalars(stmt.offset(offset).limit(limit)))
+    return paginate(db, stmt, page)
 
 
 def steps(db: Session, request: RightsRequest) -> list[RequestStep]:

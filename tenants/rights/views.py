@@ -24,6 +24,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from core.db import writes
 from core.jobs import enqueue
 from core.web.htmx import render
+from core.web.pagination import requested_page
 from tenants import access, db
 from tenants.audit import services as audit
 from tenants.consent import ledger as consent_ledger
@@ -40,8 +41,6 @@ from tenants.settings import services as settings
 bp = Blueprint("rights", __name__, template_folder="templates")
 ID = "int(min=1, max=2147483647)"
 CNIL_COMPLAINT = "https://www.cnil.fr/fr/plaintes"
-AUDIT_PAGE = 100
-INBOX_PAGE = 50
 
 
 @bp.app_context_processor
@@ -273,11 +272,9 @@ def answer_download(request_id: int, token: str):
 @access.require_role("manager")
 def inbox():
     show = "completed" if request.args.get("show") == "completed" else "open"
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
-    found = services.inbox(db.session(), show=show, offset=(page - 1) * INBOX_PAGE,
-                           limit=INBOX_PAGE + 1)
-    return render("rights/inbox.html", requests=found[:INBOX_PAGE], page=page,
-                  has_next=len(found) > INBOX_PAGE, show=show, kind_labels=forms.KIND_LABELS,
+    found = services.inbox(db.session(), show=show, page=requested_page())
+    return render("rights/inbox.html", block="results", requests=found, show=show,
+                  kind_labels=forms.KIND_LABELS,
                   due_on=services.due_on, days_left=services.days_left)
 
 
@@ -402,9 +399,6 @@ def erased():
 @access.require_role("admin")
 def access_log():
     session = db.session()
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
-    total = audit.count(session)
-    entries = audit.page(session, offset=(page - 1) * AUDIT_PAGE, limit=AUDIT_PAGE)
-    return render("rights/access_log.html", block="results", entries=entries, page=page,
-                  pages=max((total + AUDIT_PAGE - 1) // AUDIT_PAGE, 1), total=total,
+    entries = audit.page(session, requested_page())
+    return render("rights/access_log.html", block="results", entries=entries,
                   action_label=audit.action_label, target_label=audit.target_label)

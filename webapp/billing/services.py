@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.jobs import enqueue, task
+from core.web.pagination import Page, paginate
 from core.web.urls import external_url
 from tenants.api import Limits
 from webapp import db as control_db
@@ -303,11 +304,11 @@ def record_rejection(db: Session, payload: bytes, rejected: RejectedEvent) -> No
                 rejected.field or "body", rejected.event_id, rejected.event_type)
 
 
-def rejections(db: Session, limit: int = 50) -> list[RejectedWebhook]:
-    """The last refused webhooks, newest first (the operators' list)."""
-    return list(db.scalars(select(RejectedWebhook)
-                           .order_by(RejectedWebhook.last_received_at.desc(),
-                                     RejectedWebhook.id.desc()).limit(limit)))
+def rejections(db: Session, page: int = 1) -> Page[RejectedWebhook]:
+    """A page of the refused webhooks, newest first (the operators' list), with how many there
+    are (one statement)."""
+    return paginate(db, select(RejectedWebhook).order_by(RejectedWebhook.last_received_at.desc(),
+                                                         RejectedWebhook.id.desc()), page)
 
 
 # --- lifecycle -------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from core.extensions import csrf
 from core.web.errors import error_page
 from core.web.htmx import render
+from core.web.pagination import requested_page
 from core.web.urls import external_url
 from tenants import api as tenants_api
 from webapp import db
@@ -95,9 +96,10 @@ def _refused(payload: bytes, rejected: RejectedEvent):
 @bp.get("/ops/billing/refused-webhooks")
 @operator_required()
 def ops_rejections():
-    """The last signed webhooks refused for good: what Stripe will not send again."""
+    """The signed webhooks refused for good: what Stripe will not send again."""
     return render("billing/ops_rejections.html",
-                  rejections=services.rejections(db.session()), reasons=REASON_LABELS)
+                  rejections=services.rejections(db.session(), requested_page()),
+                  reasons=REASON_LABELS)
 
 
 REASON_LABELS = {

@@ -11,10 +11,11 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from core.clock import utcnow
+from core.web.pagination import Page, paginate
 from tenants import api as tenants_api
 from webapp.auth.models import Account
 from webapp.breaches.models import AffectedTenant, Breach, BreachEvent, Scope
@@ -158,9 +159,11 @@ def record(session: Session, facts: Facts, account: Account) -> Breach:
     return breach
 
 
-def breaches(session: Session) -> list[Breach]:
-    return list(session.scalars(select(Breach).order_by(Breach.recorded_at.desc(),
-                                                        Breach.id.desc())))
+def breaches(session: Session, page: int = 1) -> Page[Breach]:
+    """A page of the incidents, newest first, with their organisations, and how many there are
+    (two statements)."""
+    return paginate(session, select(Breach).options(selectinload(Breach.affected))
+                    .order_by(Breach.recorded_at.desc(), Breach.id.desc()), page)
 
 
 def affected_of(session: Session, tenant_id: int) -> list[AffectedTenant]:
@@ -313,6 +316,15 @@ def register(session: Session, *, breach_id: int | None = None,
              tenant_id: int | None = None) -> list[BreachEvent]:
     """Steps, oldest first: all, one incident's, or those an organisation may see (its own
     steps and the incidents' own, never another organisation's)."""
+    return list(session.scalars(_register(breach_id=breach_id, tenant_id=tenant_id)))
+
+
+def register_page(session: Session, page: int) -> Page[BreachEvent]:
+    """A page of the whole register, oldest first, with the number of steps (one statement)."""
+    return paginate(session, _register(), page)
+
+
+def _register(*, breach_id: int | None = None, tenant_id: int | None = None) -> Select:
     stmt = select(BreachEvent).order_by(BreachEvent.at, BreachEvent.id)
     if breach_id is not None:
         stmt = stmt.where(BreachEvent.breach_id == breach_id)
@@ -320,4 +332,4 @@ def register(session: Session, *, breach_id: int | None = None,
         mine = select(AffectedTenant.breach_id).where(AffectedTenant.tenant_id == tenant_id)
         stmt = stmt.where(BreachEvent.breach_id.in_(mine), or_(
             BreachEvent.tenant_id == tenant_id, BreachEvent.tenant_id.is_(None)))
-    return list(session.scalars(stmt))
+    return stmt

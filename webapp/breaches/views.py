@@ -17,6 +17,7 @@ from core.clock import utcnow
 from core.jobs import enqueue
 from core.web.errors import error_page
 from core.web.htmx import render
+from core.web.pagination import requested_page
 from core.web.spreadsheet import csv_line
 from webapp import db
 from webapp.access import PRIVACY_ROLES, member_required, operator_required
@@ -68,9 +69,12 @@ def _csv(events: list[BreachEvent], filename: str) -> Response:
 @operator_required(*PRIVACY_ROLES)
 def ops_index():
     session = db.session()
-    return render("breaches/ops_index.html", breaches=services.breaches(session),
-                  events=services.register(session), now=utcnow(),
-                  names={t.id: t.name for t in org_services.all_tenants(session)})
+    events = services.register_page(session, requested_page("steps"))
+    named = {e.tenant_id for e in events if e.tenant_id}
+    return render("breaches/ops_index.html",
+                  breaches=services.breaches(session, requested_page()), events=events,
+                  now=utcnow(), names={tenant_id: t.name for tenant_id, t in
+                                       org_services.tenants_by_id(session, named).items()})
 
 
 def _new_page(form: BreachForm, status: int = 200):

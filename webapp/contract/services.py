@@ -25,6 +25,7 @@ from core.clock import utcnow
 from core.db import rowcount
 from core.jobs import enqueue, task
 from core.web import passwords
+from core.web.pagination import Page, paginate
 from core.web.urls import external_url
 from tenants import api as tenants_api
 from webapp import db as control_db
@@ -277,9 +278,10 @@ def former_organisations(session: Session, account_id: int) -> list[Tenant]:
         .order_by(Tenant.name)))
 
 
-def certificates(session: Session) -> list[DestructionCertificate]:
-    return list(session.scalars(select(DestructionCertificate)
-                                .order_by(DestructionCertificate.destroyed_at.desc())))
+def certificates(session: Session, page: int = 1) -> Page[DestructionCertificate]:
+    """A page of the certificates, newest first, with how many there are (one statement)."""
+    return paginate(session, select(DestructionCertificate).order_by(
+        DestructionCertificate.destroyed_at.desc(), DestructionCertificate.id.desc()), page)
 
 
 def certificate_for(session: Session, end: ContractEnd) -> DestructionCertificate | None:

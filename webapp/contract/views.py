@@ -16,6 +16,7 @@ from core.clock import utcnow
 from core.db import writes
 from core.web.errors import error_page
 from core.web.htmx import render
+from core.web.pagination import requested_page
 from webapp import db
 from webapp.access import member_required, operator_required
 from webapp.contract import services
@@ -147,7 +148,7 @@ def certificate(slug: str):
 @operator_required()
 def ops_certificates():
     return render("contract/ops_certificates.html",
-                  certificates=services.certificates(db.session()))
+                  certificates=services.certificates(db.session(), requested_page()))
 
 
 @bp.get("/ops/certificates/<reference>")

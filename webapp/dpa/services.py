@@ -7,6 +7,8 @@ on the agreement (``webapp.subprocessors``, ``webapp.catalogue``, ``webapp.regis
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
@@ -106,17 +108,22 @@ def accept(session: Session, tenant_id: int, account_id: int, version: str,
     return acceptance
 
 
-def acceptances(session: Session, tenant_id: int | None = None) -> list[DpaAcceptance]:
+def acceptances(session: Session, tenant_id: int | None = None, *,
+                tenant_ids: Collection[int] | None = None) -> list[DpaAcceptance]:
+    """Acceptances, newest first: all, one tenant's or those of ``tenant_ids``."""
     query = select(DpaAcceptance).order_by(DpaAcceptance.accepted_at.desc(),
                                            DpaAcceptance.id.desc())
     if tenant_id is not None:
         query = query.where(DpaAcceptance.tenant_id == tenant_id)
+    if tenant_ids is not None:
+        query = query.where(DpaAcceptance.tenant_id.in_(list(tenant_ids)))
     return list(session.scalars(query))
 
 
-def acceptances_by_tenant(session: Session) -> dict[int, list[DpaAcceptance]]:
-    """For the operators' page: every acceptance, newest first, by tenant id."""
+def acceptances_by_tenant(session: Session,
+                          tenant_ids: Collection[int]) -> dict[int, list[DpaAcceptance]]:
+    """For the operators' page: the acceptances of a page of tenants, newest first, by id."""
     found: dict[int, list[DpaAcceptance]] = {}
-    for acceptance in acceptances(session):
+    for acceptance in acceptances(session, tenant_ids=tenant_ids):
         found.setdefault(acceptance.tenant_id, []).append(acceptance)
     return found

@@ -10,6 +10,7 @@ from flask_login import current_user
 from core.web.errors import error_page
 from core.web.htmx import render
 from core.web.i18n import text_language
+from core.web.pagination import requested_page
 from webapp import db
 from webapp.access import member_required, operator_required
 from webapp.dpa import services, versions
@@ -70,5 +71,6 @@ def accept(slug: str):
 @operator_required()
 def ops():
     session = db.session()
-    return render("dpa/ops.html", tenants=org_services.all_tenants(session),
-                  by_tenant=services.acceptances_by_tenant(session), current=versions.current())
+    tenants = org_services.tenants_page(session, requested_page())
+    return render("dpa/ops.html", tenants=tenants, current=versions.current(),
+                  by_tenant=services.acceptances_by_tenant(session, [t.id for t in tenants]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.web.pagination import Page, paginate
 from tenants import api as tenants_api
 from webapp import db as control_db
 from webapp import migrate
@@ -305,18 +306,21 @@ def status_history(db: Session, tenant: Tenant) -> list[StatusChange]:
                            .order_by(StatusChange.at.desc(), StatusChange.id.desc())))
 
 
-def plans_by_tenant(db: Session) -> dict[int, str]:
-    """The billing plan code of each tenant that has a subscription (the others were created
-    by an operator and are not billed)."""
+def plans_by_tenant(db: Session, tenant_ids: Collection[int] | None = None) -> dict[int, str]:
+    """The billing plan code of each tenant (of ``tenant_ids``, by default all) that has a
+    subscription (the others were created by an operator and are not billed)."""
+    stmt = select(Subscription.tenant_id, Subscription.plan)
+    if tenant_ids is not None:
+        stmt = stmt.where(Subscription.tenant_id.in_(list(tenant_ids)))
+    return {tenant_id: plan for tenant_id, plan in db.execute(stmt)}
 
-    return {tenant_id: plan for tenant_id, plan in db.execute(
-        select(Subscription.tenant_id, Subscription.plan))}
 
-
-def last_changes(db: Session) -> dict[int, StatusChange]:
-    """Each tenant's latest suspension or reactivation, by tenant id."""
+def last_changes(db: Session, tenant_ids: Collection[int]) -> dict[int, StatusChange]:
+    """The latest suspension or reactivation of each of ``tenant_ids`` (a registry page)."""
     found: dict[int, StatusChange] = {}
-    for change in db.scalars(select(StatusChange).order_by(StatusChange.at, StatusChange.id)):
+    for change in db.scalars(select(StatusChange).where(
+            StatusChange.tenant_id.in_(list(tenant_ids)))
+            .order_by(StatusChange.at, StatusChange.id)):
         found[change.tenant_id] = change
     return found
 
@@ -333,3 +337,8 @@ def drop(db: Session, slug: str) -> None:
 
 def all_tenants(db: Session) -> list[Tenant]:
     return list(db.scalars(select(Tenant).order_by(Tenant.slug)))
+
+
+def tenants_page(db: Session, page: int) -> Page[Tenant]:
+    """A page of the registry by address, with the number of tenants (one statement)."""
+    return paginate(db, select(Tenant).order_by(Tenant.slug), page)

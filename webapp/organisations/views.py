@@ -7,6 +7,7 @@ from flask import Blueprint, abort, redirect, url_for
 from flask_login import current_user
 
 from core.web.htmx import render
+from core.web.pagination import requested_page
 from webapp import db
 from webapp.access import operator_required
 from webapp.auth.models import OperatorRole
@@ -23,18 +24,20 @@ CREATE_ROLES = (OperatorRole.ADMIN,)
 STATUS_ROLES = (OperatorRole.ADMIN, OperatorRole.SUPPORT)
 
 
-def _plan_names() -> dict[int, object]:
-    """Each billed tenant's plan, by its translated name."""
-    found = services.plans_by_tenant(db.session())
+def _plan_names(tenant_ids: list[int]) -> dict[int, object]:
+    """The plan of each of these tenants that is billed, by its translated name."""
+    found = services.plans_by_tenant(db.session(), tenant_ids)
     return {tenant_id: plan.name if (plan := plans.get(code)) else code
             for tenant_id, code in found.items()}
 
 
 def _page(form: TenantForm, status: int = 200):
     session = db.session()
+    found = services.tenants_page(session, requested_page())
+    shown = [tenant.id for tenant in found]
     return render("organisations/index.html", block="registry", status=status, form=form,
-                  tenants=services.all_tenants(session), plans=_plan_names(),
-                  changes=services.last_changes(session),
+                  tenants=found, plans=_plan_names(shown),
+                  changes=services.last_changes(session, shown),
                   can_create=current_user.operator_role in CREATE_ROLES)
 
 
@@ -73,7 +76,7 @@ def _tenant(slug: str) -> Tenant:
 def _detail(tenant: Tenant, form: StatusForm, status: int = 200):
     session = db.session()
     return render("organisations/tenant.html", status=status, tenant=tenant, form=form,
-                  plan=_plan_names().get(tenant.id),
+                  plan=_plan_names([tenant.id]).get(tenant.id),
                   instruction=services.provisioning_instruction(session, tenant),
                   dpa_accepted=dpa_services.accepted_version(session, tenant.id),
                   history=services.status_history(session, tenant),

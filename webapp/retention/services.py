@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.db import rowcount
+from core.web.pagination import Page, paginate
 from tenants import api as tenants_api
 from webapp.auth.models import Account, LoginFailure, LoginSession
 from webapp.retention.models import ControlRetentionReceipt, ControlRetentionRule
@@ -34,7 +35,6 @@ SIGN_IN_RECORDS = "sign_in_records"
 # sign-ins are the same kind of data, held by the platform as controller.
 KIND = tenants_api.connection_logs
 BATCH = 10_000
-RECEIPTS_SHOWN = 60
 
 
 class SettingError(ValueError):
@@ -131,10 +131,10 @@ def delete_failures(session: Session, receipt: ControlRetentionReceipt) -> int:
     return deleted
 
 
-def receipts(session: Session, limit: int = RECEIPTS_SHOWN) -> list[ControlRetentionReceipt]:
-    return list(session.scalars(select(ControlRetentionReceipt).order_by(
-        ControlRetentionReceipt.started_at.desc(), ControlRetentionReceipt.id.desc())
-        .limit(limit)))
+def receipts(session: Session, page: int = 1) -> Page[ControlRetentionReceipt]:
+    """A page of the sweep's receipts, newest first, with how many there are (one statement)."""
+    return paginate(session, select(ControlRetentionReceipt).order_by(
+        ControlRetentionReceipt.started_at.desc(), ControlRetentionReceipt.id.desc()), page)
 
 
 # --- what the register is generated from ---------------------------------------------------------

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.web.htmx import render
+from core.web.pagination import requested_page
 from webapp import db
 from webapp.access import PRIVACY_ROLES, operator_required
 from webapp.retention import services
@@ -24,7 +25,7 @@ def _page(form: SignInRetentionForm, status: int = 200) -> Response:
                                 "connection logs.", low=low, high=high)
     return render("retention/ops_sign_in_records.html", status=status, form=form,
                   rule=services.sign_in_rule(session), facts=services.facts(session),
-                  receipts=services.receipts(session))
+                  receipts=services.receipts(session, requested_page()))
 
 
 @bp.get("/ops/sign-in-records")
