@@ -118,7 +118,7 @@ def cached(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        key = _key()
+        key = _key() if current_app.config.get("PAGE_COPIES", True) else None
         if key is None:
             return view(*args, **kwargs)
         store, generation = _store(), _generations.get(db.current_slug(), 0)

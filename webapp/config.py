@@ -101,6 +101,8 @@ def load(overrides: dict | None = None) -> dict:
         "MAIL_TIMEOUT": float(_env("MAIL_TIMEOUT", "10")),
         # Billing: "fake" (the offline fake Stripe mounted at /_fake-stripe, for the demo and
         # tests; never in production) or "stripe" (real Stripe: key, webhook secret and prices).
+        # Whole public pages kept in memory for anonymous visitors (tenants/pagecache.py).
+        "PAGE_COPIES": _flag("PAGE_COPIES", True),
         "BILLING_GATEWAY": _env("BILLING_GATEWAY", "fake"),
         "STRIPE_API_KEY": _env("STRIPE_API_KEY", "sk_test_fake"),
         "STRIPE_WEBHOOK_SECRET": _env("STRIPE_WEBHOOK_SECRET", ""),

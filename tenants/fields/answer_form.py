@@ -1,8 +1,10 @@
 """The registration form as participants see it.
 
 ``build_form_class`` turns the tenant's design (standard field modes and active custom fields,
-one query each) into a WTForms class, per request; ``answers.save_answers`` stores what it
-validated.
+one query each) into a WTForms class; ``answers.save_answers`` stores what it validated. The
+blank form's class (sign-up, preview) is built once per process and configuration version
+(tenants/settings/version.py), from copies of the fields that belong to no session; a
+participant's own form (filled in with their answers) is built per request.
 
 Conditions: a field with a condition is asked only when the controlling answer matches
 (``answers.condition_holds``). When it does not, the field is neither required nor checked, and
@@ -67,6 +69,7 @@ from tenants.fields.models import FREE_TEXT_TYPES, CustomField
 from tenants.participants import forms as account_forms
 from tenants.participants.models import Participant
 from tenants.settings import services as settings
+from tenants.settings import version
 from tenants.texts import pick
 
 SELECT_ABOVE = 8  # more options than this: a drop-down list rather than radio buttons
@@ -139,9 +142,26 @@ def build_form_class(db: Session, language: str, *, signup: bool,
     profile shows the e-mail without an input, and changes the password elsewhere).
     ``participant``: fill the fields in with their current values and answers.
     """
+    if participant is None:
+        return version.kept(db, "answer_form", (language, signup),
+                            lambda: _form_class(db, language, signup=signup, participant=None))
+    return _form_class(db, language, signup=signup, participant=participant)
+
+
+def _detached(field: CustomField) -> CustomField:
+    """A copy of ``field`` in no session: a class kept by the process outlives the session
+    that read it (whose rollback would expire the originals)."""
+    return CustomField(**{column.key: getattr(field, column.key)
+                          for column in CustomField.__mapper__.column_attrs})
+
+
+def _form_class(db: Session, language: str, *, signup: bool,
+                participant: Participant | None) -> type[AnswersForm]:
     default = settings.languages(db)[0]
     modes = fields.standard_modes(db)
     custom = _askable(fields.active_fields(db))
+    if participant is None:
+        custom = [_detached(field) for field in custom]
     stored = answers_for(db, [participant.id]).get(participant.id, {}) if participant else {}
     attrs: dict[str, Any] = {}
     if signup:

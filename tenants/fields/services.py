@@ -36,6 +36,7 @@ from tenants.fields.models import (
 )
 from tenants.participants.models import STANDARD_FIELDS
 from tenants.settings import services as settings
+from tenants.settings import version  # noqa: F401 -- its listeners version every design change
 from tenants.texts import Texts, pick
 
 MAX_FIELDS = 100  # active custom fields in a form

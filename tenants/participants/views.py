@@ -28,6 +28,7 @@ from flask import (
 from flask import session as cookie_session
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
@@ -36,7 +37,7 @@ from core.db import writes, writes_after_reading
 from core.extensions import htmx
 from core.jobs import enqueue
 from core.web.errors import error_page
-from core.web.htmx import render
+from core.web.htmx import render, render_block
 from core.web.i18n import safe_next
 from tenants import access, db, pagecache
 from tenants.audit import services as audit
@@ -50,6 +51,7 @@ from tenants.participants.models import Participant
 from tenants.registration import services as registrations
 from tenants.registration.forms import STATUS_LABELS
 from tenants.settings import services as settings
+from tenants.settings import version
 from tenants.texts import pick
 
 bp = Blueprint("participants", __name__, template_folder="templates")
@@ -140,8 +142,18 @@ def _message(title: str, message: str, status: int = 200, **context: Any) -> Res
 
 def _signup_page(form: Any, event: Event | None, state: str, *, status: int = 200,
                  block: str | None = None) -> Response:
+    helpers = _event_helpers()
+    blank = None
+    if form is not None and block is None and not form.is_submitted():
+        # A blank form's inputs are the same for every visitor: rendered once per process,
+        # language, page and configuration version (tenants/settings/version.py).
+        blank = version.kept(db.session(), "signup_inputs", (_language(), request.path),
+                             lambda: Markup(render_block(  # noqa: S704 -- Jinja's own output
+                                 "participants/signup.html", "inputs", form=form,
+                                 preview=False, **helpers)))
     return render("participants/signup.html", block=block, status=status, form=form,
-                  event=event, state=state, preview=block is not None, **_event_helpers())
+                  event=event, state=state, preview=block is not None, blank_inputs=blank,
+                  **helpers)
 
 
 @bp.route("/signup", methods=["GET", "POST"])

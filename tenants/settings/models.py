@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
-from sqlalchemy import String, func
+from sqlalchemy import BigInteger, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.zones import DEFAULT_ZONE
@@ -17,6 +18,11 @@ RATING_ORDERS = ("newest", "highest", "lowest")
 # Bounds of the ratings windows, in days.
 RATING_WINDOW_DAYS = (1, 365)
 RATING_EDIT_DAYS = (0, 365)
+
+
+def new_config_version() -> int:
+    """A configuration version (tenants/settings/version.py): random, never 0."""
+    return secrets.randbits(62) + 1
 
 
 class Settings(TenantBase):
@@ -42,4 +48,9 @@ class Settings(TenantBase):
     # ledgers, receipts), and the zone a new event starts in.
     timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_ZONE,
                                           server_default=DEFAULT_ZONE)
+    # Replaced by a new random number with every change to the form's design (these settings,
+    # standard and custom fields): processes keep what they built from it until it changes
+    # (tenants/settings/version.py). 0: unknown, nothing kept.
+    config_version: Mapped[int] = mapped_column(BigInteger, default=new_config_version,
+                                                server_default="0")
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
