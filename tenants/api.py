@@ -86,17 +86,9 @@ connection_logs = _retention.BY_KEY["connection_logs"]
 retention_shift = _retention.shift
 # The rights request form and its e-mailed code, whose rules the platform's own intake follows
 # (webapp.rights_intake): one form, one code lifetime, one number of attempts, one resend pace.
-RIGHTS_CODE_LIFETIME = _rights.CODE_LIFETIME
-RIGHTS_MAX_CODE_ATTEMPTS = _rights.MAX_CODE_ATTEMPTS
-RIGHTS_RESEND_INTERVAL = _rights.RESEND_INTERVAL
-RIGHTS_UNVERIFIED_KEPT = _rights.UNVERIFIED_KEPT
 
 __all__ = [
-    "RIGHTS_CODE_LIFETIME",
     "RIGHTS_KIND_LABELS",
-    "RIGHTS_MAX_CODE_ATTEMPTS",
-    "RIGHTS_RESEND_INTERVAL",
-    "RIGHTS_UNVERIFIED_KEPT",
     "ROLES",
     "SUPPORT_READ",
     "InvalidSlug",

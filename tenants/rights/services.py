@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from core import email_codes
 from core.clock import utcnow
 from core.web.pagination import Page, paginate
 from core.web.spreadsheet import csv_line
@@ -39,10 +39,6 @@ from tenants.rights.models import (
     of_participant,
 )
 
-CODE_LIFETIME = timedelta(minutes=30)
-MAX_CODE_ATTEMPTS = 5
-RESEND_INTERVAL = timedelta(minutes=1)
-UNVERIFIED_KEPT = timedelta(days=1)
 DOWNLOAD_LIFETIME = timedelta(days=7)
 MAX_EXTENSION_MONTHS = 2
 
@@ -154,26 +150,25 @@ def self_service(db: Session, participant: Participant, kind: str, *, evidence: 
 # --- the request form: identity by an e-mailed code ----------------------------------------
 
 
-def _code_hash(request_id: int, code: str) -> str:
-    # Keyed: a copy of the table does not let anyone try the million codes offline.
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"{current_slug()}:{request_id}:{code}".encode(),
-                    hashlib.sha256).hexdigest()
+def _code_scope(request_id: int) -> str:
+    """Which request a code proves: this tenant's, this one."""
+    return f"{current_slug()}:{request_id}"
 
 
 def submit(db: Session, *, kind: str, email: str, details: str,
            language: str) -> tuple[RightsRequest, str | None]:
     """A request from the form, waiting for its sender to prove the address; returns it and
     the code to e-mail. Asking again for the same right from the same address before
-    verifying replaces the code rather than adding a request; within ``RESEND_INTERVAL`` of
-    the last code there is no new one (None), so the form cannot flood someone's inbox."""
+    verifying replaces the code rather than adding a request; within a minute of the last
+    code there is no new one (None), so the form cannot flood someone's inbox
+    (``core.email_codes``)."""
     if kind not in KINDS:
         raise ValueError(kind)
     email = email.strip().lower()
     now = utcnow()
-    # Requests nobody verified hold an address and nothing else of use: gone after a day.
-    db.execute(delete(RightsRequest).where(RightsRequest.status == "unverified",
-                                           RightsRequest.created_at < now - UNVERIFIED_KEPT))
+    db.execute(delete(RightsRequest).where(
+        RightsRequest.status == "unverified",
+        RightsRequest.created_at < now - email_codes.UNVERIFIED_KEPT))
     request = db.scalar(select(RightsRequest).where(
         RightsRequest.email == email, RightsRequest.kind == kind,
         RightsRequest.status == "unverified"))
@@ -183,14 +178,9 @@ def submit(db: Session, *, kind: str, email: str, details: str,
         db.add(request)
         db.flush()
         step(db, request, "submitted")
-    elif (request.code_expires_at is not None
-          and request.code_expires_at - CODE_LIFETIME > now - RESEND_INTERVAL):
-        return request, None
-    request.details, request.language = details.strip(), language
-    code = f"{secrets.randbelow(10**6):06d}"
-    request.code_hash = _code_hash(request.id, code)
-    request.code_expires_at = now + CODE_LIFETIME
-    request.code_attempts = 0
+    code = email_codes.issue(request, _code_scope(request.id), now)
+    if code is not None:
+        request.details, request.language = details.strip(), language
     db.flush()
     return request, code
 
@@ -203,17 +193,15 @@ class Verification:
 
 
 def verify(db: Session, request: RightsRequest, code: str) -> Verification:
-    """Check the e-mailed code: at most ``MAX_CODE_ATTEMPTS`` tries within its lifetime. A
+    """Check the e-mailed code (``core.email_codes``: 5 tries within its lifetime). A
     verified request that duplicates an open one (same address and right) is not kept."""
     now = utcnow()
-    if (request.status != "unverified" or request.code_expires_at is None
-            or request.code_expires_at <= now or request.code_attempts >= MAX_CODE_ATTEMPTS):
+    if request.status != "unverified":
         return Verification("expired")
-    if not hmac.compare_digest(request.code_hash, _code_hash(request.id, code.strip())):
-        request.code_attempts += 1
+    checked = email_codes.check(request, _code_scope(request.id), code, now)
+    if checked.outcome != "right":
         db.flush()
-        left = MAX_CODE_ATTEMPTS - request.code_attempts
-        return Verification("wrong" if left else "expired", attempts_left=left)
+        return Verification(checked.outcome, attempts_left=checked.attempts_left)
     existing = db.scalar(select(RightsRequest).where(
         RightsRequest.email == request.email, RightsRequest.kind == request.kind,
         RightsRequest.status == "open", RightsRequest.id != request.id))
@@ -222,7 +210,6 @@ def verify(db: Session, request: RightsRequest, code: str) -> Verification:
         step(db, existing, "duplicate", note="")
         db.flush()
         return Verification("duplicate", existing=existing)
-    request.code_hash, request.code_expires_at = "", None
     request.participant_id = db.scalar(select(Participant.id).where(
         Participant.email == request.email))
     _receive(request, now)

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import current_app
 
-from core import mail
+from core import email_codes, mail
 from core.jobs import tenant_task
 from core.web.urls import external_url
 from tenants.db import session
@@ -38,7 +38,7 @@ def _send(slug: str, request_id: int, template: str, **context: Any) -> bool:
 @tenant_task()
 def send_code(slug: str, request_id: int, code: str) -> bool:
     return _send(slug, request_id, "code", code=code,
-                 minutes=int(services.CODE_LIFETIME.total_seconds() // 60))
+                 minutes=int(email_codes.CODE_LIFETIME.total_seconds() // 60))
 
 
 @tenant_task()

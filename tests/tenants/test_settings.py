@@ -30,7 +30,8 @@ def chosen(html: str, name: str) -> str:
 
 
 def shown(at: datetime, zone: str) -> str:
-    """How an English page shows ``at`` in ``zone``: "Dec 6, 2026, 8:33 AM (Europe/Paris)", a narrow space before AM."""
+    """How an English page shows ``at`` in ``zone``: "Dec 6, 2026, 8:33 AM (Europe/Paris)",
+    a narrow space before AM."""
     local = at.astimezone(ZoneInfo(zone))
     return (f"{local:%b} {local.day}, {local.year}, {local.hour % 12 or 12}:{local:%M}\u202f"
             f"{local:%p} ({zone.replace('_', ' ')})")

@@ -17,6 +17,7 @@ import pytest
 from babel.dates import format_date
 from sqlalchemy import select
 
+from core import email_codes
 from core.clock import utcnow
 from core.jobs import enqueue
 from tenants import api as tenants_api
@@ -277,7 +278,8 @@ def test_platform_pages_link_the_platform_form_and_tenant_pages_their_own(client
 
 
 def test_codes_of_the_platform_and_the_tenants_follow_one_rule() -> None:
-    rules = (services.CODE_LIFETIME, services.MAX_CODE_ATTEMPTS, services.RESEND_INTERVAL,
-             services.UNVERIFIED_KEPT, services.KINDS)
+    """Both forms use ``core.email_codes``; a code proves only the request it was sent for."""
+    rules = (email_codes.CODE_LIFETIME, email_codes.MAX_ATTEMPTS, email_codes.RESEND_INTERVAL,
+             email_codes.UNVERIFIED_KEPT, services.KINDS)
     assert rules == (timedelta(minutes=30), 5, timedelta(minutes=1), timedelta(days=1),
                      tuple(tenant_rights.KINDS))

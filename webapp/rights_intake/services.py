@@ -17,17 +17,15 @@ Enforced here:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date
 
-from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from core import email_codes
 from core.clock import utcnow
 from tenants import api as tenants_api
 from webapp.organisations.models import Tenant, TenantStatus
@@ -35,10 +33,6 @@ from webapp.rights_intake.models import PlatformRightsRequest, RightsForwarding
 
 log = logging.getLogger(__name__)
 
-CODE_LIFETIME = tenants_api.RIGHTS_CODE_LIFETIME
-MAX_CODE_ATTEMPTS = tenants_api.RIGHTS_MAX_CODE_ATTEMPTS
-RESEND_INTERVAL = tenants_api.RIGHTS_RESEND_INTERVAL
-UNVERIFIED_KEPT = tenants_api.RIGHTS_UNVERIFIED_KEPT
 KINDS = tuple(tenants_api.RIGHTS_KIND_LABELS)
 TOKEN_LENGTH = 43  # secrets.token_urlsafe(32)
 # Tenants whose data is held and whose controller can answer: open ones, and suspended ones
@@ -47,10 +41,9 @@ TOKEN_LENGTH = 43  # secrets.token_urlsafe(32)
 FORWARDED_TO = (TenantStatus.ACTIVE, TenantStatus.READ_ONLY, TenantStatus.SUSPENDED)
 
 
-def _code_hash(request_id: int, code: str) -> str:
-    # Keyed, like the tenants' codes: a copy of the table does not allow trying all codes.
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"platform:{request_id}:{code}".encode(), hashlib.sha256).hexdigest()
+def _code_scope(request_id: int) -> str:
+    """Which request a code proves: the platform's, this one."""
+    return f"platform:{request_id}"
 
 
 def by_token(db: Session, token: str) -> PlatformRightsRequest | None:
@@ -63,16 +56,15 @@ def submit(db: Session, *, kind: str, email: str, details: str,
            language: str) -> tuple[PlatformRightsRequest, str | None]:
     """A request waiting for its sender to prove the address; returns it and the code to
     e-mail. The same right asked again from the same address before verifying replaces the
-    code; within ``RESEND_INTERVAL`` of the last code there is none (None): the form cannot be
+    code; within a minute of the last code there is none (None): the form cannot be
     used to flood an inbox. Nothing here looks at the tenants."""
     if kind not in KINDS:
         raise ValueError(kind)
     email = email.strip().lower()
     now = utcnow()
-    # Requests nobody verified hold an address and nothing else of use: gone after a day.
     db.execute(delete(PlatformRightsRequest).where(
         PlatformRightsRequest.status == "unverified",
-        PlatformRightsRequest.created_at < now - UNVERIFIED_KEPT))
+        PlatformRightsRequest.created_at < now - email_codes.UNVERIFIED_KEPT))
     request = db.scalar(select(PlatformRightsRequest).where(
         PlatformRightsRequest.email == email, PlatformRightsRequest.kind == kind,
         PlatformRightsRequest.status == "unverified"))
@@ -81,14 +73,9 @@ def submit(db: Session, *, kind: str, email: str, details: str,
                                         status="unverified", created_at=now, language=language)
         db.add(request)
         db.flush()
-    elif (request.code_expires_at is not None
-          and request.code_expires_at - CODE_LIFETIME > now - RESEND_INTERVAL):
-        return request, None
-    request.details, request.language = details.strip(), language
-    code = f"{secrets.randbelow(10**6):06d}"
-    request.code_hash = _code_hash(request.id, code)
-    request.code_expires_at = now + CODE_LIFETIME
-    request.code_attempts = 0
+    code = email_codes.issue(request, _code_scope(request.id), now)
+    if code is not None:
+        request.details, request.language = details.strip(), language
     db.flush()
     return request, code
 
@@ -100,19 +87,16 @@ class Verification:
 
 
 def verify(db: Session, request: PlatformRightsRequest, code: str) -> Verification:
-    """Check the e-mailed code (at most ``MAX_CODE_ATTEMPTS`` tries in its lifetime); a right
+    """Check the e-mailed code (``core.email_codes``: 5 tries in its lifetime); a right
     code makes the request received, to be forwarded."""
-    now = utcnow()
-    if (request.status != "unverified" or request.code_expires_at is None
-            or request.code_expires_at <= now or request.code_attempts >= MAX_CODE_ATTEMPTS):
+    if request.status != "unverified":
         return Verification("expired")
-    if not hmac.compare_digest(request.code_hash, _code_hash(request.id, code.strip())):
-        request.code_attempts += 1
+    now = utcnow()
+    checked = email_codes.check(request, _code_scope(request.id), code, now)
+    if checked.outcome != "right":
         db.flush()
-        left = MAX_CODE_ATTEMPTS - request.code_attempts
-        return Verification("wrong" if left else "expired", attempts_left=left)
+        return Verification(checked.outcome, attempts_left=checked.attempts_left)
     request.status, request.received_at = "received", now
-    request.code_hash, request.code_expires_at = "", None
     db.flush()
     return Verification("received")
 

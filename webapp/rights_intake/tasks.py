@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from core import mail
+from core import email_codes, mail
 from core.jobs import task
 from core.web.urls import external_url
 from webapp import db
@@ -29,7 +29,7 @@ def send_code(request_id: int, code: str) -> bool:
         language = current_app.config["BABEL_DEFAULT_LOCALE"]
     mail.send(mail.render_message(
         request.email, "rights/email/code", language, request=request, kind_labels=KIND_LABELS,
-        code=code, minutes=int(services.CODE_LIFETIME.total_seconds() // 60),
+        code=code, minutes=int(email_codes.CODE_LIFETIME.total_seconds() // 60),
         request_url=external_url("rights_intake.verify", token=request.token)))
     return True
 
