@@ -24,7 +24,7 @@ from tenants import api as tenants_api
 from tenants.rights import services as tenant_rights
 from tenants.rights.models import RequestStep, RightsRequest
 from tests import factories
-from tests.fixtures.people import english, sign_in_member
+from tests.fixtures.people import english, sign_in_member, sign_in_operator
 from tests.mail_sink import SMTPSink
 from webapp import db
 from webapp.organisations import services as org_services
@@ -283,3 +283,41 @@ def test_codes_of_the_platform_and_the_tenants_follow_one_rule() -> None:
              email_codes.UNVERIFIED_KEPT, services.KINDS)
     assert rules == (timedelta(minutes=30), 5, timedelta(minutes=1), timedelta(days=1),
                      tuple(tenant_rights.KINDS))
+
+
+def test_operators_see_the_requests_and_forward_a_late_one_again(
+        app, client, outbox, clock) -> None:  # type: ignore[no-untyped-def]
+    """A forwarding whose job failed (or gave up) shows as late on the operators' page; a
+    privacy operator sends it again; a support operator sees the page, not the button; the
+    page never shows the address."""
+    english(client)
+    with app.app_context():
+        factories.participant("acme", KNOWN)
+    with pytest.MonkeyPatch.context() as patch:  # the forwarding job is lost
+        patch.setattr("webapp.rights_intake.views.enqueue",
+                      lambda job, *args: None if job is tasks.forward else enqueue(job, *args))
+        page = ask(client, KNOWN)
+        assert client.post(page, data={"code": code_in(outbox, KNOWN)}).status_code == 200
+    with app.app_context():
+        request_id = platform_row(page).id
+    support = english(sign_in_operator(app.test_client(), "support@parvis.test", "support"))
+    listed = support.get("/ops/rights-requests")
+    assert listed.status_code == 200 and f"Parvis #{request_id}" in listed.text
+    assert "Being forwarded" in listed.text and KNOWN not in listed.text
+    clock.advance(hours=2)
+    late = support.get("/ops/rights-requests").text
+    assert "Not forwarded yet: late" in late and "Forward again" not in late
+    assert support.post(f"/ops/rights-requests/{request_id}/forward").status_code == 403
+
+    privacy = english(sign_in_operator(app.test_client(), "privacy@parvis.test", "privacy"))
+    assert "Forward again" in privacy.get("/ops/rights-requests").text
+    sent = privacy.post(f"/ops/rights-requests/{request_id}/forward")
+    assert sent.status_code == 303
+    page_after = privacy.get(sent.headers["Location"]).text
+    assert f"Request Parvis #{request_id} will be forwarded again in a moment." in page_after
+    assert "Forwarded on" in page_after and "to 1 organisation" in page_after
+    assert len(forwarded("acme")) == 1
+    assert privacy.post("/ops/rights-requests/999999/forward").status_code == 404
+    again = privacy.post(f"/ops/rights-requests/{request_id}/forward")
+    assert "was already forwarded" in privacy.get(again.headers["Location"]).text
+    assert len(forwarded("acme")) == 1

@@ -20,13 +20,14 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from core import email_codes
 from core.clock import utcnow
+from core.web.pagination import Page, paginate
 from tenants import api as tenants_api
 from webapp.organisations.models import Tenant, TenantStatus
 from webapp.rights_intake.models import PlatformRightsRequest, RightsForwarding
@@ -154,3 +155,29 @@ def forward(db: Session, request: PlatformRightsRequest) -> list[RightsForwardin
 def forwardings(db: Session, request: PlatformRightsRequest) -> list[RightsForwarding]:
     return list(db.scalars(select(RightsForwarding).where(
         RightsForwarding.request_id == request.id).order_by(RightsForwarding.id)))
+
+
+# --- the operators' view ---------------------------------------------------------------------
+
+# A verified request is forwarded within seconds; one still waiting after this is late (its job
+# failing, or given up after its attempts): the operators' page says so and can try again.
+FORWARD_LATE = timedelta(hours=1)
+
+
+def received_page(db: Session, page: int) -> tuple[Page[PlatformRightsRequest], dict[int, int]]:
+    """A page of the verified requests, newest first, and how many organisations each was
+    forwarded to. Nothing personal: the address is shown to nobody (and is gone once
+    forwarded)."""
+    found = paginate(db, select(PlatformRightsRequest).where(
+        PlatformRightsRequest.status != "unverified").order_by(
+        PlatformRightsRequest.received_at.desc(), PlatformRightsRequest.id.desc()), page)
+    ids = [request.id for request in found]
+    counts = dict(db.execute(select(RightsForwarding.request_id, func.count()).where(
+        RightsForwarding.request_id.in_(ids)).group_by(RightsForwarding.request_id)).all())
+    return found, {int(key): int(value) for key, value in counts.items()}
+
+
+def is_late(request: PlatformRightsRequest, now: datetime) -> bool:
+    """Received, not yet forwarded, for longer than ``FORWARD_LATE``."""
+    return (request.status == "received" and request.received_at is not None
+            and request.received_at < now - FORWARD_LATE)
