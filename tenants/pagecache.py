@@ -10,25 +10,35 @@ Jinja and WTForms, serving a copy tens of microseconds. ``cached`` wraps such a 
 * **What differs per visitor**: the CSRF token, cut out of the stored copy and filled in with
   the visitor's own on each hit; the language and the full path are in the key, and so is
   whatever functions registered with ``varies_with`` return (the visitor's cookie choices).
-* **When a copy is dropped**: as soon as a write to the tenant's data commits in this process
-  (any table but those declared with ``not_shown``): each tenant has a generation number, bumped
-  after such a commit, and a copy is served only while the generation it was rendered at is
-  current. Writes made by other processes, and time (registration opening or closing at a
-  given minute), show within ``SECONDS`` — the same delay as the tenant registry's cache.
+* **When a copy is dropped**: as soon as a write to the tenant's data commits (any table but
+  those declared with ``not_shown``), in this process or any other of the same instance folder
+  (web workers, the job worker, CLI commands): each tenant has a generation number, bumped after
+  such a commit, and a copy is served only while the generation it was rendered at is current.
+  The numbers live in a small file mapped in memory by every process (``Generations``, in
+  ``<instance>/page-generations``): reading one costs no round trip, so a copy stays cheap.
+  Time (registration opening or closing at a given minute), writes made on another host and
+  SQL by hand show within ``SECONDS``.
+* **Off**: ``PAGE_COPIES=0`` (``PARVIS_PAGE_COPIES``) serves every page rendered.
 
 Entries are per application and bounded (``MAX_ENTRIES``, oldest out first).
 """
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import mmap
+import os
+import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
-from flask import Response, current_app, g, request
+from flask import Response, current_app, g, has_app_context, request
 from flask import session as cookie
 from flask_babel import get_locale
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -46,7 +56,6 @@ TOKEN_HOLE = b"\x00csrf\x00"  # never in a page: NUL is refused in every input
 
 _varies: list[Callable[[], Hashable]] = []
 _not_shown: set[str] = set()
-_generations: dict[str, int] = {}  # tenant slug → bumped after each committed write
 
 
 def varies_with(function: Callable[[], Hashable]) -> None:
@@ -121,7 +130,7 @@ def cached(view: Callable[..., Any]) -> Callable[..., Any]:
         key = _key() if current_app.config.get("PAGE_COPIES", True) else None
         if key is None:
             return view(*args, **kwargs)
-        store, generation = _store(), _generations.get(db.current_slug(), 0)
+        store, generation = _store(), _shared().get(db.current_slug())
         copy = store.get(key, generation)
         if copy is not None:
             return Response(copy.body.replace(TOKEN_HOLE, csrf_token().encode()),
@@ -153,6 +162,78 @@ def _keepable(response: Response) -> bool:
 
 # --- generations: bumped when a write to tenant data commits --------------------------------
 
+
+class Generations:
+    """A generation number per tenant, shared by the processes that map ``path``.
+
+    ``SLOTS`` counters of 8 bytes in a file mapped in memory (opened lazily, again after a
+    fork); a tenant's counter is the slot its slug hashes to, so two tenants may share one (a
+    write to either drops the copies of both: safe). Bumps take an ``flock`` on the file (one
+    per committed write); reads take none. Without a path, or a folder that cannot be written,
+    the numbers are this process's own.
+    """
+
+    SLOTS = 8192
+    SIZE = SLOTS * 8
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.pid = 0
+        self.fd = -1
+        self.memory: mmap.mmap | bytearray = bytearray(self.SIZE)
+
+    def _open(self) -> mmap.mmap | bytearray:
+        if self.pid != os.getpid():  # first use in this process (or a fork's child)
+            self.pid, self.fd, self.memory = os.getpid(), -1, bytearray(self.SIZE)
+            if self.path is not None:
+                try:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                    if os.fstat(fd).st_size < self.SIZE:
+                        os.ftruncate(fd, self.SIZE)  # zeros; a shorter file is only grown
+                    self.memory, self.fd = mmap.mmap(fd, self.SIZE), fd
+                except OSError:
+                    pass
+        return self.memory
+
+    @classmethod
+    def _offset(cls, slug: str) -> int:
+        return (zlib.crc32(slug.encode()) % cls.SLOTS) * 8
+
+    def get(self, slug: str) -> int:
+        return int(struct.unpack_from("Q", self._open(), self._offset(slug))[0])
+
+    def bump(self, slug: str) -> None:
+        memory, offset = self._open(), self._offset(slug)
+        with _bumping:
+            if self.fd >= 0:
+                fcntl.flock(self.fd, fcntl.LOCK_EX)
+            try:
+                value = struct.unpack_from("Q", memory, offset)[0]
+                struct.pack_into("Q", memory, offset, (value + 1) % (1 << 64))
+            finally:
+                if self.fd >= 0:
+                    fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+
+_bumping = threading.Lock()
+_last = [Generations(None)]  # the last application's: for a write made outside any context
+
+
+def _shared() -> Generations:
+    """The generations of the current application's instance folder (outside an application
+    context, a unit of work run by hand: the last application's)."""
+    if not has_app_context():
+        return _last[0]
+    shared = current_app.extensions.get("parvis_page_generations")
+    if shared is None:
+        folder = current_app.config.get("INSTANCE_PATH")
+        shared = Generations(Path(folder) / "page-generations" if folder else None)
+        current_app.extensions["parvis_page_generations"] = shared
+    _last[0] = shared
+    return cast(Generations, shared)
+
+
 STALE = "parvis_pages_stale"
 
 
@@ -169,14 +250,9 @@ def _statement(state: ORMExecuteState) -> None:
         state.session.info[STALE] = True
 
 
-_bumping = threading.Lock()
-
-
 def _committed(session: Session) -> None:
     if session.info.pop(STALE, False):
-        slug = session.info["tenant"]
-        with _bumping:
-            _generations[slug] = _generations.get(slug, 0) + 1
+        _shared().bump(session.info["tenant"])
 
 
 def _rolled_back(session: Session) -> None:

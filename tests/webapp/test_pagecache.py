@@ -131,3 +131,27 @@ def test_only_whole_pages_are_kept(app, client, event_id):
     with app.app_context():
         kept = {key[1] for key in pagecache._store()._copies}
     assert missing not in kept and f"/t/acme/events/{event_id}/signup?preview=1" in kept
+
+
+def test_a_change_made_by_another_process_shows_at_once(app, make_app, client, event_id):
+    """Another worker of the same instance folder: its own engines and its own mapping of the
+    shared generations (``<instance>/page-generations``)."""
+    path = f"/t/acme/events/{event_id}"
+    assert "Atelier" in warm(client, path)
+    other = make_app()
+    with other.app_context(), tenants_api.tenant_context("acme", writer=True) as session:
+        session.execute(update(Event).where(Event.id == event_id)
+                        .values(title={"fr": "Conférence", "en": "Talk"}))
+    assert other.extensions["parvis_page_generations"] is not \
+        app.extensions["parvis_page_generations"]
+    page = client.get(path).get_data(as_text=True)
+    assert "Conférence" in page and "Atelier" not in page
+
+
+def test_copies_can_be_turned_off(make_app, event_id, statements):
+    client = make_app(PAGE_COPIES=False).test_client()
+    path = f"/t/acme/events/{event_id}"
+    warm(client, path)
+    with statements:
+        assert client.get(path).status_code == 200
+    assert statements.count > 0  # rendered: the event read again
