@@ -5,6 +5,8 @@ the acceptance pending, and its owner sees a banner on every page until they acc
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
@@ -12,6 +14,7 @@ from sqlalchemy import func, select
 from tests import factories
 from tests.fixtures.people import client_for, english, signed_in
 from webapp import db
+from webapp.auth.models import Account, Membership
 from webapp.dpa import services as dpa_services
 from webapp.dpa import versions as dpa
 from webapp.organisations import services as org_services
@@ -109,3 +112,26 @@ def test_the_banner_is_for_owners_only(app):
     assert banner(admin) == ""
     assert admin.post("/organisations/initech/dpa", data={
         "version": dpa.current().id, "confirm": "y"}).status_code == 403
+
+
+def test_whoever_asked_for_the_space_is_invited_to_own_it(app, outbox):
+    """The console's space gets its owner by an e-mailed invitation to the instructing person,
+    valid only while the space has no owner."""
+    client = english(operator(app))
+    created = client.post("/ops/tenants", data=FORM)
+    assert created.status_code == 303
+    assert "bill@initech.example is invited to become its owner." in client.get(
+        created.headers["Location"]).get_data(as_text=True)
+    [message] = [m for m in outbox.messages if m["To"] == "bill@initech.example"]
+    [link] = [link for link in outbox.links(message) if "/invitations/" in link]
+    path = urlsplit(link).path
+    bill = app.test_client()
+    answer = bill.post(path, data={"display_name": "Bill Lumbergh",
+                                   "new_password": "a long passphrase 42",
+                                   "confirm": "a long passphrase 42"})
+    assert answer.status_code == 303, answer.get_data(as_text=True)
+    with app.app_context():
+        tenant = org_services.get(db.session(), "initech")
+        roles = db.session().execute(select(Account.email, Membership.role).join(
+            Membership).where(Membership.tenant_id == tenant.id)).all()
+    assert roles == [("bill@initech.example", "owner")]

@@ -138,9 +138,27 @@ def revoke(db: Session, tenant_id: int, invitation_id: int) -> None:
                                         Invitation.accepted_at.is_(None)))
 
 
+def invite_first_owner(db: Session, tenant_id: int, operator: Account,
+                       email: str) -> Invitation:
+    """The owner's invitation of a space an operator opened from the console (nobody is a
+    member yet); the caller queues the e-mail. Valid while the space has no owner."""
+    now = utcnow()
+    invitation = Invitation(tenant_id=tenant_id, email=auth_services.normalise_email(email),
+                            role="owner", invited_by_id=operator.id, created_at=now,
+                            expires_at=now + timedelta(days=INVITATION_DAYS))
+    db.add(invitation)
+    db.flush()
+    return invitation
+
+
 def _check_inviter(db: Session, invitation: Invitation) -> None:
-    """The inviter may have been demoted or removed since: the role must still be theirs."""
+    """The inviter may have been demoted or removed since: the role must still be theirs. An
+    operator's invitation (``invite_first_owner``) holds only while the space has no owner."""
     inviter = membership(db, invitation.tenant_id, invitation.invited_by_id or 0)
+    if inviter is None and not _owners(db, invitation.tenant_id):
+        by = db.get(Account, invitation.invited_by_id) if invitation.invited_by_id else None
+        if by is not None and by.operator_role is not None and invitation.role == "owner":
+            return
     if inviter is None or invitation.role not in grantable_roles(inviter.role):
         raise MembersError(_l("This invitation is no longer valid: the person who sent it can "
                               "no longer give this role. Ask for a new one."))

@@ -23,7 +23,9 @@ class TenantForm(FlaskForm):
         "The client's representative who asked for this space. Its data processing agreement "
         "stays to be accepted by its owner, who is asked on every page until it is."),
         validators=[DataRequired(_l("Enter the name of the person who asked for this space."))])
-    instructed_by_email = StringField(_l("Their e-mail address"), validators=[
+    instructed_by_email = StringField(_l("Their e-mail address"), description=_l(
+        "They are invited by e-mail to become the space's owner (they may hand the role to "
+        "someone else afterwards)."), validators=[
         DataRequired(_l("Enter a valid e-mail address, such as name@example.org."))],
         render_kw={"type": "email", "autocomplete": "off"})
 

@@ -3,9 +3,11 @@ tenant's name, address, status, plan and schema revision, and the record of its 
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, url_for
+from flask import Blueprint, abort, flash, redirect, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from core.jobs import enqueue
 from core.web.htmx import render
 from core.web.pagination import requested_page
 from webapp import db
@@ -13,6 +15,8 @@ from webapp.access import operator_required
 from webapp.auth.models import OperatorRole
 from webapp.billing import plans
 from webapp.dpa import services as dpa_services
+from webapp.members import services as members
+from webapp.members import tasks as members_tasks
 from webapp.organisations import services
 from webapp.organisations.forms import StatusForm, TenantForm
 from webapp.organisations.models import Tenant, TenantStatus
@@ -53,7 +57,7 @@ def create():
     form = TenantForm()
     if form.validate_on_submit():
         try:
-            services.create_on_instruction(
+            tenant = services.create_on_instruction(
                 db.session(), slug=form.slug.data.strip(), name=form.name.data,
                 default_language=form.default_language.data,
                 instructed_by_name=form.instructed_by_name.data,
@@ -62,6 +66,13 @@ def create():
             field = form[exc.field]
             field.errors = [*field.errors, str(exc)]
         else:
+            # Whoever asked for the space becomes its owner by accepting this invitation.
+            invitation = members.invite_first_owner(db.session(), tenant.id, current_user,
+                                                    form.instructed_by_email.data)
+            enqueue(members_tasks.send_invitation, invitation.id)
+            flash(_("%(name)s is open at /t/%(slug)s/; %(email)s is invited to become its "
+                    "owner.", name=tenant.name, slug=tenant.slug, email=invitation.email),
+                  "organisations")
             return redirect(url_for(".index"), code=303)
     return _page(form, status=422)
 
