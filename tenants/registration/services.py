@@ -342,17 +342,14 @@ def waitlist_positions(db: Session, registrations: Sequence[Registration]) -> di
     return {registration_id: position for registration_id, position in rows}
 
 
-APPROVALS_LIMIT = 500  # the queue page shows the oldest ones; deciding them brings the next
-
-
-def awaiting_approval(db: Session, limit: int = APPROVALS_LIMIT) -> list[Registration]:
-    """The approval queue across events, oldest first, with participants and events (one
-    statement); at most ``limit`` rows."""
-    return list(db.scalars(
+def awaiting_approval(db: Session, page: int = 1) -> Page[Registration]:
+    """A page of the approval queue across events, oldest first, with participants and events,
+    and how many await in all (one statement)."""
+    return paginate(db, (
         select(Registration).join(Registration.participant).join(Registration.event)
         .options(contains_eager(Registration.participant), contains_eager(Registration.event))
         .where(Registration.status == "awaiting")
-        .order_by(Registration.created_at, Registration.id).limit(limit)))
+        .order_by(Registration.created_at, Registration.id)), page)
 
 
 def awaiting_count(db: Session) -> int:

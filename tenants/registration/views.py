@@ -407,10 +407,10 @@ def attendance(event_id: int):
 @writes  # the read is logged
 @access.require_role("viewer")
 def approvals():
-    queue = services.awaiting_approval(db.session())
+    queue = services.awaiting_approval(db.session(), requested_page())
     _read_logged("registrations.read", sorted({r.event_id for r in queue}))
     return render("registration/approvals.html", registrations=queue, view="approvals",
-                  limit=services.APPROVALS_LIMIT, waiting=services.awaiting_count(db.session()),
+                  waiting=queue.total,
                   **_staff_context())
 
 

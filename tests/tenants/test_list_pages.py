@@ -1,11 +1,12 @@
 """Pagination of the tenant lists that grow with data (issue 18, item 5): an event's
-registrations, the access log, the rights requests inbox, the moderation queue, an event's
-messages and the retention receipts. Each: 50 a page (receipts: 20), the count of the whole
-list in the same statement, bad page numbers fall back (tests/pagination_helpers.py)."""
+registrations, the approval queue, the access log, the rights requests inbox, the moderation
+queue, an event's messages and the retention receipts. Each: 50 a page (receipts: 20), the
+count of the whole list in the same statement, bad page numbers fall back
+(tests/pagination_helpers.py)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy import insert
@@ -45,6 +46,14 @@ def test_an_events_registrations_come_in_pages(app: Flask, client, statements) -
     assert (found.total, len(found.items), found.number, statements.count) == (N + 2, 7, 2, 1)
 
 
+def test_the_approval_queue_comes_in_pages(app: Flask, client) -> None:  # type: ignore[no-untyped-def]
+    event = factories.event("acme", approval="manual")
+    ids = add_registrations("acme", event, add_people("acme", N, prefix="aw"), "awaiting")
+    sign_in_member(client, "acme", "manager", in_english=True)
+    check_pages(client, "/t/acme/admin/approvals", [f'id="registration-{i}"' for i in ids],
+                f"{N} registrations awaiting approval", fragment=False)
+
+
 def test_the_access_log_comes_in_pages(app: Flask, client) -> None:  # type: ignore[no-untyped-def]
     with tenants_api.tenant_context("acme") as session:
         now = utcnow()
@@ -62,7 +71,7 @@ def test_the_rights_requests_inbox_comes_in_pages(app: Flask, client) -> None:  
         now = utcnow()
         session.add_all(RightsRequest(
             kind="access", email=f"asker{i:03d}@example.org", source="form", status="open",
-            created_at=now, received_at=now, due_on=date.today() + timedelta(days=i))
+            created_at=now, received_at=now, due_on=now.date() + timedelta(days=i))
             for i in range(N))
     sign_in_member(client, "acme", "admin", in_english=True)
     check_pages(client, "/t/acme/admin/rights", [f"asker{i:03d}@" for i in range(N)],
