@@ -1,7 +1,8 @@
 # Parvis: the two commands of the README.
 #   make run    set up, build, create the demo tenant and serve it at http://127.0.0.1:5000
 #   make test   install everything the tests need, lint, run the whole suite on SQLite and
-#               on a throw-away PostgreSQL cluster (browser tests included)
+#               on a throw-away PostgreSQL cluster (browser tests included), then the
+#               tenancy tests on a throw-away Citus cluster (built once with ../shared/citus)
 # Both are idempotent: what is already installed or built is not done again.
 
 SHELL := /bin/bash
@@ -17,6 +18,17 @@ HTMX := webapp/web/static/vendor/htmx.min.js
 PG_PORT ?= 25430
 PG_DIR ?= /tmp/parvis-pg-ci
 PYTEST_ARGS ?= -n 2 --dist loadgroup
+# The Citus cluster (.ci/citus.sh: a coordinator on CITUS_PORT, workers on the next two) and the
+# tests that matter for tenancy, run on it.
+CITUS_PORT ?= 25450
+CITUS_DIR ?= /tmp/parvis-citus-ci
+CITUS_TESTS ?= tests/test_citus.py tests/test_isolation.py tests/test_request_path.py \
+	tests/test_migrations.py::test_provisioned_and_migrated_tenants_have_the_same_schema \
+	tests/test_migrations.py::test_control_plane_at_head_matches_the_models \
+	tests/test_migrations.py::test_fleet_run_goes_past_a_failing_tenant_and_the_next_run_finishes \
+	tests/tenants/test_registration.py tests/tenants/test_registration_race.py \
+	tests/tenants/test_retention.py tests/webapp/test_billing.py \
+	tests/browser/test_registration_journey.py
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export DEBIAN_FRONTEND := noninteractive
 
@@ -32,7 +44,7 @@ APT_INSTALL = if [ -n "$${missing[*]:-}" ]; then \
 
 help:
 	@echo "make run    demo at http://127.0.0.1:5000/t/demo/ (prints the logins)"
-	@echo "make test   install what the tests need and run them all (SQLite and PostgreSQL)"
+	@echo "make test   install what the tests need and run them all (SQLite, PostgreSQL, Citus)"
 
 # The job worker (e-mails, reminders) runs beside the web server and stops with it.
 run: system-run $(VENV)/.installed-run assets translations
@@ -54,6 +66,12 @@ test: system-test $(VENV)/.installed-test assets translations
 	trap '.ci/postgres.sh stop' EXIT; \
 	url=$$(.ci/postgres.sh start); \
 	PARVIS_TEST_DATABASE_URL=$$url PARVIS_REQUIRE_POSTGRES=1 $(BIN)/pytest $(PYTEST_ARGS)
+	@echo "=== test suite on Citus ==="
+	export PARVIS_CITUS_PORT=$(CITUS_PORT) PARVIS_CITUS_DIR=$(CITUS_DIR); \
+	trap '.ci/citus.sh stop' EXIT; \
+	url=$$(.ci/citus.sh start); \
+	PARVIS_TEST_DATABASE_URL=$$url PARVIS_REQUIRE_POSTGRES=1 PARVIS_TEST_CITUS=1 \
+	  $(BIN)/pytest $(PYTEST_ARGS) $(CITUS_TESTS)
 
 system-run:
 	@missing=(); \

@@ -22,7 +22,17 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, exc, pool
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Engine,
+    Integer,
+    TypeDecorator,
+    create_engine,
+    event,
+    exc,
+    pool,
+)
 from sqlalchemy.engine import URL, CursorResult, ExceptionContext, Result, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -55,6 +65,11 @@ class UTCDateTime(TypeDecorator):
             value = value.replace(tzinfo=UTC)
         return value
 
+
+# A row key that may be written from any node of a Citus cluster: bigint on PostgreSQL (Citus
+# generates keys on a worker only for bigint serials, each node in its own range), and INTEGER
+# on SQLite, where only ``INTEGER PRIMARY KEY`` is the rowid that numbers rows by itself.
+BigKey = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class CrossPlaneError(RuntimeError):

@@ -209,6 +209,7 @@ class _Registry:
     binds: OrderedDict[str, Engine] = field(default_factory=OrderedDict)
     max_binds: int = 1024
     lock: threading.Lock = field(default_factory=threading.Lock)
+    citus: bool | None = None  # PostgreSQL: whether the database has the citus extension
 
     @property
     def is_sqlite(self) -> bool:
@@ -233,6 +234,7 @@ def configure(engine: Engine, data_dir: str | Path, *, pool_size: int = 10,
     _reg.engine = engine
     _reg.data_dir = Path(data_dir)
     _reg.tenant_engine = None
+    _reg.citus = None
     if _reg.is_sqlite:
         _reg.data_dir.mkdir(parents=True, exist_ok=True)
         _reg.sqlite_engine = _sqlite_tenant_engine(pool_size)
@@ -522,9 +524,29 @@ def create_schema(slug: str, revision: str | None) -> None:
         raw.close()
         return
     with _tenant_engine().begin() as conn:
-        conn.exec_driver_sql(script)  # CREATE SCHEMA and everything in it, atomically
-        # (Citus: a schema made here becomes a distributed schema when schema-based sharding
-        # is on; a call that distributes it goes here, in the same transaction.)
+        # CREATE SCHEMA and everything in it, atomically, one statement per message but
+        # pipelined (still one round trip): Citus forwards a CREATE INDEX to its workers as
+        # the text it arrived in, and refuses a text of several statements.
+        driver: Any = conn.connection.driver_connection
+        with driver.pipeline(), driver.cursor() as cursor:
+            for statement in script.split(";\n"):  # how _ddl_script joins them
+                if statement.strip():
+                    cursor.execute(statement)
+        _distribute(conn, schema)
+
+
+def _distribute(conn: Connection, schema: str) -> None:
+    """Citus: make a new tenant schema a distributed schema (its tables then live on one
+    worker) if creating it did not already, as when schema-based sharding is off; the
+    control plane's tables stay local to the coordinator. Nothing on plain PostgreSQL."""
+    if _reg.citus is None:
+        _reg.citus = bool(conn.exec_driver_sql(
+            "SELECT count(*) FROM pg_extension WHERE extname = 'citus'").scalar())
+    if _reg.citus:
+        conn.exec_driver_sql(
+            "SELECT citus_schema_distribute(oid::regnamespace) FROM pg_namespace "
+            "WHERE nspname = %(schema)s AND oid NOT IN (SELECT schemaid FROM pg_dist_schema)",
+            {"schema": schema})
 
 
 def drop_schema(slug: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,8 +10,9 @@ from datetime import timedelta
 
 import pyotp
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, create_engine, select, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import NullPool
 
 from core.clock import utcnow
 from tenants import api as tenants_api
@@ -80,19 +82,73 @@ def totp_code(email: str) -> str:
     return pyotp.TOTP(found.totp_secret).at(step * auth_services.TOTP_STEP)
 
 
+def citus_nodes(server_url: str) -> tuple[list[URL], list[URL]] | None:
+    """On a Citus coordinator: the server URLs of its own node and of its workers, as its
+    ``postgres`` database records them (.ci/citus.sh); None on a plain PostgreSQL server.
+
+    ``PARVIS_TEST_CITUS=1`` (the Citus leg of ``make test``) makes a server without Citus an
+    error, so that leg cannot pass on plain PostgreSQL."""
+    admin = create_engine(server_url, poolclass=NullPool)
+    try:
+        with admin.connect() as conn:
+            if conn.scalar(text("SELECT count(*) FROM pg_extension WHERE extname = 'citus'")):
+                rows = conn.execute(text("SELECT groupid, nodename, nodeport FROM pg_dist_node "
+                                         "WHERE noderole = 'primary' ORDER BY groupid")).all()
+            else:
+                rows = None
+    finally:
+        admin.dispose()
+    if rows is None:
+        if os.environ.get("PARVIS_TEST_CITUS") == "1":
+            raise RuntimeError(f"PARVIS_TEST_CITUS=1 but {server_url} has no citus extension")
+        return None
+    url = make_url(server_url)
+    nodes = [(group, url.set(host=host, port=port)) for group, host, port in rows]
+    return [n for g, n in nodes if g == 0] or [url], [n for g, n in nodes if g != 0]
+
+
 @contextmanager
 def throwaway_database(server_url: str, prefix: str) -> Iterator[str]:
-    """A fresh PostgreSQL database on ``server_url``, dropped at the end; yields its URL."""
+    """A fresh PostgreSQL database on ``server_url``, dropped at the end; yields its URL.
+
+    On a Citus coordinator the database is made on every node, with the extension in each,
+    and the coordinator is told its workers: Citus propagates neither databases nor nodes.
+    """
     name = f"{prefix}_{secrets.token_hex(4)}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    cluster = citus_nodes(server_url)
+    coordinator, workers = cluster if cluster else ([make_url(server_url)], [])
+    servers = [*workers, *coordinator]  # workers first: the coordinator registers them
+    created = []
     try:
+        for server in servers:
+            with _autocommit(server) as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            created.append(server)
+            if cluster:
+                with _autocommit(server.set(database=name)) as conn:
+                    conn.execute(text("CREATE EXTENSION citus"))
+        if cluster:
+            with _autocommit(coordinator[0].set(database=name)) as conn:
+                conn.execute(text("SELECT citus_set_coordinator_host(:host, :port)"),
+                             {"host": coordinator[0].host, "port": coordinator[0].port})
+                for worker in workers:
+                    conn.execute(text("SELECT citus_add_node(:host, :port)"),
+                                 {"host": worker.host, "port": worker.port})
         yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        for server in reversed(created):  # the coordinator first: it holds worker connections
+            with _autocommit(server) as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def _autocommit(url: URL) -> Iterator[Connection]:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
 
 
 # --- tenant data (each in its own unit of work, like a finished request) --------------------

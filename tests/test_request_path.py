@@ -115,7 +115,9 @@ def test_postgresql_replaces_a_connection_the_server_closed(
     # From outside the pool, so that the victim waits in it, idle, as between two requests.
     admin = create_engine(engine.url, poolclass=NullPool)
     with admin.connect() as conn:
-        assert conn.execute(text("SELECT pg_terminate_backend(:pid, 5000)"),
+        # The pid cast to int: Citus adds a bigint overload, and psycopg sends a small int
+        # as smallint, which matches both.
+        assert conn.execute(text("SELECT pg_terminate_backend(CAST(:pid AS integer), 5000)"),
                             {"pid": victim}).scalar()
     admin.dispose()
     for _checkout in range(engine.pool.size() + 1):  # the victim is among the next ones

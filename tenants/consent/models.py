@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.db import BigKey
 from tenants.db import TenantBase
 from tenants.texts import JSONType
 
@@ -20,7 +21,7 @@ class ConsentService(TenantBase):
 
     __tablename__ = "consent_services"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     provider: Mapped[str] = mapped_column(String(100))
     purpose: Mapped[str] = mapped_column(String(20))
@@ -45,7 +46,7 @@ class ConsentConfig(TenantBase):
 
     __tablename__ = "consent_config"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
     # {"title": {lang: …}, "body": {lang: …}}; an empty text shows Parvis's default wording.
     texts: Mapped[dict] = mapped_column(JSONType, default=dict)
     lifetime_months: Mapped[int] = mapped_column(Integer, default=13)
@@ -71,7 +72,7 @@ class ConsentEntry(TenantBase):
         Index("ix_consent_ledger_expires_at", "expires_at"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
     consent_id: Mapped[str] = mapped_column(String(43), unique=True)
     chain_id: Mapped[str] = mapped_column(String(43))
     kind: Mapped[str] = mapped_column(String(20))  # "cookies" | "registration"
@@ -79,7 +80,7 @@ class ConsentEntry(TenantBase):
     choices: Mapped[dict] = mapped_column(JSONType)
     version: Mapped[int] = mapped_column(Integer)
     texts_hash: Mapped[str] = mapped_column(String(64))
-    participant_id: Mapped[int | None] = mapped_column(Integer)
+    participant_id: Mapped[int | None] = mapped_column(BigKey)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
     replaced_at: Mapped[datetime | None]

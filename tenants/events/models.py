@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.db import BigKey
 from tenants.db import TenantBase
 from tenants.texts import JSONType, Texts
 
@@ -23,7 +24,7 @@ class Event(TenantBase):
         CheckConstraint("seats_taken >= 0", name="seats_not_negative"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
     title: Mapped[Texts] = mapped_column(JSONType)
     description: Mapped[Texts] = mapped_column(JSONType, default=dict)
     starts_at: Mapped[datetime] = mapped_column(index=True)

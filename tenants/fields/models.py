@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.db import BigKey
 from tenants.db import TenantBase
 from tenants.texts import JSONType, Texts
 
@@ -28,7 +29,7 @@ class StandardField(TenantBase):
 class CustomField(TenantBase):
     __tablename__ = "custom_fields"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
     type: Mapped[str] = mapped_column(String(20))  # one of FIELD_TYPES; fixed at creation
     label: Mapped[Texts] = mapped_column(JSONType)
     help: Mapped[Texts] = mapped_column(JSONType, default=dict)
@@ -42,7 +43,7 @@ class CustomField(TenantBase):
     max_value: Mapped[str | None] = mapped_column(String(40))
     # Shown only when another field's answer equals (or, for multiple choice, contains) a value.
     condition_field_id: Mapped[int | None] = mapped_column(
-        ForeignKey("custom_fields.id", ondelete="SET NULL"))
+        BigKey, ForeignKey("custom_fields.id", ondelete="SET NULL"))
     condition_value: Mapped[str | None] = mapped_column(String(200))
     archived_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
@@ -64,12 +65,12 @@ class Answer(TenantBase):
     __tablename__ = "answers"
     __table_args__ = (UniqueConstraint("participant_id", "field_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
     participant_id: Mapped[int] = mapped_column(
-        ForeignKey("participants.id", ondelete="CASCADE"), index=True)
-    field_id: Mapped[int] = mapped_column(ForeignKey("custom_fields.id", ondelete="CASCADE"),
-                                          index=True)
+        BigKey, ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+    field_id: Mapped[int] = mapped_column(
+        BigKey, ForeignKey("custom_fields.id", ondelete="CASCADE"), index=True)
     registration_id: Mapped[int | None] = mapped_column(
-        ForeignKey("registrations.id", ondelete="CASCADE"), index=True)
+        BigKey, ForeignKey("registrations.id", ondelete="CASCADE"), index=True)
     value: Mapped[Any] = mapped_column(JSONType)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.db import BigKey
 from tenants.db import TenantBase
 
 
@@ -14,7 +15,7 @@ class Instruction(TenantBase):
 
     __tablename__ = "instructions"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
     member_id: Mapped[int | None]  # control-plane account id (opaque here); None: the platform
     area: Mapped[str] = mapped_column(String(20), index=True)  # one of services.AREAS
     summary: Mapped[str] = mapped_column(String(500))

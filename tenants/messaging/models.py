@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.db import BigKey
 from tenants.db import TenantBase
 from tenants.texts import JSONType, Texts
 
@@ -17,8 +18,8 @@ class EventMessage(TenantBase):
 
     __tablename__ = "event_messages"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"),
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigKey, ForeignKey("events.id", ondelete="CASCADE"),
                                           index=True)
     kind: Mapped[str] = mapped_column(String(10), default="message")  # message | followup
     news: Mapped[bool] = mapped_column(default=False)  # to opted-in people, unsubscribe link
@@ -41,11 +42,11 @@ class MessageDelivery(TenantBase):
     __tablename__ = "message_deliveries"
     __table_args__ = (UniqueConstraint("message_id", "registration_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
     message_id: Mapped[int] = mapped_column(
-        ForeignKey("event_messages.id", ondelete="CASCADE"))
+        BigKey, ForeignKey("event_messages.id", ondelete="CASCADE"))
     registration_id: Mapped[int] = mapped_column(
-        ForeignKey("registrations.id", ondelete="CASCADE"), index=True)
+        BigKey, ForeignKey("registrations.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|queued|skipped
     queued_at: Mapped[datetime | None]
 
@@ -56,7 +57,7 @@ class EmailTemplate(TenantBase):
     __tablename__ = "email_templates"
     __table_args__ = (UniqueConstraint("kind", "language"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
     language: Mapped[str] = mapped_column(String(5))
     subject: Mapped[str] = mapped_column(String(200))

@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.db import BigKey
 from tenants.db import TenantBase
 
 # Standard registration fields besides e-mail and password, in form order.
@@ -15,7 +16,7 @@ STANDARD_FIELDS = ("first_name", "last_name", "mobile_phone", "city", "postal_co
 class Participant(TenantBase):
     __tablename__ = "participants"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200), default="")
     first_name: Mapped[str] = mapped_column(String(100), default="")
@@ -74,7 +75,7 @@ class ParticipantToken(TenantBase):
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     participant_id: Mapped[int] = mapped_column(
-        ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+        BigKey, ForeignKey("participants.id", ondelete="CASCADE"), index=True)
     # session | confirm | reset | reactivate | login (e-mailed link) | code (e-mailed code)
     purpose: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime]
@@ -87,6 +88,6 @@ class ParticipantLoginFailure(TenantBase):
 
     __tablename__ = "participant_login_failures"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
     key: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(index=True)

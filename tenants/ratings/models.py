@@ -13,6 +13,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.db import BigKey
 from tenants.db import TenantBase
 from tenants.events.models import Event
 from tenants.participants.models import Participant
@@ -35,11 +36,11 @@ class Rating(TenantBase):
               "id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigKey, ForeignKey("events.id", ondelete="CASCADE"))
     # None once the author's account is erased: "Former participant", stars kept.
     participant_id: Mapped[int | None] = mapped_column(
-        ForeignKey("participants.id", ondelete="SET NULL"), index=True)
+        BigKey, ForeignKey("participants.id", ondelete="SET NULL"), index=True)
     stars: Mapped[int]
     comment: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(10))
@@ -62,7 +63,7 @@ class RatingCount(TenantBase):
 
     __tablename__ = "rating_counts"
 
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"),
+    event_id: Mapped[int] = mapped_column(BigKey, ForeignKey("events.id", ondelete="CASCADE"),
                                           primary_key=True)
     status: Mapped[str] = mapped_column(String(10), primary_key=True)
     stars: Mapped[int] = mapped_column(primary_key=True)
@@ -76,8 +77,8 @@ class RatingReport(TenantBase):
     __tablename__ = "rating_reports"
     __table_args__ = (UniqueConstraint("rating_id", "reporter_key"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    rating_id: Mapped[int] = mapped_column(ForeignKey("ratings.id", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
+    rating_id: Mapped[int] = mapped_column(BigKey, ForeignKey("ratings.id", ondelete="CASCADE"))
     reporter_key: Mapped[str] = mapped_column(String(64), index=True)
     reason: Mapped[str] = mapped_column(String(20))
     details: Mapped[str] = mapped_column(String(500), default="")

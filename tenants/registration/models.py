@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.db import BigKey
 from tenants.db import TenantBase
 from tenants.events.models import Event
 from tenants.participants.models import Participant
@@ -29,10 +30,10 @@ class Registration(TenantBase):
         Index("ix_registrations_event_status_created", "event_id", "status", "created_at"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigKey, ForeignKey("events.id", ondelete="CASCADE"))
     participant_id: Mapped[int] = mapped_column(
-        ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+        BigKey, ForeignKey("participants.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime]  # set by services: it orders the waiting list
     confirmed_at: Mapped[datetime | None]
@@ -58,9 +59,9 @@ class SentReminder(TenantBase):
     __tablename__ = "sent_reminders"
     __table_args__ = (UniqueConstraint("registration_id", "offset_minutes", "starts_at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
     registration_id: Mapped[int] = mapped_column(
-        ForeignKey("registrations.id", ondelete="CASCADE"))
+        BigKey, ForeignKey("registrations.id", ondelete="CASCADE"))
     offset_minutes: Mapped[int]
     starts_at: Mapped[datetime]
     sent_at: Mapped[datetime]
@@ -73,8 +74,8 @@ class AnswerChange(TenantBase):
 
     __tablename__ = "answer_changes"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
     registration_id: Mapped[int] = mapped_column(
-        ForeignKey("registrations.id", ondelete="CASCADE"), index=True)
+        BigKey, ForeignKey("registrations.id", ondelete="CASCADE"), index=True)
     changed_at: Mapped[datetime]
     fields: Mapped[list[str]] = mapped_column(JSONType)

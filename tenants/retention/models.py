@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.db import BigKey
 from tenants.db import TenantBase
 
 
@@ -28,7 +29,7 @@ class RetentionRun(TenantBase):
 
     __tablename__ = "retention_runs"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
     started_at: Mapped[datetime] = mapped_column(index=True)
     finished_at: Mapped[datetime | None]
 
@@ -39,7 +40,7 @@ class RetentionCount(TenantBase):
 
     __tablename__ = "retention_counts"
 
-    run_id: Mapped[int] = mapped_column(ForeignKey("retention_runs.id", ondelete="CASCADE"),
+    run_id: Mapped[int] = mapped_column(BigKey, ForeignKey("retention_runs.id", ondelete="CASCADE"),
                                         primary_key=True)
     kind: Mapped[str] = mapped_column(String(30), primary_key=True)
     step: Mapped[str] = mapped_column(String(12), primary_key=True)

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Integer, Select, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core.db import BigKey
 from tenants.db import TenantBase
 from tenants.texts import JSONType
 
@@ -25,11 +26,11 @@ DIRECTIVES = ("keep", "erase", "hand_over")
 class RightsRequest(TenantBase):
     __tablename__ = "rights_requests"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
     email: Mapped[str] = mapped_column(String(254), index=True)
     participant_id: Mapped[int | None] = mapped_column(
-        ForeignKey("participants.id", ondelete="SET NULL"), index=True)
+        BigKey, ForeignKey("participants.id", ondelete="SET NULL"), index=True)
     source: Mapped[str] = mapped_column(String(12))  # form | self-service
     # The requester's language: every e-mail about the request is in it, whoever answers.
     language: Mapped[str | None] = mapped_column(String(5))
@@ -57,9 +58,9 @@ class RequestStep(TenantBase):
 
     __tablename__ = "rights_request_steps"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
     request_id: Mapped[int] = mapped_column(
-        ForeignKey("rights_requests.id", ondelete="CASCADE"), index=True)
+        BigKey, ForeignKey("rights_requests.id", ondelete="CASCADE"), index=True)
     action: Mapped[str] = mapped_column(String(30))
     member_id: Mapped[int | None]  # control-plane account id (opaque here); None: the person
     note: Mapped[str] = mapped_column(Text, default="")
@@ -72,7 +73,7 @@ class PrivacyChoices(TenantBase):
     __tablename__ = "privacy_choices"
 
     participant_id: Mapped[int] = mapped_column(
-        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True)
+        BigKey, ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True)
     # Art. 18: while set, the participant gets no e-mail and appears in no list or export.
     restricted_at: Mapped[datetime | None] = mapped_column(index=True)
     # Art. 21 objection to processing, awaiting the tenant's answer (restricts meanwhile).

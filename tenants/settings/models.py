@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.db import BigKey
 from core.zones import DEFAULT_ZONE
 from tenants.db import TenantBase
 from tenants.texts import JSONType
@@ -30,7 +31,7 @@ class Settings(TenantBase):
 
     __tablename__ = "settings"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
     # Languages the tenant writes its texts in (event texts, field labels); the first is default.
     languages: Mapped[list[str]] = mapped_column(JSONType, default=lambda: ["fr", "en"])
     # The widest participant-list visibility a participant may choose.
