@@ -15,7 +15,7 @@ from tests.fixtures.people import english, sign_in_operator
 from tests.pagination_helpers import check_pages
 from webapp import db
 from webapp.billing.models import RejectedWebhook
-from webapp.breaches.models import Breach, BreachEvent, Scope
+from webapp.breaches.models import AffectedTenant, Breach, BreachEvent, Scope
 from webapp.contract.models import ContractEnd, DestructionCertificate
 from webapp.organisations.models import Tenant, TenantStatus
 from webapp.retention.models import ControlRetentionReceipt
@@ -64,6 +64,30 @@ def test_the_breach_register_comes_in_pages(app: Flask, client) -> None:  # type
     check_pages(client, "/ops/breaches", [f"Step detail {i:03d}" for i in range(N)],
                 f"of {N}", param="steps", fragment=False)
     assert "Lost laptop" in client.get("/ops/breaches?steps=2&page=abc").text
+
+
+def test_an_incidents_organisations_come_in_pages(app: Flask, client) -> None:  # type: ignore[no-untyped-def]
+    """A platform-wide incident affects every organisation: its page lists them in pages, and
+    the incidents' list counts them with one grouped query."""
+    registry_rows(app)
+    with app.app_context():
+        session = db.session()
+        now = utcnow()
+        breach = Breach(nature="Backup exposed", data_categories="e-mail", people_estimate=1,
+                        consequences="none", measures="rotated", aware_at=now,
+                        scope=Scope.PLATFORM, recorded_at=now)
+        session.add(breach)
+        session.flush()
+        session.add_all(AffectedTenant(
+            breach_id=breach.id, tenant_id=tenant.id, tenant_name=tenant.name, participants=0,
+            notified_at=now if tenant.slug < "pg-010" else None)
+            for tenant in session.scalars(select(Tenant).where(Tenant.slug.like("pg-%"))))
+        session.commit()
+        breach_id = breach.id
+    english(sign_in_operator(client, "privacy@parvis.test", "privacy"))
+    check_pages(client, f"/ops/breaches/{breach_id}", [f"<td>Paged {i:03d}</td>" for i in range(N)],
+                f"{N} organisations", fragment=False)
+    assert f"<td>10 / {N}</td>" in client.get("/ops/breaches").text
 
 
 def test_the_destruction_certificates_come_in_pages(app: Flask, client) -> None:  # type: ignore[no-untyped-def]

@@ -11,8 +11,8 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.web.pagination import Page, paginate
@@ -160,10 +160,31 @@ def record(session: Session, facts: Facts, account: Account) -> Breach:
 
 
 def breaches(session: Session, page: int = 1) -> Page[Breach]:
-    """A page of the incidents, newest first, with their organisations, and how many there are
-    (two statements)."""
-    return paginate(session, select(Breach).options(selectinload(Breach.affected))
-                    .order_by(Breach.recorded_at.desc(), Breach.id.desc()), page)
+    """A page of the incidents, newest first, and how many there are (one statement)."""
+    return paginate(session, select(Breach).order_by(Breach.recorded_at.desc(),
+                                                     Breach.id.desc()), page)
+
+
+def notified_counts(session: Session, breach_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """For each incident: (organisations notified, organisations affected), one grouped
+    query (a platform-wide incident affects every organisation: never load them all)."""
+    return {breach_id: (int(notified), int(total)) for breach_id, notified, total in
+            session.execute(select(AffectedTenant.breach_id, func.count(AffectedTenant.notified_at),
+                                   func.count()).where(AffectedTenant.breach_id.in_(breach_ids))
+                            .group_by(AffectedTenant.breach_id))}
+
+
+def affected_names(session: Session, breach_id: int, tenant_ids: set[int]) -> dict[int, str]:
+    """The names the incident recorded for these organisations (kept after one is destroyed)."""
+    return dict(session.execute(select(AffectedTenant.tenant_id, AffectedTenant.tenant_name).where(
+        AffectedTenant.breach_id == breach_id, AffectedTenant.tenant_id.in_(tenant_ids))).all())
+
+
+def affected_page(session: Session, breach_id: int, page: int) -> Page[AffectedTenant]:
+    """A page of the organisations an incident affects, by name, and how many (one
+    statement)."""
+    return paginate(session, select(AffectedTenant).where(AffectedTenant.breach_id == breach_id)
+                    .order_by(AffectedTenant.tenant_name, AffectedTenant.id), page)
 
 
 def affected_of(session: Session, tenant_id: int) -> list[AffectedTenant]:
@@ -319,9 +340,11 @@ def register(session: Session, *, breach_id: int | None = None,
     return list(session.scalars(_register(breach_id=breach_id, tenant_id=tenant_id)))
 
 
-def register_page(session: Session, page: int) -> Page[BreachEvent]:
-    """A page of the whole register, oldest first, with the number of steps (one statement)."""
-    return paginate(session, _register(), page)
+def register_page(session: Session, page: int, *,
+                  breach_id: int | None = None) -> Page[BreachEvent]:
+    """A page of the whole register (or one incident's), oldest first, with the number of
+    steps (one statement)."""
+    return paginate(session, _register(breach_id=breach_id), page)
 
 
 def _register(*, breach_id: int | None = None, tenant_id: int | None = None) -> Select:

@@ -71,8 +71,9 @@ def ops_index():
     session = db.session()
     events = services.register_page(session, requested_page("steps"))
     named = {e.tenant_id for e in events if e.tenant_id}
-    return render("breaches/ops_index.html",
-                  breaches=services.breaches(session, requested_page()), events=events,
+    found = services.breaches(session, requested_page())
+    return render("breaches/ops_index.html", breaches=found, events=events,
+                  notified=services.notified_counts(session, [b.id for b in found]),
                   now=utcnow(), names={tenant_id: t.name for tenant_id, t in
                                        org_services.tenants_by_id(session, named).items()})
 
@@ -125,11 +126,14 @@ def ops_show(breach_id: int):
     if breach is None:
         abort(404)
     now = utcnow()
-    return render("breaches/ops_show.html", breach=breach, now=now,
+    # A platform-wide incident affects every organisation: both lists come in pages.
+    affected = services.affected_page(session, breach.id, requested_page())
+    events = services.register_page(session, requested_page("steps"), breach_id=breach.id)
+    named = {e.tenant_id for e in events if e.tenant_id}
+    return render("breaches/ops_show.html", breach=breach, now=now, affected=affected,
                   clocks={a.id: (services.notify_clock(a, now), services.cnil_clock(a, now))
-                          for a in breach.affected},
-                  events=services.register(session, breach_id=breach.id),
-                  names={a.tenant_id: a.tenant_name for a in breach.affected})
+                          for a in affected},
+                  events=events, names=services.affected_names(session, breach.id, named))
 
 
 @bp.get("/ops/breaches/register.csv")
