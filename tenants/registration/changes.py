@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.web.pagination import Page, paginate
 from tenants.events.models import Event
 from tenants.fields import answers
 from tenants.fields.answer_form import STANDARD_LABELS, AnswersForm
@@ -80,6 +81,13 @@ def history(db: Session, registration_ids: Iterable[int]) -> dict[int, list[Answ
                                            AnswerChange.id.desc())):
             found[change.registration_id].append(change)
     return dict(found)
+
+
+def history_page(db: Session, registration_id: int, page: int) -> Page[AnswerChange]:
+    """A page of one registration's answer changes, newest first, and how many there are (one
+    statement): a registrant may change their answers any number of times before the event."""
+    return paginate(db, select(AnswerChange).where(AnswerChange.registration_id == registration_id)
+                    .order_by(AnswerChange.changed_at.desc(), AnswerChange.id.desc()), page)
 
 
 def labels(db: Session, changes: Iterable[AnswerChange], language: str,

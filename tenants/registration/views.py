@@ -482,7 +482,7 @@ def answer_history(registration_id: int):
     audit.record(session, member_id=access.member_id(), action="participant.read",
                  target=f"participant:{registration.participant_id}")
     language, default = _language(), settings.languages(session)[0]
-    found = changes.history(session, [registration.id]).get(registration.id, [])
+    found = changes.history_page(session, registration.id, requested_page())
     current = [(pick(field.label, language, default),
                 field_answers.display_value(field, value, language, default),
                 field.archived_at is not None)

@@ -17,6 +17,7 @@ from tenants.audit.models import AccessLog
 from tenants.messaging.models import EventMessage
 from tenants.ratings.models import Rating
 from tenants.registration import services as registration_services
+from tenants.registration.models import AnswerChange
 from tenants.retention.models import RetentionRun
 from tenants.rights.models import RightsRequest
 from tests import factories
@@ -52,6 +53,26 @@ def test_the_approval_queue_comes_in_pages(app: Flask, client) -> None:  # type:
     sign_in_member(client, "acme", "manager", in_english=True)
     check_pages(client, "/t/acme/admin/approvals", [f'id="registration-{i}"' for i in ids],
                 f"{N} registrations awaiting approval", fragment=False)
+
+
+def test_a_registrations_answer_changes_come_in_pages(app: Flask, client) -> None:  # type: ignore[no-untyped-def]
+    event = factories.event("acme")
+    (registration,) = add_registrations("acme", event, add_people("acme", 1, prefix="ch"))
+    with tenants_api.tenant_context("acme") as session:
+        now = utcnow()
+        session.add_all(AnswerChange(registration_id=registration, fields=["city"],
+                                     changed_at=now - timedelta(minutes=i)) for i in range(N))
+    sign_in_member(client, "acme", "manager", in_english=True)
+    url = f"/t/acme/admin/registrations/{registration}/answers"
+
+    def rows(query: str = "") -> int:
+        page = client.get(url + query)
+        assert page.status_code == 200 and f"{N} changes" in page.text
+        return page.text.count("<tr><td>")
+
+    assert (rows(), rows("?page=2"), rows("?page=x"), rows("?page=-4"), rows("?page=9")) == (
+        50, N - 50, 50, 50, N - 50)
+    assert 'aria-label="Pages of changes"' in client.get(url).text
 
 
 def test_the_access_log_comes_in_pages(app: Flask, client) -> None:  # type: ignore[no-untyped-def]
