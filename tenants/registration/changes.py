@@ -12,7 +12,6 @@ retention step deletes them explicitly).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -68,19 +67,6 @@ def change_answers(db: Session, registration: Registration, participant: Partici
                             fields=changed))
         db.flush()
     return changed
-
-
-def history(db: Session, registration_ids: Iterable[int]) -> dict[int, list[AnswerChange]]:
-    """The answer changes of these registrations, newest first (one statement)."""
-    ids = list(registration_ids)
-    found: dict[int, list[AnswerChange]] = defaultdict(list)
-    if ids:
-        for change in db.scalars(select(AnswerChange)
-                                 .where(AnswerChange.registration_id.in_(ids))
-                                 .order_by(AnswerChange.changed_at.desc(),
-                                           AnswerChange.id.desc())):
-            found[change.registration_id].append(change)
-    return dict(found)
 
 
 def history_page(db: Session, registration_id: int, page: int) -> Page[AnswerChange]:
