@@ -118,27 +118,45 @@ def throwaway_database(server_url: str, prefix: str) -> Iterator[str]:
     cluster = citus_nodes(server_url)
     coordinator, workers = cluster if cluster else ([make_url(server_url)], [])
     servers = [*workers, *coordinator]  # workers first: the coordinator registers them
-    created = []
+    created: list[URL] = []
     try:
-        for server in servers:
-            with _autocommit(server) as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            created.append(server)
+        with _cluster_lock(server_url, cluster is not None):
+            for server in servers:
+                with _autocommit(server) as conn:
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+                created.append(server)
+                if cluster:
+                    with _autocommit(server.set(database=name)) as conn:
+                        conn.execute(text("CREATE EXTENSION citus"))
             if cluster:
-                with _autocommit(server.set(database=name)) as conn:
-                    conn.execute(text("CREATE EXTENSION citus"))
-        if cluster:
-            with _autocommit(coordinator[0].set(database=name)) as conn:
-                conn.execute(text("SELECT citus_set_coordinator_host(:host, :port)"),
-                             {"host": coordinator[0].host, "port": coordinator[0].port})
-                for worker in workers:
-                    conn.execute(text("SELECT citus_add_node(:host, :port)"),
-                                 {"host": worker.host, "port": worker.port})
+                with _autocommit(coordinator[0].set(database=name)) as conn:
+                    conn.execute(text("SELECT citus_set_coordinator_host(:host, :port)"),
+                                 {"host": coordinator[0].host, "port": coordinator[0].port})
+                    for worker in workers:
+                        conn.execute(text("SELECT citus_add_node(:host, :port)"),
+                                     {"host": worker.host, "port": worker.port})
         yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        for server in reversed(created):  # the coordinator first: it holds worker connections
-            with _autocommit(server) as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        with _cluster_lock(server_url, cluster is not None):
+            for server in reversed(created):  # the coordinator first: it holds worker connections
+                with _autocommit(server) as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+# Held while a test session sets up or drops its database on a Citus cluster: registering the
+# workers of two databases at once fails now and then ("failure on connection marked as
+# essential"), as each registration syncs node-wide objects to the same workers.
+CITUS_SETUP_LOCK = 0x50617276  # "Parv"
+
+
+@contextmanager
+def _cluster_lock(server_url: str, needed: bool) -> Iterator[None]:
+    if not needed:
+        yield
+        return
+    with _autocommit(make_url(server_url)) as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": CITUS_SETUP_LOCK})
+        yield  # released when the connection closes
 
 
 @contextmanager
