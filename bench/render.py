@@ -369,8 +369,8 @@ def report(header: str, scenarios: list[Scenario], rate: Rate | None, raced: Rac
                      f"{raced.oversell:>7} {'= 0':>8}  "
                      f"{'PASS' if raced.oversell <= 0 and not raced.failures() else 'FAIL'}")
         lines.append(f"  race: {sum(raced.statuses.values())} Register POSTs in "
-                     f"{raced.seconds:.2f} s → {dict(raced.registrations)}, seats_taken "
-                     f"{raced.seats_taken}")
+                     f"{raced.seconds:.2f} s, answers {dict(raced.statuses)} → "
+                     f"{dict(raced.registrations)}, seats_taken {raced.seats_taken}")
         lines += [f"FAIL race: {f}" for f in raced.failures()]
     return "\n".join(lines)
 
