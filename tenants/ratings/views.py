@@ -134,6 +134,9 @@ def ratings_context() -> dict[str, Any]:
         order, page = _order_and_page()
         found: list[services.Review] = []
         summary, has_next = services.Summary(), False
+        if utcnow() < event.ends_at:  # nobody may rate before the end: nothing to read
+            return Section(readable, summary, found, False, order, page, None,
+                           "not_ended" if me is not None else None, False)
         if readable:
             summary = services.summary(session, event.id)
             found, has_next = services.reviews(session, event.id, order, page)

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm.attributes import set_committed_value
 
+from core.clock import utcnow
 from tenants import api as tenants_api
 from tenants.ratings import services
 from tenants.ratings.models import Rating, RatingReport
@@ -675,3 +676,19 @@ def test_junk_reports_never_500(app, reason: str, details: str) -> None:  # type
         from sqlalchemy import delete
 
         session.execute(delete(RatingReport))
+
+
+def test_an_upcoming_events_page_reads_no_rating(app, client, statements) -> None:  # type: ignore[no-untyped-def]
+    """Nobody may rate before the end (eligibility "not_ended"), so the page of an event to
+    come sends no query about ratings; an ended one does."""
+    upcoming = factories.event("acme")
+    english(client)
+    with statements:
+        page = client.get(f"/t/acme/events/{upcoming}")
+    assert page.status_code == 200 and "Ratings and reviews" in page.text
+    assert not [s for s in statements.statements if "from t_acme.ratings" in s.lower()]
+    start = utcnow() - timedelta(days=2)
+    ended = factories.event("acme", starts_at=start, ends_at=start + timedelta(hours=2))
+    with statements:
+        assert client.get(f"/t/acme/events/{ended}").status_code == 200
+    assert [s for s in statements.statements if "from t_acme.ratings" in s.lower()]
