@@ -134,8 +134,10 @@ def test_a_job_for_globex_sees_no_acme_row(app: Flask, canaries: dict[str, int])
 
 
 @pytest.fixture
-def pool_of_one(app: Flask, database_url: str) -> Iterator[Flask]:
+def pool_of_one(app: Flask, database_url: str,
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     """A dedicated app whose engines pool a single connection; the session app is restored."""
+    monkeypatch.setattr(tenant_db, "TENANT_FILES_KEPT", 1)  # SQLite keeps more by default
     single = create_app(app_settings(Path(app.config["INSTANCE_PATH"]), database_url,
                                      DB_POOL_SIZE=1))
     try:

@@ -125,9 +125,14 @@ def migrate_schema(conn: Connection, slug: str, revision: str = "head", *,
             return script._downgrade_revs(revision, current)
         return script._upgrade_revs(revision, current)
 
+    sqlite = conn.dialect.name == "sqlite"
     with EnvironmentContext(cfg, script, fn=steps, destination_rev=revision) as env:
+        # The version table named with its schema: Alembic looks it up first, and by name
+        # alone PostgreSQL would test the visibility of every tenant's alembic_version (one
+        # per schema: a cost growing with the number of tenants, paid by each of them).
         env.configure(connection=conn, target_metadata=tenants_api.metadata,
-                      render_as_batch=conn.dialect.name == "sqlite")
+                      render_as_batch=sqlite,
+                      version_table_schema=None if sqlite else tenants_api.schema_for(slug))
         env.run_migrations()  # joins the open transaction
     return head("tenant") if revision == "head" else revision
 
