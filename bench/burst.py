@@ -22,7 +22,8 @@ names a PostgreSQL server, on which a database ``parvis_bench_<random>`` is made
 4. **Counted in the database**: each client that got a success is stored exactly once (one
    account, one registration), confirmed == C, waitlisted == N - C, seats taken == C.
 5. **Unloaded, then sustainable**: 300 sign-ups one after the other (the unloaded latency),
-   then as many clients as workers signing up back to back (form, then post) for 8 s
+   then as many clients as the server runs requests at once (its CPU slots) signing up back
+   to back (form, then post) for 8 s
    (closed loop: the rate the server sustains without queueing; a client shed with 503 goes
    on at once, so the rate is the server's goodput).
 6. **Overload**: open-loop arrivals (each sign-up sent at its time, whether or not earlier ones
@@ -546,7 +547,7 @@ def run(site: Site, server: Served, args: argparse.Namespace) -> Result:
         alone = [Client(f"alone{i:05d}@example.org") for i in range(UNLOADED)]
         load_forms(alone, url)
         result.unloaded = one_by_one(alone, url)
-        clients = args.sustained_clients or args.workers
+        clients = args.sustained_clients or running_at_once(args)
         log(f"sustained: {clients} clients back to back for 8 s…")
         result.sustained, result.sustained_seconds = closed_loop(url, clients=clients,
                                                                  seconds=8.0)
@@ -574,6 +575,16 @@ def database(server_url: str | None, workdir: Path) -> Iterator[str]:
         yield url
 
 
+def running_at_once(args: argparse.Namespace) -> int:
+    """How many sign-ups the served app runs at once: its CPU slots (``--set CPU_SLOTS``, by
+    default the CPUs), at most its workers. A closed loop of that many clients keeps the server
+    busy without a queue; more would wait for a slot, and past the queue target be shed, so the
+    loop would measure the shedding rather than the capacity."""
+    slots = dict(item.split("=", 1) for item in args.set).get("CPU_SLOTS", "").strip()
+    count = int(slots) if slots else (len(os.sched_getaffinity(0)) or 1)
+    return min(count, args.workers) if count > 0 else args.workers
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench.burst", description=__doc__.split("\n")[0])
     parser.add_argument("--database", default=os.environ.get("PARVIS_BENCH_DATABASE"),
@@ -583,7 +594,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--sustained-clients", type=int, default=0,
                         help="clients of the closed loop that measures the sustainable rate "
-                             "(default: as many as workers, so that none waits in the queue)")
+                             "(default: as many as requests the server runs at once, its CPU "
+                             "slots, so that none waits in the queue)")
     parser.add_argument("--overload", type=float, default=4.0,
                         help="arrival rate of the overload phase, times the burst's (0: none)")
     parser.add_argument("--overload-seconds", type=float, default=15.0)
