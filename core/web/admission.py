@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, has_request_context, request
+from sqlalchemy.engine import make_url
 from werkzeug.exceptions import ServiceUnavailable
 
 # ``struct tcp_info`` (linux/tcp.h): ``tcpi_last_data_recv`` (u32, ms) is at byte 52.
@@ -145,7 +146,7 @@ class Admission:
             int(config["MAX_IN_FLIGHT"]),
             int(config["DB_POOL_SIZE"]) + int(config["DB_MAX_OVERFLOW"]))
         self.slots = threading.BoundedSemaphore(self.slots_count)
-        cpus = cpu_slots_count(config.get("CPU_SLOTS", ""))
+        cpus = cpu_slots_count(config.get("CPU_SLOTS", ""), str(config.get("DATABASE_URL", "")))
         self.cpu_slots = (CpuSlots(folder / "cpu", cpus)
                           if cpus else None)
         self.static_prefix = (app.static_url_path or "/static") + "/"
@@ -358,14 +359,25 @@ class QueueState:
                          last_seen, run)
 
 
-def cpu_slots_count(setting: str | int) -> int:
-    """``CPU_SLOTS``: empty, the CPUs this process may run on; 0, no bound."""
+LOCAL_HOSTS = ("", "localhost", "127.0.0.1", "::1")
+
+
+def cpu_slots_count(setting: str | int, database_url: str = "") -> int:
+    """``CPU_SLOTS``: 0, no bound; empty, the CPUs this process may run on, less one when the
+    database server runs on this machine (a PostgreSQL URL to a loopback address or a Unix
+    socket) and there are several: its backends need a CPU of their own, or every request
+    runs slower beside them (measured: bench/README.md, ``burst``)."""
     if str(setting).strip():
         return max(int(setting), 0)
     try:
-        return len(os.sched_getaffinity(0))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    if cpus > 1 and database_url.startswith("postgresql"):
+        host = make_url(database_url).host or ""
+        if host in LOCAL_HOSTS or host.startswith("/"):
+            return cpus - 1
+    return cpus
 
 
 class CpuSlots:

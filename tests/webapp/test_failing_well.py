@@ -325,6 +325,20 @@ def test_cpu_slots_bound_requests_across_processes(tmp_path: Path) -> None:
     assert admission.cpu_slots_count("") >= 1 and admission.cpu_slots_count("0") == 0
 
 
+def test_cpu_slots_leave_a_local_database_server_a_cpu(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(admission.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    local = ("postgresql+psycopg://postgres@127.0.0.1:5432/parvis",
+             "postgresql+psycopg://parvis@localhost/parvis",
+             "postgresql+psycopg:///parvis?host=/var/run/postgresql")
+    for url in local:
+        assert admission.cpu_slots_count("", url) == 3, url
+    assert admission.cpu_slots_count("", "postgresql+psycopg://parvis@db.internal/parvis") == 4
+    assert admission.cpu_slots_count("", "sqlite:////srv/parvis/parvis.db") == 4  # in-process
+    assert admission.cpu_slots_count("2", local[0]) == 2  # a setting wins
+    monkeypatch.setattr(admission.os, "sched_getaffinity", lambda pid: {0})
+    assert admission.cpu_slots_count("", local[0]) == 1
+
+
 def _slot_taken_in_child(folder: Path) -> int | None:
     slots = admission.CpuSlots(folder / "cpu", 1)
     taken = slots.acquire(timeout=0.05)
