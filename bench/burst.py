@@ -78,6 +78,7 @@ from bench.http_load import (
     wait_for_links,
 )
 from core.clock import utcnow
+from core.web import admission
 
 PASSWORD = "burst-password-42"
 CLIENT_TIMEOUT = 120.0  # seconds a client waits for an answer
@@ -577,11 +578,11 @@ def database(server_url: str | None, workdir: Path) -> Iterator[str]:
 
 def running_at_once(args: argparse.Namespace) -> int:
     """How many sign-ups the served app runs at once: its CPU slots (``--set CPU_SLOTS``, by
-    default the CPUs), at most its workers. A closed loop of that many clients keeps the server
-    busy without a queue; more would wait for a slot, and past the queue target be shed, so the
-    loop would measure the shedding rather than the capacity."""
-    slots = dict(item.split("=", 1) for item in args.set).get("CPU_SLOTS", "").strip()
-    count = int(slots) if slots else (len(os.sched_getaffinity(0)) or 1)
+    default as the app counts them), at most its workers. A closed loop of that many clients
+    keeps the server busy without a queue; more would wait for a slot, and past the queue
+    target be shed, so the loop would measure the shedding rather than the capacity."""
+    setting = dict(item.split("=", 1) for item in args.set).get("CPU_SLOTS", "")
+    count = admission.cpu_slots_count(setting, args.database or "")
     return min(count, args.workers) if count > 0 else args.workers
 
 
