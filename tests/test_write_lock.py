@@ -7,8 +7,12 @@ piece down one at a time.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import logging
+import multiprocessing
+import os
+import signal
 import sqlite3
 import threading
 import time
@@ -19,7 +23,16 @@ import pytest
 from sqlalchemy import delete, insert, select, update
 
 from core.clock import utcnow
-from core.db import WroteWhileReading, is_writing, make_engine, unwatch, watch
+from core.db import (
+    GatedConnection,
+    WroteWhileReading,
+    done_writing,
+    is_writing,
+    make_engine,
+    unwatch,
+    watch,
+    writing,
+)
 from tenants import api as tenants_api
 from tenants import db as tenant_db
 from tenants.audit.models import AccessLog
@@ -224,3 +237,98 @@ def test_a_request_that_committed_is_never_run_again(tmp_path):
     seen, _ = _post(RetryWhenBusy(app))
     assert seen == ["503 Service Unavailable"] and len(calls) == 1
     engine.dispose()
+
+
+# --- writers take their turn at a gate -------------------------------------------------------
+
+
+def _gate_taken(path: str) -> bool:
+    """Whether another descriptor may not take the writer gate of ``path`` right now."""
+    fd = os.open(f"{path}-writers", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def test_a_writer_holds_the_gate_from_begin_to_commit_and_a_reader_never(tmp_path):
+    """SQLite's busy handler sleeps up to 100 ms between tries, so writers in a burst could wait
+    seconds; they queue at a flock instead, taken before BEGIN IMMEDIATE, let go at COMMIT or
+    ROLLBACK."""
+    path = str(tmp_path / "gate.db")
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            conn.commit()
+            assert not _gate_taken(path)  # a unit of work that did not declare a write
+            token = writing(True)
+            try:
+                conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+                assert _gate_taken(path)
+                conn.commit()
+                assert not _gate_taken(path)
+                conn.exec_driver_sql("INSERT INTO t VALUES (2)")
+                assert _gate_taken(path)
+                conn.rollback()
+                assert not _gate_taken(path)
+            finally:
+                done_writing(token)
+    finally:
+        engine.dispose()
+
+
+def test_a_second_writer_waits_at_the_gate_then_goes_on(tmp_path):
+    path = str(tmp_path / "gate.db")
+    first, second = (sqlite3.connect(path, factory=GatedConnection) for _ in range(2))
+    try:
+        assert first.gate(path)
+        assert not second.gate(path, timeout=0.05)  # taken: it waits, then gives up
+        done = threading.Event()
+        waited: list[float] = []
+
+        def wait_for_it() -> None:
+            started = time.monotonic()
+            assert second.gate(path, timeout=5)
+            waited.append(time.monotonic() - started)
+            done.set()
+
+        threading.Thread(target=wait_for_it).start()
+        time.sleep(0.1)
+        first.commit()  # lets it go
+        assert done.wait(5) and 0.09 < waited[0] < 0.2  # at once, not at a 100 ms poll
+        second.rollback()
+        assert not _gate_taken(path)
+    finally:
+        first.close()
+        second.close()
+
+
+def _take_the_gate_and_wait(path: str) -> None:
+    held = sqlite3.connect(path, factory=GatedConnection)
+    assert held.gate(path)
+    time.sleep(60)
+
+
+def test_a_writer_killed_at_the_gate_does_not_keep_it(tmp_path):
+    """kill -9 of a process holding the gate: the kernel lets the flock go."""
+    path = str(tmp_path / "gate.db")
+    child = multiprocessing.get_context("fork").Process(target=_take_the_gate_and_wait,
+                                                        args=(path,))
+    child.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not _gate_taken(path):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.join()
+    survivor = sqlite3.connect(path, factory=GatedConnection)
+    try:
+        assert survivor.gate(path, timeout=1)
+    finally:
+        survivor.close()
