@@ -130,7 +130,7 @@ class Admission:
     HTMX_HEADERS = ("REQUEST", "BOOSTED", "HISTORY_RESTORE_REQUEST")
     STANDING = 0.1  # seconds over the target after which the queue counts as standing
     LINGER = 1.0  # seconds without a wait over the target after which it no longer does
-    MIN_TARGET = 0.01  # seconds: the target's floor, whatever the run times
+    MIN_TARGET = 0.005  # seconds: the target's floor (CoDel's own target), whatever the run times
     RUN_WEIGHT = 0.1  # weight of the latest run time in the running mean
 
     def __init__(self, app: Flask, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
