@@ -178,7 +178,8 @@ class Admission:
             if self.cpu_slots is not None:
                 # The budget is read again while waiting: the queue may start to stand.
                 cpu = self.cpu_slots.acquire(None if state is None else (
-                    lambda: arrival + self.budget(state, time.time()) - time.time()))
+                    lambda: arrival + self.budget(state, time.time()) - time.time()),
+                    None if state is None else (lambda: self.usable_slots(state)))
             started = time.time()
             self.observe(state, started - arrival, started)
             if self.cpu_slots is not None and cpu is None:
@@ -257,6 +258,15 @@ class Admission:
             return self.queue_timeout
         _above, standing_until, _seen, run = state.read()
         return self.target(run) if now < standing_until else self.queue_timeout
+
+    def usable_slots(self, state: QueueState) -> int:
+        """The CPU slots a request may take now: all of them, one fewer while the queue
+        stands. Requests running at once wait on each other (SQLite's one writer, a local
+        database's CPU), so under a sustained overload one fewer cuts the accepted requests'
+        tail; the queue is never empty meanwhile, so the slots left stay busy."""
+        count = len(self.cpu_slots.paths) if self.cpu_slots is not None else 0
+        standing = time.time() < state.read()[1]
+        return max(count - 1, 1) if standing else count
 
     def target(self, run: float) -> float:
         """The wait a standing queue allows: the mean run time ``run`` (as long as a request
@@ -408,16 +418,19 @@ class CpuSlots:
                     self.pid = os.getpid()
         return self.fds
 
-    def acquire(self, timeout: float | Callable[[], float] | None) -> int | None:
+    def acquire(self, timeout: float | Callable[[], float] | None,
+                usable: Callable[[], int] | None = None) -> int | None:
         """A slot's index, or None when none came free within ``timeout`` seconds (or, for a
-        function, once it answers 0 or less: the time left, asked again between tries)."""
+        function, once it answers 0 or less: the time left, asked again between tries).
+        ``usable`` says how many of the slots may be taken now (asked between tries)."""
         fds = self._files()
         deadline = (None if timeout is None or callable(timeout)
                     else time.monotonic() + timeout)
-        first = os.getpid() % len(fds)  # processes start at different slots
+        first = os.getpid()  # processes start at different slots
         while True:
-            for k in range(len(fds)):
-                i = (first + k) % len(fds)
+            count = min(max(usable(), 1), len(fds)) if usable is not None else len(fds)
+            for k in range(count):
+                i = (first + k) % count
                 if not self.locks[i].acquire(blocking=False):
                     continue
                 try:

@@ -400,6 +400,25 @@ def test_a_standing_queue_allows_a_wait_as_long_as_a_run(
     assert entrance.queue_state({}).read()[3] > 0  # a request that ran counted its run time
 
 
+def test_a_standing_queue_runs_one_request_fewer_at_once(
+        make_app: Callable[..., Flask], tmp_path: Path) -> None:
+    """Under a sustained overload one CPU slot fewer may be taken (never fewer than one), so
+    requests that wait on each other (SQLite's one writer) stop adding to the tail."""
+    middleware = make_app(QUEUE_TIMEOUT=0.5, QUEUE_TARGET=0.05, CPU_SLOTS=3).wsgi_app
+    while not isinstance(middleware, admission.Admission):
+        middleware = middleware.app  # type: ignore[attr-defined]
+    state = admission.QueueState(None)
+    assert middleware.usable_slots(state) == 3
+    now = time.time()
+    for at in (-0.2, -0.1, 0):  # the queue stands
+        middleware.observe(state, 0.3, now + at)
+    assert middleware.usable_slots(state) == 2
+    slots = admission.CpuSlots(tmp_path / "cpu", 3)
+    taken = [slots.acquire(0.01, lambda: 2) for _ in range(3)]
+    assert sorted(t for t in taken if t is not None) == [0, 1] and taken.count(None) == 1
+    assert slots.acquire(0.01, lambda: 0) is None  # at least one slot is usable, and it is taken
+
+
 def test_the_in_flight_bound_never_exceeds_a_pool() -> None:
     assert admission.in_flight_bound(0, 4) == 4
     assert admission.in_flight_bound(2, 4) == 2
