@@ -18,16 +18,18 @@ from bench.http_load import Served, app_env, free_port, gunicorn, job_worker
 from tests import factories
 
 
-def site(app: Flask, workdir: Path, slug: str, *, capacity: int) -> tuple[Site, int]:
+def site(app: Flask, workdir: Path, slug: str, *, capacity: int,
+         **settings: str) -> tuple[Site, int]:
     """A new tenant with one open event of ``capacity`` seats and a waiting list; the site as
-    bench/burst.py's clients see it, and the port the server will take."""
+    bench/burst.py's clients see it, and the port the server will take. ``settings`` are the
+    served app's (``PARVIS_`` left out)."""
     with app.app_context():
         factories.tenant(slug)
     event_id = factories.event(slug, capacity=capacity, waitlist=True)
     port = free_port()
     instance = workdir / "instance"
     env = app_env(instance, app.config["DATABASE_URL"], base_url=f"http://127.0.0.1:{port}",
-                  TENANT_DATA_DIR=app.config["TENANT_DATA_DIR"], DB_POOL_SIZE="3")
+                  TENANT_DATA_DIR=app.config["TENANT_DATA_DIR"], DB_POOL_SIZE="3", **settings)
     return Site(instance, app.config["DATABASE_URL"], slug, event_id, capacity, env, app), port
 
 
