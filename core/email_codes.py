@@ -15,9 +15,11 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import current_app
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 CODE_LIFETIME = timedelta(minutes=30)
 MAX_ATTEMPTS = 5
@@ -30,6 +32,17 @@ class HoldsCode(Protocol):
     code_hash: str
     code_expires_at: datetime | None
     code_attempts: int
+
+
+def unverified(db: Session, model: Any, *, email: str, kind: str,
+               now: datetime) -> Any | None:
+    """The request of ``model`` (a table of requests with ``email``, ``kind``, ``status`` and
+    ``created_at``) still waiting for its code for this address and right, if any; those nobody
+    verified within ``UNVERIFIED_KEPT`` are deleted first (an address and nothing of use)."""
+    db.execute(delete(model).where(model.status == "unverified",
+                                   model.created_at < now - UNVERIFIED_KEPT))
+    return db.scalar(select(model).where(model.email == email, model.kind == kind,
+                                         model.status == "unverified"))
 
 
 def _hash(scope: str, code: str) -> str:

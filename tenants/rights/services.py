@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import email_codes
@@ -166,12 +166,7 @@ def submit(db: Session, *, kind: str, email: str, details: str,
         raise ValueError(kind)
     email = email.strip().lower()
     now = utcnow()
-    db.execute(delete(RightsRequest).where(
-        RightsRequest.status == "unverified",
-        RightsRequest.created_at < now - email_codes.UNVERIFIED_KEPT))
-    request = db.scalar(select(RightsRequest).where(
-        RightsRequest.email == email, RightsRequest.kind == kind,
-        RightsRequest.status == "unverified"))
+    request = email_codes.unverified(db, RightsRequest, email=email, kind=kind, now=now)
     if request is None:
         request = RightsRequest(kind=kind, email=email, source="form", status="unverified",
                                 created_at=now)

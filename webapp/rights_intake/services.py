@@ -22,7 +22,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import email_codes
@@ -63,12 +63,7 @@ def submit(db: Session, *, kind: str, email: str, details: str,
         raise ValueError(kind)
     email = email.strip().lower()
     now = utcnow()
-    db.execute(delete(PlatformRightsRequest).where(
-        PlatformRightsRequest.status == "unverified",
-        PlatformRightsRequest.created_at < now - email_codes.UNVERIFIED_KEPT))
-    request = db.scalar(select(PlatformRightsRequest).where(
-        PlatformRightsRequest.email == email, PlatformRightsRequest.kind == kind,
-        PlatformRightsRequest.status == "unverified"))
+    request = email_codes.unverified(db, PlatformRightsRequest, email=email, kind=kind, now=now)
     if request is None:
         request = PlatformRightsRequest(token=secrets.token_urlsafe(32), kind=kind, email=email,
                                         status="unverified", created_at=now, language=language)
