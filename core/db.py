@@ -226,10 +226,14 @@ class GatedConnection(sqlite3.Connection):
 
     def gate(self, database: str, timeout: float = GATE_TIMEOUT) -> bool:
         """Wait for the writer gate of ``database`` (a file path); False past ``timeout``."""
-        gates: dict[str, int] = self.__dict__.setdefault("_gates", {})
-        fd = gates.get(database)
-        if fd is None:
-            fd = gates[database] = os.open(f"{database}-writers", os.O_RDWR | os.O_CREAT, 0o600)
+        # One gate open per connection: a tenant pool's connection moves between tenant files,
+        # and a descriptor kept per file would pile up to one per tenant.
+        path, fd = self.__dict__.get("_gate", (None, None))
+        if path != database or fd is None:
+            if fd is not None:
+                os.close(fd)
+            fd = os.open(f"{database}-writers", os.O_RDWR | os.O_CREAT, 0o600)
+            self.__dict__["_gate"] = (database, fd)
         deadline, pause = time.monotonic() + timeout, 0.0005
         while True:
             try:
@@ -262,7 +266,8 @@ class GatedConnection(sqlite3.Connection):
 
     def close(self) -> None:
         self.ungate()
-        for fd in self.__dict__.pop("_gates", {}).values():
+        _path, fd = self.__dict__.pop("_gate", (None, None))
+        if fd is not None:
             os.close(fd)
         super().close()
 

@@ -281,6 +281,19 @@ def test_a_writer_holds_the_gate_from_begin_to_commit_and_a_reader_never(tmp_pat
         engine.dispose()
 
 
+def test_a_connection_keeps_one_gate_open_whatever_the_files_it_writes(tmp_path):
+    """A tenant pool's connection writes one tenant file, then another: one descriptor."""
+    connection = sqlite3.connect(":memory:", factory=GatedConnection)
+    try:
+        before = len(os.listdir("/proc/self/fd"))
+        for n in range(20):
+            assert connection.gate(str(tmp_path / f"tenant-{n}.db"))
+            connection.rollback()
+        assert len(os.listdir("/proc/self/fd")) <= before + 1
+    finally:
+        connection.close()
+
+
 def test_a_second_writer_waits_at_the_gate_then_goes_on(tmp_path):
     path = str(tmp_path / "gate.db")
     first, second = (sqlite3.connect(path, factory=GatedConnection) for _ in range(2))
