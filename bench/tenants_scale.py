@@ -497,6 +497,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     command.add_argument("--sample", type=int, default=300,
                          help="tenants provisioned one by one and timed, per phase")
     command.add_argument("--no-migration", action="store_true")
+    command.add_argument("--copies", action="store_true",
+                         help="serve the home page from its copies (tenants/pagecache.py); off "
+                              "by default: every page rendered, as bench.render measures")
     args = command.parse_args(argv)
     try:
         counts = parse_counts(args.tenants)
@@ -514,14 +517,17 @@ def main(argv: Sequence[str] | None = None) -> None:
                      "TENANT_DATA_DIR": str(workdir / "tenants"), "JOBS_BACKEND": "immediate",
                      "SECRET_KEY": "bench-secret-key", "DB_POOL_SIZE": 10}
         env = app_env(workdir / "instance", url, TENANT_DATA_DIR=str(workdir / "tenants"),
-                      JOBS_BACKEND="immediate")
+                      JOBS_BACKEND="immediate", PAGE_COPIES="1" if args.copies else "0",
+                      # Like the plaintext app, Parvis queues rather than sheds (no 503 for a
+                      # request queued over QUEUE_TARGET): throughput, not the overload policy.
+                      QUEUE_TIMEOUT="0")
         with app.app_context():
             engine = db.engine()
         header = (f"Parvis tenants at scale, through HTTP — {datetime.now(UTC):%Y-%m-%d %H:%M} "
                   f"UTC, {server_version(engine)}, Python {platform.python_version()}, "
                   f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f} at the start, gunicorn "
                   f"{args.workers} sync workers, {args.clients} clients, {rounds} rounds of "
-                  f"{ROUND_SECONDS:g} s, catalogs "
+                  f"{ROUND_SECONDS:g} s, page copies {'on' if args.copies else 'off'}, catalogs "
                   f"{'compiled' if translations_compiled() else 'NOT compiled'}")
         phases: list[Phase] = []
         provisioning: dict[int, list[float]] = {}

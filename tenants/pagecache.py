@@ -14,8 +14,10 @@ Jinja and WTForms, serving a copy tens of microseconds. ``cached`` wraps such a 
   those declared with ``not_shown``), in this process or any other of the same instance folder
   (web workers, the job worker, CLI commands): each tenant has a generation number, bumped after
   such a commit, and a copy is served only while the generation it was rendered at is current.
-  The numbers live in a small file mapped in memory by every process (``Generations``, in
+  The numbers live in a small file mapped in memory by every process (``core.generations``, in
   ``<instance>/page-generations``): reading one costs no round trip, so a copy stays cheap.
+  Other things kept per tenant and shown on its pages use the same numbers (``generation``:
+  the consent configuration).
   Time (registration opening or closing at a given minute), writes made on another host and
   SQL by hand show within ``SECONDS``.
 * **Off**: ``PAGE_COPIES=0`` (``PARVIS_PAGE_COPIES``) serves every page rendered.
@@ -25,14 +27,9 @@ Entries are per application and bounded (``MAX_ENTRIES``, oldest out first).
 
 from __future__ import annotations
 
-import fcntl
 import functools
-import mmap
-import os
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +41,7 @@ from flask_babel import get_locale
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql.dml import UpdateBase
 
+from core.generations import Generations
 from core.web.security import csrf_token
 from tenants import db
 
@@ -163,60 +161,6 @@ def _keepable(response: Response) -> bool:
 # --- generations: bumped when a write to tenant data commits --------------------------------
 
 
-class Generations:
-    """A generation number per tenant, shared by the processes that map ``path``.
-
-    ``SLOTS`` counters of 8 bytes in a file mapped in memory (opened lazily, again after a
-    fork); a tenant's counter is the slot its slug hashes to, so two tenants may share one (a
-    write to either drops the copies of both: safe). Bumps take an ``flock`` on the file (one
-    per committed write); reads take none. Without a path, or a folder that cannot be written,
-    the numbers are this process's own.
-    """
-
-    SLOTS = 8192
-    SIZE = SLOTS * 8
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.pid = 0
-        self.fd = -1
-        self.memory: mmap.mmap | bytearray = bytearray(self.SIZE)
-
-    def _open(self) -> mmap.mmap | bytearray:
-        if self.pid != os.getpid():  # first use in this process (or a fork's child)
-            self.pid, self.fd, self.memory = os.getpid(), -1, bytearray(self.SIZE)
-            if self.path is not None:
-                try:
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                    fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-                    if os.fstat(fd).st_size < self.SIZE:
-                        os.ftruncate(fd, self.SIZE)  # zeros; a shorter file is only grown
-                    self.memory, self.fd = mmap.mmap(fd, self.SIZE), fd
-                except OSError:
-                    pass
-        return self.memory
-
-    @classmethod
-    def _offset(cls, slug: str) -> int:
-        return (zlib.crc32(slug.encode()) % cls.SLOTS) * 8
-
-    def get(self, slug: str) -> int:
-        return int(struct.unpack_from("Q", self._open(), self._offset(slug))[0])
-
-    def bump(self, slug: str) -> None:
-        memory, offset = self._open(), self._offset(slug)
-        with _bumping:
-            if self.fd >= 0:
-                fcntl.flock(self.fd, fcntl.LOCK_EX)
-            try:
-                value = struct.unpack_from("Q", memory, offset)[0]
-                struct.pack_into("Q", memory, offset, (value + 1) % (1 << 64))
-            finally:
-                if self.fd >= 0:
-                    fcntl.flock(self.fd, fcntl.LOCK_UN)
-
-
-_bumping = threading.Lock()
 _last = [Generations(None)]  # the last application's: for a write made outside any context
 
 
@@ -235,6 +179,24 @@ def _shared() -> Generations:
 
 
 STALE = "parvis_pages_stale"
+BEGUN_AT = "parvis_generation_at_begin"
+
+
+def generation(session: Session) -> int:
+    """The tenant's generation when ``session``'s transaction began (now, if none has): data
+    read in it is at least that recent, so what is kept from it is labelled with this number
+    and served only while it is current (a write committing since bumps it)."""
+    found = session.info.get(BEGUN_AT) if session.in_transaction() else None
+    return found if found is not None else _shared().get(session.info["tenant"])
+
+
+def current_generation(slug: str) -> int:
+    """The tenant's generation now."""
+    return _shared().get(slug)
+
+
+def _begun(session: Session, _transaction: object, _connection: object) -> None:
+    session.info[BEGUN_AT] = _shared().get(session.info["tenant"])
 
 
 def _flushed(session: Session, _context: object) -> None:
@@ -251,11 +213,13 @@ def _statement(state: ORMExecuteState) -> None:
 
 
 def _committed(session: Session) -> None:
+    session.info.pop(BEGUN_AT, None)
     if session.info.pop(STALE, False):
         _shared().bump(session.info["tenant"])
 
 
 def _rolled_back(session: Session) -> None:
+    session.info.pop(BEGUN_AT, None)
     session.info.pop(STALE, None)
 
 
@@ -263,3 +227,4 @@ db.listen("after_flush", _flushed)
 db.listen("do_orm_execute", _statement)
 db.listen("after_commit", _committed)
 db.listen("after_rollback", _rolled_back)
+db.listen("after_begin", _begun)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
 import pyotp
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, create_engine, select, text
 from sqlalchemy.engine import URL, make_url
@@ -221,3 +225,22 @@ def registration(slug: str, event_id: int, participant_id: int) -> str:
     with tenants_api.tenant_context(slug) as session:
         return services.register(session, session.get(Event, event_id),
                                  session.get(Participant, participant_id)).status
+
+
+def in_another_process(app: Flask, code: str) -> None:
+    """Run ``code`` in a new Python process as another worker of ``app``'s instance folder
+    would: its own app on the same database and folder, ``app`` in its context (``db``, the
+    control plane's, and ``tenants_api`` imported). Fails with the child's output if it fails."""
+    config = {key: app.config[key] for key in (
+        "INSTANCE_PATH", "DATABASE_URL", "TENANT_DATA_DIR", "SECRET_KEY")}
+    script = "\n".join([
+        "from webapp import db",
+        "from webapp.app import create_app",
+        "from tenants import api as tenants_api",
+        f"app = create_app({{**{config!r}, 'JOBS_BACKEND': 'immediate', 'MAIL_URL': 'outbox'}})",
+        "with app.app_context():",
+        textwrap.indent(textwrap.dedent(code).strip(), "    "),
+    ])
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert done.returncode == 0, done.stderr[-3000:]

@@ -1,7 +1,8 @@
 """The shared request path's shortcuts keep their guarantees.
 
-The registry cache shows a status change made in this process on the next request, and one
-made elsewhere within its time to live; on SQLite a tenant's file stays attached to a pooled
+The registry cache shows a status change made in this process on the next request, one made by
+another process of the instance folder on the next request too, and one made elsewhere (SQL by
+hand, another host) within its time to live; on SQLite a tenant's file stays attached to a pooled
 connection between units of work, never beside another; on PostgreSQL a pooled connection the
 server has closed is replaced, without a ping on every checkout; a template's cached catalogue
 follows the request's language.
@@ -16,6 +17,7 @@ from sqlalchemy.pool import NullPool
 
 from tenants import api as tenants_api
 from tenants import db as tenant_db
+from tests import factories
 from webapp import db, tenancy
 from webapp.organisations import services as org_services
 from webapp.organisations.models import Tenant, TenantStatus
@@ -58,11 +60,24 @@ def test_a_status_change_by_update_statement_shows_on_the_next_request(
     assert client.get("/t/acme/").status_code == 403
 
 
-@pytest.mark.spans_connections  # a statement on the engine, as another process
-def test_a_change_made_by_another_process_shows_once_the_entry_expires(
+@pytest.mark.spans_connections  # another process commits
+def test_a_change_made_by_another_worker_shows_on_the_next_request(
+        app, client, acme_reopened) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/t/acme/").status_code == 200
+    assert client.get("/t/acme/").status_code == 200  # served with the row kept
+    factories.in_another_process(app, """
+        from webapp.organisations import services as org
+        org.set_status(db.session(), org.get(db.session(), "acme"), org.TenantStatus.SUSPENDED)
+        db.commit()
+    """)
+    assert client.get("/t/acme/").status_code == 403
+
+
+@pytest.mark.spans_connections  # a statement on the engine, as SQL typed by hand
+def test_a_change_made_by_hand_shows_once_the_entry_expires(
         app, client, acme_reopened, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/t/acme/").status_code == 200
-    # SQL outside any session of this process: as another web worker or a CLI command would.
+    # SQL outside any session of any process of the folder: as typed by hand, or another host.
     with app.app_context(), db.engine().begin() as conn:
         conn.execute(update(Tenant).where(Tenant.slug == "acme")
                      .values(status=TenantStatus.SUSPENDED))

@@ -6,8 +6,8 @@ suspended or ended → a clear page, read-only → pages render but writes are r
 ``url_for`` fills the slug back in, so tenant views never pass it by hand. Subdomains or custom
 domains can be added here, in ``resolve``, without touching any view.
 
-Registry rows are cached per process for ``CACHE_SECONDS`` (see ``TenantCache``), so most pages
-send no control-plane query at all.
+Registry rows are cached per process until the registry changes (see ``TenantCache``), so
+most pages send no control-plane query at all.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import functools
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import cast
 
-from flask import Blueprint, Flask, Response, abort, current_app, g, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, has_app_context, request
 from flask import session as cookie
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -27,6 +28,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import ORMExecuteState, Session, object_session, sessionmaker
 from sqlalchemy.sql.dml import UpdateBase
 
+from core.generations import Generations
 from core.web.errors import error_page
 from core.web.htmx import render
 from tenants import api as tenants_api
@@ -53,37 +55,43 @@ class Resolved:
 
 
 class TenantCache:
-    """Registry rows by slug, kept ``CACHE_SECONDS`` in this process.
+    """Registry rows by slug, kept in this process until the registry changes.
 
-    A change made in this process (an operator suspends a tenant, a tenant is dropped) empties
-    the cache when it is flushed and again when it commits, so it shows on the next request; a
-    row read while a change was under way is not kept. A change made by another process
-    (another web worker, a CLI command, SQL by hand) shows within ``CACHE_SECONDS``. Unknown
-    slugs and tenants still provisioning are never cached. Keys carry the database, for
-    processes that hold apps on different databases (tests).
+    A change made in this process (an operator suspends a tenant, a tenant is dropped, its plan
+    changes) empties the cache when it is flushed and again when it commits, so it shows on the
+    next request; a row read while a change was under way is not kept. After the commit, the
+    registry's generation (``<instance>/registry-generation``, ``core.generations``) is bumped:
+    every other process of the instance folder (web workers, the job worker, CLI commands)
+    sees a row kept at an older generation as gone, at its next request. Other hosts and SQL by
+    hand show within ``CACHE_SECONDS``. Unknown slugs and tenants still provisioning are never
+    cached. Keys carry the database, for processes that hold apps on different databases
+    (tests).
     """
 
-    CACHE_SECONDS = 5.0
+    CACHE_SECONDS = 60.0
     MAX_ENTRIES = 20_000  # about 10 MB; beyond, the oldest entries go
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[object, str], tuple[float, Resolved]] = {}
+        self._entries: dict[tuple[object, str], tuple[float, int, Resolved]] = {}
         self._lock = threading.Lock()  # writers only: reads of a dict are atomic
         self.generation = 0  # bumped by every clear()
 
-    def get(self, key: tuple[object, str]) -> Resolved | None:
+    def get(self, key: tuple[object, str], shared: int) -> Resolved | None:
+        """The row kept for ``key`` if it was read at the registry's ``shared`` generation."""
         hit = self._entries.get(key)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
+        if hit is not None and hit[1] == shared and hit[0] > time.monotonic():
+            return hit[2]
         return None
 
-    def put(self, key: tuple[object, str], value: Resolved, generation: int) -> None:
-        """Keep ``value``, read from the registry when the cache was at ``generation``."""
+    def put(self, key: tuple[object, str], value: Resolved, generation: int,
+            shared: int) -> None:
+        """Keep ``value``, read from the registry when this cache was at ``generation`` and
+        the registry at ``shared``."""
         with self._lock:
             if generation != self.generation:  # the registry changed while it was read
                 return
             self._entries.pop(key, None)  # re-inserted last: eviction goes oldest first
-            self._entries[key] = (time.monotonic() + self.CACHE_SECONDS, value)
+            self._entries[key] = (time.monotonic() + self.CACHE_SECONDS, shared, value)
             while len(self._entries) > self.MAX_ENTRIES:
                 del self._entries[next(iter(self._entries))]
 
@@ -96,6 +104,16 @@ class TenantCache:
 cache = TenantCache()
 
 
+def _registry_generation() -> Generations:
+    """The registry's generation, shared by the processes of this app's instance folder."""
+    shared = current_app.extensions.get("parvis_registry_generation")
+    if shared is None:
+        folder = current_app.config.get("INSTANCE_PATH")
+        shared = current_app.extensions["parvis_registry_generation"] = Generations(
+            Path(folder) / "registry-generation" if folder else None, slots=1)
+    return cast(Generations, shared)
+
+
 def resolve(slug: str, session: Session | None = None) -> Resolved | None:
     """The registry row of ``slug`` (cached), read on a miss in ``session``, by default the
     unit of work's control session."""
@@ -104,10 +122,13 @@ def resolve(slug: str, session: Session | None = None) -> Resolved | None:
     except tenants_api.InvalidSlug:
         return None
     key = (db.engine().url, slug)
-    resolved = cache.get(key)
+    shared = _registry_generation().get()
+    resolved = cache.get(key, shared)
     if resolved is None:
-        generation = cache.generation
-        row = (session or db.session()).execute(
+        generation, session = cache.generation, session or db.session()
+        # A transaction begun earlier may read a row older than ``shared`` (SQLite): not kept.
+        fresh = not session.in_transaction()
+        row = session.execute(
             select(Tenant, Subscription.plan).where(Tenant.slug == slug)
             .outerjoin(Subscription, Subscription.tenant_id == Tenant.id)).first()
         if row is None:
@@ -116,8 +137,8 @@ def resolve(slug: str, session: Session | None = None) -> Resolved | None:
         resolved = Resolved(tenant.id, tenants_api.TenantInfo(
             slug=tenant.slug, name=tenant.name, default_language=tenant.default_language,
             status=tenant.status.value, limits=plans.limits_of(plan)))
-        if tenant.status != TenantStatus.PROVISIONING:
-            cache.put(key, resolved, generation)
+        if fresh and tenant.status != TenantStatus.PROVISIONING:
+            cache.put(key, resolved, generation, shared)
     return resolved
 
 
@@ -251,10 +272,12 @@ def _end_tenant_scope(exc: BaseException | None = None) -> None:
 # --- keeping the cache true to the registry ------------------------------------------------
 
 CHANGED = "parvis_tenants_changed"
+REGISTRY_TABLES = {Tenant.__tablename__, Subscription.__tablename__}
 
 
-def _row_changed(mapper: object, connection: object, target: Tenant) -> None:
-    """A registry row was inserted, updated or deleted through the ORM (at flush)."""
+def _row_changed(mapper: object, connection: object, target: object) -> None:
+    """A registry row (or a subscription, which sets the plan) was inserted, updated or
+    deleted through the ORM (at flush)."""
     cache.clear()
     session = object_session(target)
     if session is not None:
@@ -262,10 +285,10 @@ def _row_changed(mapper: object, connection: object, target: Tenant) -> None:
 
 
 def _statement_ran(state: ORMExecuteState) -> None:
-    """An UPDATE/DELETE/INSERT statement on the registry table (bulk or Core)."""
+    """An UPDATE/DELETE/INSERT statement on the registry or subscriptions (bulk or Core)."""
     if ((state.is_update or state.is_delete or state.is_insert)
             and getattr(cast(UpdateBase, state.statement).table, "name", None)
-            == Tenant.__tablename__):
+            in REGISTRY_TABLES):
         cache.clear()
         state.session.info[CHANGED] = True
 
@@ -274,13 +297,16 @@ def _committed(session: Session) -> None:
     # Again at commit: a request may have cached the old row between the flush and now.
     if session.info.pop(CHANGED, False):
         cache.clear()
+        if has_app_context():  # other processes: their next request reads the row again
+            _registry_generation().bump()
 
 
 @functools.cache
 def _watch_registry_rows() -> None:
     """Once per process: mapper events are global."""
-    for name in ("after_insert", "after_update", "after_delete"):
-        event.listen(Tenant, name, _row_changed)
+    for model in (Tenant, Subscription):
+        for name in ("after_insert", "after_update", "after_delete"):
+            event.listen(model, name, _row_changed)
 
 
 def _watch_registry(sessions: sessionmaker) -> None:

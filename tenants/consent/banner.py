@@ -21,12 +21,15 @@ from sqlalchemy.orm import Session
 from core.cookie_lifetimes import Lifetime, parse
 from core.cookie_lifetimes import check as check_lifetimes
 from tenants import db as tenant_db
+from tenants import pagecache
 from tenants.consent.cache import caches, key
 from tenants.consent.models import PURPOSES, ConsentConfig, ConsentService
 
 MAX_LIFETIME_MONTHS = 13
 RETENTION_YEARS = (1, 6)  # bounds of the platform; default 5 (PRODUCT.md retention matrix)
-CONFIG_SECONDS = 5.0
+# Kept until a write to the tenant's data commits (its generation, tenants/pagecache.py), at
+# most this long: how long a change made on another host or by hand takes to show.
+CONFIG_SECONDS = 60.0
 COOKIE_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")  # RFC 6265 token
 HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 
@@ -166,14 +169,17 @@ def _service(row: ConsentService) -> Service:
 
 
 def config(db: Session | None = None) -> Config:
-    """The active tenant's configuration (cached; see the module's docstring). ``db`` is the
+    """The active tenant's configuration (cached; see tenants/consent/cache.py). ``db`` is the
     tenant's session, the active one by default (opened only on a cache miss)."""
-    found_key = key(db.info["tenant"] if db is not None else tenant_db.current_slug())
+    slug = db.info["tenant"] if db is not None else tenant_db.current_slug()
+    found_key = key(slug)
     hit = caches.configs.get(found_key)
-    if hit is not None and hit[0] > time.monotonic():
-        return hit[1]
+    if hit is not None and hit[0] > time.monotonic() and \
+            hit[1] == pagecache.current_generation(slug):
+        return hit[2]
     generation = caches.generation
     db = db if db is not None else tenant_db.session()
+    shared = pagecache.generation(db)
     row = db.get(ConsentConfig, 1)
     found = Config(
         version=row.version if row else 1, texts_hash=row.texts_hash if row else "",
@@ -184,7 +190,7 @@ def config(db: Session | None = None) -> Config:
         services=tuple(_service(s) for s in list_services(db, active=True)))
     with caches.lock:
         if generation == caches.generation:
-            caches.configs[found_key] = (time.monotonic() + CONFIG_SECONDS, found)
+            caches.configs[found_key] = (time.monotonic() + CONFIG_SECONDS, shared, found)
     return found
 
 

@@ -3,9 +3,12 @@
 Every page asks for the visitor's consent state (``visitor.visitor_state``), so it is cheap: the
 tenant's configuration and the ledger entries that cookies point at are cached here.
 
-- The configuration is cached ``banner.CONFIG_SECONDS`` per tenant, and forgotten at once when
-  this process changes it (at flush and again at commit, so a page read in between is not
-  kept). Another process sees a change within ``CONFIG_SECONDS``.
+- The configuration is cached per tenant, and forgotten at once when this process changes it
+  (at flush and again at commit, so a page read in between is not kept). Another process of
+  the same instance folder sees a change at its next request: an entry is kept only while the
+  tenant's generation (``tenants.pagecache``: bumped after any write to the tenant's data
+  commits, in any process) is the one it was read at. Other hosts and SQL by hand show within
+  ``banner.CONFIG_SECONDS``.
 - A ledger entry never changes once written, but for ``replaced_at``: each choice gets a new
   consent id. So a cached entry stays true in every process; the one change (an entry
   replaced by a newer choice) is forgotten at once in the process that made it, and only a
@@ -36,7 +39,7 @@ ENTRIES_CHANGED = "parvis_consent_entries_changed"
 class _Caches:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.configs: dict[tuple[int, str], tuple[float, Any]] = {}  # banner.Config
+        self.configs: dict[tuple[int, str], tuple[float, int, Any]] = {}  # banner.Config
         self.entries: OrderedDict[tuple[int, str, str], Any] = OrderedDict()  # visitor.Decision
         self.generation = 0
 

@@ -187,6 +187,24 @@ def test_no_services_no_banner_and_no_query_beyond_the_config(app, client, state
     assert not any("consent" in s for s in statements.statements)
 
 
+@pytest.mark.spans_connections  # another process commits
+def test_a_service_added_by_another_worker_shows_on_the_next_page(app, client):
+    """The configuration is kept per process until the tenant's data changes in any process
+    of the instance folder (its generation, tenants/pagecache.py), not for a fixed time."""
+    client.get(HOME)
+    assert 'id="consent-banner"' not in client.get(HOME).get_data(as_text=True)  # kept
+    factories.in_another_process(app, f"""
+        from tenants.consent import banner
+        with tenants_api.tenant_context("acme") as session:
+            banner.save_service(session, None, name="Matomo", provider="InnoCraft",
+                                purpose="audience", location="France", load_kind="script",
+                                load_url={SCRIPT!r},
+                                cookies=[{{"name": "_pk_id", "duration": 13, "unit": "months"}}])
+    """)
+    html = client.get(HOME).get_data(as_text=True)
+    assert 'id="consent-banner"' in html and "Matomo" in html
+
+
 # --- lifetimes and versions ----------------------------------------------------------------------
 
 
