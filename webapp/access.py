@@ -21,13 +21,12 @@ from typing import Any
 
 from flask import abort, g
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from webapp import db
 from webapp.auth.models import Membership, OperatorRole
 from webapp.organisations import services as org_services
 from webapp.organisations.models import Tenant
-from webapp.tenancy import member_role
+from webapp.tenancy import member_role, standing
 
 # The privacy team: runs the registers, the sub-processor list, the catalogue of third-party
 # services and the breach workflow (support operators: 403).
@@ -90,8 +89,8 @@ def tenant_member(*roles: str) -> Membership:
         abort(401 if not g.get("signed_in") else 403)
     if role not in roles:
         abort(403)
-    found = db.session().scalar(select(Membership).where(
-        Membership.tenant_id == g.tenant_id, Membership.account_id == current_user.id))
-    if found is None:
+    # Read with the role, in this request (webapp.tenancy): no second look-up.
+    found = standing()
+    if found is None or found.membership is None:
         abort(403)
-    return found
+    return found.membership

@@ -7,7 +7,10 @@ suspended or ended → a clear page, read-only → pages render but writes are r
 domains can be added here, in ``resolve``, without touching any view.
 
 Registry rows are cached per process until the registry changes (see ``TenantCache``), so
-most pages send no control-plane query at all.
+most pages send no control-plane query at all. A signed-in account's page sends two: its
+login session (Flask-Login's loader) and its ``Standing`` (role, the tenant's two-factor rule,
+what the banners need), both read again on every request: nothing about a person is kept
+across requests.
 """
 
 from __future__ import annotations
@@ -36,7 +39,10 @@ from webapp import db
 from webapp.auth.models import Account, Membership
 from webapp.billing import plans
 from webapp.billing.models import Subscription
+from webapp.dpa import services as dpa_services
+from webapp.members.models import MemberPolicy
 from webapp.organisations.models import Tenant, TenantStatus
+from webapp.subprocessors import services as subprocessor_services
 from webapp.support import services as support_services
 from webapp.support.models import SupportGrant
 
@@ -181,6 +187,61 @@ def member_role(tenant_id: int) -> str | None:
         Membership.tenant_id == tenant_id, Membership.account_id == current_user.id))
 
 
+# --- the signed-in account's standing: one statement per request ------------------------------
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the control plane knows of the signed-in account for one request, read in one
+    statement: in the request's tenant (none outside ``/t/<slug>``) its membership, whether the
+    tenant requires two-factor sign-in and its subscription (the billing banner); anywhere,
+    whether the DPA banner and the sub-processor banner have something to show."""
+
+    membership: Membership | None
+    requires_two_factor: bool
+    subscription: Subscription | None
+    dpa_pending: bool
+    open_sub_processor_changes: bool
+
+
+def read_standing(session: Session, account_id: int, tenant_id: int | None) -> Standing:
+    """The account's standing, read now: never kept beyond the request, so a role taken away,
+    a policy or a subscription changed shows on the next request, as before."""
+    flags = (dpa_services.any_pending_dpa(account_id).label("dpa_pending"),
+             subprocessor_services.any_open_changes(account_id).label("open_changes"))
+    if tenant_id is None:
+        row = session.execute(select(*flags)).one()
+        return Standing(None, False, None, row.dpa_pending, row.open_changes)
+    # Outer joins from the tenant's row: each part may be missing (an operator under a support
+    # grant has no membership; a tenant made by an operator, no subscription nor policy).
+    found = session.execute(
+        select(Membership, MemberPolicy.require_two_factor, Subscription, *flags)
+        .select_from(Tenant)
+        .outerjoin(Membership, (Membership.tenant_id == Tenant.id)
+                   & (Membership.account_id == account_id))
+        .outerjoin(MemberPolicy, MemberPolicy.tenant_id == Tenant.id)
+        .outerjoin(Subscription, Subscription.tenant_id == Tenant.id)
+        .where(Tenant.id == tenant_id)).first()
+    if found is None:  # the tenant row went since the (cached) registry read
+        return read_standing(session, account_id, None)
+    membership, required, subscription, dpa_pending, open_changes = found
+    return Standing(membership, bool(required), subscription, bool(dpa_pending),
+                    bool(open_changes))
+
+
+def standing() -> Standing | None:
+    """The signed-in account's standing in this request (None: nobody signed in), read on first
+    use: by the tenancy resolver on a tenant's pages, by the layout's banners elsewhere."""
+    if not current_user.is_authenticated:
+        return None
+    here = g._get_current_object()
+    found = here.get("standing")
+    if found is None:
+        found = here.standing = read_standing(db.session(), current_user.id,
+                                              here.get("tenant_id"))
+    return cast(Standing, found)
+
+
 @bp.url_value_preprocessor
 def pull_tenant(endpoint: str | None, values: dict | None) -> None:
     slug = (values or {}).pop("tenant", None)
@@ -193,7 +254,10 @@ def pull_tenant(endpoint: str | None, values: dict | None) -> None:
     # Flask-Login keeps a signed-in member's id in the session: without one, the visitor is
     # nobody, and Flask-Login's own loading (session protection, a hash of the client) is skipped.
     here.signed_in = "_user_id" in cookie and current_user.is_authenticated
-    here.tenant_role = member_role(resolved.id) if here.signed_in else None
+    here.standing = read_standing(db.session(), current_user.id, resolved.id) \
+        if here.signed_in else None
+    membership = here.standing.membership if here.standing is not None else None
+    here.tenant_role = membership.role if membership is not None else None
     here.support_grant = support_grant(resolved.id) if here.signed_in and not here.tenant_role \
         else None
     if here.support_grant is not None:
@@ -264,6 +328,7 @@ def push_tenant(endpoint: str, values: dict) -> None:
 
 
 def _end_tenant_scope(exc: BaseException | None = None) -> None:
+    g.pop("standing", None)  # an app context kept across requests (tests) must not keep it
     token = g.pop("tenant_token", None)
     if token is not None:
         tenants_api.deactivate(token)

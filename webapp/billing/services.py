@@ -413,7 +413,11 @@ class Notice:
 
 
 def notice(db: Session, tenant_id: int) -> Notice | None:
-    subscription = subscription_of(db, tenant_id)
+    return notice_of(subscription_of(db, tenant_id))
+
+
+def notice_of(subscription: Subscription | None) -> Notice | None:
+    """The banner of a tenant with ``subscription`` (None: a tenant outside billing)."""
     if subscription is None:
         return None
     if subscription.tenant_status == TenantStatus.SUSPENDED.value:

@@ -20,7 +20,7 @@ from core.web.htmx import render
 from core.web.pagination import requested_page
 from core.web.urls import external_url
 from tenants import api as tenants_api
-from webapp import db
+from webapp import db, tenancy
 from webapp.access import member_required, operator_required
 from webapp.billing import plans, services
 from webapp.billing.cli import billing_cli
@@ -185,10 +185,10 @@ def money(cents: int, currency: str = "eur") -> str:
 
 
 def _notice_for_members() -> services.Notice | None:
-    """For the banner on a tenant's pages: members only, one query; nobody else, none."""
-    if g.get("tenant_role") is None:
-        return None
-    return services.notice(db.session(), g.tenant_id)
+    """For the banner on a tenant's pages: members only, from the subscription read with the
+    request's standing (``webapp.tenancy``); nobody else, none."""
+    standing = tenancy.standing() if g.get("tenant_role") is not None else None
+    return services.notice_of(standing.subscription) if standing is not None else None
 
 
 LIMIT_MESSAGES = {

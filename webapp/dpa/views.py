@@ -11,7 +11,7 @@ from core.web.errors import error_page
 from core.web.htmx import render
 from core.web.i18n import text_language
 from core.web.pagination import requested_page
-from webapp import db
+from webapp import db, tenancy
 from webapp.access import member_required, operator_required
 from webapp.dpa import services, versions
 from webapp.dpa.forms import AcceptDpaForm
@@ -26,8 +26,10 @@ def dpa_context() -> dict:
 
 
 def _pending_dpa_tenants() -> list:
-    """For the banner: the tenants the signed-in account owns with a DPA to accept."""
-    if not current_user.is_authenticated:
+    """For the banner: the tenants the signed-in account owns with a DPA to accept (read only
+    when the request's standing says there are some)."""
+    standing = tenancy.standing()
+    if standing is None or not standing.dpa_pending:
         return []
     return services.tenants_pending_dpa(db.session(), current_user.id)
 

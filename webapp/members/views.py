@@ -17,7 +17,7 @@ from core.web.errors import error_page
 from core.web.htmx import render
 from core.web.i18n import safe_next
 from tenants import api as tenants_api
-from webapp import access, db
+from webapp import access, db, tenancy
 from webapp.auth import services as auth_services
 from webapp.auth.models import Membership
 from webapp.billing import services as billing
@@ -30,7 +30,7 @@ from webapp.members.forms import (
     TransferForm,
     role_choices,
 )
-from webapp.members.models import Invitation
+from webapp.members.models import Invitation, MemberPolicy
 from webapp.members.tasks import send_invitation
 from webapp.organisations.models import Tenant
 
@@ -40,13 +40,15 @@ invitations_bp = Blueprint("invitations", __name__, url_prefix="/invitations",
                            template_folder="templates")
 
 
-def _administered() -> tuple[int, str] | None:
-    """The tenant whose administration this request opens for one of its members: its admin
-    pages (``/t/<slug>/admin/…``) or its organisation pages (``/organisations/<slug>/…``:
-    contract and export bundle, subscription, processor duties, breaches, support)."""
+def _administered() -> tuple[str, bool] | None:
+    """The tenant whose administration this request opens for one of its members, and whether
+    it requires two-factor sign-in: its admin pages (``/t/<slug>/admin/…``, from the request's
+    standing) or its organisation pages (``/organisations/<slug>/…``: contract and export
+    bundle, subscription, processor duties, breaches, support)."""
     if g.get("tenant_role"):
         admin = request.path.startswith(f"/t/{g.tenant.slug}/admin")
-        return (g.tenant_id, g.tenant.name) if admin else None
+        here = tenancy.standing()
+        return (g.tenant.name, here.requires_two_factor) if admin and here else None
     slug = (request.view_args or {}).get("slug")
     if not slug or not request.path.startswith(f"/organisations/{slug}/"):
         return None
@@ -54,10 +56,11 @@ def _administered() -> tuple[int, str] | None:
         tenants_api.validate_slug(slug)  # nothing else reaches the database
     except tenants_api.InvalidSlug:
         return None
-    found = db.session().execute(select(Tenant.id, Tenant.name).join(
-        Membership, Membership.tenant_id == Tenant.id).where(
+    found = db.session().execute(select(Tenant.name, MemberPolicy.require_two_factor).join(
+        Membership, Membership.tenant_id == Tenant.id).outerjoin(
+        MemberPolicy, MemberPolicy.tenant_id == Tenant.id).where(
         Tenant.slug == slug, Membership.account_id == current_user.id)).first()
-    return (found.id, found.name) if found else None
+    return (found.name, bool(found.require_two_factor)) if found else None
 
 
 @bp.before_app_request
@@ -67,10 +70,10 @@ def members_set_up_two_factor():
     if not current_user.is_authenticated or current_user.has_two_factor:
         return None
     tenant = _administered()
-    if tenant is None or not services.requires_two_factor(db.session(), tenant[0]):
+    if tenant is None or not tenant[1]:
         return None
     flash(_("%(name)s requires two-factor sign-in for its members. Set it up to continue.",
-            name=tenant[1]), "two-factor")
+            name=tenant[0]), "two-factor")
     return redirect(url_for("auth.two_factor", next=request.full_path.rstrip("?")))
 
 

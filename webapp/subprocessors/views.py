@@ -13,7 +13,7 @@ from core.jobs import enqueue
 from core.web.errors import error_page
 from core.web.htmx import render
 from core.web.i18n import text_language
-from webapp import db
+from webapp import db, tenancy
 from webapp.access import PRIVACY_ROLES, member_required, operator_required
 from webapp.subprocessors import services
 from webapp.subprocessors.forms import (
@@ -36,8 +36,10 @@ def subprocessors_context() -> dict:
 
 
 def _open_changes() -> list:
-    """For the banner: sub-processor changes the signed-in owner may still object to."""
-    if not current_user.is_authenticated:
+    """For the banner: sub-processor changes the signed-in owner may still object to (read
+    only when the request's standing says there are some)."""
+    standing = tenancy.standing()
+    if standing is None or not standing.open_sub_processor_changes:
         return []
     return services.open_changes_for(db.session(), current_user.id)
 
