@@ -142,14 +142,15 @@ def _message(title: str, message: str, status: int = 200, **context: Any) -> Res
 
 def _signup_page(form: Any, event: Event | None, state: str, *, status: int = 200,
                  block: str | None = None) -> Response:
+    """The sign-up page with ``form`` (None: registration is not open; a form class: a blank
+    form, whose inputs are the same for every visitor, rendered once per process, language,
+    page and configuration version, tenants/settings/version.py)."""
     helpers = _event_helpers()
     blank = None
-    if form is not None and block is None and not form.is_submitted():
-        # A blank form's inputs are the same for every visitor: rendered once per process,
-        # language, page and configuration version (tenants/settings/version.py).
+    if isinstance(form, type):
         blank = version.kept(db.session(), "signup_inputs", (_language(), request.path),
                              lambda: Markup(render_block(  # noqa: S704 -- Jinja's own output
-                                 "participants/signup.html", "inputs", form=form,
+                                 "participants/signup.html", "inputs", form=form(),
                                  preview=False, **helpers)))
     return render("participants/signup.html", block=block, status=status, form=form,
                   event=event, state=state, preview=block is not None, blank_inputs=blank,
@@ -174,11 +175,12 @@ def signup(event_id: int | None = None):
     state = registrations.registration_state(event) if event is not None else "open"
     if state != "open":
         return _signup_page(None, event, state, status=409 if request.method == "POST" else 200)
-    form = answer_form.build_form_class(session, _language(), signup=True)()
+    form_class = answer_form.build_form_class(session, _language(), signup=True)
+    if request.method != "POST":
+        return _signup_page(form_class, event, state)  # blank: no form instance needed
+    form = form_class()
     if _is_preview():
         return _signup_page(form, event, state, block="fields")
-    if not form.is_submitted():
-        return _signup_page(form, event, state)
     if not form.validate():
         return _signup_page(form, event, state, status=422)
 
