@@ -30,8 +30,10 @@ one published event; an owner of the tenant; 30 participants.
    the rest waitlisted. Every answer must be a 303 or a 503 (refused by admission control on a
    busy machine: nothing done; counted, and left out of the rates, which count 303s only).
    The pages' phase turns the queue check off (``PARVIS_QUEUE_TIMEOUT=0``) so that, like the
-   plaintext app, Parvis queues ``--clients`` requests rather than shedding them; rates count
-   only the expected answers (200, or 303 for the POST) all the same.
+   plaintext app, Parvis queues ``--clients`` requests rather than shedding them, and gives it
+   as many CPU slots as workers (by default one CPU is left to a local PostgreSQL, see
+   docs/architecture.md, "Admission control"); rates count only the expected answers (200, or
+   303 for the POST) all the same.
 
 The report goes to stdout (with the machine's load before and after), progress to stderr; the
 exit code is 0 whatever the verdicts. See bench/README.md and bench/REGISTRATION.md.
@@ -427,9 +429,12 @@ def main(argv: list[str] | None = None) -> None:
         try:
             log(f"starting gunicorn ({args.workers} workers): Parvis and the plaintext app")
             # Like the plaintext app, Parvis queues rather than sheds here (no 503 for a
-            # request queued over QUEUE_TARGET): the pages' throughput, not the overload policy.
-            parvis = stack.enter_context(gunicorn({**site.env, "PARVIS_QUEUE_TIMEOUT": "0"},
-                                                  tmp / "parvis.log", workers=args.workers))
+            # request queued over QUEUE_TARGET) and runs as many requests at once as it has
+            # workers (no CPU slot left to a local database): the pages' throughput, not the
+            # overload policy.
+            parvis = stack.enter_context(gunicorn(
+                {**site.env, "PARVIS_QUEUE_TIMEOUT": "0", "PARVIS_CPU_SLOTS": str(args.workers)},
+                tmp / "parvis.log", workers=args.workers))
             plain = stack.enter_context(gunicorn(site.env, tmp / "plain.log",
                                                  workers=args.workers,
                                                  app="bench.plaintext:app"))
