@@ -195,23 +195,26 @@ class Standing:
     """What the control plane knows of the signed-in account for one request, read in one
     statement: in the request's tenant (none outside ``/t/<slug>``) its membership, whether the
     tenant requires two-factor sign-in and its subscription (the billing banner); anywhere,
-    whether the DPA banner and the sub-processor banner have something to show."""
+    the tenants it owns that have a DPA to accept (their slugs: the DPA banner takes their
+    names from the registry) and whether the sub-processor banner has something to show (it
+    then reads its list)."""
 
     membership: Membership | None
     requires_two_factor: bool
     subscription: Subscription | None
-    dpa_pending: bool
+    dpa_pending: tuple[str, ...]
     open_sub_processor_changes: bool
 
 
 def read_standing(session: Session, account_id: int, tenant_id: int | None) -> Standing:
     """The account's standing, read now: never kept beyond the request, so a role taken away,
     a policy or a subscription changed shows on the next request, as before."""
-    flags = (dpa_services.any_pending_dpa(account_id).label("dpa_pending"),
+    flags = (dpa_services.pending_dpa_slugs(account_id).label("dpa_pending"),
              subprocessor_services.any_open_changes(account_id).label("open_changes"))
     if tenant_id is None:
         row = session.execute(select(*flags)).one()
-        return Standing(None, False, None, row.dpa_pending, row.open_changes)
+        return Standing(None, False, None, tuple((row.dpa_pending or "").split()),
+                        bool(row.open_changes))
     # Outer joins from the tenant's row: each part may be missing (an operator under a support
     # grant has no membership; a tenant made by an operator, no subscription nor policy).
     found = session.execute(
@@ -225,8 +228,8 @@ def read_standing(session: Session, account_id: int, tenant_id: int | None) -> S
     if found is None:  # the tenant row went since the (cached) registry read
         return read_standing(session, account_id, None)
     membership, required, subscription, dpa_pending, open_changes = found
-    return Standing(membership, bool(required), subscription, bool(dpa_pending),
-                    bool(open_changes))
+    return Standing(membership, bool(required), subscription,
+                    tuple((dpa_pending or "").split()), bool(open_changes))
 
 
 def standing() -> Standing | None:
@@ -374,10 +377,25 @@ def _watch_registry_rows() -> None:
             event.listen(model, name, _row_changed)
 
 
+def _standing_changed(session: Session, *_: object) -> None:
+    """The request's unit of work wrote (a flush, or an UPDATE, DELETE or INSERT statement):
+    its standing is read again when next asked, as each of its look-ups was before it was one
+    statement (a page rendered after a write shows what the write did)."""
+    if has_app_context():
+        g.pop("standing", None)
+
+
+def _standing_statement(state: ORMExecuteState) -> None:
+    if state.is_update or state.is_delete or state.is_insert:
+        _standing_changed(state.session)
+
+
 def _watch_registry(sessions: sessionmaker) -> None:
     _watch_registry_rows()
     event.listen(sessions, "do_orm_execute", _statement_ran)
     event.listen(sessions, "after_commit", _committed)
+    event.listen(sessions, "after_flush", _standing_changed)
+    event.listen(sessions, "do_orm_execute", _standing_statement)
 
 
 @functools.cache

@@ -129,8 +129,16 @@ def test_a_two_factor_rule_shows_on_the_next_request(app: Flask, owner: FlaskCli
     assert refused.status_code == 302 and "/account/two-factor" in refused.location
 
 
-def test_a_pending_dpa_still_shows_its_banner_on_a_tenant_page(
-        app: Flask, client: FlaskClient) -> None:
-    sign_in_member(client, "acme", "owner", in_english=True)  # acme has not accepted it
-    page = client.get(PAGES[0]).get_data(as_text=True)
-    assert "dpa-banner" in page and "/organisations/acme/dpa" in page
+def test_a_pending_dpa_shows_its_banner_without_a_statement_of_its_own(
+        app: Flask, client: FlaskClient, control_statements: StatementCounter) -> None:
+    # Neither acme nor globex has accepted it: the banner names both, in the names' order.
+    sign_in_member(client, "globex", "owner", OWNER)
+    sign_in_member(client, "acme", "owner", OWNER, in_english=True)
+    assert client.get("/t/globex/").status_code == 200  # its registry row kept from here on
+    assert client.get(PAGES[0]).status_code == 200  # and acme's
+    with control_statements:
+        page = client.get(PAGES[0]).get_data(as_text=True)
+    assert control_statements.count <= 2, "\n\n".join(control_statements.statements)
+    banner = page[page.index('class="notice dpa-banner"'):]
+    banner = banner[:banner.index("</div>")]
+    assert 0 < banner.index("/organisations/acme/dpa") < banner.index("/organisations/globex/dpa")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Exists, Select, exists, select
+from sqlalchemy import ScalarSelect, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -66,24 +66,18 @@ def accepted_version(session: Session, tenant_id: int) -> DpaAcceptance | None:
         DpaAcceptance.tenant_id == tenant_id, DpaAcceptance.version == versions.current().id))
 
 
-def _pending_dpa(account_id: int) -> Select[Tenant]:
+def pending_dpa_slugs(account_id: int) -> ScalarSelect[str]:
+    """The open tenants this account owns that have not accepted the current DPA, as one column
+    of a larger statement (the request's standing, ``webapp.tenancy``): their slugs, separated
+    by spaces (a slug has none), or NULL for none."""
     accepted = exists().where(DpaAcceptance.tenant_id == Tenant.id,
                               DpaAcceptance.version == versions.current().id)
-    return (select(Tenant).join(Membership, Membership.tenant_id == Tenant.id)
+    # Correlated with nothing: the larger statement reads memberships and tenants too.
+    return (select(func.aggregate_strings(Tenant.slug, " ")).select_from(Tenant)
+            .join(Membership, Membership.tenant_id == Tenant.id)
             .where(Membership.account_id == account_id, Membership.role == "owner",
-                   Tenant.status.in_(INFORMED), ~accepted))
-
-
-def tenants_pending_dpa(session: Session, account_id: int) -> list[Tenant]:
-    """The open tenants this account owns that have not accepted the current DPA."""
-    return list(session.scalars(_pending_dpa(account_id).order_by(Tenant.name)))
-
-
-def any_pending_dpa(account_id: int) -> Exists:
-    """Whether ``tenants_pending_dpa`` would find any, as a column of a larger statement (the
-    request's standing, ``webapp.tenancy``): the banner's list is read only when it shows."""
-    # Correlated with nothing: the larger statement may read memberships and tenants too.
-    return _pending_dpa(account_id).correlate(None).exists()
+                   Tenant.status.in_(INFORMED), ~accepted)
+            .correlate(None).scalar_subquery())
 
 
 def accept(session: Session, tenant_id: int, account_id: int, version: str,

@@ -11,6 +11,7 @@ from core.web.errors import error_page
 from core.web.htmx import render
 from core.web.i18n import text_language
 from core.web.pagination import requested_page
+from tenants import api as tenants_api
 from webapp import db, tenancy
 from webapp.access import member_required, operator_required
 from webapp.dpa import services, versions
@@ -25,13 +26,14 @@ def dpa_context() -> dict:
     return {"dpa_pending": services.dpa_pending, "pending_dpa_tenants": _pending_dpa_tenants}
 
 
-def _pending_dpa_tenants() -> list:
-    """For the banner: the tenants the signed-in account owns with a DPA to accept (read only
-    when the request's standing says there are some)."""
+def _pending_dpa_tenants() -> list[tenants_api.TenantInfo]:
+    """For the banner: the tenants the signed-in account owns with a DPA to accept, by name.
+    Their slugs come with the request's standing, their names from the registry: kept by this
+    process (a tenant's own pages keep theirs), read in the request's session otherwise."""
     standing = tenancy.standing()
-    if standing is None or not standing.dpa_pending:
-        return []
-    return services.tenants_pending_dpa(db.session(), current_user.id)
+    found = [tenancy.resolve(slug) for slug in standing.dpa_pending] if standing else []
+    return sorted((tenant.info for tenant in found if tenant is not None),
+                  key=lambda info: info.name)
 
 
 @bp.get("/legal/dpa")
