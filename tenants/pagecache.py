@@ -16,8 +16,8 @@ Jinja and WTForms, serving a copy tens of microseconds. ``cached`` wraps such a 
   such a commit, and a copy is served only while the generation it was rendered at is current.
   The numbers live in a small file mapped in memory by every process (``core.generations``, in
   ``<instance>/page-generations``): reading one costs no round trip, so a copy stays cheap.
-  Other things kept per tenant and shown on its pages use the same numbers (``generation``:
-  the consent configuration).
+  Other things a process keeps per tenant have counters of their own in the same file
+  (``shared``: the consent configuration's).
   Time (registration opening or closing at a given minute), writes made on another host and
   SQL by hand show within ``SECONDS``.
 * **Off**: ``PAGE_COPIES=0`` (``PARVIS_PAGE_COPIES``) serves every page rendered.
@@ -128,7 +128,7 @@ def cached(view: Callable[..., Any]) -> Callable[..., Any]:
         key = _key() if current_app.config.get("PAGE_COPIES", True) else None
         if key is None:
             return view(*args, **kwargs)
-        store, generation = _store(), _shared().get(db.current_slug())
+        store, generation = _store(), shared().get(db.current_slug())
         copy = store.get(key, generation)
         if copy is not None:
             return Response(copy.body.replace(TOKEN_HOLE, csrf_token().encode()),
@@ -164,41 +164,21 @@ def _keepable(response: Response) -> bool:
 _last = [Generations(None)]  # the last application's: for a write made outside any context
 
 
-def _shared() -> Generations:
+def shared() -> Generations:
     """The generations of the current application's instance folder (outside an application
     context, a unit of work run by hand: the last application's)."""
     if not has_app_context():
         return _last[0]
-    shared = current_app.extensions.get("parvis_page_generations")
-    if shared is None:
+    found = current_app.extensions.get("parvis_page_generations")
+    if found is None:
         folder = current_app.config.get("INSTANCE_PATH")
-        shared = Generations(Path(folder) / "page-generations" if folder else None)
-        current_app.extensions["parvis_page_generations"] = shared
-    _last[0] = shared
-    return cast(Generations, shared)
+        found = Generations(Path(folder) / "page-generations" if folder else None)
+        current_app.extensions["parvis_page_generations"] = found
+    _last[0] = found
+    return cast(Generations, found)
 
 
 STALE = "parvis_pages_stale"
-BEGUN_AT = "parvis_generation_at_begin"
-
-
-def generation(session: Session) -> int:
-    """The tenant's generation when ``session``'s transaction began (now, if none has): data
-    read in it is at least that recent, so what is kept from it is labelled with this number
-    and served only while it is current (a write committing since bumps it)."""
-    found = session.info.get(BEGUN_AT) if session.in_transaction() else None
-    return found if found is not None else _shared().get(session.info["tenant"])
-
-
-def current_generation(slug: str) -> int:
-    """The tenant's generation now."""
-    return _shared().get(slug)
-
-
-def _begun(session: Session, _transaction: object, _connection: object) -> None:
-    session.info[BEGUN_AT] = _shared().get(session.info["tenant"])
-
-
 def _flushed(session: Session, _context: object) -> None:
     for instance in (*session.new, *session.dirty, *session.deleted):
         if getattr(instance, "__tablename__", None) not in _not_shown:
@@ -213,13 +193,11 @@ def _statement(state: ORMExecuteState) -> None:
 
 
 def _committed(session: Session) -> None:
-    session.info.pop(BEGUN_AT, None)
     if session.info.pop(STALE, False):
-        _shared().bump(session.info["tenant"])
+        shared().bump(session.info["tenant"])
 
 
 def _rolled_back(session: Session) -> None:
-    session.info.pop(BEGUN_AT, None)
     session.info.pop(STALE, None)
 
 
@@ -227,4 +205,3 @@ db.listen("after_flush", _flushed)
 db.listen("do_orm_execute", _statement)
 db.listen("after_commit", _committed)
 db.listen("after_rollback", _rolled_back)
-db.listen("after_begin", _begun)

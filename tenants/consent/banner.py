@@ -21,14 +21,13 @@ from sqlalchemy.orm import Session
 from core.cookie_lifetimes import Lifetime, parse
 from core.cookie_lifetimes import check as check_lifetimes
 from tenants import db as tenant_db
-from tenants import pagecache
-from tenants.consent.cache import caches, key
+from tenants.consent.cache import caches, key, shared_generation, shared_generation_at_begin
 from tenants.consent.models import PURPOSES, ConsentConfig, ConsentService
 
 MAX_LIFETIME_MONTHS = 13
 RETENTION_YEARS = (1, 6)  # bounds of the platform; default 5 (PRODUCT.md retention matrix)
-# Kept until a write to the tenant's data commits (its generation, tenants/pagecache.py), at
-# most this long: how long a change made on another host or by hand takes to show.
+# Kept until a change to it commits in a process of the instance folder (tenants/consent/
+# cache.py), at most this long: how long a change made on another host or by hand takes.
 CONFIG_SECONDS = 60.0
 COOKIE_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")  # RFC 6265 token
 HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
@@ -175,11 +174,11 @@ def config(db: Session | None = None) -> Config:
     found_key = key(slug)
     hit = caches.configs.get(found_key)
     if hit is not None and hit[0] > time.monotonic() and \
-            hit[1] == pagecache.current_generation(slug):
+            hit[1] == shared_generation(slug):
         return hit[2]
     generation = caches.generation
     db = db if db is not None else tenant_db.session()
-    shared = pagecache.generation(db)
+    shared = shared_generation_at_begin(db)
     row = db.get(ConsentConfig, 1)
     found = Config(
         version=row.version if row else 1, texts_hash=row.texts_hash if row else "",

@@ -5,10 +5,11 @@ tenant's configuration and the ledger entries that cookies point at are cached h
 
 - The configuration is cached per tenant, and forgotten at once when this process changes it
   (at flush and again at commit, so a page read in between is not kept). Another process of
-  the same instance folder sees a change at its next request: an entry is kept only while the
-  tenant's generation (``tenants.pagecache``: bumped after any write to the tenant's data
-  commits, in any process) is the one it was read at. Other hosts and SQL by hand show within
-  ``banner.CONFIG_SECONDS``.
+  the same instance folder sees a change at its next request: the commit bumps the tenant's
+  consent generation (a counter of its own in ``<instance>/page-generations``, see
+  ``tenants.pagecache.shared``), and an entry is kept only while that generation is the one
+  its unit of work began at (what it read is at least that recent). Other hosts and SQL by
+  hand show within ``banner.CONFIG_SECONDS``. Other writes (a sign-up) leave it kept.
 - A ledger entry never changes once written, but for ``replaced_at``: each choice gets a new
   consent id. So a cached entry stays true in every process; the one change (an entry
   replaced by a newer choice) is forgotten at once in the process that made it, and only a
@@ -29,10 +30,12 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, object_session
 
 from tenants import db as tenant_db
+from tenants import pagecache
 from tenants.consent.models import ConsentConfig, ConsentEntry, ConsentService
 
 # Session flags: what this unit of work changed, to forget again once it commits.
 CHANGED = "parvis_consent_changed"
+BEGUN_AT = "parvis_consent_generation"  # the consent generation when its transaction began
 ENTRIES_CHANGED = "parvis_consent_entries_changed"
 
 
@@ -59,6 +62,18 @@ class _Caches:
 
 
 caches = _Caches()
+
+
+def shared_generation(slug: str) -> int:
+    """The tenant's consent generation now, in the instance folder's shared counters."""
+    return pagecache.shared().get(f"consent:{slug}")
+
+
+def shared_generation_at_begin(session: Session) -> int:
+    """The tenant's consent generation when ``session``'s transaction began (now if none has):
+    a configuration read in that transaction is at least that recent."""
+    found = session.info.get(BEGUN_AT) if session.in_transaction() else None
+    return found if found is not None else shared_generation(session.info["tenant"])
 
 
 def key(slug: str) -> tuple[int, str]:
@@ -94,9 +109,15 @@ def _statement_ran(state: ORMExecuteState) -> None:
         caches.forget_entries()
 
 
+def _begun(session: Session, _transaction: object, _connection: object) -> None:
+    session.info[BEGUN_AT] = shared_generation(session.info["tenant"])
+
+
 def _committed(session: Session) -> None:
+    session.info.pop(BEGUN_AT, None)
     if session.info.pop(CHANGED, False):
         caches.forget_configs()
+        pagecache.shared().bump(f"consent:{session.info['tenant']}")  # other processes
     changed = session.info.pop(ENTRIES_CHANGED, None)
     if changed:
         caches.forget_entries(session.info["tenant"], changed)
@@ -107,3 +128,5 @@ for _model in (ConsentConfig, ConsentService):
         event.listen(_model, _name, _config_row_changed)
 tenant_db.listen("do_orm_execute", _statement_ran)
 tenant_db.listen("after_commit", _committed)
+tenant_db.listen("after_rollback", lambda session: session.info.pop(BEGUN_AT, None))
+tenant_db.listen("after_begin", _begun)

@@ -205,6 +205,21 @@ def test_a_service_added_by_another_worker_shows_on_the_next_page(app, client):
     assert 'id="consent-banner"' in html and "Matomo" in html
 
 
+@pytest.mark.spans_connections  # another process commits
+def test_other_writes_by_another_worker_keep_the_configuration(app, client, statements):
+    add_service()
+    client.get(HOME)
+    client.get(HOME)
+    factories.in_another_process(app, """
+        tenants_api.add_participant("acme", email="other.worker@example.org",
+                                    first_name="Other", last_name="Worker")
+    """)
+    with statements:
+        assert 'id="consent-banner"' in client.get(HOME).get_data(as_text=True)
+    assert not any("consent_config" in sql or "consent_services" in sql
+                   for sql in statements.statements)
+
+
 # --- lifetimes and versions ----------------------------------------------------------------------
 
 
