@@ -18,6 +18,9 @@ import struct
 import threading
 import zlib
 from pathlib import Path
+from typing import cast
+
+from flask import Flask
 
 _bumping = threading.Lock()
 
@@ -70,3 +73,15 @@ class Generations:
             finally:
                 if self.fd >= 0:
                     fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+
+def of_app(app: Flask, filename: str, slots: int = 8192) -> Generations:
+    """The counters in ``<instance>/<filename>`` of ``app``, one mapping per app (in memory
+    only without an instance folder)."""
+    key = f"parvis_{filename.replace('-', '_')}"
+    found = app.extensions.get(key)
+    if found is None:
+        folder = app.config.get("INSTANCE_PATH")
+        found = app.extensions[key] = Generations(
+            Path(folder) / filename if folder else None, slots)
+    return cast(Generations, found)

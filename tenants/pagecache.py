@@ -32,7 +32,6 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, cast
 
 from flask import Response, current_app, g, has_app_context, request
@@ -41,7 +40,7 @@ from flask_babel import get_locale
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql.dml import UpdateBase
 
-from core.generations import Generations
+from core.generations import Generations, of_app
 from core.web.security import csrf_token
 from tenants import db
 
@@ -169,16 +168,13 @@ def shared() -> Generations:
     context, a unit of work run by hand: the last application's)."""
     if not has_app_context():
         return _last[0]
-    found = current_app.extensions.get("parvis_page_generations")
-    if found is None:
-        folder = current_app.config.get("INSTANCE_PATH")
-        found = Generations(Path(folder) / "page-generations" if folder else None)
-        current_app.extensions["parvis_page_generations"] = found
-    _last[0] = found
-    return cast(Generations, found)
+    _last[0] = of_app(current_app, "page-generations")
+    return _last[0]
 
 
 STALE = "parvis_pages_stale"
+
+
 def _flushed(session: Session, _context: object) -> None:
     for instance in (*session.new, *session.dirty, *session.deleted):
         if getattr(instance, "__tablename__", None) not in _not_shown:

@@ -19,7 +19,6 @@ import functools
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import cast
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, has_app_context, request
@@ -31,7 +30,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import ORMExecuteState, Session, object_session, sessionmaker
 from sqlalchemy.sql.dml import UpdateBase
 
-from core.generations import Generations
+from core.generations import Generations, of_app
 from core.web.errors import error_page
 from core.web.htmx import render
 from tenants import api as tenants_api
@@ -112,12 +111,7 @@ cache = TenantCache()
 
 def _registry_generation() -> Generations:
     """The registry's generation, shared by the processes of this app's instance folder."""
-    shared = current_app.extensions.get("parvis_registry_generation")
-    if shared is None:
-        folder = current_app.config.get("INSTANCE_PATH")
-        shared = current_app.extensions["parvis_registry_generation"] = Generations(
-            Path(folder) / "registry-generation" if folder else None, slots=1)
-    return cast(Generations, shared)
+    return of_app(current_app, "registry-generation", slots=1)
 
 
 def resolve(slug: str, session: Session | None = None) -> Resolved | None:
