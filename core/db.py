@@ -26,6 +26,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import psycopg
 from sqlalchemy import (
     BigInteger,
     DateTime,
@@ -364,6 +365,7 @@ def make_engine(url: str | URL, *, pool_size: int = 10, max_overflow: int | None
                            pool_timeout=pool_timeout, pool_recycle=pool_recycle,
                            connect_args=connect_args)
     _replace_closed_connections(engine)
+    _transactions_begin_when_needed(engine)
     return engine
 
 
@@ -390,6 +392,57 @@ def _replace_closed_connections(engine: Engine) -> None:
         except Exception as error:  # a closed connection has no file descriptor either
             raise exc.DisconnectionError("the server closed this pooled connection") from error
 
+
+
+# PostgreSQL statements that must run inside the unit of work's transaction even though they
+# begin with SELECT: row locks, transaction-scoped advisory locks, settings and sequences, and
+# Citus's functions (which change the cluster). Looked for in the lower-cased statement.
+_TRANSACTIONAL_WORDS = (" for ", "\nfor ", "advisory", "set_config", "nextval", "citus_",
+                        "create_distributed", "create_reference")
+_READING = "parvis_reading"  # connection info: its unit of work reads outside a transaction
+
+
+def _needs_transaction(statement: str, cursor: Any) -> bool:
+    if statement.lstrip()[:6].upper() != "SELECT" or isinstance(cursor, psycopg.ServerCursor):
+        return True  # a write, DDL, SET…; or a server-side cursor (DECLARE needs a transaction)
+    lowered = statement.lower()
+    return any(word in lowered for word in _TRANSACTIONAL_WORDS)
+
+
+def _transactions_begin_when_needed(engine: Engine) -> None:
+    """On PostgreSQL, a unit of work that only reads sends no BEGIN and no COMMIT.
+
+    psycopg sends ``BEGIN`` before a transaction's first statement and SQLAlchemy ``COMMIT`` at
+    its end: two round trips that, for a page that reads one or two rows, cost as much as its
+    reads. A unit of work that has not declared that it writes (``writing``) runs its SELECTs
+    in autocommit mode instead; the first statement that needs a transaction (a write, DDL, a
+    ``SELECT … FOR UPDATE``, an advisory lock, a server-side cursor: ``_needs_transaction``)
+    turns autocommit off first, so psycopg begins the transaction right there, and everything
+    from it on is atomic and committed (or rolled back) as before; a COMMIT with no transaction
+    open sends nothing. Under READ COMMITTED, PostgreSQL's level here, every statement takes
+    its own snapshot inside a transaction too, so reads outside one see exactly what they would
+    have seen inside it. A level chosen on the connection (``isolation_level``) is left alone.
+    Switching autocommit is a driver setting: no round trip.
+    """
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        info = conn.connection.info
+        if conn.get_execution_options().get("isolation_level"):
+            info[_READING] = False
+            return
+        raw = conn.connection.driver_connection
+        idle = raw.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        info[_READING] = reading = idle and not _writer.get()
+        if idle and raw.autocommit != reading:
+            raw.autocommit = reading  # kept across checkouts: set again only when it changes
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_statement(conn, cursor, statement, parameters, context, executemany):
+        info = conn.connection.info
+        if info.get(_READING) and _needs_transaction(statement, cursor):
+            info[_READING] = False
+            conn.connection.driver_connection.autocommit = False
 
 
 # --- sessions ------------------------------------------------------------------------------

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.db import is_writing
 from core.zones import known_zones
+from tenants.keeping import KeptPerTenant
 from tenants.participants.models import Participant
 from tenants.settings.models import (
     RATERS,
@@ -17,6 +20,7 @@ from tenants.settings.models import (
     RATING_WINDOW_DAYS,
     VISIBILITIES,
     Settings,
+    new_config_version,
 )
 
 SUPPORTED_LANGUAGES = ("fr", "en")
@@ -31,7 +35,9 @@ def defaults() -> Settings:
             values[column.key] = default.arg
         elif default is not None and default.is_callable:
             values[column.key] = default.arg(None)
-    values.update(id=1, languages=list(SUPPORTED_LANGUAGES), max_visibility="participants")
+    # Version 0: nothing is kept for a row that is not stored (tenants/settings/version.py).
+    values.update(id=1, languages=list(SUPPORTED_LANGUAGES), max_visibility="participants",
+                  config_version=0)
     return Settings(**values)
 
 
@@ -43,6 +49,7 @@ def ensure(db: Session) -> Settings:
         try:  # a savepoint: two writers of a tenant without the row may both insert it
             with db.begin_nested():
                 settings = defaults()
+                settings.config_version = new_config_version()
                 db.add(settings)
                 db.flush()
         except IntegrityError:
@@ -51,19 +58,43 @@ def ensure(db: Session) -> Settings:
     return settings
 
 
+# The settings row of each tenant, as units of work that only read get it: a copy outside any
+# session, kept by this process until a change to the form's design commits
+# (tenants/settings/version.py tells it; see tenants/keeping.py). Most pages read nothing else.
+kept: KeptPerTenant[Settings] = KeptPerTenant("settings")
+
+
 def get(db: Session) -> Settings:
     """The settings row (one per tenant, made at provisioning), cached for the session's life.
 
-    A tenant provisioned before the row was made there reads the defaults, not stored: a read
-    never writes (on SQLite a read that writes fails under load, see tenants/db.py); the row
-    is stored by the first unit of work that writes and asks for it.
+    A unit of work that writes gets the session's row, to change. One that only reads gets the
+    process's copy (``kept``), read on a miss; it must not change it. A tenant provisioned
+    before the row was made there reads the defaults, not stored: a read never writes (on
+    SQLite a read that writes fails under load, see tenants/db.py); the row is stored by the
+    first unit of work that writes and asks for it.
     """
     cached = db.info.get("tenant_settings")
     if cached is not None and (cached in db or not is_writing()):
         return cached
-    settings = ensure(db) if is_writing() else (db.get(Settings, 1) or defaults())
+    settings = ensure(db) if is_writing() else (kept.get(db.info["tenant"]) or _read(db))
     db.info["tenant_settings"] = settings
     return settings
+
+
+def _read(db: Session) -> Settings:
+    row = db.get(Settings, 1)
+    if row is None:
+        return defaults()
+    settings = _detached(row)
+    kept.put(db, settings)
+    return settings
+
+
+def _detached(row: Settings) -> Settings:
+    """A copy of ``row`` that belongs to no session (values copied deeply: lists are shared
+    by every request that reads the copy)."""
+    return Settings(**{column.key: copy.deepcopy(getattr(row, column.key))
+                       for column in Settings.__mapper__.column_attrs})
 
 
 def _stored(db: Session) -> Settings:

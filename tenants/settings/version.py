@@ -48,8 +48,7 @@ def current(db: Session) -> int | None:
     (None: no stored row, or a design change not committed yet in this unit of work)."""
     if db.info.get(CHANGED):
         return None
-    row = settings.get(db)
-    return row.config_version if row in db and row.config_version else None
+    return settings.get(db).config_version or None  # 0: defaults, not stored
 
 
 class _Kept:
@@ -115,6 +114,7 @@ def _bump(session: Session) -> None:
         session.flush()  # what is still pending may change the design too
     if not session.info.pop(CHANGED, False):
         return
+    settings.kept.changed(session)  # every process reads the row again once this commits
     version = new_config_version()
     # On the connection: a Core statement that no session event (nor autoflush) sees.
     session.connection().execute(update(Settings).where(Settings.id == 1)

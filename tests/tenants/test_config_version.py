@@ -78,6 +78,10 @@ def test_a_change_shows_at_once_and_an_unversioned_one_does_not(app, client) -> 
     assert "After" in page(app, client) and "Hidden" not in page(app, client)
     with app.app_context(), tenants_api.tenant_context("acme") as session:
         session.connection().execute(update(Settings.__table__).values(config_version=7))
+    # The settings row itself is kept too (tenants/keeping.py): SQL by hand shows once the
+    # process forgets it, at the latest after its lifetime.
+    assert "Hidden" not in page(app, client)
+    settings.kept.forget()
     assert "Hidden" in page(app, client)
 
 
@@ -91,7 +95,7 @@ def test_the_kept_form_spares_the_design_queries(app, client, statements) -> Non
     with statements:
         assert client.get("/t/acme/signup").status_code == 200
     sent = " ".join(statements.statements).lower()
-    assert "settings" in sent  # the version, read with the settings row
+    assert "settings" not in sent  # the row, and its version, are kept too
     assert "custom_fields" not in sent and "standard_fields" not in sent
 
 
