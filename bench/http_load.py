@@ -8,7 +8,8 @@ hide what matters: several processes sharing one database, each with its own poo
   SQLite job queue, base URL for e-mailed links).
 * ``gunicorn``: ``gunicorn wsgi:app`` with N sync workers on a free loopback port below 32768,
   ready when every worker answers; stopped (TERM, then KILL) at the end.
-* ``job_worker``: ``flask --app wsgi jobs worker`` beside it.
+* ``job_worker``: ``flask --app wsgi jobs worker`` beside it; ``redis_server``: a throw-away
+  Redis for the job queue, as production runs it.
 * ``outbox_links``: the links e-mailed so far (``.eml`` files of the outbox mail backend).
 * ``form_token``: the CSRF token of a page's form.
 
@@ -22,6 +23,7 @@ import email.policy
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -156,6 +158,28 @@ def gunicorn(env: Mapping[str, str], log_path: Path, *, workers: int = 4,
         served = Served(f"http://127.0.0.1:{port}", process, workers)
         served.wait_workers(timeout=60)
         yield served
+
+
+@contextmanager
+def redis_server(folder: Path) -> Iterator[str]:
+    """A throw-away ``redis-server`` on a free loopback port below 32768 (no persistence: the
+    jobs themselves live in the outboxes); yields its URL for ``PARVIS_JOBS_BACKEND``."""
+    server = shutil.which("redis-server")
+    if server is None:
+        raise RuntimeError("redis-server is missing (make test installs it)")
+    port = free_port()
+    command = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--dir", str(folder)]
+    with _child(command, os.environ, folder / "redis.log"):
+        deadline = time.monotonic() + 10
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
 
 
 @contextmanager

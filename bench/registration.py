@@ -58,6 +58,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import Engine, func, select
 from werkzeug.test import EnvironBuilder
 
+from bench.http_load import form_token
 from bench.tenant_home import (
     NOISY,
     ROUND_SECONDS,
@@ -91,7 +92,6 @@ SLUG = "bench-registration"
 PASSWORD = "correct horse battery staple"
 SQL_SAMPLE = 20  # requests replayed with SQL counting on (outside the timed rounds)
 MIN_PAIRS = 20  # fewer paired POST/hash differences give no verdict: one hash varies by ±30 %
-CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 # The cheapest argon2id the library accepts: the "without hashing" rows, in this process only.
 MINIMAL_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
@@ -368,9 +368,7 @@ def fetch(app: Flask, environ: dict[str, Any]) -> bytes:
 
 def csrf_of(app: Flask, path: str, cookie: str) -> str:
     """The CSRF token the page hands this browser (tied to its session cookie)."""
-    found = CSRF_INPUT.search(fetch(app, build_environ(path, cookie)).decode())
-    assert found, "no CSRF token on the sign-up page"
-    return found.group(1)
+    return form_token(fetch(app, build_environ(path, cookie)).decode())
 
 
 def custom_inputs(app: Flask, path: str, cookie: str) -> int:

@@ -3,11 +3,13 @@ served the same way; then registrations per second on one event.
 
     .venv/bin/python -m bench.render [--database-url URL] [--seconds 12] [--clients 8]
                                      [--workers 2] [--rate-workers 4] [--rate-seconds 10]
-                                     [--capacity 300] [--copies] [--keep]
+                                     [--capacity 300] [--copies] [--jobs auto] [--keep]
 
 Set-up (in this process, as bench/registration.py makes it): one tenant whose form has first
 and last name (required), city (optional) and 10 custom fields of mixed types, one conditional;
-one published event; an owner of the tenant; 30 participants.
+one published event; an owner of the tenant; 30 participants. The job queue is the one an
+operator pairs with the database (``--jobs auto``): the SQLite file with SQLite, a throw-away
+``redis-server`` with PostgreSQL (README, "Production"); a sign-up queues its e-mail there.
 
 1. **Pages**, through real sockets: ``gunicorn wsgi:app`` with ``--workers`` sync workers (2, as
    issue 18 measured) and ``gunicorn bench.plaintext:app`` the same way, both started once;
@@ -62,7 +64,16 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from bench import registration as reg
-from bench.http_load import RawAnswer, Served, app_env, exchange, form_token, gunicorn, raw_request
+from bench.http_load import (
+    RawAnswer,
+    Served,
+    app_env,
+    exchange,
+    form_token,
+    gunicorn,
+    raw_request,
+    redis_server,
+)
 from bench.tenant_home import RoundStats, database, log, percentile, server_version
 from tenants import api as tenants_api
 from tenants.participants.models import Participant
@@ -93,9 +104,10 @@ class Site:
     form: list[tuple[str, str]]  # a password-free sign-up, e-mail aside
 
 
-def prepare(workdir: Path, url: str, *, copies: bool) -> Site:
+def prepare(workdir: Path, url: str, *, copies: bool, jobs: str = "sqlite") -> Site:
     instance = workdir / "instance"
-    env = app_env(instance, url, DB_POOL_SIZE="5", PAGE_COPIES="1" if copies else "0")
+    env = app_env(instance, url, DB_POOL_SIZE="5", PAGE_COPIES="1" if copies else "0",
+                  JOBS_BACKEND=jobs)
     app = create_app({"INSTANCE_PATH": str(instance), "DATABASE_URL": url,
                       "TENANT_DATA_DIR": env["PARVIS_TENANT_DATA_DIR"],
                       "SECRET_KEY": env["PARVIS_SECRET_KEY"], "JOBS_BACKEND": "immediate",
@@ -394,6 +406,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--capacity", type=int, default=300, help="seats of the race's event")
     parser.add_argument("--copies", action="store_true",
                         help="serve anonymous pages from their copies (tenants/pagecache.py)")
+    parser.add_argument("--jobs", choices=("auto", "sqlite", "redis"), default="auto",
+                        help="the job queue: the SQLite file (the embedded default) or a "
+                        "throw-away redis-server (production's); auto: Redis with PostgreSQL")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     return parser.parse_args(argv)
 
@@ -414,18 +429,23 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     rounds = max(4, round(args.seconds / ROUND_SECONDS))
     before = os.getloadavg()[0]
-    with workdir(args.keep) as tmp, database(args.database_url, tmp) as url, ExitStack() as stack:
+    with workdir(args.keep) as tmp, database(args.database_url, tmp) as url, \
+            ExitStack() as queues, ExitStack() as stack:
         if url.startswith("sqlite"):
             url = f"sqlite:///{tmp / 'instance' / 'control.db'}"
             (tmp / "instance").mkdir(parents=True, exist_ok=True)
+        jobs = args.jobs if args.jobs != "auto" else (
+            "sqlite" if url.startswith("sqlite") else "redis")
+        queue = queues.enter_context(redis_server(tmp)) if jobs == "redis" else "sqlite"
         log("setting up the tenant, its form, the event, the owner")
-        site = prepare(tmp, url, copies=args.copies)
+        site = prepare(tmp, url, copies=args.copies, jobs=queue)
         with site.app.app_context():
             version = server_version(db.engine())
         header = (f"Parvis HTTP benchmark (bench.render) — {datetime.now(UTC):%Y-%m-%d %H:%M} "
                   f"UTC, {version}, Python {platform.python_version()}, {os.cpu_count()} CPUs, "
                   f"{rounds} rounds of {ROUND_SECONDS:g} s per scenario, {args.clients} "
-                  f"requests in flight, page copies {'on' if args.copies else 'off'}")
+                  f"requests in flight, page copies {'on' if args.copies else 'off'}, "
+                  f"job queue {jobs}")
         try:
             log(f"starting gunicorn ({args.workers} workers): Parvis and the plaintext app")
             # Like the plaintext app, Parvis queues rather than sheds here (no 503 for a
