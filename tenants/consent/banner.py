@@ -11,7 +11,6 @@ import functools
 import hashlib
 import json
 import re
-import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -21,14 +20,11 @@ from sqlalchemy.orm import Session
 from core.cookie_lifetimes import Lifetime, parse
 from core.cookie_lifetimes import check as check_lifetimes
 from tenants import db as tenant_db
-from tenants.consent.cache import caches, key, shared_generation, shared_generation_at_begin
+from tenants.consent.cache import configs
 from tenants.consent.models import PURPOSES, ConsentConfig, ConsentService
 
 MAX_LIFETIME_MONTHS = 13
 RETENTION_YEARS = (1, 6)  # bounds of the platform; default 5 (PRODUCT.md retention matrix)
-# Kept until a change to it commits in a process of the instance folder (tenants/consent/
-# cache.py), at most this long: how long a change made on another host or by hand takes.
-CONFIG_SECONDS = 60.0
 COOKIE_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")  # RFC 6265 token
 HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 
@@ -170,15 +166,10 @@ def _service(row: ConsentService) -> Service:
 def config(db: Session | None = None) -> Config:
     """The active tenant's configuration (cached; see tenants/consent/cache.py). ``db`` is the
     tenant's session, the active one by default (opened only on a cache miss)."""
-    slug = db.info["tenant"] if db is not None else tenant_db.current_slug()
-    found_key = key(slug)
-    hit = caches.configs.get(found_key)
-    if hit is not None and hit[0] > time.monotonic() and \
-            hit[1] == shared_generation(slug):
-        return hit[2]
-    generation = caches.generation
+    kept = configs.get(db.info["tenant"] if db is not None else tenant_db.current_slug())
+    if kept is not None:
+        return kept
     db = db if db is not None else tenant_db.session()
-    shared = shared_generation_at_begin(db)
     row = db.get(ConsentConfig, 1)
     found = Config(
         version=row.version if row else 1, texts_hash=row.texts_hash if row else "",
@@ -187,9 +178,7 @@ def config(db: Session | None = None) -> Config:
         retention_years=row.retention_years if row else 5,
         link_participant=row.link_participant if row else False,
         services=tuple(_service(s) for s in list_services(db, active=True)))
-    with caches.lock:
-        if generation == caches.generation:
-            caches.configs[found_key] = (time.monotonic() + CONFIG_SECONDS, shared, found)
+    configs.put(db, found)
     return found
 
 

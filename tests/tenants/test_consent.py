@@ -77,7 +77,7 @@ def consent_cookie(response) -> dict[str, str]:  # type: ignore[no-untyped-def]
 def _fresh_limits():  # type: ignore[no-untyped-def]
     rate_limit.hits.clear()
     yield
-    consent_cache.caches.forget_configs()
+    consent_cache.configs.forget()
     consent_cache.caches.forget_entries()
 
 

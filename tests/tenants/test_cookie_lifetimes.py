@@ -167,7 +167,7 @@ def test_banner_pages_and_register_read_the_structured_lifetimes(app: Flask) -> 
         consent_banner.save_service(session, None, **{**SERVICE_FORM, "cookies": [
             {"name": "_pk_id", "duration": 13, "unit": "months"},
             {"name": "_pk_ses", "duration": 30, "unit": "minutes"}]})
-    consent_cache.caches.forget_configs()
+    consent_cache.configs.forget()
     visitor = app.test_client()
     assert "_pk_id (13 mois)" in visitor.get("/t/acme/cookies/policy").text
     assert "_pk_ses (30 minutes)" in visitor.get("/t/acme/cookies").text

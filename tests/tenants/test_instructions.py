@@ -33,7 +33,7 @@ SERVICE = {"name": "Matomo", "provider": "InnoCraft", "purpose": "audience",
 def _fresh():  # type: ignore[no-untyped-def]
     rate_limit.hits.clear()
     yield
-    consent_cache.caches.forget_configs()
+    consent_cache.configs.forget()
 
 
 def logged() -> list[tuple[str, str, int | None]]:

@@ -49,7 +49,7 @@ def add_service() -> None:
 def _fresh_consent_caches():  # type: ignore[no-untyped-def]
     rate_limit.hits.clear()
     yield
-    consent_cache.caches.forget_configs()
+    consent_cache.configs.forget()
     consent_cache.caches.forget_entries()
 
 

@@ -44,7 +44,7 @@ def _empty_catalogue(app: Flask):  # type: ignore[no-untyped-def]
         db.commit()
     rate_limit.hits.clear()
     yield
-    consent_cache.caches.forget_configs()
+    consent_cache.configs.forget()
     consent_cache.caches.forget_entries()
 
 
