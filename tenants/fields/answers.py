@@ -78,16 +78,18 @@ def condition_holds(value: Any, expected: str | None) -> bool:
 
 
 def save_answers(db: Session, participant: Participant, form: FilledForm, *,
-                 new: bool = False) -> None:
+                 new: bool = False, registration_id: int | None = None) -> None:
     """Store a validated form: the standard fields asked, and one answer per custom field
     (a blank answer, or one to a question that does not apply, removes the stored one).
 
     ``new``: the account was just created with the form's standard fields and has no answer
-    yet, so the answers go in with one INSERT and nothing is read first.
+    yet, so the answers go in with one INSERT and nothing is read first, given for
+    ``registration_id`` (the registration made with the form, if any: ``fields.belonging``).
     """
     values = form.answers()
     if new:
-        rows = [{"participant_id": participant.id, "field_id": field_id, "value": value}
+        rows = [{"participant_id": participant.id, "field_id": field_id, "value": value,
+                 "registration_id": registration_id}
                 for field_id, value in values.items() if value is not None]
         if rows:
             db.execute(insert(Answer), rows)

@@ -198,14 +198,16 @@ def signup(event_id: int | None = None):
                 session, email=form.email.data, password_hash=password_hash,
                 language=_language(), check_email=False,
                 **{key: form[key].data or "" for key in form.standard})
-            answers.save_answers(session, participant, form, new=True)
+            # Pending until the address is confirmed; the answers are given for it.
+            registration = (registrations.register_new(session, event, participant)
+                            if event is not None else None)
+            answers.save_answers(session, participant, form, new=True,
+                                 registration_id=registration.id if registration else None)
             # No terms are shown to participants yet: the version recorded is empty.
             consent_ledger.record_registration(session, participant,
                                                privacy_version=forms.PRIVACY_NOTE_VERSION,
                                                terms_version="",
                                                marketing_opt_in=bool(form.marketing.data))
-            if event is not None:  # pending until the address is confirmed
-                registrations.register_new(session, event, participant)
     except registrations.RegistrationError as refused:  # closed meanwhile: nothing is kept
         return _signup_page(None, event, refused.code, status=409)
     except IntegrityError:  # the address has an account (the unique constraint said so)

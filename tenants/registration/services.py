@@ -159,7 +159,9 @@ def register(db: Session, event: Event, participant: Participant) -> Registratio
 
 def register_new(db: Session, event: Event, participant: Participant) -> Registration:
     """Register an account created in this unit of work: it has no registration yet and its
-    address is unconfirmed, so this is one pending row (a seat waits for the double opt-in)."""
+    address is unconfirmed, so this is one pending row (a seat waits for the double opt-in).
+    It has no answer on file either: the caller saves the form's answers next, given for this
+    registration (``fields.answers.save_answers(..., registration_id=...)``)."""
     state = registration_state(event)
     if state != "open":
         raise RegistrationError(state)
@@ -168,7 +170,6 @@ def register_new(db: Session, event: Event, participant: Participant) -> Registr
                                 status="pending", created_at=utcnow())
     db.add(registration)
     db.flush()
-    belonging.attach(db, registration)  # the answers just given with the sign-up form
     return registration
 
 
