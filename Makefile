@@ -23,6 +23,7 @@ PYTEST_ARGS ?= -n 2 --dist loadgroup
 CITUS_PORT ?= 25450
 CITUS_DIR ?= /tmp/parvis-citus-ci
 CITUS_TESTS ?= tests/test_citus.py tests/test_isolation.py tests/test_request_path.py \
+	tests/test_read_transactions.py \
 	tests/test_migrations.py::test_provisioned_and_migrated_tenants_have_the_same_schema \
 	tests/test_migrations.py::test_control_plane_at_head_matches_the_models \
 	tests/test_migrations.py::test_fleet_run_goes_past_a_failing_tenant_and_the_next_run_finishes \
