@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import cast
 
@@ -117,29 +118,42 @@ def _registry_generation() -> Generations:
 def resolve(slug: str, session: Session | None = None) -> Resolved | None:
     """The registry row of ``slug`` (cached), read on a miss in ``session``, by default the
     unit of work's control session."""
-    try:
-        tenants_api.validate_slug(slug)
-    except tenants_api.InvalidSlug:
-        return None
-    key = (db.engine().url, slug)
-    shared = _registry_generation().get()
-    resolved = cache.get(key, shared)
-    if resolved is None:
-        generation, session = cache.generation, session or db.session()
-        # A transaction begun earlier may read a row older than ``shared`` (SQLite): not kept.
-        fresh = not session.in_transaction()
-        row = session.execute(
-            select(Tenant, Subscription.plan).where(Tenant.slug == slug)
-            .outerjoin(Subscription, Subscription.tenant_id == Tenant.id)).first()
-        if row is None:
-            return None
-        tenant, plan = row
+    found = resolve_many((slug,), session)
+    return found[0] if found else None
+
+
+def resolve_many(slugs: Iterable[str], session: Session | None = None) -> list[Resolved]:
+    """The registry rows of those ``slugs`` that name a tenant: the cached ones, and the others
+    read in one statement (in ``session``, by default the unit of work's control session)."""
+    url, shared = db.engine().url, _registry_generation().get()
+    found: list[Resolved] = []
+    missing: list[str] = []
+    for slug in slugs:
+        try:
+            tenants_api.validate_slug(slug)
+        except tenants_api.InvalidSlug:
+            continue
+        hit = cache.get((url, slug), shared)
+        if hit is not None:
+            found.append(hit)
+        else:
+            missing.append(slug)
+    if not missing:
+        return found
+    generation, session = cache.generation, session or db.session()
+    # A transaction begun earlier may read a row older than ``shared`` (SQLite): not kept.
+    fresh = not session.in_transaction()
+    rows = session.execute(
+        select(Tenant, Subscription.plan).where(Tenant.slug.in_(missing))
+        .outerjoin(Subscription, Subscription.tenant_id == Tenant.id))
+    for tenant, plan in rows:
         resolved = Resolved(tenant.id, tenants_api.TenantInfo(
             slug=tenant.slug, name=tenant.name, default_language=tenant.default_language,
             status=tenant.status.value, limits=plans.limits_of(plan)))
+        found.append(resolved)
         if fresh and tenant.status != TenantStatus.PROVISIONING:
-            cache.put(key, resolved, generation, shared)
-    return resolved
+            cache.put((url, tenant.slug), resolved, generation, shared)
+    return found
 
 
 def tenant_info(slug: str) -> tenants_api.TenantInfo | None:

@@ -18,9 +18,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, select, update
 
 from core.clock import utcnow
+from tests import factories
 from tests.conftest import StatementCounter
 from tests.fixtures.people import sign_in_member
-from webapp import db
+from webapp import db, tenancy
 from webapp.auth import services as auth_services
 from webapp.auth.models import Account, Membership
 from webapp.billing.models import Subscription
@@ -142,3 +143,22 @@ def test_a_pending_dpa_shows_its_banner_without_a_statement_of_its_own(
     banner = page[page.index('class="notice dpa-banner"'):]
     banner = banner[:banner.index("</div>")]
     assert 0 < banner.index("/organisations/acme/dpa") < banner.index("/organisations/globex/dpa")
+
+
+def test_pending_dpas_of_tenants_not_visited_cost_one_statement_together(
+        app: Flask, client: FlaskClient, control_statements: StatementCounter) -> None:
+    """The banner names tenants whose registry rows this process has not kept: read together,
+    whatever their number (a row read inside the request's transaction is not kept)."""
+    with app.app_context():
+        for slug in ("initech", "umbrella"):
+            factories.tenant(slug)
+    for slug in ("globex", "initech", "umbrella"):
+        sign_in_member(client, slug, "owner", OWNER)
+    sign_in_member(client, "acme", "owner", OWNER, in_english=True)
+    tenancy.cache.clear()  # none of the other tenants' rows kept
+    assert client.get(PAGES[0]).status_code == 200  # acme's row kept from here on
+    with control_statements:
+        page = client.get(PAGES[0]).get_data(as_text=True)
+    assert control_statements.count <= 3, "\n\n".join(control_statements.statements)
+    for slug in ("acme", "globex", "initech", "umbrella"):
+        assert f"/organisations/{slug}/dpa" in page

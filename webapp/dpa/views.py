@@ -29,11 +29,10 @@ def dpa_context() -> dict:
 def _pending_dpa_tenants() -> list[tenants_api.TenantInfo]:
     """For the banner: the tenants the signed-in account owns with a DPA to accept, by name.
     Their slugs come with the request's standing, their names from the registry: kept by this
-    process (a tenant's own pages keep theirs), read in the request's session otherwise."""
+    process (a tenant's own pages keep theirs), the others read together in one statement."""
     standing = tenancy.standing()
-    found = [tenancy.resolve(slug) for slug in standing.dpa_pending] if standing else []
-    return sorted((tenant.info for tenant in found if tenant is not None),
-                  key=lambda info: info.name)
+    found = tenancy.resolve_many(standing.dpa_pending) if standing else []
+    return sorted((tenant.info for tenant in found), key=lambda info: info.name)
 
 
 @bp.get("/legal/dpa")
