@@ -32,7 +32,10 @@ T = TypeVar("T")
 MAX_TENANTS = 20_000  # values kept per process and kind, oldest out first
 
 
-def _key(slug: str) -> tuple[int, str]:
+def key(slug: str) -> tuple[int, str]:
+    """A tenant's key in what a process keeps: the pool tells apart the databases of several
+    apps in one process (tests). From the tenant's bind, not a session: a page served from
+    its copy opens none."""
     return id(tenant_db.bind_for(slug).pool), slug
 
 
@@ -54,7 +57,7 @@ class KeptPerTenant(Generic[T]):
 
     def get(self, slug: str) -> T | None:
         """The value kept for ``slug``, if it is still true."""
-        hit = self._values.get(_key(slug))  # a dict read is atomic
+        hit = self._values.get(key(slug))  # a dict read is atomic
         if hit is None or hit[0] < time.monotonic() or hit[1] != self._counter(slug):
             return None
         return hit[2]
@@ -65,8 +68,8 @@ class KeptPerTenant(Generic[T]):
         if label is None or session.info.get(self._changed) or not session.in_transaction():
             return
         with self._lock:
-            self._values.pop(key := _key(session.info["tenant"]), None)
-            self._values[key] = (time.monotonic() + self.seconds, label, value)
+            self._values.pop(found := key(session.info["tenant"]), None)
+            self._values[found] = (time.monotonic() + self.seconds, label, value)
             while len(self._values) > MAX_TENANTS:
                 del self._values[next(iter(self._values))]
 
@@ -82,7 +85,7 @@ class KeptPerTenant(Generic[T]):
             if slug is None:
                 self._values.clear()
             else:
-                self._values.pop(_key(slug), None)
+                self._values.pop(key(slug), None)
 
     # --- the session's events ---------------------------------------------------------------
 

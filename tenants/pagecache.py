@@ -17,7 +17,7 @@ Jinja and WTForms, serving a copy tens of microseconds. ``cached`` wraps such a 
   The numbers live in a small file mapped in memory by every process (``core.generations``, in
   ``<instance>/page-generations``): reading one costs no round trip, so a copy stays cheap.
   Other things a process keeps per tenant have counters of their own in the same file
-  (``shared``: the consent configuration's).
+  (``shared``: the settings row's and the consent configuration's, ``tenants.keeping``).
   Time (registration opening or closing at a given minute), writes made on another host and
   SQL by hand show within ``SECONDS``.
 * **Off**: ``PAGE_COPIES=0`` (``PARVIS_PAGE_COPIES``) serves every page rendered.

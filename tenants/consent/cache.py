@@ -27,7 +27,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, object_session
 
 from tenants import db as tenant_db
 from tenants.consent.models import ConsentConfig, ConsentEntry, ConsentService
-from tenants.keeping import KeptPerTenant
+from tenants.keeping import KeptPerTenant, key
 
 # How long the configuration is kept at most: how long a change made on another host or by
 # hand takes to show.
@@ -52,12 +52,6 @@ class _Caches:
 
 
 caches = _Caches()
-
-
-def key(slug: str) -> tuple[int, str]:
-    # The pool tells apart databases of several apps in one process (tests); the slug, tenants.
-    # From the tenant's bind, not a session: a page served from the page cache opens none.
-    return id(tenant_db.bind_for(slug).pool), slug
 
 
 # --- keeping the caches true ------------------------------------------------------------------
