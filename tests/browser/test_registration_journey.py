@@ -198,6 +198,9 @@ def sign_up(page: Page, server: LiveServer, sink: SMTPSink, event_url: str, pers
     expect(page).to_have_url(f"{event_url}/signup")
     expect(page.get_by_role("heading", level=1)).to_have_text(
         t(language, "Register for “%(title)s”", title=TITLE[language]))
+    # htmx (a deferred script) listens once the page has loaded: a choice made before that
+    # is not sent for the questions to be asked again (the page works as without JavaScript).
+    page.wait_for_load_state("load")
     page.locator("#email").fill(person.email)
     page.locator("#first_name").fill(person.first_name)
     page.locator("#last_name").fill("Lefèvre")
