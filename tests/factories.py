@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -63,6 +64,15 @@ def member(slug: str, email: str, role: str = "owner", *, password: str = PASSWO
 
 def participant(slug: str, email: str, **fields: str) -> int:
     return tenants_api.add_participant(slug, email=email, **fields)
+
+
+CSRF_TOKEN = re.compile(r"[\w-]{20,}\.[\w-]{4,}\.[\w-]{20,}")  # payload.timestamp.signature
+
+
+def without_csrf_tokens(page: str) -> str:
+    """``page`` with its CSRF tokens (in forms and in htmx's headers) blanked: a token carries
+    the second it was signed, so two pages compared would differ across a second's turn."""
+    return CSRF_TOKEN.sub("<token>", page)
 
 
 def login(client: FlaskClient, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]

@@ -250,8 +250,8 @@ def test_known_and_unknown_addresses_get_the_same_page_status_and_e_mail_flow(
     wrong = [client.post("/t/acme/login/code", data={"email": email, "code": "000000"})
              for email in ("ada@example.org", "who@example.org")]
     assert {r.status_code for r in wrong} == {422}
-    texts = [r.get_data(as_text=True).replace("ada@example.org", "X")
-             .replace("who@example.org", "X") for r in wrong]
+    texts = [factories.without_csrf_tokens(r.get_data(as_text=True))
+             .replace("ada@example.org", "X").replace("who@example.org", "X") for r in wrong]
     assert texts[0] == texts[1]
     # The stranger is not e-mailed again within the window (no inbox flooding).
     outbox.clear()
