@@ -27,10 +27,11 @@ from flask import session as cookie
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import event, select
+from sqlalchemy import Integer, Select, bindparam, event, select
 from sqlalchemy.orm import ORMExecuteState, Session, object_session, sessionmaker
 from sqlalchemy.sql.dml import UpdateBase
 
+from core.clock import utcnow
 from core.generations import Generations, of_app
 from core.web.errors import error_page
 from core.web.htmx import render
@@ -214,25 +215,37 @@ class Standing:
     open_sub_processor_changes: bool
 
 
+@functools.cache
+def _standing_statements() -> tuple[Select, Select]:
+    """The standing's statements, in a tenant and elsewhere, built once per process (building
+    and keying them cost as much as running them). Parameters: ``account_id``, ``tenant_id``
+    (the first only) and ``now``."""
+    account = bindparam("account_id", type_=Integer)
+    flags = (dpa_services.pending_dpa_slugs(account).label("dpa_pending"),
+             subprocessor_services.any_open_changes(account, bindparam("now")).label(
+                 "open_changes"))
+    # Outer joins from the tenant's row: each part may be missing (an operator under a support
+    # grant has no membership; a tenant made by an operator, no subscription nor policy).
+    in_tenant = (select(Membership, MemberPolicy.require_two_factor, Subscription, *flags)
+                 .select_from(Tenant)
+                 .outerjoin(Membership, (Membership.tenant_id == Tenant.id)
+                            & (Membership.account_id == account))
+                 .outerjoin(MemberPolicy, MemberPolicy.tenant_id == Tenant.id)
+                 .outerjoin(Subscription, Subscription.tenant_id == Tenant.id)
+                 .where(Tenant.id == bindparam("tenant_id", type_=Integer)))
+    return in_tenant, select(*flags)
+
+
 def read_standing(session: Session, account_id: int, tenant_id: int | None) -> Standing:
     """The account's standing, read now: never kept beyond the request, so a role taken away,
     a policy or a subscription changed shows on the next request, as before."""
-    flags = (dpa_services.pending_dpa_slugs(account_id).label("dpa_pending"),
-             subprocessor_services.any_open_changes(account_id).label("open_changes"))
+    in_tenant, anywhere = _standing_statements()
+    values = {"account_id": account_id, "now": utcnow()}
     if tenant_id is None:
-        row = session.execute(select(*flags)).one()
+        row = session.execute(anywhere, values).one()
         return Standing(None, False, None, tuple((row.dpa_pending or "").split()),
                         bool(row.open_changes))
-    # Outer joins from the tenant's row: each part may be missing (an operator under a support
-    # grant has no membership; a tenant made by an operator, no subscription nor policy).
-    found = session.execute(
-        select(Membership, MemberPolicy.require_two_factor, Subscription, *flags)
-        .select_from(Tenant)
-        .outerjoin(Membership, (Membership.tenant_id == Tenant.id)
-                   & (Membership.account_id == account_id))
-        .outerjoin(MemberPolicy, MemberPolicy.tenant_id == Tenant.id)
-        .outerjoin(Subscription, Subscription.tenant_id == Tenant.id)
-        .where(Tenant.id == tenant_id)).first()
+    found = session.execute(in_tenant, {**values, "tenant_id": tenant_id}).first()
     if found is None:  # the tenant row went since the (cached) registry read
         return read_standing(session, account_id, None)
     membership, required, subscription, dpa_pending, open_changes = found

@@ -20,7 +20,7 @@ from datetime import timedelta
 import pyotp
 import segno
 from flask import current_app
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
@@ -89,15 +89,18 @@ def start_session(db: Session, account: Account) -> str:
     return account.login_id
 
 
+# Read on every signed-in request: built once (building and keying it cost more than running it).
+_LIVE_SESSION = select(Account).join(LoginSession, LoginSession.account_id == Account.id).where(
+    LoginSession.token_hash == bindparam("token_hash"), LoginSession.revoked_at.is_(None),
+    LoginSession.expires_at > bindparam("now"), Account.is_active.is_(True))
+
+
 def load_session(db: Session, login_id: str) -> Account | None:
     """The account behind a live login session id, or None if ended, expired or unknown."""
     kind, _, token = login_id.partition(":")
     if kind != "m" or not token:
         return None
-    row = db.execute(
-        select(Account).join(LoginSession, LoginSession.account_id == Account.id).where(
-            LoginSession.token_hash == _token_hash(token), LoginSession.revoked_at.is_(None),
-            LoginSession.expires_at > utcnow(), Account.is_active.is_(True))).scalar()
+    row = db.execute(_LIVE_SESSION, {"token_hash": _token_hash(token), "now": utcnow()}).scalar()
     if row is not None:
         row.login_id = login_id
     return row

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ScalarSelect, exists, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -66,7 +66,7 @@ def accepted_version(session: Session, tenant_id: int) -> DpaAcceptance | None:
         DpaAcceptance.tenant_id == tenant_id, DpaAcceptance.version == versions.current().id))
 
 
-def pending_dpa_slugs(account_id: int) -> ScalarSelect[str]:
+def pending_dpa_slugs(account_id: int | ColumnElement[int]) -> ScalarSelect[str]:
     """The open tenants this account owns that have not accepted the current DPA, as one column
     of a larger statement (the request's standing, ``webapp.tenancy``): their slugs, separated
     by spaces (a slug has none), or NULL for none."""

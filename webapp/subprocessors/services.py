@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Exists, Select, exists, select
+from sqlalchemy import ColumnElement, Exists, Select, exists, select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
@@ -141,12 +141,13 @@ def owners_to_inform(session: Session, account_id: int | None = None) -> dict[in
     return found
 
 
-def _open_changes(account_id: int) -> Select[Tenant, SubProcessorChange]:
+def _open_changes(account_id: int | ColumnElement[int], now: datetime | ColumnElement[datetime]
+                  ) -> Select[Tenant, SubProcessorChange]:
     objected = exists().where(Objection.change_id == SubProcessorChange.id,
                               Objection.tenant_id == Tenant.id)
     return (select(Tenant, SubProcessorChange)
             .join(Membership, Membership.tenant_id == Tenant.id)
-            .join(SubProcessorChange, SubProcessorChange.objection_deadline > utcnow())
+            .join(SubProcessorChange, SubProcessorChange.objection_deadline > now)
             .where(Membership.account_id == account_id, Membership.role == "owner",
                    Tenant.status.in_(INFORMED), ~objected))
 
@@ -155,14 +156,17 @@ def open_changes_for(session: Session, account_id: int) -> list[tuple[Tenant, Su
     """For the owner banner: announced changes still open to objection, per tenant this
     account owns that has not objected to them (one query)."""
     return [(tenant, change) for tenant, change in session.execute(
-        _open_changes(account_id).order_by(SubProcessorChange.objection_deadline, Tenant.name))]
+        _open_changes(account_id, utcnow()).order_by(SubProcessorChange.objection_deadline,
+                                                     Tenant.name))]
 
 
-def any_open_changes(account_id: int) -> Exists:
-    """Whether ``open_changes_for`` would find any, as a column of a larger statement (the
-    request's standing, ``webapp.tenancy``): the banner's list is read only when it shows."""
+def any_open_changes(account_id: int | ColumnElement[int],
+                     now: datetime | ColumnElement[datetime]) -> Exists:
+    """Whether ``open_changes_for`` would find any at ``now``, as a column of a larger
+    statement (the request's standing, ``webapp.tenancy``, which passes bound parameters):
+    the banner's list is read only when it shows."""
     # Correlated with nothing: the larger statement may read memberships and tenants too.
-    return _open_changes(account_id).correlate(None).exists()
+    return _open_changes(account_id, now).correlate(None).exists()
 
 
 def objections(session: Session, *, tenant_id: int | None = None) -> list[Objection]:
