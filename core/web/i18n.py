@@ -42,6 +42,14 @@ def select_locale() -> Locale:
     return _locale(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
+def _request_locale() -> Locale | None:
+    """``get_locale()``, with one context look-up instead of three once Flask-Babel has chosen
+    this request's locale (it keeps it in ``g._flask_babel``; ``force_locale`` replaces it
+    there for the time of a render)."""
+    chosen = getattr(getattr(g, "_flask_babel", None), "babel_locale", None)
+    return chosen if chosen is not None else get_locale()
+
+
 def _catalog(context: Context) -> NullTranslations:
     """The catalogue for one template render, fetched from Flask-Babel at its first ``_()``.
 
@@ -53,7 +61,7 @@ def _catalog(context: Context) -> NullTranslations:
     # A macro module imported without context keeps its first evaluation context for the life
     # of the process, so the cached catalogue is checked against the current locale.
     eval_ctx = context.eval_ctx
-    locale = get_locale()
+    locale = _request_locale()
     cached = getattr(eval_ctx, "parvis_catalog", None)
     if cached is not None and cached[0] is locale:
         return cached[1]
@@ -68,7 +76,8 @@ def _catalog(context: Context) -> NullTranslations:
 def _finish(context: Context, text: str, variables: dict[str, Any]) -> str:
     if context.eval_ctx.autoescape:
         text = Markup(text)  # noqa: S704 -- our own catalogue, as in Jinja
-    return text % variables
+    # Formatting a text without a % leaves it as it is: most texts, skipped.
+    return text % variables if variables or "%" in text else text
 
 
 @pass_context
