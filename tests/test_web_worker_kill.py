@@ -22,6 +22,9 @@ pytestmark = pytest.mark.xdist_group("served")
 
 # More clients than workers, so that every worker is busy when it is killed.
 WORKERS, CLIENTS, PER_CLIENT, KILLS = 3, 8, 25, 2
+# On a busy machine clients may be shed (503) and sleep their Retry-After, leaving a worker
+# idle when it is killed: kill again, up to this many, until a request has died with one.
+MAX_KILLS = 6
 
 
 def test_signups_survive_a_web_worker_killed_under_load(app, tmp_path):
@@ -57,8 +60,8 @@ def test_signups_survive_a_web_worker_killed_under_load(app, tmp_path):
         threads = [threading.Thread(target=sign_up, args=(row,)) for row in people]
         for thread in threads:
             thread.start()
-        killed = []
-        for _ in range(KILLS):
+        killed: list[int] = []
+        while len(killed) < KILLS or (not statuses[0] and len(killed) < MAX_KILLS):
             time.sleep(0.6)
             killed.append(server.kill_worker())
         time.sleep(0.5)
@@ -71,7 +74,7 @@ def test_signups_survive_a_web_worker_killed_under_load(app, tmp_path):
     # 503 (with Retry-After) is the only server error allowed: load shed, sent again.
     assert not any(status >= 500 and status != 503 for status in statuses), (
         statuses, served.logs(tmp_path))
-    assert statuses[0] >= 1  # a request died with its worker (then was sent again)
+    assert statuses[0] >= 1, (statuses, killed)  # a request died with its worker, sent again
     assert len(acknowledged) >= CLIENTS * 2
     found = burst.stored(site)
     assert all(found.accounts[email] == 1 and found.registrations[email] == 1
