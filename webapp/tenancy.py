@@ -41,6 +41,7 @@ from webapp.auth.models import Account, Membership
 from webapp.billing import plans
 from webapp.billing.models import Subscription
 from webapp.dpa import services as dpa_services
+from webapp.dpa import versions as dpa_versions
 from webapp.members.models import MemberPolicy
 from webapp.organisations.models import Tenant, TenantStatus
 from webapp.subprocessors import services as subprocessor_services
@@ -219,9 +220,10 @@ class Standing:
 def _standing_statements() -> tuple[Select, Select]:
     """The standing's statements, in a tenant and elsewhere, built once per process (building
     and keying them cost as much as running them). Parameters: ``account_id``, ``tenant_id``
-    (the first only) and ``now``."""
+    (the first only), ``dpa_version`` and ``now``."""
     account = bindparam("account_id", type_=Integer)
-    flags = (dpa_services.pending_dpa_slugs(account).label("dpa_pending"),
+    flags = (dpa_services.pending_dpa_slugs(account, bindparam("dpa_version")).label(
+                 "dpa_pending"),
              subprocessor_services.any_open_changes(account, bindparam("now")).label(
                  "open_changes"))
     # Outer joins from the tenant's row: each part may be missing (an operator under a support
@@ -240,7 +242,8 @@ def read_standing(session: Session, account_id: int, tenant_id: int | None) -> S
     """The account's standing, read now: never kept beyond the request, so a role taken away,
     a policy or a subscription changed shows on the next request, as before."""
     in_tenant, anywhere = _standing_statements()
-    values = {"account_id": account_id, "now": utcnow()}
+    values = {"account_id": account_id, "dpa_version": dpa_versions.current().id,
+              "now": utcnow()}
     if tenant_id is None:
         row = session.execute(anywhere, values).one()
         return Standing(None, False, None, tuple((row.dpa_pending or "").split()),

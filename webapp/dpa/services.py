@@ -66,12 +66,14 @@ def accepted_version(session: Session, tenant_id: int) -> DpaAcceptance | None:
         DpaAcceptance.tenant_id == tenant_id, DpaAcceptance.version == versions.current().id))
 
 
-def pending_dpa_slugs(account_id: int | ColumnElement[int]) -> ScalarSelect[str]:
-    """The open tenants this account owns that have not accepted the current DPA, as one column
-    of a larger statement (the request's standing, ``webapp.tenancy``): their slugs, separated
-    by spaces (a slug has none), or NULL for none."""
+def pending_dpa_slugs(account_id: int | ColumnElement[int],
+                      version: str | ColumnElement[str]) -> ScalarSelect[str]:
+    """The open tenants this account owns that have not accepted DPA ``version`` (the current
+    one), as one column of a larger statement (the request's standing, ``webapp.tenancy``,
+    which passes bound parameters): their slugs, separated by spaces (a slug has none), or NULL
+    for none."""
     accepted = exists().where(DpaAcceptance.tenant_id == Tenant.id,
-                              DpaAcceptance.version == versions.current().id)
+                              DpaAcceptance.version == version)
     # Correlated with nothing: the larger statement reads memberships and tenants too.
     return (select(func.aggregate_strings(Tenant.slug, " ")).select_from(Tenant)
             .join(Membership, Membership.tenant_id == Tenant.id)
