@@ -19,12 +19,11 @@ Keys are (the tenant bind's pool, slug): two apps of one process (tests) never s
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
+from core.kept import Kept
 from tenants import db as tenant_db
 from tenants import pagecache
 
@@ -44,8 +43,7 @@ class KeptPerTenant(Generic[T]):
 
     def __init__(self, name: str, seconds: float = 60.0) -> None:
         self.name, self.seconds = name, seconds
-        self._values: dict[tuple[int, str], tuple[float, int, T]] = {}
-        self._lock = threading.Lock()
+        self._values: Kept[tuple[int, str], T] = Kept(MAX_TENANTS, seconds)
         self._begun = f"parvis_kept_{name}_begun"  # session.info: the counter at begin
         self._changed = f"parvis_kept_{name}_changed"  # session.info: changed, not committed
         tenant_db.listen("after_begin", self._on_begin)
@@ -57,21 +55,14 @@ class KeptPerTenant(Generic[T]):
 
     def get(self, slug: str) -> T | None:
         """The value kept for ``slug``, if it is still true."""
-        hit = self._values.get(key(slug))  # a dict read is atomic
-        if hit is None or hit[0] < time.monotonic() or hit[1] != self._counter(slug):
-            return None
-        return hit[2]
+        return self._values.get(key(slug), self._counter(slug))
 
     def put(self, session: Session, value: T) -> None:
         """Keep ``value``, read in ``session``'s open transaction (else nothing is kept)."""
         label = session.info.get(self._begun)
         if label is None or session.info.get(self._changed) or not session.in_transaction():
             return
-        with self._lock:
-            self._values.pop(found := key(session.info["tenant"]), None)
-            self._values[found] = (time.monotonic() + self.seconds, label, value)
-            while len(self._values) > MAX_TENANTS:
-                del self._values[next(iter(self._values))]
+        self._values.put(key(session.info["tenant"]), value, label)
 
     def changed(self, session: Session) -> None:
         """``session``'s unit of work changes the value: forgotten here now, everywhere at
@@ -81,11 +72,10 @@ class KeptPerTenant(Generic[T]):
 
     def forget(self, slug: str | None = None) -> None:
         """Forget the value of ``slug`` in this process (every value: no slug)."""
-        with self._lock:
-            if slug is None:
-                self._values.clear()
-            else:
-                self._values.pop(key(slug), None)
+        if slug is None:
+            self._values.clear()
+        else:
+            self._values.pop(key(slug))
 
     # --- the session's events ---------------------------------------------------------------
 

@@ -28,8 +28,6 @@ Entries are per application and bounded (``MAX_ENTRIES``, oldest out first).
 from __future__ import annotations
 
 import functools
-import threading
-import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -41,6 +39,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql.dml import UpdateBase
 
 from core.generations import Generations, of_app
+from core.kept import Kept
 from core.web.security import csrf_token
 from tenants import db
 
@@ -70,37 +69,11 @@ def not_shown(*tables: str) -> None:
 class Copy:
     body: bytes
     headers: tuple[tuple[str, str], ...]  # the view's own: Content-Type, Vary
-    generation: int
-    expires: float  # time.monotonic()
 
 
-class Store:
-    """Copies by key for one application; reads take no lock (a dict read is atomic)."""
-
-    def __init__(self) -> None:
-        self._copies: dict[tuple[Hashable, ...], Copy] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Hashable, ...], generation: int) -> Copy | None:
-        copy = self._copies.get(key)
-        if copy is not None and copy.generation == generation and copy.expires > time.monotonic():
-            return copy
-        return None
-
-    def put(self, key: tuple[Hashable, ...], copy: Copy) -> None:
-        with self._lock:
-            self._copies.pop(key, None)  # re-inserted last: eviction goes oldest first
-            self._copies[key] = copy
-            while len(self._copies) > MAX_ENTRIES:
-                del self._copies[next(iter(self._copies))]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._copies.clear()
-
-
-def _store() -> Store:
-    return current_app.extensions.setdefault("parvis_pages", Store())
+def _store() -> Kept[tuple[Hashable, ...], Copy]:
+    """The copies of the current application, labelled with the tenant's generation."""
+    return current_app.extensions.setdefault("parvis_pages", Kept(MAX_ENTRIES, SECONDS))
 
 
 def clear() -> None:
@@ -143,7 +116,7 @@ def cached(view: Callable[..., Any]) -> Callable[..., Any]:
                 body = body.replace(token.encode(), TOKEN_HOLE)
             headers = tuple((name, value) for name, value in response.headers
                             if name != "Content-Length")
-            store.put(key, Copy(body, headers, generation, time.monotonic() + SECONDS))
+            store.put(key, Copy(body, headers), generation)
         return response
 
     return wrapper

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import cast
@@ -33,6 +32,7 @@ from sqlalchemy.sql.dml import UpdateBase
 
 from core.clock import utcnow
 from core.generations import Generations, of_app
+from core.kept import Kept
 from core.web.errors import error_page
 from core.web.htmx import render
 from tenants import api as tenants_api
@@ -80,33 +80,27 @@ class TenantCache:
     MAX_ENTRIES = 20_000  # about 10 MB; beyond, the oldest entries go
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[object, str], tuple[float, int, Resolved]] = {}
-        self._lock = threading.Lock()  # writers only: reads of a dict are atomic
+        self._rows: Kept[tuple[object, str], Resolved] = Kept(self.MAX_ENTRIES,
+                                                             self.CACHE_SECONDS)
+        self._lock = threading.Lock()  # a put and a clear, one at a time
         self.generation = 0  # bumped by every clear()
 
     def get(self, key: tuple[object, str], shared: int) -> Resolved | None:
         """The row kept for ``key`` if it was read at the registry's ``shared`` generation."""
-        hit = self._entries.get(key)
-        if hit is not None and hit[1] == shared and hit[0] > time.monotonic():
-            return hit[2]
-        return None
+        return self._rows.get(key, shared)
 
     def put(self, key: tuple[object, str], value: Resolved, generation: int,
             shared: int) -> None:
         """Keep ``value``, read from the registry when this cache was at ``generation`` and
         the registry at ``shared``."""
         with self._lock:
-            if generation != self.generation:  # the registry changed while it was read
-                return
-            self._entries.pop(key, None)  # re-inserted last: eviction goes oldest first
-            self._entries[key] = (time.monotonic() + self.CACHE_SECONDS, shared, value)
-            while len(self._entries) > self.MAX_ENTRIES:
-                del self._entries[next(iter(self._entries))]
+            if generation == self.generation:  # else the registry changed while it was read
+                self._rows.put(key, value, shared)
 
     def clear(self) -> None:
         with self._lock:
             self.generation += 1
-            self._entries.clear()
+            self._rows.clear()
 
 
 cache = TenantCache()

@@ -7,7 +7,6 @@ or inject inline styles, so the policy needs no 'unsafe-inline' nor 'unsafe-eval
 
 from __future__ import annotations
 
-import threading
 import time
 from itertools import chain
 
@@ -17,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from core.kept import Kept
 from core.web.errors import error_page
 
 CSP = "; ".join([
@@ -98,8 +98,7 @@ class CsrfTokens:
     MAX_ENTRIES = 10_000
 
     def __init__(self) -> None:
-        self._signed: dict[tuple[str, str], str] = {}
-        self._lock = threading.Lock()  # writers only: reads of a dict are atomic
+        self._signed: Kept[tuple[str, str], str] = Kept(self.MAX_ENTRIES)
 
     def __call__(self) -> str:
         token = g.get("csrf_token")
@@ -111,10 +110,7 @@ class CsrfTokens:
         token = self._signed.get((key, raw))
         if token is None:
             token = generate_csrf()
-            with self._lock:
-                if len(self._signed) >= self.MAX_ENTRIES:
-                    del self._signed[next(iter(self._signed))]
-                self._signed[(key, raw)] = token
+            self._signed.put((key, raw), token)
         g.csrf_token = token
         return token
 
@@ -141,15 +137,13 @@ class CookieSessions(SecureCookieSessionInterface):
     _cached: tuple[tuple[object, ...], URLSafeTimedSerializer | None] | None = None
 
     def __init__(self) -> None:
-        self._opened: dict[str, tuple[dict[str, object], float]] = {}
-        self._lock = threading.Lock()  # writers only: reads of a dict are atomic
+        self._opened: Kept[str, tuple[dict[str, object], float]] = Kept(self.MAX_OPENED)
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         keys = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
         cached = self._cached
         if cached is None or cached[0] != keys:
-            with self._lock:
-                self._opened.clear()  # verified under other keys
+            self._opened.clear()  # verified under other keys
             cached = self._cached = (keys, super().get_signing_serializer(app))
         return cached[1]
 
@@ -170,10 +164,7 @@ class CookieSessions(SecureCookieSessionInterface):
                 return self.session_class()
             opened = (data, signed.timestamp())
             if all(isinstance(item, str | int | float | bool) for item in data.values()):
-                with self._lock:
-                    if len(self._opened) >= self.MAX_OPENED:
-                        del self._opened[next(iter(self._opened))]
-                    self._opened[value] = opened
+                self._opened.put(value, opened)
         return self.session_class(opened[0])  # a copy: flat values are immutable
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:

@@ -17,14 +17,13 @@ it holds their values without naming their types.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, object_session
 
+from core.kept import Kept
 from tenants import db as tenant_db
 from tenants.consent.models import ConsentConfig, ConsentEntry, ConsentService
 from tenants.keeping import KeptPerTenant, key
@@ -33,22 +32,22 @@ from tenants.keeping import KeptPerTenant, key
 # hand takes to show.
 CONFIG_SECONDS = 60.0
 configs: KeptPerTenant[Any] = KeptPerTenant("consent", CONFIG_SECONDS)  # banner.Config
+MAX_ENTRIES = 10_000  # ledger entries that visitors' cookies point at, per process
 ENTRIES_CHANGED = "parvis_consent_entries_changed"  # session.info: entries replaced
 
 
 class _Caches:
     def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.entries: OrderedDict[tuple[int, str, str], Any] = OrderedDict()  # visitor.Decision
+        # visitor.Decision by (pool, slug, consent id); None: no such entry
+        self.entries: Kept[tuple[int, str, str], Any] = Kept(MAX_ENTRIES)
 
     def forget_entries(self, slug: str | None = None, consent_ids: Iterable[str] = ()) -> None:
         """Forget these entries of ``slug``'s ledger, or every entry (no slug)."""
-        with self.lock:
-            if slug is None:
-                self.entries.clear()
-                return
-            for consent_id in consent_ids:
-                self.entries.pop((*key(slug), consent_id), None)
+        if slug is None:
+            self.entries.clear()
+            return
+        for consent_id in consent_ids:
+            self.entries.pop((*key(slug), consent_id))
 
 
 caches = _Caches()

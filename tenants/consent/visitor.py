@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from flask import g, request
 from sqlalchemy import select
@@ -20,7 +21,6 @@ from tenants.consent.models import ConsentEntry
 COOKIE = "parvis_consent"
 # The first well-formed value of our cookie in a Cookie header (the most specific path first).
 COOKIE_VALUE = re.compile(rf"(?:^|;)\s*{COOKIE}=([A-Za-z0-9_-]{{32}})\s*(?:;|$)")
-MAX_CACHED_ENTRIES = 10_000
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,9 @@ def _lookup(consent_id: str) -> Decision | None:
     """The visitor cookie's entry in this tenant's ledger, cached (misses too: ids are random,
     so an unknown one only becomes known through an insert here, which forgets it)."""
     entry_key = (*key(tenant_db.current_slug()), consent_id)
-    hit = caches.entries.get(entry_key, _MISSING)  # no lock to read: eviction is oldest-first
+    hit = caches.entries.get(entry_key, default=_MISSING)
     if hit is not _MISSING:
-        return hit
+        return cast(Decision | None, hit)
     row = tenant_db.session().scalar(select(ConsentEntry).where(
         ConsentEntry.consent_id == consent_id, ConsentEntry.kind == "cookies"))
     found = None
@@ -52,10 +52,7 @@ def _lookup(consent_id: str) -> Decision | None:
         found = Decision(row.consent_id, row.chain_id, row.version,
                          frozenset(int(k) for k, v in row.choices.items() if v is True),
                          row.expires_at, row.replaced_at is not None)
-    with caches.lock:
-        caches.entries[entry_key] = found
-        while len(caches.entries) > MAX_CACHED_ENTRIES:
-            caches.entries.popitem(last=False)
+    caches.entries.put(entry_key, found)
     return found
 
 

@@ -24,7 +24,6 @@ Entries are per process, bounded (``MAX_ENTRIES``, oldest out first).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar, cast
 
@@ -33,6 +32,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.dml import UpdateBase
 
+from core.kept import Kept
 from tenants import db as tenant_db
 from tenants.settings import services as settings
 from tenants.settings.models import Settings, new_config_version
@@ -51,27 +51,7 @@ def current(db: Session) -> int | None:
     return settings.get(db).config_version or None  # 0: defaults, not stored
 
 
-class _Kept:
-    def __init__(self) -> None:
-        self._entries: dict[tuple[Hashable, ...], Any] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Hashable, ...]) -> Any:
-        return self._entries.get(key)  # a dict read is atomic
-
-    def put(self, key: tuple[Hashable, ...], value: Any) -> None:
-        with self._lock:
-            self._entries.pop(key, None)
-            self._entries[key] = value
-            while len(self._entries) > MAX_ENTRIES:
-                del self._entries[next(iter(self._entries))]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-_kept = _Kept()
+_kept: Kept[tuple[Hashable, ...], Any] = Kept(MAX_ENTRIES)
 
 
 def kept(db: Session, name: str, key: tuple[Hashable, ...], build: Callable[[], T]) -> T:

@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import update
 
+from core import kept
 from tenants import api as tenants_api
-from tenants import keeping
 from tenants.settings import services as settings
 from tenants.settings.models import Settings
 from tests import factories
@@ -84,6 +84,6 @@ def test_sql_by_hand_shows_once_the_copy_expires(app: Flask, monkeypatch) -> Non
     with app.app_context(), tenants_api.tenant_context("acme", writer=True) as session:
         session.connection().execute(update(Settings.__table__).values(max_visibility="public"))
     assert read(app) == "participants"  # no session event saw it
-    later = keeping.time.monotonic() + settings.kept.seconds + 1
-    monkeypatch.setattr(keeping.time, "monotonic", lambda: later)
+    later = kept.time.monotonic() + settings.kept.seconds + 1
+    monkeypatch.setattr(kept.time, "monotonic", lambda: later)
     assert read(app) == "public"
