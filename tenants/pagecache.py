@@ -73,7 +73,10 @@ class Copy:
 
 def _store() -> Kept[tuple[Hashable, ...], Copy]:
     """The copies of the current application, labelled with the tenant's generation."""
-    return current_app.extensions.setdefault("parvis_pages", Kept(MAX_ENTRIES, SECONDS))
+    found = current_app.extensions.get("parvis_pages")
+    if found is None:
+        found = current_app.extensions.setdefault("parvis_pages", Kept(MAX_ENTRIES, SECONDS))
+    return cast(Kept[tuple[Hashable, ...], Copy], found)
 
 
 def clear() -> None:

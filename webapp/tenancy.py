@@ -21,11 +21,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import cast
 
-from flask import Blueprint, Flask, Response, abort, current_app, g, has_app_context, request
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    has_app_context,
+    render_template,
+    request,
+)
 from flask import session as cookie
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import Integer, Select, bindparam, event, select
 from sqlalchemy.orm import ORMExecuteState, Session, object_session, sessionmaker
 from sqlalchemy.sql.dml import UpdateBase
@@ -423,6 +434,22 @@ def _mount(children: tuple[Blueprint, ...]) -> None:
         bp.register_blueprint(child)
 
 
+# Every member of a role sees the same staff links in a tenant's menu: rendered once per
+# process for each tenant, role, language and script root (the links' only inputs).
+_staff_menus: Kept[tuple[str, str, str, str], Markup] = Kept(TenantCache.MAX_ENTRIES)
+
+
+def staff_menu() -> Markup:
+    """The staff's links of the layout's menu, for the request's tenant and role."""
+    here = g._get_current_object()
+    key = (here.tenant.slug, here.tenant_role, str(get_locale()), request.script_root)
+    found = _staff_menus.get(key)
+    if found is None:
+        found = Markup(render_template("_staff_menu.html"))  # noqa: S704 -- Jinja's own output
+        _staff_menus.put(key, found)
+    return found
+
+
 def init_app(app: Flask, children: tuple[Blueprint, ...]) -> None:
     """Serve the tenant plane's pages (``children``: the tenant blueprints and the members
     page, given by the application factory) under ``/t/<tenant>``."""
@@ -430,3 +457,4 @@ def init_app(app: Flask, children: tuple[Blueprint, ...]) -> None:
     _watch_registry(app.extensions["parvis_sessions"])
     app.register_blueprint(bp)
     app.teardown_request(_end_tenant_scope)
+    app.jinja_env.globals["staff_menu"] = staff_menu
