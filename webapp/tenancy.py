@@ -180,19 +180,14 @@ def tenant_slugs() -> list[str]:
                                     .order_by(Tenant.id)))
 
 
-@bp.app_context_processor
-def naming_members() -> dict:
+def member_names(ids: object) -> dict[int, str]:
     """``member_names(ids)`` in tenant templates: staff names (or addresses) by the account id
     the tenant plane keeps in its logs, which alone cannot name anybody."""
-
-    def member_names(ids: object) -> dict[int, str]:
-        wanted = {i for i in ids if isinstance(i, int)}  # type: ignore[attr-defined]
-        if not wanted:
-            return {}
-        return {a.id: a.display_name or a.email for a in db.session().scalars(
-            select(Account).where(Account.id.in_(wanted)))}
-
-    return {"member_names": member_names}
+    wanted = {i for i in ids if isinstance(i, int)}  # type: ignore[attr-defined]
+    if not wanted:
+        return {}
+    return {a.id: a.display_name or a.email for a in db.session().scalars(
+        select(Account).where(Account.id.in_(wanted)))}
 
 
 def member_role(tenant_id: int) -> str | None:
@@ -457,4 +452,4 @@ def init_app(app: Flask, children: tuple[Blueprint, ...]) -> None:
     _watch_registry(app.extensions["parvis_sessions"])
     app.register_blueprint(bp)
     app.teardown_request(_end_tenant_scope)
-    app.jinja_env.globals["staff_menu"] = staff_menu
+    app.jinja_env.globals.update(staff_menu=staff_menu, member_names=member_names)

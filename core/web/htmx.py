@@ -1,4 +1,5 @@
-"""One helper decides between a full page and a fragment for htmx requests.
+"""One helper decides between a full page and a fragment for htmx requests; another gives
+templates a blueprint's helpers.
 
 A fragment is a named block of the page's own template, so there is a single source for both.
 Requests and response headers come from ``flask-htmx`` (see docs/architecture.md for why this
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, make_response, render_template
+from flask import Blueprint, Response, current_app, make_response, render_template
 
 from core.extensions import htmx
 
@@ -39,3 +40,9 @@ def render(template_name: str, *, block: str | None = None, status: int = 200,
     response = make_response(body, status)
     response.vary.add("HX-Request")
     return response
+
+
+def template_globals(bp: Blueprint, **values: Any) -> None:
+    """Offer ``values`` (functions, labels) to every template of the app that registers ``bp``,
+    once: a context processor would build and merge them again on every render."""
+    bp.record_once(lambda state: state.app.jinja_env.globals.update(values))

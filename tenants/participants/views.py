@@ -37,7 +37,7 @@ from core.db import writes, writes_after_reading
 from core.extensions import htmx
 from core.jobs import enqueue
 from core.web.errors import error_page
-from core.web.htmx import render, render_block
+from core.web.htmx import render, render_block, template_globals
 from core.web.i18n import safe_next
 from tenants import access, db, pagecache
 from tenants.audit import services as audit
@@ -62,14 +62,12 @@ MAX_ID = 2**31 - 1  # larger ids do not exist, and SQLite cannot even bind some 
 LISTED = ("participants", "public")  # visibilities that put someone in a list
 
 
-@bp.app_context_processor
-def inject_participant() -> dict:
+def current_participant() -> Participant | None:
     """``current_participant()`` in templates: who is signed in to this tenant, if anyone."""
+    return services.current(db.session()) if g.get("tenant") else None
 
-    def current_participant():
-        return services.current(db.session()) if g.get("tenant") else None
 
-    return {"current_participant": current_participant}
+template_globals(bp, current_participant=current_participant)
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from core.clock import utcnow
 from core.web import throttle
 from core.web.errors import error_page
-from core.web.htmx import render, render_block, wants_fragment
+from core.web.htmx import render, render_block, template_globals, wants_fragment
 from core.web.pagination import requested_page
 from tenants import access, db
 from tenants.events import services as events
@@ -123,43 +123,41 @@ class Section:
     can_edit: bool
 
 
-@bp.app_context_processor
-def ratings_context() -> dict[str, Any]:
-    """``ratings_section(event)`` and ``day(moment, event)`` for the event page."""
+def ratings_section(event: Event) -> Section:
+    """``ratings_section(event)`` for the event page (with ``day(moment, event)`` and the
+    labels and number formats below)."""
+    session = db.session()
+    me = _me()
+    readable = services.may_read(session, staff=access.has_role("viewer"), participant=me)
+    order, page = _order_and_page()
+    found: list[services.Review] = []
+    summary, has_next = services.Summary(), False
+    if utcnow() < event.ends_at:  # nobody may rate before the end: nothing to read
+        return Section(readable, summary, found, False, order, page, None,
+                       "not_ended" if me is not None else None, False)
+    if readable:
+        summary = services.summary(session, event.id)
+        found, has_next = services.reviews(session, event.id, order, page)
+    mine = services.for_event(session, event.id, me.id) if me else None
+    refusal, can_edit = None, False
+    if me is not None and mine is None:
+        refusal = services.eligibility(session, event, me)
+    elif mine is not None:
+        can_edit = mine.status != "hidden" and services.edit_deadline(session, mine) >= utcnow()
+    return Section(readable, summary, found, has_next, order, page, mine, refusal, can_edit)
 
-    def ratings_section(event: Event) -> Section:
-        session = db.session()
-        me = _me()
-        readable = services.may_read(session, staff=access.has_role("viewer"), participant=me)
-        order, page = _order_and_page()
-        found: list[services.Review] = []
-        summary, has_next = services.Summary(), False
-        if utcnow() < event.ends_at:  # nobody may rate before the end: nothing to read
-            return Section(readable, summary, found, False, order, page, None,
-                           "not_ended" if me is not None else None, False)
-        if readable:
-            summary = services.summary(session, event.id)
-            found, has_next = services.reviews(session, event.id, order, page)
-        mine = services.for_event(session, event.id, me.id) if me else None
-        refusal, can_edit = None, False
-        if me is not None and mine is None:
-            refusal = services.eligibility(session, event, me)
-        elif mine is not None:
-            can_edit = mine.status != "hidden" and services.edit_deadline(
-                session, mine) >= utcnow()
-        return Section(readable, summary, found, has_next, order, page, mine, refusal,
-                       can_edit)
 
-    def rating_number(value: float) -> str:
-        return format_decimal(value, "0.0", locale=_language())
+def rating_number(value: float) -> str:
+    return format_decimal(value, "0.0", locale=_language())
 
-    def rating_percent(value: float) -> str:
-        return format_percent(value, locale=_language())
 
-    return {"ratings_section": ratings_section, "day": day, "rating_number": rating_number,
-            "rating_percent": rating_percent,
-            "stars_labels": STARS_LABELS,
-            "order_labels": ORDER_LABELS, "rating_threshold": services.THRESHOLD}
+def rating_percent(value: float) -> str:
+    return format_percent(value, locale=_language())
+
+
+template_globals(bp, ratings_section=ratings_section, day=day, rating_number=rating_number,
+                 rating_percent=rating_percent, stars_labels=STARS_LABELS,
+                 order_labels=ORDER_LABELS, rating_threshold=services.THRESHOLD)
 
 
 # --- participants ---------------------------------------------------------------------------

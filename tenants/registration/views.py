@@ -35,7 +35,7 @@ from core.db import writes, writes_after_reading
 from core.extensions import htmx
 from core.jobs import enqueue
 from core.web.errors import error_page
-from core.web.htmx import render, render_block, wants_fragment
+from core.web.htmx import render, render_block, template_globals, wants_fragment
 from core.web.i18n import safe_next
 from core.web.pagination import requested_page
 from tenants import access, db
@@ -145,21 +145,19 @@ class Panel:
     opens: str  # when registration opens, in the event's zone ("" if it is not set)
 
 
-@bp.app_context_processor
-def registration_panel_context() -> dict[str, Any]:
+def registration_panel(event: Event) -> Panel:
     """``registration_panel(event)`` for ``registration/_panel.html`` (on the event page)."""
+    session = db.session()
+    me = participants.current(session) if g.get("tenant") else None
+    registration = services.for_event(session, event.id, me.id) if me else None
+    position = None
+    if registration is not None and registration.status == "waitlisted":
+        position = services.waitlist_positions(session, [registration]).get(registration.id)
+    opens = event.registration_opens_at
+    return Panel(registration, position, event_moment(opens, event) if opens else "")
 
-    def registration_panel(event: Event) -> Panel:
-        session = db.session()
-        me = participants.current(session) if g.get("tenant") else None
-        registration = services.for_event(session, event.id, me.id) if me else None
-        position = None
-        if registration is not None and registration.status == "waitlisted":
-            position = services.waitlist_positions(session, [registration]).get(registration.id)
-        opens = event.registration_opens_at
-        return Panel(registration, position, event_moment(opens, event) if opens else "")
 
-    return {"registration_panel": registration_panel}
+template_globals(bp, registration_panel=registration_panel)
 
 
 # --- participants ----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from core.db import writes
 from core.jobs import enqueue
-from core.web.htmx import render
+from core.web.htmx import render, template_globals
 from core.web.pagination import requested_page
 from tenants import access, db
 from tenants.audit import services as audit
@@ -43,19 +43,18 @@ ID = "int(min=1, max=2147483647)"
 CNIL_COMPLAINT = "https://www.cnil.fr/fr/plaintes"
 
 
-@bp.app_context_processor
-def inject_restriction() -> dict:
-    """``processing_restricted(participant)`` in templates (the account pages' banner), and
-    ``privacy_choices(participant)`` (the staff's record of a participant)."""
+def processing_restricted(participant: Participant | None) -> bool:
+    """``processing_restricted(participant)`` in templates (the account pages' banner)."""
+    return participant is not None and is_restricted(db.session(), participant.id)
 
-    def processing_restricted(participant: Participant | None) -> bool:
-        return participant is not None and is_restricted(db.session(), participant.id)
 
-    def privacy_choices(participant: Participant) -> PrivacyChoices:
-        return services.choices(db.session(), participant.id)
+def privacy_choices(participant: Participant) -> PrivacyChoices:
+    """``privacy_choices(participant)`` in templates (the staff's record of a participant)."""
+    return services.choices(db.session(), participant.id)
 
-    return {"processing_restricted": processing_restricted, "privacy_choices": privacy_choices,
-            "directive_labels": forms.DIRECTIVE_LABELS}
+
+template_globals(bp, processing_restricted=processing_restricted,
+                 privacy_choices=privacy_choices, directive_labels=forms.DIRECTIVE_LABELS)
 
 
 def _language() -> str:

@@ -16,7 +16,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from core.extensions import csrf
 from core.web.errors import error_page
-from core.web.htmx import render
+from core.web.htmx import render, template_globals
 from core.web.pagination import requested_page
 from core.web.urls import external_url
 from tenants import api as tenants_api
@@ -174,11 +174,6 @@ def _unreachable():
                                 "charged: please try again in a few minutes."))
 
 
-@bp.app_context_processor
-def billing_context() -> dict:
-    return {"billing_notice": _notice_for_members, "money": money}
-
-
 def money(cents: int, currency: str = "eur") -> str:
     """An amount as the reader writes it: "49,00 €" in French, "€49.00" in English."""
     return format_currency(cents / 100, currency.upper())
@@ -189,6 +184,9 @@ def _notice_for_members() -> services.Notice | None:
     request's standing (``webapp.tenancy``); nobody else, none."""
     standing = tenancy.standing() if g.get("tenant_role") is not None else None
     return services.notice_of(standing.subscription) if standing is not None else None
+
+
+template_globals(bp, billing_notice=_notice_for_members, money=money)
 
 
 LIMIT_MESSAGES = {

@@ -16,7 +16,7 @@ from wtforms import SelectChoice
 from core.clock import utcnow
 from core.jobs import enqueue
 from core.web.errors import error_page
-from core.web.htmx import render
+from core.web.htmx import render, template_globals
 from core.web.pagination import requested_page
 from core.web.spreadsheet import csv_line
 from webapp import db
@@ -39,10 +39,8 @@ def duration(delta: timedelta) -> str:
     return _("%(hours)d h %(minutes)02d min", hours=minutes // 60, minutes=minutes % 60)
 
 
-@bp.app_context_processor
-def breach_context() -> dict:
-    return {"breach_actions": services.ACTIONS, "duration": duration,
-            "scope_label": services.scope_label}
+template_globals(bp, breach_actions=services.ACTIONS, duration=duration,
+                 scope_label=services.scope_label)
 
 
 def refused(exc: services.BreachError):

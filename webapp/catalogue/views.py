@@ -14,7 +14,7 @@ from flask_login import current_user
 from core import cookie_lifetimes
 from core.jobs import enqueue
 from core.web.errors import error_page
-from core.web.htmx import render, wants_fragment
+from core.web.htmx import render, template_globals, wants_fragment
 from core.web.i18n import text_language
 from tenants import api as tenants_api
 from webapp import db
@@ -27,9 +27,8 @@ from webapp.registers.tasks import remember_register
 bp = Blueprint("catalogue", __name__, template_folder="templates")
 
 
-@bp.app_context_processor
-def catalogue_context() -> dict:
-    return {"purpose_labels": SERVICE_PURPOSES, "cookie_lifetime": cookie_lifetimes.Lifetime.of}
+template_globals(bp, purpose_labels=SERVICE_PURPOSES,
+                 cookie_lifetime=cookie_lifetimes.Lifetime.of)
 
 
 # --- the operators' catalogue ------------------------------------------------------------------

@@ -15,7 +15,7 @@ from flask_login import current_user
 from core.clock import utcnow
 from core.db import writes
 from core.web.errors import error_page
-from core.web.htmx import render
+from core.web.htmx import render, template_globals
 from core.web.pagination import requested_page
 from webapp import db
 from webapp.access import member_required, operator_required
@@ -28,16 +28,14 @@ bp = Blueprint("contract", __name__, template_folder="templates")
 READERS = ("owner", "admin")
 
 
-@bp.app_context_processor
-def account_context() -> dict:
-    return {"former_organisations": _former_organisations}
-
-
 def _former_organisations() -> list:
     """For "My account": the destroyed organisations the signed-in account owned last."""
     if not current_user.is_authenticated:
         return []
     return services.former_organisations(db.session(), current_user.id)
+
+
+template_globals(bp, former_organisations=_former_organisations)
 
 
 def _former_owner(tenant: Tenant) -> str | None:

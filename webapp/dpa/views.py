@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.web.errors import error_page
-from core.web.htmx import render
+from core.web.htmx import render, template_globals
 from core.web.i18n import text_language
 from core.web.pagination import requested_page
 from tenants import api as tenants_api
@@ -21,11 +21,6 @@ from webapp.organisations import services as org_services
 bp = Blueprint("dpa", __name__, template_folder="templates")
 
 
-@bp.app_context_processor
-def dpa_context() -> dict:
-    return {"dpa_pending": services.dpa_pending, "pending_dpa_tenants": _pending_dpa_tenants}
-
-
 def _pending_dpa_tenants() -> list[tenants_api.TenantInfo]:
     """For the banner: the tenants the signed-in account owns with a DPA to accept, by name.
     Their slugs come with the request's standing, their names from the registry: kept by this
@@ -33,6 +28,9 @@ def _pending_dpa_tenants() -> list[tenants_api.TenantInfo]:
     standing = tenancy.standing()
     found = tenancy.resolve_many(standing.dpa_pending) if standing else []
     return sorted((tenant.info for tenant in found), key=lambda info: info.name)
+
+
+template_globals(bp, dpa_pending=services.dpa_pending, pending_dpa_tenants=_pending_dpa_tenants)
 
 
 @bp.get("/legal/dpa")

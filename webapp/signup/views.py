@@ -9,7 +9,7 @@ from flask_login import current_user, login_required, login_user
 
 from core.jobs import enqueue
 from core.web.errors import error_page
-from core.web.htmx import render
+from core.web.htmx import render, template_globals
 from core.web.urls import external_url
 from tenants import api as tenants_api
 from webapp import db
@@ -45,15 +45,13 @@ def _form_errors(form, exc: services.SignupError) -> None:
         form.form_errors.append(str(exc))
 
 
-@bp.app_context_processor
-def signup_context() -> dict:
-    return {"unfinished_signups": _unfinished}
-
-
 def _unfinished() -> list[Tenant]:
     if not current_user.is_authenticated:
         return []
     return services.unfinished(db.session(), current_user)
+
+
+template_globals(bp, unfinished_signups=_unfinished)
 
 
 @bp.get("")

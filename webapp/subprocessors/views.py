@@ -11,7 +11,7 @@ from flask_login import current_user
 from core.clock import utcnow
 from core.jobs import enqueue
 from core.web.errors import error_page
-from core.web.htmx import render
+from core.web.htmx import render, template_globals
 from core.web.i18n import text_language
 from webapp import db, tenancy
 from webapp.access import PRIVACY_ROLES, member_required, operator_required
@@ -29,12 +29,6 @@ from webapp.subprocessors.tasks import inform_owners
 bp = Blueprint("subprocessors", __name__, template_folder="templates")
 
 
-@bp.app_context_processor
-def subprocessors_context() -> dict:
-    return {"open_sub_processor_changes": _open_changes, "safeguard_labels": SAFEGUARDS,
-            "change_labels": CHANGE_KINDS}
-
-
 def _open_changes() -> list:
     """For the banner: sub-processor changes the signed-in owner may still object to (read
     only when the request's standing says there are some)."""
@@ -42,6 +36,10 @@ def _open_changes() -> list:
     if standing is None or not standing.open_sub_processor_changes:
         return []
     return services.open_changes_for(db.session(), current_user.id)
+
+
+template_globals(bp, open_sub_processor_changes=_open_changes, safeguard_labels=SAFEGUARDS,
+                 change_labels=CHANGE_KINDS)
 
 
 @bp.get("/legal/sub-processors")
