@@ -1,7 +1,11 @@
 """Flask extensions, created unbound; ``create_app`` binds them."""
 
+from functools import cached_property
+
+from babel import Locale
 from babel.support import NullTranslations
-from flask import g, session
+from flask import session
+from flask.globals import _cv_app
 from flask_babel import Babel, Domain
 from flask_htmx import HTMX
 from flask_login import LoginManager
@@ -24,6 +28,15 @@ class Logins(LoginManager):
         return super()._load_user()
 
 
+def chosen_locale() -> Locale | None:
+    """The locale Flask-Babel chose for this context, read in one look-up (it keeps it in
+    ``g._flask_babel``, where ``force_locale`` swaps it for the time of a render); None before
+    it has chosen, or outside any context."""
+    context = _cv_app.get(None)  # the context itself, not the ``g`` proxy: asked dozens of times
+    state = context.g.__dict__.get("_flask_babel") if context is not None else None
+    return getattr(state, "babel_locale", None)
+
+
 class _Catalogues(Domain):
     """Flask-Babel's message domain, with the catalogue found in one look-up.
 
@@ -36,25 +49,22 @@ class _Catalogues(Domain):
     """
 
     def get_translations(self) -> NullTranslations:
-        state = g.get("_flask_babel") if g else None
-        locale = getattr(state, "babel_locale", None)
-        if locale is None:  # not chosen yet in this context, or no context
+        locale = chosen_locale()
+        if locale is None:
             return super().get_translations()
+        state = _cv_app.get().g._flask_babel
         kept = getattr(state, "parvis_catalogue", None)
         if kept is not None and kept[0] is locale:
             return kept[1]
         found = super().get_translations()
-        state.parvis_catalogue = (locale, found)  # type: ignore[union-attr]
+        state.parvis_catalogue = (locale, found)
         return found
 
 
 class _Babel(Babel):
-    @property
+    @cached_property
     def domain_instance(self) -> Domain:
-        found = self.__dict__.get("_parvis_domain")
-        if found is None:
-            found = self.__dict__["_parvis_domain"] = _Catalogues(domain=self.domain)
-        return found
+        return _Catalogues(domain=self.domain)
 
 
 babel = _Babel()

@@ -45,7 +45,7 @@ from core.clock import utcnow
 from core.generations import Generations, of_app
 from core.kept import Kept
 from core.web.errors import error_page
-from core.web.htmx import render
+from core.web.htmx import render, template_globals
 from tenants import api as tenants_api
 from webapp import db
 from webapp.auth.models import Account, Membership
@@ -431,7 +431,8 @@ def _mount(children: tuple[Blueprint, ...]) -> None:
 
 # Every member of a role sees the same staff links in a tenant's menu: rendered once per
 # process for each tenant, role, language and script root (the links' only inputs).
-_staff_menus: Kept[tuple[str, str, str, str], Markup] = Kept(TenantCache.MAX_ENTRIES)
+MAX_STAFF_MENUS = 20_000  # a few kB each
+_staff_menus: Kept[tuple[str, str, str, str], Markup] = Kept(MAX_STAFF_MENUS)
 
 
 def staff_menu() -> Markup:
@@ -445,6 +446,9 @@ def staff_menu() -> Markup:
     return found
 
 
+template_globals(bp, staff_menu=staff_menu, member_names=member_names)
+
+
 def init_app(app: Flask, children: tuple[Blueprint, ...]) -> None:
     """Serve the tenant plane's pages (``children``: the tenant blueprints and the members
     page, given by the application factory) under ``/t/<tenant>``."""
@@ -452,4 +456,3 @@ def init_app(app: Flask, children: tuple[Blueprint, ...]) -> None:
     _watch_registry(app.extensions["parvis_sessions"])
     app.register_blueprint(bp)
     app.teardown_request(_end_tenant_scope)
-    app.jinja_env.globals.update(staff_menu=staff_menu, member_names=member_names)

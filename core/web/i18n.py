@@ -15,7 +15,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from core.extensions import babel
+from core.extensions import babel, chosen_locale
 
 bp = Blueprint("i18n", __name__)
 
@@ -42,14 +42,6 @@ def select_locale() -> Locale:
     return _locale(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
-def _request_locale() -> Locale | None:
-    """``get_locale()``, with one context look-up instead of three once Flask-Babel has chosen
-    this request's locale (it keeps it in ``g._flask_babel``; ``force_locale`` replaces it
-    there for the time of a render)."""
-    chosen = getattr(getattr(g, "_flask_babel", None), "babel_locale", None)
-    return chosen if chosen is not None else get_locale()
-
-
 def _catalog(context: Context) -> NullTranslations:
     """The catalogue for one template render, fetched from Flask-Babel at its first ``_()``.
 
@@ -61,7 +53,7 @@ def _catalog(context: Context) -> NullTranslations:
     # A macro module imported without context keeps its first evaluation context for the life
     # of the process, so the cached catalogue is checked against the current locale.
     eval_ctx = context.eval_ctx
-    locale = _request_locale()
+    locale = chosen_locale() or get_locale()  # one look-up once Flask-Babel has chosen
     cached = getattr(eval_ctx, "parvis_catalog", None)
     if cached is not None and cached[0] is locale:
         return cached[1]
