@@ -31,13 +31,17 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Engine,
+    Insert,
     Integer,
+    Table,
     TypeDecorator,
     create_engine,
     event,
     exc,
     pool,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, CursorResult, ExceptionContext, Result, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -141,6 +145,22 @@ def rowcount(result: Result[Any]) -> int:
     ``CursorResult``, which alone declares ``rowcount``.
     """
     return cast("CursorResult[Any]", result).rowcount
+
+
+def table_of(model: type[Any]) -> Table:
+    """A mapped class's table, for a Core statement that skips the ORM's unit of work (a hot
+    path's insert: no object to track, no flush)."""
+    return cast(Table, model.__table__)
+
+
+def insert_unless_exists(session: Session, table: Table, *unique: str) -> Insert:
+    """A Core INSERT into ``table`` that writes nothing when a row with the same ``unique``
+    columns exists (``ON CONFLICT (…) DO NOTHING``, which both SQLite and PostgreSQL have):
+    with ``RETURNING`` it returns no row then, and raises nothing, so the transaction and
+    its write lock go on without a savepoint."""
+    dialect = session.get_bind().dialect.name
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    return insert(table).on_conflict_do_nothing(index_elements=list(unique))
 
 
 def end_read_transaction(session: Session | None) -> None:

@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.db import table_of
 from tenants.consent.cache import ENTRIES_CHANGED, caches
 from tenants.consent.models import ConsentEntry
 from tenants.consent.visitor import VisitorState
@@ -84,29 +85,47 @@ def cookies_to_delete(state: VisitorState, accepted: Iterable[int]) -> list[str]
                    for name, _lifetime in s.cookies})
 
 
-def record_registration(db: Session, participant: Any, *, privacy_version: str,
-                        terms_version: str, marketing_opt_in: bool,
-                        replacing: ConsentEntry | None = None) -> ConsentEntry:
-    """The consents given when ``participant`` registered, in the same ledger (their own
-    record: it carries their id). No expiry: they last until withdrawn. ``replacing``: the
-    entry a change replaces (marked so, and its chain continued)."""
-    choices: dict[str, Any] = {"privacy": str(privacy_version)[:40],
-                               "terms": str(terms_version)[:40],
-                               "marketing": bool(marketing_opt_in)}
-    if replacing is not None and bool(replacing.choices.get("marketing")) != bool(
-            marketing_opt_in):
-        choices["change"] = MARKETING_GIVEN if marketing_opt_in else MARKETING_WITHDRAWN
+def _registration_proof(participant_id: int, choices: dict[str, Any],
+                        chain_id: str | None) -> dict[str, Any]:
+    """The ledger row of a registration's consents (``record_registration``, ``record_sign_up``):
+    their own record, carrying the participant's id; no expiry (they last until withdrawn)."""
     canonical = json.dumps(choices, sort_keys=True, separators=(",", ":"))
     now = utcnow()
     consent_id = new_consent_id(now)
-    entry = ConsentEntry(consent_id=consent_id,
-                         chain_id=replacing.chain_id if replacing is not None else consent_id,
-                         kind="registration", choices=choices, version=0,
-                         texts_hash=hashlib.sha256(canonical.encode()).hexdigest(),
-                         participant_id=participant.id, created_at=now, expires_at=None,
-                         replaced_at=None)
+    return {"consent_id": consent_id, "chain_id": chain_id or consent_id,
+            "kind": "registration", "choices": choices, "version": 0,
+            "texts_hash": hashlib.sha256(canonical.encode()).hexdigest(),
+            "participant_id": participant_id, "created_at": now, "expires_at": None,
+            "replaced_at": None}
+
+
+def _registration_choices(privacy_version: str, terms_version: str,
+                          marketing_opt_in: bool) -> dict[str, Any]:
+    return {"privacy": str(privacy_version)[:40], "terms": str(terms_version)[:40],
+            "marketing": bool(marketing_opt_in)}
+
+
+def record_sign_up(db: Session, participant_id: int, *, privacy_version: str,
+                   terms_version: str, marketing_opt_in: bool) -> None:
+    """The consents given by an account created in this unit of work: one INSERT."""
+    db.execute(insert(table_of(ConsentEntry)), _registration_proof(
+        participant_id, _registration_choices(privacy_version, terms_version,
+                                              marketing_opt_in), None))
+
+
+def record_registration(db: Session, participant: Any, *, privacy_version: str,
+                        terms_version: str, marketing_opt_in: bool,
+                        replacing: ConsentEntry | None = None) -> ConsentEntry:
+    """The consents given when ``participant`` registered, in the same ledger. ``replacing``:
+    the entry a change replaces (marked so, and its chain continued)."""
+    choices = _registration_choices(privacy_version, terms_version, marketing_opt_in)
+    if replacing is not None and bool(replacing.choices.get("marketing")) != bool(
+            marketing_opt_in):
+        choices["change"] = MARKETING_GIVEN if marketing_opt_in else MARKETING_WITHDRAWN
+    entry = ConsentEntry(**_registration_proof(
+        participant.id, choices, replacing.chain_id if replacing is not None else None))
     if replacing is not None:
-        replacing.replaced_at = now
+        replacing.replaced_at = entry.created_at
     db.add(entry)
     db.flush()
     return entry

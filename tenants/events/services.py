@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy import update as sql_update
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.clock import utcnow
-from core.db import rowcount
+from core.db import rowcount, table_of
 from core.jobs import enqueue
 from core.zones import DEFAULT_ZONE, known_zones
 from tenants import limits
@@ -192,6 +192,17 @@ def get_visible(db: Session, event_id: int, staff: bool) -> Event | None:
     if event is None or (event.status == "draft" and not staff):
         return None
     return event
+
+
+def schedule(db: Session, event_id: int) -> registrations.Schedule | None:
+    """What says whether registration is open (``registrations.registration_state``), read
+    with one Core statement: what a sign-up checks again under the write lock, instead of
+    reloading the whole event."""
+    table = table_of(Event).c
+    row = db.execute(select(table.id, table.status, table.starts_at, table.ends_at,
+                            table.registration_opens_at, table.registration_closes_at)
+                     .where(table.id == event_id)).one_or_none()
+    return cast("registrations.Schedule | None", row)
 
 
 def upcoming(db: Session, limit: int, offset: int = 0,

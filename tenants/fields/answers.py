@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from core.db import table_of
 from tenants.fields import belonging
 from tenants.fields.checks import country_codes, parse_date, parse_decimal
 from tenants.fields.models import Answer, CustomField
@@ -77,23 +78,23 @@ def condition_holds(value: Any, expected: str | None) -> bool:
     return value is not None and value == expected
 
 
-def save_answers(db: Session, participant: Participant, form: FilledForm, *,
-                 new: bool = False, registration_id: int | None = None) -> None:
-    """Store a validated form: the standard fields asked, and one answer per custom field
-    (a blank answer, or one to a question that does not apply, removes the stored one).
+def add_answers(db: Session, participant_id: int, form: FilledForm,
+                registration_id: int | None) -> None:
+    """Store a validated form's answers for an account just created with the form's standard
+    fields, which has no answer yet: one INSERT of every given answer, nothing read first,
+    given for ``registration_id`` (the registration made with the form, if any:
+    ``fields.belonging``)."""
+    rows = [{"participant_id": participant_id, "field_id": field_id, "value": value,
+             "registration_id": registration_id}
+            for field_id, value in form.answers().items() if value is not None]
+    if rows:
+        db.execute(insert(table_of(Answer)), rows)
 
-    ``new``: the account was just created with the form's standard fields and has no answer
-    yet, so the answers go in with one INSERT and nothing is read first, given for
-    ``registration_id`` (the registration made with the form, if any: ``fields.belonging``).
-    """
+
+def save_answers(db: Session, participant: Participant, form: FilledForm) -> None:
+    """Store a validated form: the standard fields asked, and one answer per custom field
+    (a blank answer, or one to a question that does not apply, removes the stored one)."""
     values = form.answers()
-    if new:
-        rows = [{"participant_id": participant.id, "field_id": field_id, "value": value,
-                 "registration_id": registration_id}
-                for field_id, value in values.items() if value is not None]
-        if rows:
-            db.execute(insert(Answer), rows)
-        return
     participants.update_profile(db, participant,
                                 **{key: form[key].data or "" for key in form.standard})
     if not values:

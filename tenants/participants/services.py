@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, load_only
 
 from core.clock import utcnow
-from core.db import rowcount
+from core.db import insert_unless_exists, rowcount, table_of
 from core.web import passwords, throttle
 from tenants import limits, pagecache
 from tenants.db import current_slug
@@ -71,33 +71,39 @@ def should_tell_owner(db: Session, participant: Participant) -> bool:
 
 
 def add(db: Session, *, email: str, password: str | None = None,
-        password_hash: str | None = None, language: str = "fr", check_email: bool = True,
-        **fields: str) -> Participant:
-    """Create an account (unconfirmed). ``fields`` are standard fields (first_name, city…).
+        password_hash: str | None = None, language: str = "fr", **fields: str) -> Participant:
+    """Create an account (unconfirmed) and return it; ``EmailTaken`` if the address has one.
+    ``fields`` are standard fields (first_name, city…); ``password`` is hashed here, see
+    ``create`` for a hash made beforehand."""
+    if password_hash is None:
+        password_hash = hash_password(password) if password else ""
+    participant_id = create(db, email=email, password_hash=password_hash, language=language,
+                            **fields)
+    if participant_id is None:
+        raise EmailTaken(normalise_email(email))
+    return db.get_one(Participant, participant_id)
+
+
+def create(db: Session, *, email: str, password_hash: str = "", language: str = "fr",
+           **fields: str) -> int | None:
+    """Create an account (unconfirmed) with one statement and nothing read first: its id, or
+    None when the address has an account (the unique constraint says so; nothing is written
+    and the transaction goes on). ``fields`` are standard fields (first_name, city…).
 
     ``password_hash``: the password already hashed (``hash_password``), by a caller that hashes
     before it takes the write lock (argon2 takes tens of milliseconds; other writers would
-    wait that long); else ``password`` is hashed here.
-    ``check_email=False``: no look-up first; an address that has an account is refused by the
-    unique constraint (``IntegrityError`` at the flush), which the caller handles.
+    wait that long).
     """
     limits.check("participants",
                  lambda: db.execute(select(func.count()).select_from(Participant)).scalar_one())
-    email = normalise_email(email)
-    if check_email and find_by_email(db, email) is not None:
-        raise EmailTaken(email)
     unknown = set(fields) - set(STANDARD_FIELDS)
     if unknown:
         raise ValueError(f"not standard fields: {sorted(unknown)}")
-    if password_hash is None:
-        password_hash = hash_password(password) if password else ""
-    participant = Participant(
-        email=email, language=language, password_hash=password_hash,
+    table = table_of(Participant)
+    return db.scalar(insert_unless_exists(db, table, "email").values(
+        email=normalise_email(email), language=language, password_hash=password_hash,
         password_changed_at=utcnow() if password_hash else None,
-        **{k: (v or "").strip() for k, v in fields.items()})
-    db.add(participant)
-    db.flush()
-    return participant
+        **{k: (v or "").strip() for k, v in fields.items()}).returning(table.c.id))
 
 
 def hash_password(password: str) -> str:

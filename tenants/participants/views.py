@@ -29,7 +29,6 @@ from flask import session as cookie_session
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -187,28 +186,19 @@ def signup(event_id: int | None = None):
     # for them (see tenants/db.py, begin_writing).
     password_hash = services.hash_password(form.password.data) if form.password.data else ""
     db.begin_writing()
-    if event is not None:
-        session.refresh(event)  # it may have closed (or been cancelled) meanwhile
+    # Each write below is one Core statement (no unit of work to flush): the account, its
+    # pending registration, its answers, its consents.
+    schedule = None
+    if event is not None:  # it may have closed (or been cancelled) meanwhile
+        schedule = events.schedule(session, event.id)
+        state = registrations.registration_state(schedule) if schedule else "closed"
+        if state != "open":  # nothing is kept
+            return _signup_page(None, event, state, status=409)
     slug = db.current_slug()
-    try:
-        with session.begin_nested():
-            participant = services.add(
-                session, email=form.email.data, password_hash=password_hash,
-                language=_language(), check_email=False,
-                **{key: form[key].data or "" for key in form.standard})
-            # Pending until the address is confirmed; the answers are given for it.
-            registration = (registrations.register_new(session, event, participant)
-                            if event is not None else None)
-            answers.save_answers(session, participant, form, new=True,
-                                 registration_id=registration.id if registration else None)
-            # No terms are shown to participants yet: the version recorded is empty.
-            consent_ledger.record_registration(session, participant,
-                                               privacy_version=forms.PRIVACY_NOTE_VERSION,
-                                               terms_version="",
-                                               marketing_opt_in=bool(form.marketing.data))
-    except registrations.RegistrationError as refused:  # closed meanwhile: nothing is kept
-        return _signup_page(None, event, refused.code, status=409)
-    except IntegrityError:  # the address has an account (the unique constraint said so)
+    participant_id = services.create(
+        session, email=form.email.data, password_hash=password_hash, language=_language(),
+        **{key: form[key].data or "" for key in form.standard})
+    if participant_id is None:  # the address has an account (the unique constraint said so)
         # A password was hashed all the same if one was typed: the same work as a new account,
         # so the time taken tells nothing; the owner of the address is told by e-mail (with a
         # sign-in link back to the event).
@@ -217,7 +207,16 @@ def signup(event_id: int | None = None):
             enqueue(tasks.send_signup_attempt, slug, existing.id,
                     event.id if event is not None else None)
     else:
-        enqueue(tasks.send_confirmation, slug, participant.id,
+        # Pending until the address is confirmed; the answers are given for it.
+        registration_id = (registrations.register_new(session, schedule, participant_id)
+                           if schedule is not None else None)
+        answers.add_answers(session, participant_id, form, registration_id)
+        # No terms are shown to participants yet: the version recorded is empty.
+        consent_ledger.record_sign_up(session, participant_id,
+                                      privacy_version=forms.PRIVACY_NOTE_VERSION,
+                                      terms_version="",
+                                      marketing_opt_in=bool(form.marketing.data))
+        enqueue(tasks.send_confirmation, slug, participant_id,
                 event.id if event is not None else None)
     return redirect(url_for(".check_inbox"), code=303)
 

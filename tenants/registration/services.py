@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.clock import utcnow
-from core.db import rowcount
+from core.db import rowcount, table_of
 from core.jobs import enqueue
 from core.web.pagination import Page, paginate
 from tenants.db import current_slug
@@ -36,7 +37,25 @@ class RegistrationError(Exception):
         self.code = code  # closed | not_open | full | ended | not_found | not_allowed
 
 
-def registration_state(event: Event, now: datetime | None = None) -> str:
+class Schedule(Protocol):
+    """What ``registration_state`` reads of an event: an ``Event``, or the row
+    ``events.services.schedule`` reads again under the write lock."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime: ...
+    @property
+    def registration_opens_at(self) -> datetime | None: ...
+    @property
+    def registration_closes_at(self) -> datetime | None: ...
+
+
+def registration_state(event: Schedule, now: datetime | None = None) -> str:
     """open, not_open (not yet), closed (deadline passed, cancelled or draft) or ended."""
     now = now or utcnow()
     if event.status != "published":
@@ -157,20 +176,19 @@ def register(db: Session, event: Event, participant: Participant) -> Registratio
     return registration
 
 
-def register_new(db: Session, event: Event, participant: Participant) -> Registration:
-    """Register an account created in this unit of work: it has no registration yet and its
-    address is unconfirmed, so this is one pending row (a seat waits for the double opt-in).
+def register_new(db: Session, event: Schedule, participant_id: int) -> int:
+    """Register an account created in this unit of work, with one statement: it has no
+    registration yet and its address is unconfirmed, so this is one pending row (a seat waits
+    for the double opt-in); its id. ``event``: as read under the write lock (``schedule``).
     It has no answer on file either: the caller saves the form's answers next, given for this
-    registration (``fields.answers.save_answers(..., registration_id=...)``)."""
+    registration (``fields.answers.add_answers``)."""
     state = registration_state(event)
     if state != "open":
         raise RegistrationError(state)
-    assert not participant.is_confirmed, "a confirmed participant registers with register()"
-    registration = Registration(event_id=event.id, participant_id=participant.id,
-                                status="pending", created_at=utcnow())
-    db.add(registration)
-    db.flush()
-    return registration
+    table = table_of(Registration)
+    return db.execute(insert(table).values(
+        event_id=event.id, participant_id=participant_id, status="pending",
+        created_at=utcnow()).returning(table.c.id)).scalar_one()
 
 
 def participant_confirmed(db: Session, participant: Participant) -> list[Registration]:
