@@ -185,6 +185,33 @@ def test_the_same_address_in_two_tenants_is_two_independent_people(app, client, 
     assert not person("globex", "twin@example.org").is_confirmed
 
 
+def test_a_sign_up_to_an_event_that_closed_meanwhile_keeps_nothing(app, client, outbox,
+                                                                   monkeypatch):
+    """The form is read and validated before the write lock; the event's state is read again
+    under it. Closed in between (here by a write just before that read, as another writer's
+    commit would be), the sign-up is refused: no account, no registration, no e-mail."""
+    from tenants.events import services as event_services
+    from tenants.events.models import Event
+    from tenants.participants import views
+
+    english(client)
+    event = factories.event("acme")
+    read_again = event_services.schedule
+
+    def closed_first(session, event_id):  # type: ignore[no-untyped-def]
+        session.execute(update(Event).where(Event.id == event_id)
+                        .values(registration_closes_at=utcnow() - timedelta(minutes=1)))
+        return read_again(session, event_id)
+
+    monkeypatch.setattr(views.events, "schedule", closed_first)
+    refused = client.post(f"/t/acme/events/{event}/signup", data=signup_data("late@example.org"))
+    assert refused.status_code == 409
+    assert "Registration for this event is closed." in refused.get_data(as_text=True)
+    assert person("acme", "late@example.org") is None
+    assert count("acme") == 0
+    assert outbox.messages == []
+
+
 def test_closed_and_draft_events_take_no_sign_up(app, client):
     english(client)
     now = utcnow()
