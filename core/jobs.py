@@ -46,11 +46,11 @@ from flask import Flask, g, has_app_context, has_request_context
 from huey import Huey, crontab
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 from huey.utils import normalize_time
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
-from core.db import rowcount, table_of
+from core.db import rowcount
 from core.outbox import OutboxRow, new_job_id, purge_done
 
 log = logging.getLogger(__name__)
@@ -288,20 +288,20 @@ def enqueue(job: Job, *args: Any, eta: datetime | None = None) -> None:
         return
     plane, session, model = opened
     now = utcnow()
-    job_id, run_after = new_job_id(now), eta or now
+    row = model(id=new_job_id(now), task=job.name, args=list(args),
+                run_after=eta or now, attempts=0)
     # An e-mail a job writes is sent by the same worker right after the job's commit: queued
     # already claimed, it needs neither a wake-up nor a claim of its own.
     inline = job.effect and eta is None and g.get("parvis_job_run", False)
-    # One Core INSERT in the open transaction (no object for the unit of work to flush).
-    session.execute(insert(table_of(model)).values(
-        id=job_id, task=job.name, args=list(args), run_after=run_after,
-        attempts=1 if inline else 0, locked_until=now + _lease() if inline else None))
+    if inline:
+        row.locked_until, row.attempts = now + _lease(), 1
+    session.add(row)
     if not huey.immediate:
         # The net: wakes the row a lease after it is due, in case the push below never happens
         # or its worker dies. Scheduled now, before the commit, so a crash cannot skip it.
-        _arm(plane, job_id, 1, run_after + _lease())
-    push = (functools.partial(_effect_now, plane, job_id, job, list(args)) if inline
-            else functools.partial(_push, plane, job_id, eta))
+        _arm(plane, row.id, 1, row.run_after + _lease())
+    push = (functools.partial(_effect_now, plane, row.id, job, list(args)) if inline
+            else functools.partial(_push, plane, row.id, eta))
     if has_request_context() or _tenant().active() is None:
         _control().after_commit(push)
     else:

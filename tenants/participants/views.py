@@ -32,6 +32,7 @@ from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
+from core.clock import utcnow
 from core.db import writes, writes_after_reading
 from core.extensions import htmx
 from core.jobs import enqueue
@@ -188,10 +189,10 @@ def signup(event_id: int | None = None):
     db.begin_writing()
     # Each write below is one Core statement (no unit of work to flush): the account, its
     # pending registration, its answers, its consents.
-    schedule = None
+    schedule, now = None, utcnow()
     if event is not None:  # it may have closed (or been cancelled) meanwhile
         schedule = events.schedule(session, event.id)
-        state = registrations.registration_state(schedule) if schedule else "closed"
+        state = registrations.registration_state(schedule, now) if schedule else "closed"
         if state != "open":  # nothing is kept
             return _signup_page(None, event, state, status=409)
     slug = db.current_slug()
@@ -208,7 +209,7 @@ def signup(event_id: int | None = None):
                     event.id if event is not None else None)
     else:
         # Pending until the address is confirmed; the answers are given for it.
-        registration_id = (registrations.register_new(session, schedule, participant_id)
+        registration_id = (registrations.register_new(session, schedule, participant_id, now)
                            if schedule is not None else None)
         answers.add_answers(session, participant_id, form, registration_id)
         # No terms are shown to participants yet: the version recorded is empty.

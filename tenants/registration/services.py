@@ -176,19 +176,20 @@ def register(db: Session, event: Event, participant: Participant) -> Registratio
     return registration
 
 
-def register_new(db: Session, event: Schedule, participant_id: int) -> int:
+def register_new(db: Session, event: Schedule, participant_id: int, now: datetime) -> int:
     """Register an account created in this unit of work, with one statement: it has no
     registration yet and its address is unconfirmed, so this is one pending row (a seat waits
-    for the double opt-in); its id. ``event``: as read under the write lock (``schedule``).
+    for the double opt-in); its id. ``event``: as read under the write lock (``schedule``),
+    open at ``now`` (the moment its state was checked, before the account was made).
     It has no answer on file either: the caller saves the form's answers next, given for this
     registration (``fields.answers.add_answers``)."""
-    state = registration_state(event)
+    state = registration_state(event, now)
     if state != "open":
         raise RegistrationError(state)
     table = table_of(Registration)
     return db.execute(insert(table).values(
         event_id=event.id, participant_id=participant_id, status="pending",
-        created_at=utcnow()).returning(table.c.id)).scalar_one()
+        created_at=now).returning(table.c.id)).scalar_one()
 
 
 def participant_confirmed(db: Session, participant: Participant) -> list[Registration]:

@@ -212,6 +212,29 @@ def test_a_sign_up_to_an_event_that_closed_meanwhile_keeps_nothing(app, client, 
     assert outbox.messages == []
 
 
+def test_a_sign_up_found_open_under_the_lock_is_kept_if_the_deadline_passes_while_it_writes(
+        app, client, outbox, clock, monkeypatch):
+    """Registration is checked once, under the write lock, at one moment: a deadline passing
+    while the account is being written does not turn the sign-up into an error."""
+    from tenants.participants import views
+
+    english(client)
+    event = factories.event("acme", registration_closes_at=utcnow() + timedelta(minutes=5))
+    create = views.services.create
+
+    def slow_create(*args, **kwargs):  # type: ignore[no-untyped-def]
+        made = create(*args, **kwargs)
+        clock.advance(minutes=10)  # the deadline passes here
+        return made
+
+    monkeypatch.setattr(views.services, "create", slow_create)
+    answer = client.post(f"/t/acme/events/{event}/signup", data=signup_data("just@example.org"))
+    assert answer.status_code == 303
+    just = person("acme", "just@example.org")
+    assert registration_status("acme", just.id) == ["pending"]
+    assert mail_to(outbox, "just@example.org", CONFIRM)
+
+
 def test_closed_and_draft_events_take_no_sign_up(app, client):
     english(client)
     now = utcnow()
