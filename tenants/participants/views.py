@@ -10,7 +10,7 @@ learns more, by e-mail. Every e-mail leaves from a job, after the request's comm
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,8 +36,9 @@ from core.clock import utcnow
 from core.db import writes, writes_after_reading
 from core.extensions import htmx
 from core.jobs import enqueue
+from core.kept import Kept
 from core.web.errors import error_page
-from core.web.htmx import render, render_block, template_globals
+from core.web.htmx import render, render_block, template_globals, wants_fragment
 from core.web.i18n import safe_next
 from tenants import access, db, pagecache
 from tenants.audit import services as audit
@@ -547,14 +548,38 @@ def people():
 # --- staff -------------------------------------------------------------------------------------
 
 
+def _event_choices() -> list[tuple[str, str]]:
+    """The events the staff list's filter offers: (id, title and date)."""
+    session = db.session()
+    language, default = _language(), settings.languages(session)[0]
+    return [(str(event_id), f"{pick(title, language, default)} ({moment:%Y-%m-%d})")
+            for event_id, title, moment in directory.event_choices(session)]
+
+
+# The unfiltered list's filter form, rendered: the same for every member who reads the list
+# in the same language while the same events are offered, so kept under exactly those (a
+# changed event changes the key: nothing to invalidate). Its six fields cost WTForms about a
+# fifth of the page.
+MAX_BLANK_FILTERS = 2_000
+_blank_filters: Kept[tuple[Hashable, ...], Markup] = Kept(MAX_BLANK_FILTERS)
+
+
+def _blank_filter_fields() -> Markup:
+    choices = _event_choices()
+    key = (_language(), *choices)
+    fields = _blank_filters.get(key)
+    if fields is None:
+        form = filters.participant_filter(choices, STATUS_LABELS)(MultiDict())
+        fields = Markup(render_block(  # noqa: S704 -- Jinja's own output
+            "participants/index.html", "filter_fields", form=form))
+        _blank_filters.put(key, fields)
+    return fields
+
+
 def _directory_filters() -> tuple[Any, directory.Filters, bool]:
     """The staff list's form and filters from the query string; invalid input filters nothing
     (the page says so)."""
-    session = db.session()
-    language, default = _language(), settings.languages(session)[0]
-    choices = [(str(event_id), f"{pick(title, language, default)} ({moment:%Y-%m-%d})")
-               for event_id, title, moment in directory.event_choices(session)]
-    form = filters.participant_filter(choices, STATUS_LABELS)(MultiDict(request.args))
+    form = filters.participant_filter(_event_choices(), STATUS_LABELS)(MultiDict(request.args))
     if not form.validate():
         return form, directory.Filters(), False
     return form, directory.Filters(
@@ -574,11 +599,16 @@ def _filter_args(form: Any) -> dict[str, str]:
 def index():
     page = _page()
     session = db.session()
-    form, chosen, valid = _directory_filters()
+    if request.args.keys() - {"page"} or wants_fragment():  # filtered, or the results alone
+        form, chosen, valid = _directory_filters()
+        blank, args = None, _filter_args(form) if valid else {}
+    else:  # the whole page, unfiltered: its filter form as kept
+        form, chosen, valid, args = None, directory.Filters(), True, {}
+        blank = _blank_filter_fields()
     found = directory.page(session, chosen, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     can_export = access.has_role("manager")
     return render("participants/index.html", block="results", status=200 if valid else 422,
-                  form=form, valid=valid, args=_filter_args(form) if valid else {},
+                  form=form, blank_filters=blank, valid=valid, args=args,
                   participants=found.people, restricted=found.restricted,
                   opted_in=found.opted_in, total=found.total, page=page,
                   pages=max((found.total + PAGE_SIZE - 1) // PAGE_SIZE, 1),

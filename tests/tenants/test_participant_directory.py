@@ -15,7 +15,7 @@ from tenants.consent import ledger
 from tenants.participants.models import Participant
 from tenants.rights.models import PrivacyChoices
 from tests import factories
-from tests.fixtures.people import sign_in_member
+from tests.fixtures.people import english, sign_in_member
 from tests.tenants.ratings_helpers import attendee
 from tests.tenants.registration_helpers import add_people
 
@@ -170,3 +170,32 @@ def test_only_managers_and_above_export(app, client):
     _people(app)
     sign_in_member(client, "acme", "viewer", in_english=True)
     assert client.get(f"{URL}.csv").status_code == 403
+
+
+def test_the_unfiltered_filter_form_is_kept_per_language_and_events_offered(app, client):
+    """The whole unfiltered page shows its filter form as kept (the same for every member):
+    a new or renamed event shows at the next page, each language gets its own, and a
+    filtered page still shows what was chosen."""
+    from tenants.events.models import Event
+
+    first = factories.event("acme", title={"fr": "Atelier", "en": "Workshop"})
+    sign_in_member(client, "acme", "viewer", in_english=True)
+    page = client.get(URL).get_data(as_text=True)
+    assert f'<option value="{first}">Workshop (' in page and "Any event" in page
+
+    second = factories.event("acme", title={"fr": "Conférence", "en": "Talk"})
+    with tenants_api.tenant_context("acme") as session:
+        session.get_one(Event, first).title = {"fr": "Atelier", "en": "Renamed workshop"}
+    page = client.get(URL).get_data(as_text=True)
+    assert f'<option value="{second}">Talk (' in page
+    assert f'<option value="{first}">Renamed workshop (' in page
+    assert "Workshop (" not in page.replace("Renamed workshop (", "")
+
+    with client.session_transaction() as cookie:
+        cookie["lang"] = "fr"
+    page = client.get(URL).get_data(as_text=True)
+    assert f'<option value="{second}">Conférence (' in page
+    assert "N&#39;importe quel événement" in page or "N'importe quel événement" in page
+
+    chosen = english(client).get(URL, query_string={"event": str(second)})
+    assert f'<option selected value="{second}">Talk (' in chosen.get_data(as_text=True)
