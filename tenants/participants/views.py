@@ -200,6 +200,8 @@ def signup(event_id: int | None = None):
     participant_id = services.create(
         session, email=form.email.data, password_hash=password_hash, language=_language(),
         **{key: form[key].data or "" for key in form.standard})
+    # An address that has an account inserts nothing, yet its attempt dates the tenant's page
+    # copies as a new account does (tenants/pagecache.py sees an INSERT): they tell nothing.
     if participant_id is None:  # the address has an account (the unique constraint said so)
         # A password was hashed all the same if one was typed: the same work as a new account,
         # so the time taken tells nothing; the owner of the address is told by e-mail (with a
