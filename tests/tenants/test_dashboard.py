@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import update
@@ -184,7 +185,13 @@ def test_four_ratings_and_four_attendees_are_not_shown(app, client):
     assert "<dt>Attendance rate</dt><dd>50" in html  # 5 of 10
 
 
-def test_registrations_over_time_per_day_in_the_event_zone(app, client):
+def test_registrations_over_time_per_day_in_the_event_zone(app, client, clock):
+    # Noon in the event's zone (Europe/Paris), so that "today" is the same day there and in
+    # UTC whenever the test runs (from 23:00 UTC Paris is a day ahead).
+    now = utcnow()
+    noon = now.astimezone(ZoneInfo("Europe/Paris")).replace(hour=12, minute=0, second=0,
+                                                            microsecond=0)
+    clock.advance(seconds=(noon - now).total_seconds())
     with app.app_context():
         start = utcnow().replace(hour=12, minute=0, second=0, microsecond=0) + timedelta(days=5)
         event_id = factories.event("acme", starts_at=start, ends_at=start + timedelta(hours=1))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from sqlalchemy import select
@@ -29,6 +30,11 @@ from webapp.billing import services as billing
 ISO_DAY = re.compile(r"\b20\d\d-\d\d-\d\d\b")
 
 
+# The zone a page shows days in (the tenant's, by default BABEL_DEFAULT_TIMEZONE): from 23:00
+# UTC its day is already the next one.
+PAGE_ZONE = ZoneInfo("Europe/Paris")
+
+
 def french(client):  # type: ignore[no-untyped-def]
     with client.session_transaction() as cookie:
         cookie["lang"] = "fr"
@@ -47,8 +53,9 @@ def test_the_privacy_page_shows_days_as_the_rest_of_the_interface(app):
     with tenants_api.tenant_context("acme") as session:
         made = session.scalar(select(Registration.created_at).where(
             Registration.id == registration_id("acme", event, pid)))
-    # Flask-Babel's medium date in English ("Dec 6, 2026"), never the ISO string.
-    assert format_date(made, "medium", locale="en") in page
+    # Flask-Babel's medium date in English ("Dec 6, 2026") in the page's zone, never the ISO
+    # string.
+    assert format_date(made.astimezone(PAGE_ZONE), "medium", locale="en") in page
     assert made.date().isoformat() not in page
 
 
@@ -59,8 +66,8 @@ def test_cookie_settings_say_until_when_in_words(app, client):
         expires = session.scalar(select(ConsentEntry.expires_at).order_by(
             ConsentEntry.id.desc()).limit(1))
     page = french(client).get("/t/acme/cookies").get_data(as_text=True)
-    assert f"jusqu'au {format_date(expires, 'medium', locale='fr')}" in page.replace(
-        "&#39;", "'")
+    until = format_date(expires.astimezone(PAGE_ZONE), "medium", locale="fr")
+    assert f"jusqu'au {until}" in page.replace("&#39;", "'")
     assert expires.date().isoformat() not in page
 
 
