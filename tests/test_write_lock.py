@@ -133,7 +133,7 @@ def test_the_confirmation_link_takes_the_write_lock_before_reading(app, client, 
         person = participants.add(session, email="lock@example.org", password="")
         from tenants.registration import services as registrations
 
-        registrations.register_new(session, session.get(Event, event_id), person.id, utcnow())
+        registrations.register_new(session, event_id, person.id, utcnow())
         token = participants.issue_token(session, person, "confirm")
     caplog.set_level(logging.INFO, logger="webapp.db")
     with write_lock_held("acme") as release:

@@ -212,7 +212,7 @@ def signup(event_id: int | None = None):
                     event.id if event is not None else None)
     else:
         # Pending until the address is confirmed; the answers are given for it.
-        registration_id = (registrations.register_new(session, schedule, participant_id, now)
+        registration_id = (registrations.register_new(session, schedule.id, participant_id, now)
                            if schedule is not None else None)
         answers.add_answers(session, participant_id, form, registration_id)
         # No terms are shown to participants yet: the version recorded is empty.

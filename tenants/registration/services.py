@@ -176,19 +176,16 @@ def register(db: Session, event: Event, participant: Participant) -> Registratio
     return registration
 
 
-def register_new(db: Session, event: Schedule, participant_id: int, now: datetime) -> int:
+def register_new(db: Session, event_id: int, participant_id: int, now: datetime) -> int:
     """Register an account created in this unit of work, with one statement: it has no
     registration yet and its address is unconfirmed, so this is one pending row (a seat waits
-    for the double opt-in); its id. ``event``: as read under the write lock (``schedule``),
-    open at ``now`` (the moment its state was checked, before the account was made).
-    It has no answer on file either: the caller saves the form's answers next, given for this
-    registration (``fields.answers.add_answers``)."""
-    state = registration_state(event, now)
-    if state != "open":
-        raise RegistrationError(state)
+    for the double opt-in), dated ``now``; its id. The caller found the event open at ``now``
+    under the write lock (``events.services.schedule``, ``registration_state``) before it made
+    the account. It has no answer on file either: the caller saves the form's answers next,
+    given for this registration (``fields.answers.add_answers``)."""
     table = table_of(Registration)
     return db.execute(insert(table).values(
-        event_id=event.id, participant_id=participant_id, status="pending",
+        event_id=event_id, participant_id=participant_id, status="pending",
         created_at=now).returning(table.c.id)).scalar_one()
 
 
