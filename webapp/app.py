@@ -9,7 +9,7 @@ every feature at the top without making an import circle.
 from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping
-from typing import Any
+from typing import Any, cast
 from weakref import WeakKeyDictionary
 
 from flask import Flask, g
@@ -79,7 +79,10 @@ class Parvis(Flask):
       a tenth of a page's time. A link asked in a request with no value but a static file's
       name, for an absolute endpoint and a relative URL, depends only on the endpoint, that
       name, the tenant the defaults add (tenant pages) and the script root: it is kept under
-      those.
+      those. A link whose values are all integers (ids, page numbers: a list's fifty rows
+      each link to their own) is kept as a pattern under the same key and the values' names:
+      built once with stand-in numbers, then each link is the pattern with the numbers put in,
+      as werkzeug writes an integer in a path or a query (its decimal digits).
     """
 
     jinja_environment = _Templates
@@ -88,7 +91,7 @@ class Parvis(Flask):
         super().__init__(*args, **kwargs)
         self._synced: WeakKeyDictionary[Callable[..., Any], Callable[..., Any]] = (
             WeakKeyDictionary())
-        self._urls: dict[tuple[str | None, ...], str] = {}
+        self._urls: dict[tuple[object, ...], str | tuple[str | tuple[str], ...]] = {}
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         synced = self._synced.get(func)
@@ -101,18 +104,46 @@ class Parvis(Flask):
                 **values: Any) -> str:
         context = _cv_request.get(None)
         plain = not (_anchor or _method or _scheme or _external or endpoint[:1] == ".")
-        if context is None or not plain or (values and not _static_file(endpoint, values)):
+        numbers = values and all(type(value) is int for value in values.values())
+        if context is None or not plain or (
+                values and not numbers and not _static_file(endpoint, values)):
             return super().url_for(endpoint, _anchor=_anchor, _method=_method, _scheme=_scheme,
                                    _external=_external, **values)
         tenant = g.get("tenant") if endpoint.startswith("tenant.") else None
-        key = (endpoint, values.get("filename"), tenant.slug if tenant is not None else None,
-               context.request.script_root)
-        url = self._urls.get(key)
-        if url is None:
-            url = super().url_for(endpoint, **values)
+        key = (endpoint, tuple(values) if numbers else values.get("filename"),
+               tenant.slug if tenant is not None else None, context.request.script_root)
+        kept = self._urls.get(key)
+        if kept is None:
+            kept = _pattern(super().url_for, endpoint, values) if numbers else \
+                super().url_for(endpoint, **values)
             if len(self._urls) < MAX_KEPT_URLS:
-                self._urls[key] = url
-        return url
+                self._urls[key] = kept
+        if not numbers:
+            return cast(str, kept)
+        if not kept:  # a stand-in number met twice: no pattern for this link
+            return super().url_for(endpoint, **values)
+        return "".join(piece if isinstance(piece, str) else str(values[piece[0]])
+                       for piece in kept)
+
+
+# Stand-in numbers: their digits do not occur in a link otherwise (checked for each pattern).
+STAND_IN = 1_837_465_000
+
+
+def _pattern(build: Callable[..., str], endpoint: str,
+             values: dict[str, int]) -> tuple[str | tuple[str], ...]:
+    """The link ``build`` makes for ``values``, as text pieces and, where each value goes, its
+    name (in a 1-tuple); empty if a stand-in's digits occur more than once."""
+    stand_ins = {name: str(STAND_IN + i) for i, name in enumerate(values)}
+    url = build(endpoint, **{name: int(digits) for name, digits in stand_ins.items()})
+    if any(url.count(digits) != 1 for digits in stand_ins.values()):
+        return ()
+    pieces: list[str | tuple[str]] = []
+    at = 0
+    for start, name in sorted((url.index(digits), name) for name, digits in stand_ins.items()):
+        pieces += [url[at:start], (name,)]
+        at = start + len(stand_ins[name])
+    return (*pieces, url[at:])
 
 
 def _static_file(endpoint: str, values: dict[str, Any]) -> bool:

@@ -7,10 +7,10 @@ suspended or ended → a clear page, read-only → pages render but writes are r
 domains can be added here, in ``resolve``, without touching any view.
 
 Registry rows are cached per process until the registry changes (see ``TenantCache``), so
-most pages send no control-plane query at all. A signed-in account's page sends two: its
-login session (Flask-Login's loader) and its ``Standing`` (role, the tenant's two-factor rule,
-what the banners need), both read again on every request: nothing about a person is kept
-across requests.
+most pages send no control-plane query at all. A signed-in account's page sends one, from
+Flask-Login's loader (``load_member``): its live login session, its account and its
+``Standing`` (role, the tenant's two-factor rule, what the banners need), read again on every
+request: nothing about a person is kept across requests.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import functools
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from flask import (
     Blueprint,
@@ -37,18 +37,20 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import Integer, Select, bindparam, event, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, event, select
 from sqlalchemy.orm import ORMExecuteState, Session, object_session, sessionmaker
 from sqlalchemy.sql.dml import UpdateBase
 
 from core.clock import utcnow
+from core.extensions import login_manager
 from core.generations import Generations, of_app
 from core.kept import Kept
 from core.web.errors import error_page
 from core.web.htmx import render, template_globals
 from tenants import api as tenants_api
 from webapp import db
-from webapp.auth.models import Account, Membership
+from webapp.auth import services as auth_services
+from webapp.auth.models import Account, LoginSession, Membership
 from webapp.billing import plans
 from webapp.billing.models import Subscription
 from webapp.dpa import services as dpa_services
@@ -202,13 +204,14 @@ def member_role(tenant_id: int) -> str | None:
 
 @dataclass(frozen=True)
 class Standing:
-    """What the control plane knows of the signed-in account for one request, read in one
-    statement: in the request's tenant (none outside ``/t/<slug>``) its membership, whether the
-    tenant requires two-factor sign-in and its subscription (the billing banner); anywhere,
-    the tenants it owns that have a DPA to accept (their slugs: the DPA banner takes their
-    names from the registry) and whether the sub-processor banner has something to show (it
-    then reads its list)."""
+    """What the control plane knows of the signed-in account for one request, read with the
+    account itself: in the request's tenant (``tenant_id``; none outside ``/t/<slug>``) its
+    membership, whether the tenant requires two-factor sign-in and its subscription (the
+    billing banner); anywhere, the tenants it owns that have a DPA to accept (their slugs: the
+    DPA banner takes their names from the registry) and whether the sub-processor banner has
+    something to show (it then reads its list)."""
 
+    tenant_id: int | None
     membership: Membership | None
     requires_two_factor: bool
     subscription: Subscription | None
@@ -217,55 +220,90 @@ class Standing:
 
 
 @functools.cache
-def _standing_statements() -> tuple[Select, Select]:
-    """The standing's statements, in a tenant and elsewhere, built once per process (building
-    and keying them cost as much as running them). Parameters: ``account_id``, ``tenant_id``
-    (the first only), ``dpa_version`` and ``now``."""
-    account = bindparam("account_id", type_=Integer)
+def _member_statements(by_session: bool) -> tuple[Select, Select]:
+    """An account and its standing, in a tenant and elsewhere, in one statement built once per
+    process (building and keying it cost as much as running it). The account is the one of a
+    live login session (``by_session``: the parameters of ``auth_services.session_parameters``)
+    or ``account_id``; the other parameters are ``dpa_version``, ``now`` and, in a tenant,
+    ``tenant_id``."""
+    if by_session:
+        account: ColumnElement[int] = (
+            select(LoginSession.account_id)
+            .where(LoginSession.token_hash == bindparam("token_hash")).scalar_subquery())
+        base = auth_services.live_session
+    else:
+        account = bindparam("account_id", type_=Integer)
+
+        def base(*also: Any) -> Select:
+            return select(Account, *also).select_from(Account).where(Account.id == account)
     flags = (dpa_services.pending_dpa_slugs(account, bindparam("dpa_version")).label(
                  "dpa_pending"),
              subprocessor_services.any_open_changes(account, bindparam("now")).label(
                  "open_changes"))
-    # Outer joins from the tenant's row: each part may be missing (an operator under a support
-    # grant has no membership; a tenant made by an operator, no subscription nor policy).
-    in_tenant = (select(Membership, MemberPolicy.require_two_factor, Subscription, *flags)
-                 .select_from(Tenant)
+    # Outer joins from the tenant's row: each part may be missing (the tenant row went since
+    # the cached registry read; an operator under a support grant has no membership; a tenant
+    # made by an operator, no subscription nor policy).
+    in_tenant = (base(Membership, MemberPolicy.require_two_factor, Subscription, *flags)
+                 .outerjoin(Tenant, Tenant.id == bindparam("tenant_id", type_=Integer))
                  .outerjoin(Membership, (Membership.tenant_id == Tenant.id)
-                            & (Membership.account_id == account))
+                            & (Membership.account_id == Account.id))
                  .outerjoin(MemberPolicy, MemberPolicy.tenant_id == Tenant.id)
-                 .outerjoin(Subscription, Subscription.tenant_id == Tenant.id)
-                 .where(Tenant.id == bindparam("tenant_id", type_=Integer)))
-    return in_tenant, select(*flags)
+                 .outerjoin(Subscription, Subscription.tenant_id == Tenant.id))
+    return in_tenant, base(*flags)
 
 
-def read_standing(session: Session, account_id: int, tenant_id: int | None) -> Standing:
-    """The account's standing, read now: never kept beyond the request, so a role taken away,
-    a policy or a subscription changed shows on the next request, as before."""
-    in_tenant, anywhere = _standing_statements()
-    values = {"account_id": account_id, "dpa_version": dpa_versions.current().id,
-              "now": utcnow()}
+def read_member(session: Session, values: dict[str, Any],
+                tenant_id: int | None) -> tuple[Account, Standing] | None:
+    """An account and its standing in ``tenant_id`` (``_member_statements``: ``values`` holds
+    ``account_id``, or a login session's parameters), read now in one statement; None if there
+    is no such account or live session. Nothing is kept beyond the request, so a role taken
+    away, a policy or a subscription changed shows on the next request."""
+    in_tenant, anywhere = _member_statements("account_id" not in values)
+    values = {**values, "dpa_version": dpa_versions.current().id,
+              "now": values.get("now") or utcnow()}
     if tenant_id is None:
-        row = session.execute(anywhere, values).one()
-        return Standing(None, False, None, tuple((row.dpa_pending or "").split()),
-                        bool(row.open_changes))
-    found = session.execute(in_tenant, {**values, "tenant_id": tenant_id}).first()
-    if found is None:  # the tenant row went since the (cached) registry read
-        return read_standing(session, account_id, None)
-    membership, required, subscription, dpa_pending, open_changes = found
-    return Standing(membership, bool(required), subscription,
-                    tuple((dpa_pending or "").split()), bool(open_changes))
+        found = session.execute(anywhere, values).first()
+        if found is None:
+            return None
+        account, dpa_pending, open_changes = found
+        membership = required = subscription = None
+    else:
+        found = session.execute(in_tenant, {**values, "tenant_id": tenant_id}).first()
+        if found is None:
+            return None
+        account, membership, required, subscription, dpa_pending, open_changes = found
+    return account, Standing(tenant_id, membership, bool(required), subscription,
+                             tuple((dpa_pending or "").split()), bool(open_changes))
+
+
+@login_manager.user_loader
+def load_member(login_id: str) -> Account | None:
+    """Flask-Login's loader: the account and, in the same statement, its standing in the
+    request's tenant (known by then: ``pull_tenant`` sets it before asking who is signed in),
+    kept for ``standing``."""
+    values = auth_services.session_parameters(login_id)
+    here = g._get_current_object()
+    found = read_member(db.session(), values, here.get("tenant_id")) if values else None
+    if found is None:
+        return None
+    found[0].login_id = login_id
+    here.standing = found[1]
+    return found[0]
 
 
 def standing() -> Standing | None:
-    """The signed-in account's standing in this request (None: nobody signed in), read on first
-    use: by the tenancy resolver on a tenant's pages, by the layout's banners elsewhere."""
+    """The signed-in account's standing in this request (None: nobody signed in): the one read
+    with the account, else (an account signed in during this request, or asked about before
+    the tenant was known) read now."""
     if not current_user.is_authenticated:
         return None
     here = g._get_current_object()
     found = here.get("standing")
-    if found is None:
-        found = here.standing = read_standing(db.session(), current_user.id,
-                                              here.get("tenant_id"))
+    tenant_id = here.get("tenant_id")
+    if found is None or found.tenant_id != tenant_id:
+        member = read_member(db.session(), {"account_id": current_user.id}, tenant_id)
+        found = here.standing = member[1] if member is not None else \
+            Standing(tenant_id, None, False, None, (), False)
     return cast(Standing, found)
 
 
@@ -281,9 +319,8 @@ def pull_tenant(endpoint: str | None, values: dict | None) -> None:
     # Flask-Login keeps a signed-in member's id in the session: without one, the visitor is
     # nobody, and Flask-Login's own loading (session protection, a hash of the client) is skipped.
     here.signed_in = "_user_id" in cookie and current_user.is_authenticated
-    here.standing = read_standing(db.session(), current_user.id, resolved.id) \
-        if here.signed_in else None
-    membership = here.standing.membership if here.standing is not None else None
+    found = standing() if here.signed_in else None
+    membership = found.membership if found is not None else None
     here.tenant_role = membership.role if membership is not None else None
     here.support_grant = support_grant(resolved.id) if here.signed_in and not here.tenant_role \
         else None

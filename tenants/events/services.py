@@ -9,11 +9,12 @@ reminders are queued for its start time, and a cancellation e-mails every regist
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -213,25 +214,36 @@ def upcoming(db: Session, limit: int, offset: int = 0,
         .order_by(Event.starts_at, Event.id).limit(limit).offset(offset)))
 
 
+@functools.cache
+def _admin_statements() -> tuple[dict[str, Select], Select]:
+    """The admin list's statements, one per tab, and its counts, built once per process
+    (building and keying them cost as much as running them). Parameters: ``now``, ``limit``,
+    ``offset``; the counts, ``ids`` (expanding)."""
+    now = bindparam("now", type_=Event.ends_at.type)
+    published = Event.status == "published"
+    soonest = (Event.starts_at, Event.id)
+    latest = (Event.starts_at.desc(), Event.id.desc())
+    tabs = {"upcoming": ((published, Event.ends_at > now), soonest),
+            "past": ((published, Event.ends_at <= now), latest),
+            "drafts": ((Event.status == "draft",), soonest),
+            "cancelled": ((Event.status == "cancelled",), latest)}
+    page = {view: select(Event).where(*where).order_by(*order)
+            .limit(bindparam("limit")).offset(bindparam("offset"))
+            for view, (where, order) in tabs.items()}
+    counts = (select(Registration.event_id, Registration.status, func.count())
+              .where(Registration.event_id.in_(bindparam("ids", expanding=True)))
+              .group_by(Registration.event_id, Registration.status))
+    return page, counts
+
+
 def admin_list(db: Session, view: str, *, limit: int, offset: int = 0,
                now: datetime | None = None) -> tuple[list[Event], dict[int, dict[str, int]]]:
     """One tab of the admin list and its registration counts per status, in two statements."""
-    now = now or utcnow()
-    stmt = select(Event)
-    if view == "upcoming":
-        stmt = stmt.where(Event.status == "published", Event.ends_at > now)
-        stmt = stmt.order_by(Event.starts_at, Event.id)
-    elif view == "past":
-        stmt = stmt.where(Event.status == "published", Event.ends_at <= now)
-        stmt = stmt.order_by(Event.starts_at.desc(), Event.id.desc())
-    elif view == "drafts":
-        stmt = stmt.where(Event.status == "draft").order_by(Event.starts_at, Event.id)
-    elif view == "cancelled":
-        stmt = stmt.where(Event.status == "cancelled")
-        stmt = stmt.order_by(Event.starts_at.desc(), Event.id.desc())
-    else:
+    page, _ = _admin_statements()
+    if view not in page:
         raise ValueError(view)
-    events = list(db.scalars(stmt.limit(limit).offset(offset)))
+    events = list(db.scalars(page[view], {"now": now or utcnow(), "limit": limit,
+                                           "offset": offset}))
     return events, counts_by_event(db, [event.id for event in events])
 
 
@@ -239,10 +251,7 @@ def counts_by_event(db: Session, event_ids: list[int]) -> dict[int, dict[str, in
     """Registrations per status for several events, in one grouped statement."""
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     if event_ids:
-        rows = db.execute(select(Registration.event_id, Registration.status, func.count())
-                          .where(Registration.event_id.in_(event_ids))
-                          .group_by(Registration.event_id, Registration.status))
-        for event_id, status, n in rows:
+        for event_id, status, n in db.execute(_admin_statements()[1], {"ids": event_ids}):
             counts[event_id][status] = n
     return dict(counts)
 

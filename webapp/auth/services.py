@@ -16,11 +16,12 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pyotp
 import segno
 from flask import current_app
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import Select, bindparam, delete, func, join, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
@@ -89,21 +90,24 @@ def start_session(db: Session, account: Account) -> str:
     return account.login_id
 
 
-# Read on every signed-in request: built once (building and keying it cost more than running it).
-_LIVE_SESSION = select(Account).join(LoginSession, LoginSession.account_id == Account.id).where(
-    LoginSession.token_hash == bindparam("token_hash"), LoginSession.revoked_at.is_(None),
-    LoginSession.expires_at > bindparam("now"), Account.is_active.is_(True))
+def live_session(*also: Any) -> Select:
+    """The account of the live login session whose token hashes to ``token_hash`` at ``now``
+    (the parameters ``session_parameters`` gives), with the columns ``also``: the caller
+    builds it once (building and keying it cost more than running it)."""
+    return (select(Account, *also)
+            .select_from(join(LoginSession, Account, LoginSession.account_id == Account.id))
+            .where(LoginSession.token_hash == bindparam("token_hash"),
+                   LoginSession.revoked_at.is_(None), LoginSession.expires_at > bindparam("now"),
+                   Account.is_active.is_(True)))
 
 
-def load_session(db: Session, login_id: str) -> Account | None:
-    """The account behind a live login session id, or None if ended, expired or unknown."""
+def session_parameters(login_id: str) -> dict[str, Any] | None:
+    """What finds a login session id's live session (``live_session``); None for an id this
+    application never issues."""
     kind, _, token = login_id.partition(":")
     if kind != "m" or not token:
         return None
-    row = db.execute(_LIVE_SESSION, {"token_hash": _token_hash(token), "now": utcnow()}).scalar()
-    if row is not None:
-        row.login_id = login_id
-    return row
+    return {"token_hash": _token_hash(token), "now": utcnow()}
 
 
 def end_session(db: Session, login_id: str | None) -> None:

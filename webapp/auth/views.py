@@ -28,11 +28,6 @@ PENDING_SECONDS = 300
 SETUP_EXEMPT = {"auth.two_factor", "auth.logout", "static", "i18n.switch"}
 
 
-@login_manager.user_loader
-def load_user(login_id: str):
-    return services.load_session(db.session(), login_id)
-
-
 @login_manager.unauthorized_handler
 def unauthorized():
     # The 401 handler (core.web.errors) sends browsers to the login page, htmx included.
