@@ -1,7 +1,7 @@
 """The staff's list of all participants: search, filters, pages, and its CSV export.
 
-- One statement per page: the rows and the total (a window count), so the count always matches
-  the rows whatever is written meanwhile.
+- A page reads its rows in the list's order from an index (last name, first name, id), so its
+  cost does not grow with the list; the totals come from one count of the filtered people.
 - Search is a case-insensitive substring of the first name, last name, "first last" or e-mail;
   ``%`` and ``_`` typed by the user are matched literally.
 - The export streams the same filtered statement in batches through core/web/spreadsheet
@@ -11,11 +11,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, exists, func, select, true
+from sqlalchemy import Row, Select, String, bindparam, case, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from core.web.spreadsheet import BOM, csv_line, csv_lines
@@ -50,31 +52,50 @@ def opted_in_ids() -> Select:
         ConsentEntry.choices["marketing"].as_boolean() == true())
 
 
-def _filtered(filters: Filters) -> Select:
-    stmt = select(Participant)
-    if filters.q:
-        needle = filters.q.strip().lower()
-        full_name = func.lower(Participant.first_name + " " + Participant.last_name)
-        stmt = stmt.where(
-            func.lower(Participant.first_name).contains(needle, autoescape=True)
-            | func.lower(Participant.last_name).contains(needle, autoescape=True)
-            | full_name.contains(needle, autoescape=True)
-            | func.lower(Participant.email).contains(needle, autoescape=True))
-    if filters.event is not None or filters.status:
+# What a list's statement depends on, besides bound values: which filters are set, and the
+# restricted and opted-in choices ("", "yes", "no").
+Shape = tuple[bool, bool, bool, bool, str, str]
+
+
+def _shape(filters: Filters) -> Shape:
+    return (bool(filters.q), filters.event is not None, bool(filters.status),
+            bool(filters.language), filters.restricted, filters.opted_in)
+
+
+def _values(filters: Filters) -> dict[str, object]:
+    """The bound values of the filters (those a statement does not use are ignored)."""
+    needle = filters.q.strip().lower()
+    for special in ("/", "%", "_"):  # typed by the user: matched literally
+        needle = needle.replace(special, f"/{special}")
+    return {"pattern": f"%{needle}%", "event": filters.event, "status": filters.status,
+            "language": filters.language}
+
+
+def _filtered(shape: Shape, *columns: Any) -> Select:
+    """``columns`` (the whole participant by default) of the participants the filters of
+    ``shape`` let through; the filters' values are bound (``_values``)."""
+    q, event, status, language, restricted, opted_in = shape
+    stmt = select(*(columns or (Participant,)))
+    if q:
+        pattern = bindparam("pattern", type_=String())
+        full_name = Participant.first_name + " " + Participant.last_name
+        stmt = stmt.where(or_(*(func.lower(text).like(pattern, escape="/") for text in (
+            Participant.first_name, Participant.last_name, full_name, Participant.email))))
+    if event or status:
         registered = exists().where(Registration.participant_id == Participant.id)
-        if filters.event is not None:
-            registered = registered.where(Registration.event_id == filters.event)
-        if filters.status:
-            registered = registered.where(Registration.status == filters.status)
+        if event:
+            registered = registered.where(Registration.event_id == bindparam("event"))
+        if status:
+            registered = registered.where(Registration.status == bindparam("status"))
         stmt = stmt.where(registered)
-    if filters.language:
-        stmt = stmt.where(Participant.language == filters.language)
-    if filters.restricted:
-        restricted = Participant.id.in_(restricted_ids())
-        stmt = stmt.where(restricted if filters.restricted == "yes" else ~restricted)
-    if filters.opted_in:
+    if language:
+        stmt = stmt.where(Participant.language == bindparam("language"))
+    if restricted:
+        among = Participant.id.in_(restricted_ids())
+        stmt = stmt.where(among if restricted == "yes" else ~among)
+    if opted_in:
         opted = Participant.id.in_(opted_in_ids())
-        stmt = stmt.where(opted if filters.opted_in == "yes" else ~opted)
+        stmt = stmt.where(opted if opted_in == "yes" else ~opted)
     return stmt
 
 
@@ -82,9 +103,27 @@ def _ordered(stmt: Select) -> Select:
     return stmt.order_by(Participant.last_name, Participant.first_name, Participant.id)
 
 
+# What a row of the list shows.
+LISTED = (Participant.id, Participant.last_name, Participant.first_name, Participant.email,
+          Participant.city, Participant.language)
+
+
+@functools.lru_cache(maxsize=256)  # 144 shapes
+def _page_statements(shape: Shape) -> tuple[Select, Select]:
+    """A page of the list and its totals, for the filters of ``shape``: built once per process
+    (building and keying them cost as much as running them). Parameters: the filters' values,
+    ``offset`` and ``limit``."""
+    is_restricted = Participant.id.in_(restricted_ids())
+    rows = _ordered(_filtered(shape, *LISTED, is_restricted.label("restricted"),
+                              Participant.id.in_(opted_in_ids()).label("opted_in")))
+    totals = _filtered(shape, func.count(), func.count(case((is_restricted, 1))))
+    return (rows.offset(bindparam("offset")).limit(bindparam("limit")),
+            totals.select_from(Participant))
+
+
 @dataclass(frozen=True)
 class Page:
-    people: list[Participant]
+    people: list[Row]  # the ``LISTED`` columns
     total: int
     restricted: set[int]  # ids on this page who restricted processing (marked in the list)
     opted_in: set[int]
@@ -92,31 +131,27 @@ class Page:
 
 
 def page(db: Session, filters: Filters, *, offset: int, limit: int) -> Page:
-    """One page of the filtered list, each row with its marks, and the totals: one statement
-    (window counts), so the counts always match the rows."""
-    is_restricted = Participant.id.in_(restricted_ids())
-    stmt = _filtered(filters)
-    rows = db.execute(_ordered(stmt.add_columns(
-        is_restricted, Participant.id.in_(opted_in_ids()), func.count().over(),
-        func.count(case((is_restricted, 1))).over())).offset(offset).limit(limit)).all()
-    if rows:
-        total, left_out = rows[0][3], rows[0][4]
-    elif offset:  # past the last page: the totals still say how many there are
-        counted = stmt.with_only_columns(func.count(), func.count(case((is_restricted, 1))),
-                                          maintain_column_froms=True)
-        total, left_out = db.execute(counted).one()
-    else:
-        total = left_out = 0
-    return Page(people=[row[0] for row in rows], total=total,
-                restricted={row[0].id for row in rows if row[1]},
-                opted_in={row[0].id for row in rows if row[2]}, left_out=left_out or 0)
+    """One page of the filtered list, each row with its marks, then the totals: two statements.
+    The page reads its rows in the list's order from the name index and marks those rows only,
+    so its cost does not grow with the list; the totals count the filtered people once. A
+    page and its totals read apart may differ by a sign-up made between them (PostgreSQL)."""
+    rows_statement, totals_statement = _page_statements(_shape(filters))
+    values = _values(filters)
+    rows = db.execute(rows_statement, {**values, "offset": offset, "limit": limit}).all()
+    total, left_out = db.execute(totals_statement, values).one()
+    return Page(people=list(rows), total=total,
+                restricted={row.id for row in rows if row.restricted},
+                opted_in={row.id for row in rows if row.opted_in}, left_out=left_out or 0)
+
+
+# The latest events, for the filter (built once: read on every page of the list).
+_EVENT_CHOICES = (select(Event.id, Event.title, Event.starts_at)
+                  .order_by(Event.starts_at.desc(), Event.id.desc()).limit(EVENT_CHOICES))
 
 
 def event_choices(db: Session) -> list[tuple[int, dict, object]]:
     """(id, title texts, start) of the latest events, for the filter."""
-    return [(row.id, row.title, row.starts_at) for row in db.execute(
-        select(Event.id, Event.title, Event.starts_at)
-        .order_by(Event.starts_at.desc(), Event.id.desc()).limit(EVENT_CHOICES))]
+    return [(row.id, row.title, row.starts_at) for row in db.execute(_EVENT_CHOICES)]
 
 
 def stream(slug: str, filters: Filters) -> Iterator[str]:
@@ -132,10 +167,10 @@ def _rows(db: Session, filters: Filters) -> Iterator[str]:
                           _("Account created (UTC)")])
     opted = Participant.id.in_(opted_in_ids())
     result = db.execute(
-        _ordered(_filtered(filters).add_columns(opted)
+        _ordered(_filtered(_shape(filters), Participant, opted)
                  # Art. 18: a participant who restricted processing is in no export.
                  .where(Participant.id.not_in(restricted_ids())))
-        .execution_options(yield_per=BATCH))
+        .execution_options(yield_per=BATCH), _values(filters))
     yes, no = _("Yes"), _("No")
     for batch in result.partitions():
         yield csv_lines([

@@ -199,3 +199,43 @@ def test_the_unfiltered_filter_form_is_kept_per_language_and_events_offered(app,
 
     chosen = english(client).get(URL, query_string={"event": str(second)})
     assert f'<option selected value="{second}">Talk (' in chosen.get_data(as_text=True)
+
+
+def test_typed_wildcards_and_the_escape_character_are_matched_literally(app, client):
+    with app.app_context():
+        for first, last in (("Ana", "50%_off"), ("Bea", "a/b"), ("Cid", "Plain")):
+            factories.confirmed_participant("acme", f"{first.lower()}@example.org",
+                                            first_name=first, last_name=last)
+    sign_in_member(client, "acme", "viewer", in_english=True)
+
+    def listed(q: str) -> list[str]:
+        html = client.get(URL, query_string={"q": q}).get_data(as_text=True)
+        return [name for name in ("ana@", "bea@", "cid@") if name in html]
+
+    assert listed("%") == ["ana@"] and listed("%_") == ["ana@"] and listed("_") == ["ana@"]
+    assert listed("a/b") == ["bea@"] and listed("/") == ["bea@"]
+    assert listed("a/") == ["bea@"] and listed("p%n") == []
+
+
+def test_a_page_reads_its_rows_in_order_from_the_name_index(app):
+    """Without it every page sorts every participant: its cost grows with the list."""
+    from tenants.participants import directory
+
+    rows, _ = directory._page_statements(directory._shape(directory.Filters()))
+    with tenants_api.tenant_context("acme") as session:
+        connection = session.connection()
+        compiled = rows.compile(dialect=connection.dialect, render_schema_translate=True,
+                                schema_translate_map=connection.get_execution_options().get(
+                                    "schema_translate_map"))
+        values = compiled.construct_params({"offset": 0, "limit": 50})
+        bound = tuple(values[name] for name in compiled.positiontup or ()) or values
+        if connection.dialect.name == "sqlite":
+            plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {compiled}", bound).all())
+            assert "USING INDEX ix_participants_name" in plan, plan
+            assert "ORDER BY" not in plan, plan  # no sorter
+        else:
+            connection.exec_driver_sql("SET LOCAL enable_sort = off")
+            plan = " ".join(row[0] for row in connection.exec_driver_sql(
+                f"EXPLAIN {compiled}", bound).all())
+            assert "ix_participants_name" in plan and "Sort" not in plan, plan

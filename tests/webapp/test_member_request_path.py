@@ -1,9 +1,9 @@
 """A signed-in member's page asks the control plane one thing (issue 18), in one statement from
 Flask-Login's loader: the live login session, its account and the member's standing in the
-tenant (``webapp.tenancy.Standing``: role, the tenant's two-factor rule, the subscription for the
-billing banner, whether the DPA and sub-processor banners have anything to show). Nothing about the person is kept
-from one request to the next: a role taken away, a policy turned on or a payment failed shows on
-the very next page.
+tenant (``webapp.tenancy.Standing``: role, the tenant's two-factor rule, the subscription for
+the billing banner, whether the DPA and sub-processor banners have anything to show). Nothing
+about the person is kept from one request to the next: a role taken away, a policy turned on
+or a payment failed shows on the very next page.
 
 The resolver's own tests (the registry cache) are in tests/test_request_path.py.
 """
