@@ -8,6 +8,7 @@ every feature at the top without making an import circle.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, MutableMapping
 from typing import Any, cast
 from weakref import WeakKeyDictionary
@@ -15,6 +16,7 @@ from weakref import WeakKeyDictionary
 from flask import Flask, g
 from flask.globals import _cv_request
 from flask.templating import Environment
+from werkzeug.routing import BuildError
 
 from core import jobs, mail
 from core.extensions import csrf, htmx, login_manager
@@ -80,9 +82,9 @@ class Parvis(Flask):
       name, for an absolute endpoint and a relative URL, depends only on the endpoint, that
       name, the tenant the defaults add (tenant pages) and the script root: it is kept under
       those. A link whose values are all integers (ids, page numbers: a list's fifty rows
-      each link to their own) is kept as a pattern under the same key and the values' names:
-      built once with stand-in numbers, then each link is the pattern with the numbers put in,
-      as werkzeug writes an integer in a path or a query (its decimal digits).
+      each link to their own) or texts werkzeug writes as they are (a tab's name) is kept as a
+      pattern under the same key and the values' names and types: built once with stand-ins,
+      then each link is the pattern with the values put in, as werkzeug writes them.
     """
 
     jinja_environment = _Templates
@@ -91,7 +93,7 @@ class Parvis(Flask):
         super().__init__(*args, **kwargs)
         self._synced: WeakKeyDictionary[Callable[..., Any], Callable[..., Any]] = (
             WeakKeyDictionary())
-        self._urls: dict[tuple[object, ...], str | tuple[str | tuple[str], ...]] = {}
+        self._urls: dict[tuple[object, ...], tuple[str | tuple[str], ...]] = {}
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         synced = self._synced.get(func)
@@ -104,45 +106,60 @@ class Parvis(Flask):
                 **values: Any) -> str:
         context = _cv_request.get(None)
         plain = not (_anchor or _method or _scheme or _external or endpoint[:1] == ".")
-        numbers = values and all(type(value) is int for value in values.values())
-        if context is None or not plain or (
-                values and not numbers and not _static_file(endpoint, values)):
+        static = _static_file(endpoint, values)
+        if context is None or not plain or not (static or all(map(_fits, values.values()))):
             return super().url_for(endpoint, _anchor=_anchor, _method=_method, _scheme=_scheme,
                                    _external=_external, **values)
         tenant = g.get("tenant") if endpoint.startswith("tenant.") else None
-        key = (endpoint, tuple(values) if numbers else values.get("filename"),
+        key = (endpoint, values["filename"] if static else
+               tuple((name, type(value)) for name, value in values.items()),
                tenant.slug if tenant is not None else None, context.request.script_root)
         kept = self._urls.get(key)
         if kept is None:
-            kept = _pattern(super().url_for, endpoint, values) if numbers else \
-                super().url_for(endpoint, **values)
+            kept = (super().url_for(endpoint, **values),) if static else \
+                _pattern(super().url_for, endpoint, values)
             if len(self._urls) < MAX_KEPT_URLS:
                 self._urls[key] = kept
-        if not numbers:
-            return cast(str, kept)
-        if not kept:  # a stand-in number met twice: no pattern for this link
+        if len(kept) == 1:
+            return cast(str, kept[0])
+        if not kept:  # no pattern for this link
             return super().url_for(endpoint, **values)
         return "".join(piece if isinstance(piece, str) else str(values[piece[0]])
                        for piece in kept)
 
 
-# Stand-in numbers: their digits do not occur in a link otherwise (checked for each pattern).
+# Stand-ins: their digits do not occur in a link otherwise (checked for each pattern); a text
+# stand-in starts with a letter, so that a rule expecting a number refuses it as it would
+# refuse any text.
 STAND_IN = 1_837_465_000
+# Texts werkzeug writes as they are, in a path and in a query.
+_VERBATIM = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def _fits(value: object) -> bool:
+    """Whether a link's value can go into a pattern: an integer, or a text werkzeug does not
+    quote."""
+    return type(value) is int or (type(value) is str and _VERBATIM.fullmatch(value) is not None)
 
 
 def _pattern(build: Callable[..., str], endpoint: str,
-             values: dict[str, int]) -> tuple[str | tuple[str], ...]:
+             values: dict[str, Any]) -> tuple[str | tuple[str], ...]:
     """The link ``build`` makes for ``values``, as text pieces and, where each value goes, its
-    name (in a 1-tuple); empty if a stand-in's digits occur more than once."""
-    stand_ins = {name: str(STAND_IN + i) for i, name in enumerate(values)}
-    url = build(endpoint, **{name: int(digits) for name, digits in stand_ins.items()})
-    if any(url.count(digits) != 1 for digits in stand_ins.values()):
+    name (in a 1-tuple); empty if a stand-in is refused or its digits occur more than once."""
+    stand_ins = {name: STAND_IN + i if type(value) is int else f"s{STAND_IN + i}"
+                 for i, (name, value) in enumerate(values.items())}
+    try:
+        url = build(endpoint, **stand_ins)
+    except (BuildError, ValueError):
+        return ()
+    marks = {name: str(stand_in) for name, stand_in in stand_ins.items()}
+    if any(url.count(mark) != 1 for mark in marks.values()):
         return ()
     pieces: list[str | tuple[str]] = []
     at = 0
-    for start, name in sorted((url.index(digits), name) for name, digits in stand_ins.items()):
+    for start, name in sorted((url.index(mark), name) for name, mark in marks.items()):
         pieces += [url[at:start], (name,)]
-        at = start + len(stand_ins[name])
+        at = start + len(marks[name])
     return (*pieces, url[at:])
 
 

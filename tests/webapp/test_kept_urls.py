@@ -4,6 +4,7 @@ arguments are all integers as a pattern, and the others are built each time."""
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask, url_for
 
 
@@ -31,14 +32,34 @@ def test_a_link_follows_the_script_root(app: Flask) -> None:
 def test_links_with_other_arguments_are_built_each_time(app: Flask) -> None:
     urls = app._urls  # type: ignore[attr-defined]
     urls.clear()
-    assert built(app, "/t/acme/", "tenant.events.admin_index",
-                 view="past") == "/t/acme/admin/events?view=past"
+    assert built(app, "/t/acme/", "tenant.participants.index",
+                 q="a b&c") == "/t/acme/admin/participants?q=a+b%26c"
     assert built(app, "/t/acme/", "tenant.events.show", event_id=True) == "/t/acme/events/1"
     assert built(app, "/t/acme/", "tenant.events.index", _anchor="top") == "/t/acme/#top"
     assert built(app, "/", "site.index", _external=True) == "http://localhost/"
     assert not urls
     assert built(app, "/t/acme/", "tenant.events.index") == "/t/acme/"
     assert len(urls) == 1
+
+
+def test_a_text_where_a_number_goes_fails_as_flask_fails(app: Flask) -> None:
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            built(app, "/t/acme/", "tenant.events.show", event_id="abc")
+
+
+def test_links_with_verbatim_texts_are_kept_as_one_pattern(app: Flask) -> None:
+    urls = app._urls  # type: ignore[attr-defined]
+    urls.clear()
+    for view in ("past", "drafts", "a-b_c.d~e", ""):
+        assert built(app, "/t/acme/", "tenant.events.admin_index",
+                     view=view) == f"/t/acme/admin/events?view={view}"
+    assert len(urls) == 1
+    assert built(app, "/t/acme/", "tenant.events.admin_index", view="past",
+                 page=2) == "/t/acme/admin/events?view=past&page=2"
+    assert built(app, "/t/acme/", "tenant.events.admin_index", view="drafts",
+                 page=3) == "/t/acme/admin/events?view=drafts&page=3"
+    assert len(urls) == 2
 
 
 def test_links_with_numbers_are_kept_as_one_pattern_per_endpoint(app: Flask) -> None:
