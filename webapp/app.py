@@ -48,8 +48,9 @@ from webapp.subprocessors.views import bp as subprocessors_bp
 from webapp.support.views import bp as support_bp
 from webapp.web.views import bp as site_bp
 
-# Links kept by ``Parvis.url_for``, per process: the layout's links of every tenant (a few
-# dozen each) and static files; past this many, new ones are built each time.
+# Links kept by ``Parvis.url_for``, per process: the layout's links and the lists' link
+# patterns of every tenant (a few dozen each) and static files; past this many, new ones are
+# built each time.
 MAX_KEPT_URLS = 50_000
 
 

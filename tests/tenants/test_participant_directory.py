@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import io
 
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import select
 
 from core.clock import utcnow
 from tenants import api as tenants_api
 from tenants.audit.models import AccessLog
 from tenants.consent import ledger
+from tenants.participants import directory
 from tenants.participants.models import Participant
 from tenants.rights.models import PrivacyChoices
 from tests import factories
@@ -219,14 +221,10 @@ def test_typed_wildcards_and_the_escape_character_are_matched_literally(app, cli
 
 def test_a_page_reads_its_rows_in_order_from_the_name_index(app):
     """Without it every page sorts every participant: its cost grows with the list."""
-    from sqlalchemy import event
-
-    from tenants.participants import directory
-
     with tenants_api.tenant_context("acme") as session:
         connection = session.connection()
         sent: list[tuple[str, object]] = []
-        event.listen(connection, "before_cursor_execute",
+        sqlalchemy_event.listen(connection, "before_cursor_execute",
                      lambda conn, cursor, sql, params, *_: sent.append((sql, params)))
         directory.page(session, directory.Filters(), offset=0, limit=50)
         sql, params = sent[0]  # the page's rows (the totals come second)

@@ -7,6 +7,9 @@ from __future__ import annotations
 import pytest
 from flask import Flask, url_for
 
+from tests import factories
+from webapp.app import STAND_IN
+
 
 def built(app: Flask, path: str, endpoint: str, script_root: str = "", **values: object) -> str:
     with app.test_request_context(path, base_url=f"http://localhost{script_root}/"):
@@ -83,9 +86,6 @@ def test_links_with_numbers_are_kept_as_one_pattern_per_endpoint(app: Flask) -> 
 
 def test_a_link_whose_text_holds_a_stand_in_is_built_each_time(app: Flask) -> None:
     """A tenant slug with the stand-in number's digits: no pattern, the link as Flask makes it."""
-    from tests import factories
-    from webapp.app import STAND_IN
-
     slug = f"club-{STAND_IN}"
     with app.app_context():
         factories.tenant(slug)
