@@ -88,7 +88,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             pytest.exit("PARVIS_REQUIRE_POSTGRES=1 but PARVIS_TEST_DATABASE_URL is not set", 3)
         else:
             database = f"sqlite:///{instance / 'control.db'}"
-        settings = app_settings(instance, database, WTF_CSRF_ENABLED=True, TESTING=False)
+        # No shedding (QUEUE_TIMEOUT 0): a journey checks pages, not admission control (its
+        # own tests); on a loaded CI host a request queued past 0.5 s answered 503.
+        settings = app_settings(instance, database, WTF_CSRF_ENABLED=True, TESTING=False,
+                                QUEUE_TIMEOUT=0)
         ours, theirs = CHILDREN.Pipe()
         process = CHILDREN.Process(target=serve, args=(settings, theirs), daemon=True)
         process.start()
