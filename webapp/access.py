@@ -89,8 +89,11 @@ def tenant_member(*roles: str) -> Membership:
         abort(401 if not g.get("signed_in") else 403)
     if role not in roles:
         abort(403)
-    # Read with the role, in this request (webapp.tenancy): no second look-up.
+    # The role was read with the account (webapp.tenancy); the membership itself is loaded
+    # here, for the pages that change memberships.
     found = standing()
-    if found is None or found.membership is None:
+    membership = db.session().get(Membership, found.membership_id) \
+        if found is not None and found.membership_id is not None else None
+    if membership is None:
         abort(403)
-    return found.membership
+    return membership

@@ -209,10 +209,12 @@ class Standing:
     membership, whether the tenant requires two-factor sign-in and its subscription (the
     billing banner); anywhere, the tenants it owns that have a DPA to accept (their slugs: the
     DPA banner takes their names from the registry) and whether the sub-processor banner has
-    something to show (it then reads its list)."""
+    something to show (it then reads its list). The membership is its id and role (the pages
+    that change memberships load it: ``access.tenant_member``)."""
 
     tenant_id: int | None
-    membership: Membership | None
+    membership_id: int | None
+    role: str | None
     requires_two_factor: bool
     subscription: Subscription | None
     dpa_pending: tuple[str, ...]
@@ -243,7 +245,8 @@ def _member_statements(by_session: bool) -> tuple[Select, Select]:
     # Outer joins from the tenant's row: each part may be missing (the tenant row went since
     # the cached registry read; an operator under a support grant has no membership; a tenant
     # made by an operator, no subscription nor policy).
-    in_tenant = (base(Membership, MemberPolicy.require_two_factor, Subscription, *flags)
+    in_tenant = (base(Membership.id, Membership.role, MemberPolicy.require_two_factor,
+                      Subscription, *flags)
                  .outerjoin(Tenant, Tenant.id == bindparam("tenant_id", type_=Integer))
                  .outerjoin(Membership, (Membership.tenant_id == Tenant.id)
                             & (Membership.account_id == Account.id))
@@ -266,13 +269,14 @@ def read_member(session: Session, values: dict[str, Any],
         if found is None:
             return None
         account, dpa_pending, open_changes = found
-        membership = required = subscription = None
+        membership_id = role = required = subscription = None
     else:
         found = session.execute(in_tenant, {**values, "tenant_id": tenant_id}).first()
         if found is None:
             return None
-        account, membership, required, subscription, dpa_pending, open_changes = found
-    return account, Standing(tenant_id, membership, bool(required), subscription,
+        (account, membership_id, role, required, subscription, dpa_pending,
+         open_changes) = found
+    return account, Standing(tenant_id, membership_id, role, bool(required), subscription,
                              tuple((dpa_pending or "").split()), bool(open_changes))
 
 
@@ -303,7 +307,7 @@ def standing() -> Standing | None:
     if found is None or found.tenant_id != tenant_id:
         member = read_member(db.session(), {"account_id": current_user.id}, tenant_id)
         found = here.standing = member[1] if member is not None else \
-            Standing(tenant_id, None, False, None, (), False)
+            Standing(tenant_id, None, None, False, None, (), False)
     return cast(Standing, found)
 
 
@@ -320,8 +324,7 @@ def pull_tenant(endpoint: str | None, values: dict | None) -> None:
     # nobody, and Flask-Login's own loading (session protection, a hash of the client) is skipped.
     here.signed_in = "_user_id" in cookie and current_user.is_authenticated
     found = standing() if here.signed_in else None
-    membership = found.membership if found is not None else None
-    here.tenant_role = membership.role if membership is not None else None
+    here.tenant_role = found.role if found is not None else None
     here.support_grant = support_grant(resolved.id) if here.signed_in and not here.tenant_role \
         else None
     if here.support_grant is not None:

@@ -208,17 +208,17 @@ def schedule(db: Session, event_id: int) -> registrations.Schedule | None:
 
 def upcoming(db: Session, limit: int, offset: int = 0,
              now: datetime | None = None) -> list[Event]:
-    """Published events that have not ended yet, soonest first (one statement)."""
-    return list(db.scalars(
-        select(Event).where(Event.status == "published", Event.ends_at > (now or utcnow()))
-        .order_by(Event.starts_at, Event.id).limit(limit).offset(offset)))
+    """Published events that have not ended yet, soonest first (one statement): the tenant
+    home's list and the admin list's first tab."""
+    return list(db.scalars(_admin_statements()[0]["upcoming"],
+                           {"now": now or utcnow(), "limit": limit, "offset": offset}))
 
 
 @functools.cache
 def _admin_statements() -> tuple[dict[str, Select], Select]:
     """The admin list's statements, one per tab, and its counts, built once per process
-    (building and keying them cost as much as running them). Parameters: ``now``, ``limit``,
-    ``offset``; the counts, ``ids`` (expanding)."""
+    (building and keying them cost as much as running them; the home page's list is the
+    first tab). Parameters: ``now``, ``limit``, ``offset``; the counts, ``ids`` (expanding)."""
     now = bindparam("now", type_=Event.ends_at.type)
     published = Event.status == "published"
     soonest = (Event.starts_at, Event.id)

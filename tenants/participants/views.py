@@ -40,7 +40,7 @@ from core.kept import Kept
 from core.web.errors import error_page
 from core.web.htmx import render, render_block, template_globals, wants_fragment
 from core.web.i18n import safe_next
-from tenants import access, db, pagecache
+from tenants import access, db, keeping, pagecache
 from tenants.audit import services as audit
 from tenants.consent import ledger as consent_ledger
 from tenants.events import services as events
@@ -559,22 +559,28 @@ def _event_choices() -> list[tuple[str, str]]:
 
 
 # The unfiltered list's filter form, rendered: the same for every member who reads the list
-# in the same language while the same events are offered, so kept under exactly those (a
-# changed event changes the key: nothing to invalidate). Its six fields cost WTForms about a
-# fifth of the page.
+# in the same language while the tenant's events are unchanged, so kept per tenant and
+# language under the tenant's page generation (``tenants.pagecache``: bumped when a write to
+# what pages show commits, an event's included), without reading the events offered again.
+# Its six fields cost WTForms about a fifth of the page, the events' read another tenth.
 MAX_BLANK_FILTERS = 2_000
 _blank_filters: Kept[tuple[Hashable, ...], Markup] = Kept(MAX_BLANK_FILTERS)
 
 
 def _blank_filter_fields() -> Markup:
-    choices = _event_choices()
-    key = (_language(), *choices)
-    fields = _blank_filters.get(key)
-    if fields is None:
-        form = filters.participant_filter(choices, STATUS_LABELS)(MultiDict())
-        fields = Markup(render_block(  # noqa: S704 -- Jinja's own output
-            "participants/index.html", "filter_fields", form=form))
-        _blank_filters.put(key, fields)
+    slug = db.current_slug()
+    key, generation = (*keeping.key(slug), _language()), pagecache.shared().get(slug)
+    fields = _blank_filters.get(key, generation)
+    if fields is not None:
+        return fields
+    # Read before the events are: a change committing meanwhile makes this copy stale at
+    # once. A transaction already open may predate the generation: nothing kept then.
+    fresh = not db.in_transaction()
+    form = filters.participant_filter(_event_choices(), STATUS_LABELS)(MultiDict())
+    fields = Markup(render_block(  # noqa: S704 -- Jinja's own output
+        "participants/index.html", "filter_fields", form=form))
+    if fresh:
+        _blank_filters.put(key, fields, generation)
     return fields
 
 

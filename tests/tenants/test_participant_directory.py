@@ -174,16 +174,23 @@ def test_only_managers_and_above_export(app, client):
     assert client.get(f"{URL}.csv").status_code == 403
 
 
-def test_the_unfiltered_filter_form_is_kept_per_language_and_events_offered(app, client):
-    """The whole unfiltered page shows its filter form as kept (the same for every member):
-    a new or renamed event shows at the next page, each language gets its own, and a
-    filtered page still shows what was chosen."""
+def test_the_unfiltered_filter_form_is_kept_per_language_until_an_event_changes(
+        app, client, monkeypatch):
+    """The whole unfiltered page shows its filter form as kept (the same for every member),
+    without reading the events again: a new or renamed event shows at the next page, each
+    language gets its own, and a filtered page still shows what was chosen."""
     from tenants.events.models import Event
 
+    reads = []
+    event_choices = directory.event_choices
+    monkeypatch.setattr(directory, "event_choices",
+                        lambda session: reads.append(1) or event_choices(session))
     first = factories.event("acme", title={"fr": "Atelier", "en": "Workshop"})
     sign_in_member(client, "acme", "viewer", in_english=True)
     page = client.get(URL).get_data(as_text=True)
     assert f'<option value="{first}">Workshop (' in page and "Any event" in page
+    assert f'<option value="{first}">Workshop (' in client.get(URL).get_data(as_text=True)
+    assert len(reads) == 1  # the events were read for the first page only
 
     second = factories.event("acme", title={"fr": "Conférence", "en": "Talk"})
     with tenants_api.tenant_context("acme") as session:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from webapp.auth.models import Account, Membership
-from webapp.dpa.services import INFORMED, ProcessorError, insert_once
+from webapp.dpa.services import INFORMED, ProcessorError, insert_once, is_informed
 from webapp.organisations import services as org_services
 from webapp.organisations.models import Tenant
 from webapp.subprocessors.models import (
@@ -149,7 +149,7 @@ def _open_changes(account_id: int | ColumnElement[int], now: datetime | ColumnEl
             .join(Membership, Membership.tenant_id == Tenant.id)
             .join(SubProcessorChange, SubProcessorChange.objection_deadline > now)
             .where(Membership.account_id == account_id, Membership.role == "owner",
-                   Tenant.status.in_(INFORMED), ~objected))
+                   is_informed(), ~objected))
 
 
 def open_changes_for(session: Session, account_id: int) -> list[tuple[Tenant, SubProcessorChange]]:
