@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, String, func
@@ -49,8 +50,44 @@ class Event(TenantBase):
 
     @property
     def is_full(self) -> bool:
-        return self.capacity is not None and self.seats_taken >= self.capacity
+        return self.seats_left == 0
 
     @property
     def seats_left(self) -> int | None:
-        return None if self.capacity is None else max(self.capacity - self.seats_taken, 0)
+        return seats_left(self.capacity, self.seats_taken)
+
+
+def seats_left(capacity: int | None, taken: int) -> int | None:
+    """Seats still free on an event (None: no limit)."""
+    return None if capacity is None else max(capacity - taken, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """An event as a list shows it (the tenant home, the admin list's tabs), read as a row of
+    ``LISTED`` columns rather than loaded as an ``Event``: what the list templates,
+    ``wording.event_when`` and ``registration_state`` read, with the seats' properties."""
+
+    id: int
+    title: Texts
+    description: Texts
+    status: str
+    capacity: int | None
+    seats_taken: int
+    waitlist: bool
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    registration_opens_at: datetime | None
+    registration_closes_at: datetime | None
+
+    @property
+    def is_full(self) -> bool:
+        return self.seats_left == 0
+
+    @property
+    def seats_left(self) -> int | None:
+        return seats_left(self.capacity, self.seats_taken)
+
+
+LISTED = tuple(field.name for field in fields(Listed))
