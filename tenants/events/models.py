@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, String, func
 from sqlalchemy.orm import Mapped, mapped_column
@@ -18,7 +19,24 @@ DEFAULT_JOIN_OPENS = 15
 JOIN_CLOSES_AFTER_MINUTES = 60
 
 
-class Event(TenantBase):
+class Seats:
+    """The seats' properties of an event: for the mapped ``Event`` and a list's ``Listed``."""
+
+    __slots__ = ()
+    if TYPE_CHECKING:
+        capacity: int | None  # None: unlimited
+        seats_taken: int
+
+    @property
+    def seats_left(self) -> int | None:
+        return None if self.capacity is None else max(self.capacity - self.seats_taken, 0)
+
+    @property
+    def is_full(self) -> bool:
+        return self.seats_left == 0
+
+
+class Event(Seats, TenantBase):
     __tablename__ = "events"
     __table_args__ = (
         CheckConstraint("capacity IS NULL OR seats_taken <= capacity", name="no_overbooking"),
@@ -48,22 +66,9 @@ class Event(TenantBase):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
-    @property
-    def is_full(self) -> bool:
-        return self.seats_left == 0
-
-    @property
-    def seats_left(self) -> int | None:
-        return seats_left(self.capacity, self.seats_taken)
-
-
-def seats_left(capacity: int | None, taken: int) -> int | None:
-    """Seats still free on an event (None: no limit)."""
-    return None if capacity is None else max(capacity - taken, 0)
-
 
 @dataclass(frozen=True, slots=True)
-class Listed:
+class Listed(Seats):
     """An event as a list shows it (the tenant home, the admin list's tabs), read as a row of
     ``LISTED`` columns rather than loaded as an ``Event``: what the list templates,
     ``wording.event_when`` and ``registration_state`` read, with the seats' properties."""
@@ -80,14 +85,6 @@ class Listed:
     timezone: str
     registration_opens_at: datetime | None
     registration_closes_at: datetime | None
-
-    @property
-    def is_full(self) -> bool:
-        return self.seats_left == 0
-
-    @property
-    def seats_left(self) -> int | None:
-        return seats_left(self.capacity, self.seats_taken)
 
 
 LISTED = tuple(field.name for field in fields(Listed))

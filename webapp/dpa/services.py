@@ -24,6 +24,7 @@ from webapp.organisations.models import Tenant, TenantStatus
 # The tenants the agreement binds, whose owners are told about sub-processor changes and whose
 # registers are kept: those whose data Parvis holds.
 INFORMED = (TenantStatus.ACTIVE, TenantStatus.READ_ONLY, TenantStatus.SUSPENDED)
+_TITLES = {404: _l("Not found"), 409: _l("Not possible any more")}
 
 
 def is_informed() -> ColumnElement[bool]:
@@ -31,7 +32,6 @@ def is_informed() -> ColumnElement[bool]:
     statement once (``in_(INFORMED)`` would expand its list again at every execution: a
     statement built once per process, as the request's standing is, would pay it each time)."""
     return Tenant.status.in_([literal(status, Tenant.status.type) for status in INFORMED])
-_TITLES = {404: _l("Not found"), 409: _l("Not possible any more")}
 
 
 class ProcessorError(ValueError):
